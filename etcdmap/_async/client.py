@@ -1,0 +1,18 @@
+"""``AsyncClient``: the asyncio etcd v3 client."""
+
+from __future__ import annotations
+
+from .kv import AsyncKV
+
+__all__ = ["AsyncClient"]
+
+
+class AsyncClient(AsyncKV):
+    """The asyncio etcd v3 client.
+
+    ``AsyncClient(endpoints=None, *, timeout=None, max_send_bytes=2 MiB, max_recv_bytes=None,
+    keepalive_time=30, keepalive_timeout=10)``. With no endpoints it reads ``ETCDMAP_ENDPOINTS``
+    (comma-separated), else ``127.0.0.1:2379``. The channel opens on first use, on the event
+    loop of that use; one channel per endpoint is reused by every call. Close it with
+    ``await client.aclose()`` or ``async with AsyncClient() as client:``.
+    """

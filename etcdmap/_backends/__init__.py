@@ -1,0 +1,1 @@
+"""The only flavour-specific primitives: one module for asyncio, one for threads."""

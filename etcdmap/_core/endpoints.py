@@ -1,0 +1,54 @@
+"""Endpoint strings and gRPC channel options."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["DEFAULT_ENDPOINT", "channel_options", "resolve_endpoints"]
+
+DEFAULT_ENDPOINT = "127.0.0.1:2379"
+MiB = 1024 * 1024
+
+
+def resolve_endpoints(endpoints: str | Sequence[str] | None) -> list[str]:
+    """Normalise the endpoints a client was given to gRPC targets ``host:port``.
+
+    None reads ``ETCDMAP_ENDPOINTS`` (comma-separated), else ``127.0.0.1:2379``. A scheme
+    (``http://``) is dropped; ``https://`` needs TLS, which is configured separately.
+    """
+    if endpoints is None:
+        endpoints = os.environ.get("ETCDMAP_ENDPOINTS") or DEFAULT_ENDPOINT
+    if isinstance(endpoints, str):
+        endpoints = endpoints.split(",")
+    targets = []
+    for endpoint in endpoints:
+        endpoint = endpoint.strip()
+        if endpoint.startswith("https://"):
+            raise ValueError(f"{endpoint}: https:// endpoints need TLS, which is not built yet")
+        endpoint = endpoint.removeprefix("http://").rstrip("/")
+        if not endpoint:
+            raise ValueError("an endpoint is empty; expected host:port")
+        targets.append(endpoint)
+    if not targets:
+        raise ValueError("no endpoints given")
+    return targets
+
+
+def channel_options(
+    max_send_bytes: int, max_recv_bytes: int | None, keepalive_time: float, keepalive_timeout: float
+) -> list[tuple[str, Any]]:
+    """gRPC channel arguments for one endpoint.
+
+    gRPC Python receives at most 4 MiB by default, which breaks any large range; etcd's Go
+    client receives without limit (-1 here) and sends at most 2 MiB.
+    """
+    return [
+        ("grpc.max_send_message_length", max_send_bytes),
+        ("grpc.max_receive_message_length", -1 if max_recv_bytes is None else max_recv_bytes),
+        ("grpc.keepalive_time_ms", int(keepalive_time * 1000)),
+        ("grpc.keepalive_timeout_ms", int(keepalive_timeout * 1000)),
+        # etcd refuses pings on an idle connection by default (PermitWithoutStream=false).
+        ("grpc.keepalive_permit_without_calls", 0),
+    ]

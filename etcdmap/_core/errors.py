@@ -1,0 +1,453 @@
+"""The exception hierarchy and the one place where gRPC errors become etcdmap errors.
+
+etcd gives many different errors the same gRPC status code (``InvalidArgument`` covers an empty
+key, a too-large request and a failed login), so the server's *message* picks the class, as Go's
+``rpctypes.Error`` does; the status code is only the fallback for messages not in the table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+__all__ = [
+    "ERROR_CLASSES",
+    "error_from_status",
+]
+
+
+class EtcdError(Exception):
+    """Base of every error etcdmap raises.
+
+    Attributes
+    ----------
+    code:
+        The gRPC status code, or None for errors raised on the client before any RPC.
+    details:
+        The server's message (etcd's ``rpctypes`` text), or the client's explanation.
+    endpoint:
+        The endpoint that answered, when one did.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: grpc.StatusCode | None = None,
+        details: str = "",
+        endpoint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details or message
+        self.endpoint = endpoint
+
+
+# --- errors the server reported -------------------------------------------------------------
+
+
+class ServerError(EtcdError):
+    """An error etcd returned for a request; the default for messages not in the table."""
+
+
+class EmptyKeyError(ServerError):
+    """``etcdserver: key is not provided``: the key of a request was empty."""
+
+
+class KeyNotFoundError(ServerError):
+    """``etcdserver: key not found``: ``ignore_value``/``ignore_lease`` on a missing key."""
+
+
+class ValueProvidedError(ServerError):
+    """``etcdserver: value is provided``: a value given together with ``ignore_value``."""
+
+
+class LeaseProvidedError(ServerError):
+    """``etcdserver: lease is provided``: a lease given together with ``ignore_lease``."""
+
+
+class TooManyOpsError(ServerError):
+    """``etcdserver: too many operations in txn request`` (the server's ``--max-txn-ops``)."""
+
+
+class DuplicateKeyError(ServerError):
+    """``etcdserver: duplicate key given in txn request``: one key written twice in a txn."""
+
+
+class InvalidSortOptionError(ServerError):
+    """``etcdserver: invalid sort option``."""
+
+
+class InvalidClientAPIVersionError(ServerError):
+    """``etcdserver: invalid client api version``."""
+
+
+class CompactedError(ServerError):
+    """``etcdserver: mvcc: required revision has been compacted``.
+
+    The revision asked for is older than the last compaction; ``compact_revision`` is the
+    compaction point when it is known (watches report it; a range does not).
+    """
+
+    def __init__(self, message: str, *, compact_revision: int | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.compact_revision = compact_revision
+
+
+class FutureRevisionError(ServerError):
+    """``etcdserver: mvcc: required revision is a future revision``."""
+
+
+class NoSpaceError(ServerError):
+    """``etcdserver: mvcc: database space exceeded``: the backend quota alarm is raised."""
+
+
+class LeaseNotFoundError(ServerError):
+    """``etcdserver: requested lease not found``."""
+
+
+class LeaseExistError(ServerError):
+    """``etcdserver: lease already exists``."""
+
+
+class LeaseTTLTooLargeError(ServerError):
+    """``etcdserver: too large lease TTL``."""
+
+
+class WatchCanceledError(ServerError):
+    """``etcdserver: watch canceled``."""
+
+
+class MemberExistError(ServerError):
+    """``etcdserver: member ID already exist``."""
+
+
+class PeerURLExistError(ServerError):
+    """``etcdserver: Peer URLs already exists``."""
+
+
+class MemberNotEnoughStartedError(ServerError):
+    """``etcdserver: re-configuration failed due to not enough started members``."""
+
+
+class MemberBadURLsError(ServerError):
+    """``etcdserver: given member URLs are invalid``."""
+
+
+class MemberNotFoundError(ServerError):
+    """``etcdserver: member not found``."""
+
+
+class MemberNotLearnerError(ServerError):
+    """``etcdserver: can only promote a learner member``."""
+
+
+class LearnerNotReadyError(ServerError):
+    """``etcdserver: can only promote a learner member which is in sync with leader``."""
+
+
+class TooManyLearnersError(ServerError):
+    """``etcdserver: too many learner members in cluster``."""
+
+
+class ClusterIDMismatchError(ServerError):
+    """``etcdserver: cluster ID mismatch``."""
+
+
+class RequestTooLargeError(ServerError):
+    """The request is larger than the server accepts (``--max-request-bytes``, 1.5 MiB by
+    default) or than the client's ``max_send_bytes``; nothing was written."""
+
+
+class TooManyRequestsError(ServerError):
+    """``etcdserver: too many requests``."""
+
+
+class RootUserNotExistError(ServerError):
+    """``etcdserver: root user does not exist``."""
+
+
+class RootRoleNotExistError(ServerError):
+    """``etcdserver: root user does not have root role``."""
+
+
+class UserAlreadyExistError(ServerError):
+    """``etcdserver: user name already exists``."""
+
+
+class UserEmptyError(ServerError):
+    """``etcdserver: user name is empty``."""
+
+
+class UserNotFoundError(ServerError):
+    """``etcdserver: user name not found``."""
+
+
+class RoleAlreadyExistError(ServerError):
+    """``etcdserver: role name already exists``."""
+
+
+class RoleNotFoundError(ServerError):
+    """``etcdserver: role name not found``."""
+
+
+class RoleEmptyError(ServerError):
+    """``etcdserver: role name is empty``."""
+
+
+class AuthFailedError(ServerError):
+    """``etcdserver: authentication failed, invalid user ID or password``."""
+
+
+class PermissionNotGivenError(ServerError):
+    """``etcdserver: permission not given``."""
+
+
+class PermissionDeniedError(ServerError):
+    """``etcdserver: permission denied``."""
+
+
+class RoleNotGrantedError(ServerError):
+    """``etcdserver: role is not granted to the user``."""
+
+
+class PermissionNotGrantedError(ServerError):
+    """``etcdserver: permission is not granted to the role``."""
+
+
+class AuthNotEnabledError(ServerError):
+    """``etcdserver: authentication is not enabled``."""
+
+
+class InvalidAuthTokenError(ServerError):
+    """``etcdserver: invalid auth token``: the token expired or the server restarted."""
+
+
+class InvalidAuthMgmtError(ServerError):
+    """``etcdserver: invalid auth management``."""
+
+
+class AuthOldRevisionError(ServerError):
+    """``etcdserver: revision of auth store is old``."""
+
+
+class NoLeaderError(ServerError):
+    """``etcdserver: no leader``."""
+
+
+class NotLeaderError(ServerError):
+    """``etcdserver: not leader``."""
+
+
+class LeaderChangedError(ServerError):
+    """``etcdserver: leader changed``."""
+
+
+class NotCapableError(ServerError):
+    """``etcdserver: not capable``."""
+
+
+class StoppedError(ServerError):
+    """``etcdserver: server stopped``."""
+
+
+class RequestTimeoutError(ServerError, TimeoutError):
+    """``etcdserver: request timed out``: the server gave up proposing the request. Whether it
+    was applied is unknown."""
+
+
+class TimeoutDueToLeaderFailError(RequestTimeoutError):
+    """``etcdserver: request timed out, possibly due to previous leader failure``."""
+
+
+class TimeoutDueToConnectionLostError(RequestTimeoutError):
+    """``etcdserver: request timed out, possibly due to connection lost``."""
+
+
+class TimeoutWaitAppliedIndexError(RequestTimeoutError):
+    """``etcdserver: request timed out, waiting for the applied index took too long``."""
+
+
+class UnhealthyError(ServerError):
+    """``etcdserver: unhealthy cluster``."""
+
+
+class CorruptError(ServerError):
+    """``etcdserver: corrupt cluster``."""
+
+
+class NotSupportedForLearnerError(ServerError):
+    """``etcdserver: rpc not supported for learner``."""
+
+
+class BadLeaderTransfereeError(ServerError):
+    """``etcdserver: bad leader transferee``."""
+
+
+class WrongDowngradeVersionFormatError(ServerError):
+    """``etcdserver: wrong downgrade target version format``."""
+
+
+class InvalidDowngradeTargetVersionError(ServerError):
+    """``etcdserver: invalid downgrade target version``."""
+
+
+class ClusterVersionUnavailableError(ServerError):
+    """``etcdserver: cluster version not found during downgrade``."""
+
+
+class DowngradeInProcessError(ServerError):
+    """``etcdserver: cluster has a downgrade job in progress``."""
+
+
+class NoInflightDowngradeError(ServerError):
+    """``etcdserver: no inflight downgrade job``."""
+
+
+class RequestCanceledError(ServerError):
+    """``etcdserver: request canceled``."""
+
+
+# --- errors of the connection ---------------------------------------------------------------
+
+
+class TransportError(EtcdError):
+    """The request did not get an answer from etcd."""
+
+
+class ConnectionFailedError(TransportError):
+    """No connection to the endpoint (refused, reset, unreachable, closed)."""
+
+
+class DeadlineExceededError(TransportError, TimeoutError):
+    """The call's timeout passed before etcd answered. Whether a mutation applied is unknown."""
+
+
+class CancelledError(TransportError):
+    """The RPC was cancelled on the client side (for example the client was closed)."""
+
+
+# --- errors raised on the client ------------------------------------------------------------
+
+
+class ClientError(EtcdError):
+    """A problem detected on the client, before or after talking to etcd."""
+
+
+class ValueDecodeError(ClientError, ValueError):
+    """A stored value could not be decoded into the requested type."""
+
+
+class ClientClosedError(ClientError):
+    """The client was used after ``close()`` / ``aclose()``."""
+
+
+#: The error table: etcd's exact server message -> the class raised for it.
+ERROR_CLASSES: dict[str, type[EtcdError]] = {
+    "etcdserver: key is not provided": EmptyKeyError,
+    "etcdserver: key not found": KeyNotFoundError,
+    "etcdserver: value is provided": ValueProvidedError,
+    "etcdserver: lease is provided": LeaseProvidedError,
+    "etcdserver: too many operations in txn request": TooManyOpsError,
+    "etcdserver: duplicate key given in txn request": DuplicateKeyError,
+    "etcdserver: invalid client api version": InvalidClientAPIVersionError,
+    "etcdserver: invalid sort option": InvalidSortOptionError,
+    "etcdserver: mvcc: required revision has been compacted": CompactedError,
+    "etcdserver: mvcc: required revision is a future revision": FutureRevisionError,
+    "etcdserver: mvcc: database space exceeded": NoSpaceError,
+    "etcdserver: requested lease not found": LeaseNotFoundError,
+    "etcdserver: lease already exists": LeaseExistError,
+    "etcdserver: too large lease TTL": LeaseTTLTooLargeError,
+    "etcdserver: watch canceled": WatchCanceledError,
+    "etcdserver: member ID already exist": MemberExistError,
+    "etcdserver: Peer URLs already exists": PeerURLExistError,
+    "etcdserver: re-configuration failed due to not enough started members": (
+        MemberNotEnoughStartedError
+    ),
+    "etcdserver: given member URLs are invalid": MemberBadURLsError,
+    "etcdserver: member not found": MemberNotFoundError,
+    "etcdserver: can only promote a learner member": MemberNotLearnerError,
+    "etcdserver: can only promote a learner member which is in sync with leader": (
+        LearnerNotReadyError
+    ),
+    "etcdserver: too many learner members in cluster": TooManyLearnersError,
+    "etcdserver: cluster ID mismatch": ClusterIDMismatchError,
+    "etcdserver: request is too large": RequestTooLargeError,
+    "etcdserver: too many requests": TooManyRequestsError,
+    "etcdserver: root user does not exist": RootUserNotExistError,
+    "etcdserver: root user does not have root role": RootRoleNotExistError,
+    "etcdserver: user name already exists": UserAlreadyExistError,
+    "etcdserver: user name is empty": UserEmptyError,
+    "etcdserver: user name not found": UserNotFoundError,
+    "etcdserver: role name already exists": RoleAlreadyExistError,
+    "etcdserver: role name not found": RoleNotFoundError,
+    "etcdserver: role name is empty": RoleEmptyError,
+    "etcdserver: authentication failed, invalid user ID or password": AuthFailedError,
+    "etcdserver: permission not given": PermissionNotGivenError,
+    "etcdserver: permission denied": PermissionDeniedError,
+    "etcdserver: role is not granted to the user": RoleNotGrantedError,
+    "etcdserver: permission is not granted to the role": PermissionNotGrantedError,
+    "etcdserver: authentication is not enabled": AuthNotEnabledError,
+    "etcdserver: invalid auth token": InvalidAuthTokenError,
+    "etcdserver: invalid auth management": InvalidAuthMgmtError,
+    "etcdserver: revision of auth store is old": AuthOldRevisionError,
+    "etcdserver: no leader": NoLeaderError,
+    "etcdserver: not leader": NotLeaderError,
+    "etcdserver: leader changed": LeaderChangedError,
+    "etcdserver: not capable": NotCapableError,
+    "etcdserver: server stopped": StoppedError,
+    "etcdserver: request timed out": RequestTimeoutError,
+    "etcdserver: request timed out, possibly due to previous leader failure": (
+        TimeoutDueToLeaderFailError
+    ),
+    "etcdserver: request timed out, possibly due to connection lost": (
+        TimeoutDueToConnectionLostError
+    ),
+    "etcdserver: request timed out, waiting for the applied index took too long": (
+        TimeoutWaitAppliedIndexError
+    ),
+    "etcdserver: unhealthy cluster": UnhealthyError,
+    "etcdserver: corrupt cluster": CorruptError,
+    "etcdserver: rpc not supported for learner": NotSupportedForLearnerError,
+    "etcdserver: bad leader transferee": BadLeaderTransfereeError,
+    "etcdserver: wrong downgrade target version format": WrongDowngradeVersionFormatError,
+    "etcdserver: invalid downgrade target version": InvalidDowngradeTargetVersionError,
+    "etcdserver: cluster version not found during downgrade": ClusterVersionUnavailableError,
+    "etcdserver: cluster has a downgrade job in progress": DowngradeInProcessError,
+    "etcdserver: no inflight downgrade job": NoInflightDowngradeError,
+    "etcdserver: request canceled": RequestCanceledError,
+    "etcdserver: context deadline exceeded": DeadlineExceededError,
+}
+
+_BY_CODE: dict[grpc.StatusCode, type[EtcdError]] = {
+    grpc.StatusCode.UNAVAILABLE: ConnectionFailedError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
+    grpc.StatusCode.CANCELLED: CancelledError,
+}
+
+
+def error_from_status(
+    code: grpc.StatusCode | None, details: str | None, *, endpoint: str, action: str
+) -> EtcdError:
+    """Build the exception for a failed RPC.
+
+    ``action`` says what was being done ("put b'key'"), so every message names the key and the
+    endpoint involved, e.g. ``etcdserver: key is not provided (put b'' at 127.0.0.1:2379)``.
+    """
+    text = details or (code.name if code is not None else "unknown error")
+    cls = ERROR_CLASSES.get(text) or (_BY_CODE.get(code, ServerError) if code else ServerError)
+    if text.startswith("Sent message larger than max"):
+        # gRPC refused to send it: nothing reached the server.
+        cls = RequestTooLargeError
+        message = f"{action}: the request is over the client's max_send_bytes ({text})"
+    elif cls is RequestTooLargeError:
+        message = (
+            f"{action}: {text}: over the server's --max-request-bytes "
+            f"(1.5 MiB unless configured) at {endpoint}"
+        )
+    elif cls is ConnectionFailedError:
+        message = f"cannot reach etcd at {endpoint}: {text} ({action})"
+    else:
+        message = f"{text} ({action} at {endpoint})"
+    return cls(message, code=code, details=text, endpoint=endpoint)

@@ -1,0 +1,491 @@
+"""KV requests and responses: builders for Range/Put/DeleteRange/Txn/Compaction, the ``Compare``
+and ``Op`` values of transactions, and the parsers that turn responses into typed results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, Union
+
+import msgspec
+
+from .._pb import etcdserverpb
+from .keys import ALL_KEYS, prefix_range_end, to_bytes
+from .results import (
+    CompactResponse,
+    DeleteResponse,
+    GetResponse,
+    KeyValue,
+    OpResponse,
+    PutResponse,
+    ResponseHeader,
+    TxnResponse,
+)
+
+__all__ = [
+    "Compare",
+    "LeaseLike",
+    "Op",
+    "SortOrder",
+    "SortTarget",
+    "compact_request",
+    "delete_request",
+    "parse_compact",
+    "parse_delete",
+    "parse_get",
+    "parse_put",
+    "parse_txn",
+    "put_request",
+    "range_request",
+    "txn_request",
+]
+
+SortOrder = Literal["none", "ascend", "descend"]
+SortTarget = Literal["key", "version", "create", "mod", "value"]
+_SORT_ORDERS = {"none": 0, "ascend": 1, "descend": 2}
+_SORT_TARGETS = {"key": 0, "version": 1, "create": 2, "mod": 3, "value": 4}
+
+RangeRequest = etcdserverpb.RangeRequest
+PutRequest = etcdserverpb.PutRequest
+DeleteRangeRequest = etcdserverpb.DeleteRangeRequest
+TxnRequest = etcdserverpb.TxnRequest
+RequestOp = etcdserverpb.RequestOp
+CompactionRequest = etcdserverpb.CompactionRequest
+CompareMessage = etcdserverpb.Compare
+
+
+class _HasLeaseId:
+    """Anything with an ``id`` attribute (a ``Lease``) may be passed where a lease id goes."""
+
+    id: int
+
+
+#: A lease id, or an object with an ``id`` (a ``Lease``); None or 0 means no lease.
+LeaseLike = Union[int, _HasLeaseId, None]
+
+
+def lease_id(lease: Any) -> int:
+    """The numeric id of ``lease`` (an int or an object with ``id``); 0 for None."""
+    if lease is None:
+        return 0
+    if isinstance(lease, int) and not isinstance(lease, bool):
+        return lease
+    ident = getattr(lease, "id", None)
+    if isinstance(ident, int):
+        return ident
+    raise TypeError(f"lease must be an int lease id or a Lease, not {type(lease).__name__}")
+
+
+def _range_end(
+    key: bytes, range_end: bytes | str | None, prefix: bool, from_key: bool
+) -> tuple[bytes, bytes]:
+    """Resolve the key and range end of a ranged request as Go's WithPrefix/WithFromKey do."""
+    if (range_end is not None) + prefix + from_key > 1:
+        raise ValueError("give at most one of range_end, prefix and from_key")
+    if prefix:
+        if not key:
+            return ALL_KEYS, ALL_KEYS
+        return key, prefix_range_end(key)
+    if from_key:
+        return key or ALL_KEYS, ALL_KEYS
+    if range_end is not None:
+        return key, to_bytes(range_end, "range_end")
+    return key, b""
+
+
+def range_request(
+    key: bytes | str,
+    range_end: bytes | str | None = None,
+    prefix: bool = False,
+    from_key: bool = False,
+    limit: int = 0,
+    revision: int = 0,
+    sort_order: SortOrder = "none",
+    sort_target: SortTarget = "key",
+    serializable: bool = False,
+    keys_only: bool = False,
+    count_only: bool = False,
+    min_mod_revision: int = 0,
+    max_mod_revision: int = 0,
+    min_create_revision: int = 0,
+    max_create_revision: int = 0,
+) -> Any:
+    """Build an ``etcdserverpb.RangeRequest`` (only the non-default fields are set)."""
+    request = RangeRequest(key=to_bytes(key))
+    if range_end is not None or prefix or from_key:
+        request.key, request.range_end = _range_end(request.key, range_end, prefix, from_key)
+    if limit:
+        request.limit = _non_negative(limit, "limit")
+    if revision:
+        request.revision = _non_negative(revision, "revision")
+    if sort_order != "none" or sort_target != "key":
+        order = _choice(_SORT_ORDERS, sort_order, "sort_order")
+        target = _choice(_SORT_TARGETS, sort_target, "sort_target")
+        # etcd already returns keys in ascending key order; asking for that sort explicitly
+        # would only make the server sort (and, with a limit, read) the whole range.
+        if not (target == 0 and order == 1):
+            request.sort_order = order
+            request.sort_target = target
+    if serializable:
+        request.serializable = True
+    if keys_only:
+        request.keys_only = True
+    if count_only:
+        request.count_only = True
+    if min_mod_revision:
+        request.min_mod_revision = min_mod_revision
+    if max_mod_revision:
+        request.max_mod_revision = max_mod_revision
+    if min_create_revision:
+        request.min_create_revision = min_create_revision
+    if max_create_revision:
+        request.max_create_revision = max_create_revision
+    return request
+
+
+def put_request(
+    key: bytes | str,
+    value: bytes | str,
+    lease: LeaseLike = None,
+    prev_kv: bool = False,
+    ignore_value: bool = False,
+    ignore_lease: bool = False,
+) -> Any:
+    """Build an ``etcdserverpb.PutRequest``."""
+    request = PutRequest(key=to_bytes(key), value=to_bytes(value, "value"))
+    if lease is not None:
+        request.lease = lease_id(lease)
+    if prev_kv:
+        request.prev_kv = True
+    if ignore_value:
+        request.ignore_value = True
+    if ignore_lease:
+        request.ignore_lease = True
+    return request
+
+
+def delete_request(
+    key: bytes | str,
+    range_end: bytes | str | None = None,
+    prefix: bool = False,
+    from_key: bool = False,
+    prev_kv: bool = False,
+) -> Any:
+    """Build an ``etcdserverpb.DeleteRangeRequest``."""
+    request = DeleteRangeRequest(key=to_bytes(key))
+    if range_end is not None or prefix or from_key:
+        request.key, request.range_end = _range_end(request.key, range_end, prefix, from_key)
+    if prev_kv:
+        request.prev_kv = True
+    return request
+
+
+def compact_request(revision: int, physical: bool = False) -> Any:
+    """Build an ``etcdserverpb.CompactionRequest``."""
+    return CompactionRequest(revision=_non_negative(revision, "revision"), physical=physical)
+
+
+def txn_request(
+    compare: Iterable[Compare], success: Iterable[Op], failure: Iterable[Op]
+) -> Any:
+    """Build an ``etcdserverpb.TxnRequest`` from comparisons and the two op lists."""
+    return TxnRequest(
+        compare=[_compare_message(c) for c in _checked(compare, Compare, "compare")],
+        success=[op.request_op() for op in _checked(success, Op, "success")],
+        failure=[op.request_op() for op in _checked(failure, Op, "failure")],
+    )
+
+
+def _checked(items: Iterable[Any], cls: type, what: str) -> list[Any]:
+    listed = list(items)
+    for item in listed:
+        if not isinstance(item, cls):
+            raise TypeError(f"{what} must hold {cls.__name__} objects, not {type(item).__name__}")
+    return listed
+
+
+def _non_negative(number: int, what: str) -> int:
+    if number < 0:
+        raise ValueError(f"{what} must not be negative, got {number}")
+    return number
+
+
+def _choice(table: dict[str, int], name: str, what: str) -> int:
+    try:
+        return table[name]
+    except KeyError:
+        raise ValueError(f"{what} must be one of {', '.join(table)}; got {name!r}") from None
+
+
+# --- transactions -----------------------------------------------------------------------------
+
+_COMPARE_OPS = {"==": 0, ">": 1, "<": 2, "!=": 3}
+CompareOp = Literal["==", "!=", "<", ">"]
+CompareTarget = Literal["version", "create_revision", "mod_revision", "value", "lease"]
+_COMPARE_TARGETS = {"version": 0, "create_revision": 1, "mod_revision": 2, "value": 3, "lease": 4}
+
+
+class Compare(msgspec.Struct, frozen=True):
+    """One condition of a transaction, checked by the server against the current revision.
+
+    Build it with a constructor per target, e.g. ``Compare.value("k", "==", b"v")`` or
+    ``Compare.mod_revision("k", "<", 42)``; ``op`` is one of ``"==", "!=", "<", ">"``. Over a
+    range (``range_end=``) or a prefix (``prefix=True``) the condition must hold for every key
+    in it. A missing key has version, create and mod revision 0 and no value.
+    """
+
+    target: CompareTarget
+    key: bytes
+    op: CompareOp
+    operand: bytes | int
+    range_end: bytes = b""
+
+    @classmethod
+    def value(
+        cls,
+        key: bytes | str,
+        op: CompareOp,
+        value: bytes | str,
+        *,
+        range_end: bytes | str | None = None,
+        prefix: bool = False,
+    ) -> Compare:
+        """Compare the stored value (bytes, compared lexically)."""
+        return cls._make("value", key, op, to_bytes(value, "value"), range_end, prefix)
+
+    @classmethod
+    def version(
+        cls,
+        key: bytes | str,
+        op: CompareOp,
+        version: int,
+        *,
+        range_end: bytes | str | None = None,
+        prefix: bool = False,
+    ) -> Compare:
+        """Compare the key's version (0 when the key does not exist)."""
+        return cls._make("version", key, op, version, range_end, prefix)
+
+    @classmethod
+    def create_revision(
+        cls,
+        key: bytes | str,
+        op: CompareOp,
+        revision: int,
+        *,
+        range_end: bytes | str | None = None,
+        prefix: bool = False,
+    ) -> Compare:
+        """Compare the revision at which the key was created (0 when it does not exist)."""
+        return cls._make("create_revision", key, op, revision, range_end, prefix)
+
+    @classmethod
+    def mod_revision(
+        cls,
+        key: bytes | str,
+        op: CompareOp,
+        revision: int,
+        *,
+        range_end: bytes | str | None = None,
+        prefix: bool = False,
+    ) -> Compare:
+        """Compare the revision of the key's last modification (0 when it does not exist)."""
+        return cls._make("mod_revision", key, op, revision, range_end, prefix)
+
+    @classmethod
+    def lease(
+        cls,
+        key: bytes | str,
+        op: CompareOp,
+        lease: LeaseLike,
+        *,
+        range_end: bytes | str | None = None,
+        prefix: bool = False,
+    ) -> Compare:
+        """Compare the id of the key's lease (0 for no lease)."""
+        return cls._make("lease", key, op, lease_id(lease), range_end, prefix)
+
+    @classmethod
+    def _make(
+        cls,
+        target: CompareTarget,
+        key: bytes | str,
+        op: str,
+        operand: bytes | int,
+        range_end: bytes | str | None,
+        prefix: bool,
+    ) -> Compare:
+        if op not in _COMPARE_OPS:
+            raise ValueError(f"compare op must be one of ==, !=, <, >; got {op!r}")
+        if target != "value" and (not isinstance(operand, int) or isinstance(operand, bool)):
+            raise TypeError(f"{target} comparison needs an int, not {type(operand).__name__}")
+        key_bytes, end = _range_end(to_bytes(key), range_end, prefix, False)
+        return cls(target, key_bytes, op, operand, end)  # type: ignore[arg-type]
+
+
+def _compare_message(compare: Compare) -> Any:
+    message = CompareMessage(
+        result=_COMPARE_OPS[compare.op],
+        target=_COMPARE_TARGETS[compare.target],
+        key=compare.key,
+        **{compare.target: compare.operand},
+    )
+    if compare.range_end:
+        message.range_end = compare.range_end
+    return message
+
+
+class Op:
+    """One operation inside a transaction: ``Op.get``, ``Op.put``, ``Op.delete`` or ``Op.txn``.
+
+    Each takes the same options as the client method of the same name and builds its request
+    at once, so a bad argument is reported where the op is made.
+    """
+
+    __slots__ = ("kind", "request")
+
+    def __init__(self, kind: Literal["get", "put", "delete", "txn"], request: Any) -> None:
+        self.kind = kind
+        self.request = request
+
+    def __repr__(self) -> str:
+        return f"Op.{self.kind}({self.request!r})".replace("\n", " ")
+
+    @classmethod
+    def get(
+        cls,
+        key: bytes | str,
+        *,
+        range_end: bytes | str | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        limit: int = 0,
+        revision: int = 0,
+        sort_order: SortOrder = "none",
+        sort_target: SortTarget = "key",
+        serializable: bool = False,
+        keys_only: bool = False,
+        count_only: bool = False,
+        min_mod_revision: int = 0,
+        max_mod_revision: int = 0,
+        min_create_revision: int = 0,
+        max_create_revision: int = 0,
+    ) -> Op:
+        """A Range inside a transaction (read at the transaction's revision)."""
+        return cls("get", range_request(
+            key, range_end, prefix, from_key, limit, revision, sort_order, sort_target,
+            serializable, keys_only, count_only, min_mod_revision, max_mod_revision,
+            min_create_revision, max_create_revision,
+        ))
+
+    @classmethod
+    def put(
+        cls,
+        key: bytes | str,
+        value: bytes | str,
+        *,
+        lease: LeaseLike = None,
+        prev_kv: bool = False,
+        ignore_value: bool = False,
+        ignore_lease: bool = False,
+    ) -> Op:
+        """A Put inside a transaction."""
+        return cls("put", put_request(key, value, lease, prev_kv, ignore_value, ignore_lease))
+
+    @classmethod
+    def delete(
+        cls,
+        key: bytes | str,
+        *,
+        range_end: bytes | str | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        prev_kv: bool = False,
+    ) -> Op:
+        """A DeleteRange inside a transaction."""
+        return cls("delete", delete_request(key, range_end, prefix, from_key, prev_kv))
+
+    @classmethod
+    def txn(
+        cls,
+        compare: Sequence[Compare] = (),
+        success: Sequence[Op] = (),
+        failure: Sequence[Op] = (),
+    ) -> Op:
+        """A nested transaction (etcd ≥ 3.3)."""
+        return cls("txn", txn_request(compare, success, failure))
+
+    def request_op(self) -> Any:
+        """This op as an ``etcdserverpb.RequestOp``."""
+        if self.kind == "get":
+            return RequestOp(request_range=self.request)
+        if self.kind == "put":
+            return RequestOp(request_put=self.request)
+        if self.kind == "delete":
+            return RequestOp(request_delete_range=self.request)
+        return RequestOp(request_txn=self.request)
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+def parse_header(header: Any) -> ResponseHeader:
+    """``etcdserverpb.ResponseHeader`` -> ResponseHeader."""
+    return ResponseHeader(header.cluster_id, header.member_id, header.revision, header.raft_term)
+
+
+def parse_kv(kv: Any) -> KeyValue:
+    """``mvccpb.KeyValue`` -> KeyValue."""
+    return KeyValue(kv.key, kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease)
+
+
+def parse_get(response: Any) -> GetResponse:
+    """``RangeResponse`` -> GetResponse."""
+    return GetResponse(
+        parse_header(response.header),
+        [
+            KeyValue(kv.key, kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease)
+            for kv in response.kvs
+        ],
+        response.count,
+        response.more,
+    )
+
+
+def parse_put(response: Any) -> PutResponse:
+    """``PutResponse`` -> PutResponse."""
+    prev = parse_kv(response.prev_kv) if response.HasField("prev_kv") else None
+    return PutResponse(parse_header(response.header), prev)
+
+
+def parse_delete(response: Any) -> DeleteResponse:
+    """``DeleteRangeResponse`` -> DeleteResponse."""
+    return DeleteResponse(
+        parse_header(response.header),
+        response.deleted,
+        [parse_kv(kv) for kv in response.prev_kvs],
+    )
+
+
+def parse_compact(response: Any) -> CompactResponse:
+    """``CompactionResponse`` -> CompactResponse."""
+    return CompactResponse(parse_header(response.header))
+
+
+def parse_txn(response: Any) -> TxnResponse:
+    """``TxnResponse`` -> TxnResponse, with one typed result per ``ResponseOp``."""
+    return TxnResponse(
+        parse_header(response.header),
+        response.succeeded,
+        [_parse_response_op(op) for op in response.responses],
+    )
+
+
+def _parse_response_op(op: Any) -> OpResponse:
+    kind = op.WhichOneof("response")
+    if kind == "response_range":
+        return parse_get(op.response_range)
+    if kind == "response_put":
+        return parse_put(op.response_put)
+    if kind == "response_delete_range":
+        return parse_delete(op.response_delete_range)
+    return parse_txn(op.response_txn)

@@ -1,0 +1,83 @@
+"""Typed results of KV requests (msgspec Structs: immutable, cheap to build, easy to encode)."""
+
+from __future__ import annotations
+
+from typing import Union
+
+import msgspec
+
+__all__ = [
+    "CompactResponse",
+    "DeleteResponse",
+    "GetResponse",
+    "KeyValue",
+    "PutResponse",
+    "ResponseHeader",
+    "TxnResponse",
+]
+
+
+class ResponseHeader(msgspec.Struct, frozen=True, gc=False):
+    """Every response's header: who answered, and the store's revision when it did."""
+
+    cluster_id: int
+    member_id: int
+    revision: int
+    raft_term: int
+
+
+class KeyValue(msgspec.Struct, frozen=True, gc=False):
+    """One key as stored in etcd (mvccpb.KeyValue).
+
+    ``version`` counts the writes since the key was (re)created; ``lease`` is 0 without a lease.
+    With ``keys_only`` the value is ``b""``.
+    """
+
+    key: bytes
+    value: bytes
+    create_revision: int
+    mod_revision: int
+    version: int
+    lease: int
+
+
+class GetResponse(msgspec.Struct, frozen=True):
+    """Result of a Range: the keys found, ``count`` of all keys in the range (also beyond
+    ``limit``), and ``more`` when ``limit`` cut the result short."""
+
+    header: ResponseHeader
+    kvs: list[KeyValue]
+    count: int
+    more: bool
+
+
+class PutResponse(msgspec.Struct, frozen=True, gc=False):
+    """Result of a Put; ``prev_kv`` is the overwritten key when ``prev_kv=True`` was asked."""
+
+    header: ResponseHeader
+    prev_kv: KeyValue | None
+
+
+class DeleteResponse(msgspec.Struct, frozen=True):
+    """Result of a DeleteRange: how many keys were deleted, and them with ``prev_kv=True``."""
+
+    header: ResponseHeader
+    deleted: int
+    prev_kvs: list[KeyValue]
+
+
+class TxnResponse(msgspec.Struct, frozen=True):
+    """Result of a Txn: whether the comparisons held, and one result per executed operation."""
+
+    header: ResponseHeader
+    succeeded: bool
+    responses: list[OpResponse]
+
+
+class CompactResponse(msgspec.Struct, frozen=True, gc=False):
+    """Result of a Compaction."""
+
+    header: ResponseHeader
+
+
+OpResponse = Union[GetResponse, PutResponse, DeleteResponse, TxnResponse]

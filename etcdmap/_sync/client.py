@@ -1,0 +1,19 @@
+# Generated from etcdmap/_async/client.py by scripts/unasync: do not edit.
+"""``Client``: the blocking etcd v3 client."""
+
+from __future__ import annotations
+
+from .kv import KV
+
+__all__ = ["Client"]
+
+
+class Client(KV):
+    """The blocking etcd v3 client.
+
+    ``Client(endpoints=None, *, timeout=None, max_send_bytes=2 MiB, max_recv_bytes=None,
+    keepalive_time=30, keepalive_timeout=10)``. With no endpoints it reads ``ETCDMAP_ENDPOINTS``
+    (comma-separated), else ``127.0.0.1:2379``. The channel opens on first use, on the event
+    loop of that use; one channel per endpoint is reused by every call. Close it with
+    ``client.close()`` or ``with Client() as client:``.
+    """

@@ -1,0 +1,188 @@
+# Generated from etcdmap/_async/kv.py by scripts/unasync: do not edit.
+"""The KV service: Range, Put, DeleteRange, Txn and Compact."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .._core import kv
+from .._core.kv import Compare, LeaseLike, Op, SortOrder, SortTarget
+from .._core.results import (
+    CompactResponse,
+    DeleteResponse,
+    GetResponse,
+    PutResponse,
+    TxnResponse,
+)
+from .base import ClientBase
+
+__all__ = ["KV"]
+
+
+class KV(ClientBase):
+    """KV methods of ``Client``. Keys and values are ``bytes`` or ``str`` (UTF-8)."""
+
+    def put(
+        self,
+        key: bytes | str,
+        value: bytes | str,
+        *,
+        lease: LeaseLike = None,
+        prev_kv: bool = False,
+        ignore_value: bool = False,
+        ignore_lease: bool = False,
+        timeout: float | None = None,
+    ) -> PutResponse:
+        """Store ``value`` under ``key`` (KV.Put, one new revision, linearizable).
+
+        Parameters
+        ----------
+        lease:
+            Attach the key to a lease (an id or a ``Lease``); the key is deleted with it.
+        prev_kv:
+            Return the key as it was before this write in ``prev_kv``.
+        ignore_value, ignore_lease:
+            Keep the current value / lease (the key must exist, else ``KeyNotFoundError``).
+        timeout:
+            Seconds before ``DeadlineExceededError``; the client's default when None.
+
+        Example: ``client.put("/config/mode", "fast")``.
+        """
+        request = kv.put_request(key, value, lease, prev_kv, ignore_value, ignore_lease)
+        response = self._unary("put", request, timeout)
+        return kv.parse_put(response)
+
+    def get(
+        self,
+        key: bytes | str,
+        *,
+        range_end: bytes | str | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        limit: int = 0,
+        revision: int = 0,
+        sort_order: SortOrder = "none",
+        sort_target: SortTarget = "key",
+        serializable: bool = False,
+        keys_only: bool = False,
+        count_only: bool = False,
+        min_mod_revision: int = 0,
+        max_mod_revision: int = 0,
+        min_create_revision: int = 0,
+        max_create_revision: int = 0,
+        timeout: float | None = None,
+    ) -> GetResponse:
+        """Read one key, or a range of keys (KV.Range).
+
+        Linearizable by default: the answer reflects every write acknowledged before the call.
+        ``serializable=True`` lets the member answer from its local state (faster, may be stale).
+
+        Parameters
+        ----------
+        range_end, prefix, from_key:
+            Read ``[key, range_end)``, every key starting with ``key``, or every key ``>= key``.
+        limit:
+            Return at most this many keys (``more`` tells whether there were more).
+        revision:
+            Read the keyspace as it was at this revision (``CompactedError`` if compacted,
+            ``FutureRevisionError`` if not reached yet); 0 reads the latest.
+        sort_order, sort_target:
+            Server-side sort: ``"none" | "ascend" | "descend"`` by
+            ``"key" | "version" | "create" | "mod" | "value"``.
+        keys_only, count_only:
+            Leave out values / return only ``count``.
+        min_mod_revision, max_mod_revision, min_create_revision, max_create_revision:
+            Keep only keys whose revisions are within these bounds (0 = no bound).
+        timeout:
+            Seconds before ``DeadlineExceededError``; the client's default when None.
+
+        Example: ``(client.get("/config/mode")).kvs[0].value``.
+        """
+        request = kv.range_request(
+            key, range_end, prefix, from_key, limit, revision, sort_order, sort_target,
+            serializable, keys_only, count_only, min_mod_revision, max_mod_revision,
+            min_create_revision, max_create_revision,
+        )
+        response = self._unary("range", request, timeout)
+        return kv.parse_get(response)
+
+    def get_prefix(
+        self,
+        prefix: bytes | str,
+        *,
+        limit: int = 0,
+        revision: int = 0,
+        sort_order: SortOrder = "none",
+        sort_target: SortTarget = "key",
+        serializable: bool = False,
+        keys_only: bool = False,
+        count_only: bool = False,
+        timeout: float | None = None,
+    ) -> GetResponse:
+        """Read every key starting with ``prefix`` (KV.Range over the prefix's range)."""
+        return self.get(
+            prefix, prefix=True, limit=limit, revision=revision, sort_order=sort_order,
+            sort_target=sort_target, serializable=serializable, keys_only=keys_only,
+            count_only=count_only, timeout=timeout,
+        )
+
+    def delete(
+        self,
+        key: bytes | str,
+        *,
+        range_end: bytes | str | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        prev_kv: bool = False,
+        timeout: float | None = None,
+    ) -> DeleteResponse:
+        """Delete one key or a range (KV.DeleteRange, one new revision if anything was deleted).
+
+        ``deleted`` counts the keys removed; with ``prev_kv=True`` ``prev_kvs`` holds them.
+        """
+        request = kv.delete_request(key, range_end, prefix, from_key, prev_kv)
+        response = self._unary("delete_range", request, timeout)
+        return kv.parse_delete(response)
+
+    def delete_prefix(
+        self, prefix: bytes | str, *, prev_kv: bool = False, timeout: float | None = None
+    ) -> DeleteResponse:
+        """Delete every key starting with ``prefix`` (KV.DeleteRange over the prefix's range)."""
+        return self.delete(prefix, prefix=True, prev_kv=prev_kv, timeout=timeout)
+
+    def txn(
+        self,
+        compare: Sequence[Compare] = (),
+        success: Sequence[Op] = (),
+        failure: Sequence[Op] = (),
+        *,
+        timeout: float | None = None,
+    ) -> TxnResponse:
+        """Run a transaction (KV.Txn): if every ``compare`` holds, run ``success``, else
+        ``failure``, atomically at one revision.
+
+        The server allows at most ``--max-txn-ops`` (128) ops and no key written twice.
+
+        Example::
+
+            client.txn(
+                compare=[Compare.version("/lock", "==", 0)],
+                success=[Op.put("/lock", "me")],
+                failure=[Op.get("/lock")],
+            )
+        """
+        request = kv.txn_request(compare, success, failure)
+        response = self._unary("txn", request, timeout)
+        return kv.parse_txn(response)
+
+    def compact(
+        self, revision: int, *, physical: bool = False, timeout: float | None = None
+    ) -> CompactResponse:
+        """Discard the history before ``revision`` (KV.Compact).
+
+        Reads and watches at older revisions then fail with ``CompactedError``. With
+        ``physical=True`` the call returns only once the backend has removed the old data.
+        """
+        request = kv.compact_request(revision, physical)
+        response = self._unary("compact", request, timeout)
+        return kv.parse_compact(response)
