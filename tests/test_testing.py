@@ -1,0 +1,255 @@
+"""Tests for etcdmap.testing (real etcd processes) and the pytest plugin fixtures."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from etcdmap import testing
+from etcdmap.testing import (
+    EtcdBinaryNotFoundError,
+    EtcdCluster,
+    EtcdServer,
+    EtcdStartError,
+    ExternalEtcd,
+    find_binary,
+)
+
+
+def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not testing._pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return not testing._pid_alive(pid)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EtcdServer]:
+    with EtcdServer() as srv:
+        yield srv
+
+
+# --------------------------------------------------------------------------- binaries
+
+
+@pytest.mark.parametrize("name", ["etcd", "etcdctl", "etcdutl"])
+def test_find_binary(name: str) -> None:
+    path = find_binary(name)
+    assert os.path.basename(path) == name
+    assert os.access(path, os.X_OK)
+
+
+def test_find_binary_env_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    etcd = find_binary("etcd")
+    monkeypatch.setenv(testing.BINARY_ENV_VAR, etcd)
+    assert find_binary("etcdctl") == str(Path(etcd).with_name("etcdctl").resolve())
+    monkeypatch.setenv(testing.BINARY_ENV_VAR, str(tmp_path / "etcd"))
+    with pytest.raises(EtcdBinaryNotFoundError, match="ETCDMAP_ETCD_BINARY"):
+        find_binary("etcd")
+
+
+def test_find_binary_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(testing.BINARY_ENV_VAR, raising=False)
+    monkeypatch.setattr(testing, "_distro_bin_dir", lambda: None)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(EtcdBinaryNotFoundError, match=r"etcdmap\[server\]"):
+        find_binary("etcd")
+    with pytest.raises(ValueError):
+        find_binary("bash")
+
+
+# --------------------------------------------------------------------------- single server
+
+
+def test_put_get_roundtrip(server: EtcdServer) -> None:
+    assert server.running and server.pid is not None
+    assert server.endpoint.startswith("127.0.0.1:")
+    assert server.endpoints == [server.endpoint]
+    assert server.client_url == f"http://{server.endpoint}"
+    assert server.etcdctl("put", "/rt/k", "hello").strip() == "OK"
+    assert server.etcdctl("get", "/rt/k", "--print-value-only").strip() == "hello"
+    # stdin input
+    assert server.etcdctl("put", "/rt/k2", input="from stdin").strip() == "OK"
+    assert server.etcdctl("get", "/rt/k2", "--print-value-only").strip() == "from stdin"
+    assert os.path.isfile(server.log_path)
+
+
+def test_etcdctl_error(server: EtcdServer) -> None:
+    with pytest.raises(testing.EtcdCommandError, match="status"):
+        server.etcdctl("no-such-command")
+    server.etcdctl("no-such-command", check=False)
+
+
+def test_kill_restart_keeps_data(server: EtcdServer) -> None:
+    server.etcdctl("put", "/kr/k", "survives")
+    endpoint, data_dir, pid = server.endpoint, server.data_dir, server.pid
+    assert pid is not None
+    server.kill()
+    assert not server.running and server.pid is None
+    assert _wait_gone(pid)
+    server.restart()
+    assert server.running and server.pid != pid
+    assert (server.endpoint, server.data_dir) == (endpoint, data_dir)
+    assert server.etcdctl("get", "/kr/k", "--print-value-only").strip() == "survives"
+
+
+def test_stop_removes_temp_dir() -> None:
+    srv = EtcdServer(extra_args=("--max-request-bytes", "1048576"))
+    with srv:
+        pid = srv.pid
+        data_dir = srv.data_dir
+        srv.etcdctl("put", "a", "1")
+        assert os.path.isdir(data_dir)
+        srv.stop(keep_data=True)  # restartable
+        srv.restart()
+        assert srv.etcdctl("get", "a", "--print-value-only").strip() == "1"
+        pid = srv.pid
+    assert pid is not None
+    assert not srv.running
+    assert not os.path.exists(data_dir)
+    assert _wait_gone(pid, timeout=2)
+    with pytest.raises(EtcdStartError, match="removed"):
+        srv.restart()
+
+
+def test_start_failure_reports_log() -> None:
+    srv = EtcdServer(extra_args=("--no-such-flag",), start_timeout=10)
+    with pytest.raises(EtcdStartError, match="no-such-flag"):
+        srv.start()
+    assert not srv.running
+    srv.stop()
+
+
+def test_port_taken_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = testing._free_ports
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))  # bound, not listening: etcd's bind fails fast
+        taken = blocker.getsockname()[1]
+        calls: list[int] = []
+
+        def fake(count: int) -> list[int]:
+            calls.append(count)
+            ports = real(count)
+            return [taken, *ports[1:]] if len(calls) == 1 else ports
+
+        monkeypatch.setattr(testing, "_free_ports", fake)
+        with EtcdServer() as srv:
+            assert len(calls) == 2
+            assert srv.client_port != taken
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+@pytest.mark.cluster
+def test_cluster_failover() -> None:
+    with EtcdCluster(3) as cluster:
+        assert len(cluster.members) == 3 and len(set(cluster.endpoints)) == 3
+        assert all(m.running for m in cluster.members)
+        cluster.etcdctl("put", "/c/k", "v1")
+        leader = cluster.leader()
+        old = cluster.members[leader]
+        cluster.kill(leader)
+        assert not old.running
+        # a write proposed while the dead leader is still believed alive can hang until
+        # etcdctl's 5 s command timeout, so wait for the election first
+        new_leader = cluster.leader(timeout=20)
+        assert new_leader != leader and cluster.members[new_leader].running
+        survivor = cluster.members[(leader + 1) % 3]
+        assert survivor.etcdctl("put", "/c/k2", "v2").strip() == "OK"
+        assert survivor.etcdctl("get", "/c/k", "--print-value-only").strip() == "v1"
+        assert cluster.etcdctl("get", "/c/k2", "--print-value-only").strip() == "v2"
+        cluster.restart(old)
+        assert old.running
+        old.wait_healthy(10)
+        assert old.etcdctl("get", "/c/k2", "--print-value-only").strip() == "v2"
+        status = json.loads(cluster.etcdctl("endpoint", "status", "-w", "json"))
+        assert len(status) == 3
+        cluster_dir = cluster.data_dir
+    assert not any(m.running for m in cluster.members)
+    assert not os.path.exists(cluster_dir)
+
+
+# --------------------------------------------------------------------------- process hygiene
+
+_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from etcdmap.testing import EtcdServer
+    srv = EtcdServer().start()
+    print(srv.pid, srv._tmp_dir, flush=True)
+    if sys.argv[1] == "sleep":
+        time.sleep(120)
+    """
+)
+
+
+@pytest.mark.parametrize("mode", ["exit", "sigkill"])
+def test_no_process_left_behind(mode: str) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SCRIPT, "exit" if mode == "exit" else "sleep"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else ""
+        pid_s, tmp_dir = line.split()
+        etcd_pid = int(pid_s)
+        if mode == "sigkill":
+            assert testing._pid_alive(etcd_pid)
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert _wait_gone(etcd_pid), f"etcd pid {etcd_pid} survived its parent ({mode})"
+        if mode == "exit":
+            assert not os.path.exists(tmp_dir)  # atexit also removes the temp dir
+        else:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+# --------------------------------------------------------------------------- plugin
+
+
+def test_plugin_fixtures(etcd_server: EtcdServer | ExternalEtcd, etcd_prefix: str) -> None:
+    assert etcd_prefix.startswith("/etcdmap-test/test_plugin_fixtures-")
+    assert etcd_prefix.endswith("/")
+    key = etcd_prefix + "k"
+    assert etcd_server.etcdctl("put", key, "plugin").strip() == "OK"
+    assert etcd_server.etcdctl("get", key, "--print-value-only").strip() == "plugin"
+    assert etcd_server.etcdctl("get", "--prefix", etcd_prefix, "--keys-only").split() == [key]
+
+
+def test_plugin_prefix_unique(etcd_prefix: str, request: pytest.FixtureRequest) -> None:
+    other = request.getfixturevalue("etcd_prefix")
+    assert other == etcd_prefix  # one value per test
+    assert "test_plugin_prefix_unique" in etcd_prefix
+
+
+def test_external_etcd() -> None:
+    ext = ExternalEtcd.from_env(" 127.0.0.1:1, 127.0.0.1:2 ")
+    assert ext.endpoints == ["127.0.0.1:1", "127.0.0.1:2"]
+    assert ext.endpoint == "127.0.0.1:1"
+    with pytest.raises(RuntimeError, match="ETCDMAP_TEST_ENDPOINTS"):
+        ext.kill()
