@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from .._core.endpoints import MiB, channel_options, resolve_endpoints
 import grpc
 
+from .._core.endpoints import MiB, channel_options, resolve_endpoints
 from .._core.errors import ClientClosedError, EtcdError, error_from_status
 from .connection import AsyncConnection
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._core import kv
+from .._core.errors import CompactedError, EtcdError
 from .._core.kv import Compare, LeaseLike, Op, SortOrder, SortTarget
 from .._core.results import (
     CompactResponse,
@@ -102,7 +103,11 @@ class AsyncKV(AsyncClientBase):
             serializable, keys_only, count_only, min_mod_revision, max_mod_revision,
             min_create_revision, max_create_revision,
         )
-        response = await self._unary("range", request, timeout)
+        try:
+            response = await self._unary("range", request, timeout)
+        except CompactedError as error:
+            error.compact_revision = await self._compact_revision(request.revision, timeout)
+            raise
         return kv.parse_get(response)
 
     async def get_prefix(
@@ -183,5 +188,26 @@ class AsyncKV(AsyncClientBase):
         ``physical=True`` the call returns only once the backend has removed the old data.
         """
         request = kv.compact_request(revision, physical)
-        response = await self._unary("compact", request, timeout)
+        try:
+            response = await self._unary("compact", request, timeout)
+        except CompactedError as error:
+            error.compact_revision = await self._compact_revision(request.revision, timeout)
+            raise
         return kv.parse_compact(response)
+
+    async def _compact_revision(self, compacted: int, timeout: float | None) -> int | None:
+        """Where the store was compacted, found by bisection (see CompactRevisionSearch)."""
+        try:
+            current = await self._unary("range", kv.probe_request(0), timeout)
+            search = kv.CompactRevisionSearch(compacted, current.header.revision)
+            while not search.done:
+                revision = search.probe()
+                try:
+                    await self._unary("range", kv.probe_request(revision), timeout)
+                except CompactedError:
+                    search.record(revision, False)
+                else:
+                    search.record(revision, True)
+        except EtcdError:
+            return None  # the original error matters more than this detail
+        return search.result

@@ -420,6 +420,13 @@ ERROR_CLASSES: dict[str, type[EtcdError]] = {
     "etcdserver: context deadline exceeded": DeadlineExceededError,
 }
 
+#: Go's context errors, which etcd returns as they are when a call's deadline or cancellation
+#: reaches the server first.
+_CONTEXT_ERRORS: dict[str, type[EtcdError]] = {
+    "context deadline exceeded": DeadlineExceededError,
+    "context canceled": CancelledError,
+}
+
 _BY_CODE: dict[grpc.StatusCode, type[EtcdError]] = {
     grpc.StatusCode.UNAVAILABLE: ConnectionFailedError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
@@ -436,8 +443,12 @@ def error_from_status(
     endpoint involved, e.g. ``etcdserver: key is not provided (put b'' at 127.0.0.1:2379)``.
     """
     text = details or (code.name if code is not None else "unknown error")
-    cls = ERROR_CLASSES.get(text) or (_BY_CODE.get(code, ServerError) if code else ServerError)
-    if text.startswith("Sent message larger than max"):
+    cls = (
+        ERROR_CLASSES.get(text)
+        or _CONTEXT_ERRORS.get(text)
+        or (_BY_CODE.get(code, ServerError) if code else ServerError)
+    )
+    if "Sent message larger than max" in text:
         # gRPC refused to send it: nothing reached the server.
         cls = RequestTooLargeError
         message = f"{action}: the request is over the client's max_send_bytes ({text})"

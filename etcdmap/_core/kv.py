@@ -4,7 +4,7 @@ and ``Op`` values of transactions, and the parsers that turn responses into type
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import msgspec
 
@@ -60,7 +60,7 @@ class _HasLeaseId:
 
 
 #: A lease id, or an object with an ``id`` (a ``Lease``); None or 0 means no lease.
-LeaseLike = Union[int, _HasLeaseId, None]
+LeaseLike = int | _HasLeaseId | None
 
 
 def lease_id(lease: Any) -> int:
@@ -423,6 +423,47 @@ class Op:
         if self.kind == "delete":
             return RequestOp(request_delete_range=self.request)
         return RequestOp(request_txn=self.request)
+
+
+class CompactRevisionSearch:
+    """Find the store's compaction point by bisection, when a read hit ``CompactedError``.
+
+    etcd does not say where it compacted in a Range error, but a read at revision ``r``
+    succeeds exactly when ``r`` is at or after that point. Starting from a revision known to
+    be compacted and one known to be readable (the current revision), each ``probe()`` is a
+    revision to try; ``record()`` its outcome; when ``done``, ``result`` is the compaction
+    point. About log2(current revision) cheap count-only reads, on the error path only.
+    """
+
+    def __init__(self, compacted: int, readable: int) -> None:
+        self.compacted = compacted
+        self.readable = readable
+
+    @property
+    def done(self) -> bool:
+        """Whether the bounds have met."""
+        return self.readable - self.compacted <= 1
+
+    @property
+    def result(self) -> int:
+        """The oldest readable revision found (the compaction point when ``done``)."""
+        return self.readable
+
+    def probe(self) -> int:
+        """The next revision to try reading."""
+        return (self.compacted + self.readable) // 2
+
+    def record(self, revision: int, readable: bool) -> None:
+        """Narrow the bounds with the outcome of reading at ``revision``."""
+        if readable:
+            self.readable = min(self.readable, revision)
+        else:
+            self.compacted = max(self.compacted, revision)
+
+
+def probe_request(revision: int) -> Any:
+    """The cheapest Range at ``revision``: count-only on one key that needs no data."""
+    return RangeRequest(key=b"\x00", revision=revision, count_only=True)
 
 
 # --- responses --------------------------------------------------------------------------------

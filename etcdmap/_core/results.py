@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Union
-
 import msgspec
 
 __all__ = [
@@ -80,4 +78,4 @@ class CompactResponse(msgspec.Struct, frozen=True, gc=False):
     header: ResponseHeader
 
 
-OpResponse = Union[GetResponse, PutResponse, DeleteResponse, TxnResponse]
+OpResponse = GetResponse | PutResponse | DeleteResponse | TxnResponse

@@ -1,0 +1,197 @@
+"""Request builders and response parsers of the KV service, without a server."""
+
+from __future__ import annotations
+
+import pytest
+
+from etcdmap import Compare, GetResponse, KeyValue, Op, PutResponse, TxnResponse
+from etcdmap._core import kv
+from etcdmap._pb import etcdserverpb, mvccpb
+
+
+def test_range_request_defaults_set_nothing_but_the_key() -> None:
+    request = kv.range_request("k")
+    assert request == etcdserverpb.RangeRequest(key=b"k")
+
+
+def test_range_request_every_option() -> None:
+    request = kv.range_request(
+        b"a", range_end=b"z", limit=5, revision=7, sort_order="descend", sort_target="mod",
+        serializable=True, keys_only=True, count_only=True, min_mod_revision=1,
+        max_mod_revision=2, min_create_revision=3, max_create_revision=4,
+    )
+    assert (request.key, request.range_end, request.limit, request.revision) == (b"a", b"z", 5, 7)
+    assert request.sort_order == etcdserverpb.RangeRequest.DESCEND
+    assert request.sort_target == etcdserverpb.RangeRequest.MOD
+    assert request.serializable and request.keys_only and request.count_only
+    assert (request.min_mod_revision, request.max_mod_revision) == (1, 2)
+    assert (request.min_create_revision, request.max_create_revision) == (3, 4)
+
+
+@pytest.mark.parametrize(
+    ("key", "options", "expected"),
+    [
+        ("/app/", {"prefix": True}, (b"/app/", b"/app0")),
+        ("", {"prefix": True}, (b"\x00", b"\x00")),
+        ("m", {"from_key": True}, (b"m", b"\x00")),
+        ("", {"from_key": True}, (b"\x00", b"\x00")),
+        ("a", {"range_end": "c"}, (b"a", b"c")),
+    ],
+)
+def test_range_resolution(key: str, options: dict[str, object], expected: tuple[bytes, bytes]) -> None:
+    request = kv.range_request(key, **options)  # type: ignore[arg-type]
+    assert (request.key, request.range_end) == expected
+    delete = kv.delete_request(key, **options)  # type: ignore[arg-type]
+    assert (delete.key, delete.range_end) == expected
+
+
+def test_sort_by_key_ascending_is_left_to_the_server_order() -> None:
+    # As Go's WithSort: the server's natural order already is key-ascending.
+    request = kv.range_request("a", prefix=True, sort_order="ascend", sort_target="key")
+    assert request.sort_order == 0 and request.sort_target == 0
+    request = kv.range_request("a", prefix=True, sort_order="ascend", sort_target="create")
+    assert request.sort_order == 1 and request.sort_target == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"prefix": True, "from_key": True}, "at most one of range_end, prefix and from_key"),
+        ({"prefix": True, "range_end": "z"}, "at most one"),
+        ({"sort_order": "up"}, "sort_order must be one of none, ascend, descend"),
+        ({"sort_target": "size"}, "sort_target must be one of"),
+        ({"limit": -1}, "limit must not be negative"),
+        ({"revision": -3}, "revision must not be negative"),
+    ],
+)
+def test_range_request_rejects_bad_options(options: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        kv.range_request("a", **options)  # type: ignore[arg-type]
+
+
+def test_put_request_options_and_lease_objects() -> None:
+    class Lease:
+        id = 42
+
+    request = kv.put_request("k", b"\x00\xff", Lease(), True, False, False)
+    assert (request.key, request.value, request.lease, request.prev_kv) == (
+        b"k", b"\x00\xff", 42, True
+    )
+    request = kv.put_request("k", "", None, False, True, True)
+    assert request.ignore_value and request.ignore_lease and request.lease == 0
+    with pytest.raises(TypeError, match="lease must be an int lease id or a Lease"):
+        kv.put_request("k", "v", "7")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="value must be bytes or str"):
+        kv.put_request("k", 3)  # type: ignore[arg-type]
+
+
+def test_compare_constructors() -> None:
+    cases = [
+        (Compare.value("k", "==", "v"), "value", b"v", etcdserverpb.Compare.EQUAL),
+        (Compare.version("k", "!=", 2), "version", 2, etcdserverpb.Compare.NOT_EQUAL),
+        (Compare.create_revision("k", "<", 5), "create_revision", 5, etcdserverpb.Compare.LESS),
+        (Compare.mod_revision("k", ">", 6), "mod_revision", 6, etcdserverpb.Compare.GREATER),
+        (Compare.lease("k", "==", 9), "lease", 9, etcdserverpb.Compare.EQUAL),
+    ]
+    targets = etcdserverpb.Compare.CompareTarget
+    for compare, field, operand, result in cases:
+        request = kv.txn_request([compare], [], [])
+        message = request.compare[0]
+        assert message.key == b"k"
+        assert message.result == result
+        assert message.target == targets.Value(field.split("_")[0].upper())
+        assert getattr(message, field) == operand
+        assert message.range_end == b""
+
+
+def test_compare_over_a_prefix_and_a_range() -> None:
+    message = kv.txn_request([Compare.version("/a/", "==", 0, prefix=True)], [], []).compare[0]
+    assert (message.key, message.range_end) == (b"/a/", b"/a0")
+    message = kv.txn_request([Compare.mod_revision("a", "<", 3, range_end="c")], [], []).compare[0]
+    assert (message.key, message.range_end) == (b"a", b"c")
+
+
+def test_compare_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="compare op must be one of"):
+        Compare.value("k", "=", "v")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="version comparison needs an int"):
+        Compare.version("k", "==", "1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="compare must hold Compare objects"):
+        kv.txn_request(["k"], [], [])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="success must hold Op objects"):
+        kv.txn_request([], [kv.put_request("k", "v")], [])
+
+
+def test_ops_build_request_ops_including_nested_txn() -> None:
+    nested = Op.txn([Compare.version("x", "==", 0)], [Op.put("x", "1")], [Op.get("x")])
+    request = kv.txn_request(
+        [], [Op.get("a", prefix=True), Op.put("b", "2", prev_kv=True), Op.delete("c"), nested], []
+    )
+    kinds = [op.WhichOneof("request") for op in request.success]
+    assert kinds == ["request_range", "request_put", "request_delete_range", "request_txn"]
+    assert request.success[0].request_range.range_end == b"b"
+    assert request.success[1].request_put.prev_kv
+    inner = request.success[3].request_txn
+    assert inner.success[0].request_put.key == b"x"
+    assert inner.failure[0].request_range.key == b"x"
+    assert "Op.put" in repr(Op.put("b", "2"))
+
+
+def _kv(key: bytes, rev: int) -> object:
+    return mvccpb.KeyValue(
+        key=key, value=b"v" + key, create_revision=rev, mod_revision=rev + 1, version=2, lease=7
+    )
+
+
+def test_parse_get_and_put() -> None:
+    header = etcdserverpb.ResponseHeader(cluster_id=1, member_id=2, revision=30, raft_term=4)
+    response = etcdserverpb.RangeResponse(
+        header=header, kvs=[_kv(b"a", 3), _kv(b"b", 5)], count=9, more=True
+    )
+    result = kv.parse_get(response)
+    assert isinstance(result, GetResponse)
+    assert result.header.revision == 30 and result.header.raft_term == 4
+    assert result.kvs == [KeyValue(b"a", b"va", 3, 4, 2, 7), KeyValue(b"b", b"vb", 5, 6, 2, 7)]
+    assert (result.count, result.more) == (9, True)
+    put = kv.parse_put(etcdserverpb.PutResponse(header=header))
+    assert put == PutResponse(result.header, None)
+    put = kv.parse_put(etcdserverpb.PutResponse(header=header, prev_kv=_kv(b"a", 3)))
+    assert put.prev_kv == KeyValue(b"a", b"va", 3, 4, 2, 7)
+
+
+def test_parse_delete_compact_and_txn() -> None:
+    header = etcdserverpb.ResponseHeader(revision=8)
+    deleted = kv.parse_delete(
+        etcdserverpb.DeleteRangeResponse(header=header, deleted=1, prev_kvs=[_kv(b"z", 1)])
+    )
+    assert deleted.deleted == 1 and deleted.prev_kvs[0].key == b"z"
+    assert kv.parse_compact(etcdserverpb.CompactionResponse(header=header)).header.revision == 8
+    response = etcdserverpb.TxnResponse(
+        header=header,
+        succeeded=True,
+        responses=[
+            etcdserverpb.ResponseOp(response_put=etcdserverpb.PutResponse()),
+            etcdserverpb.ResponseOp(response_range=etcdserverpb.RangeResponse(count=1)),
+            etcdserverpb.ResponseOp(response_delete_range=etcdserverpb.DeleteRangeResponse()),
+            etcdserverpb.ResponseOp(response_txn=etcdserverpb.TxnResponse(succeeded=False)),
+        ],
+    )
+    txn = kv.parse_txn(response)
+    assert txn.succeeded
+    assert [type(r).__name__ for r in txn.responses] == [
+        "PutResponse", "GetResponse", "DeleteResponse", "TxnResponse"
+    ]
+    nested = txn.responses[3]
+    assert isinstance(nested, TxnResponse) and not nested.succeeded
+
+
+@pytest.mark.parametrize("compact_at", [2, 3, 50, 99, 100])
+def test_compact_revision_search_finds_the_point(compact_at: int) -> None:
+    search = kv.CompactRevisionSearch(1, 100)
+    probes = 0
+    while not search.done:
+        revision = search.probe()
+        search.record(revision, revision >= compact_at)
+        probes += 1
+    assert search.result == compact_at
+    assert probes <= 7
