@@ -79,7 +79,7 @@ _COEXIST = textwrap.dedent(
 
 @pytest.mark.parametrize(
     "order",
-    [["etcdmap._pb", "aetcd"], ["aetcd", "etcdmap._pb"]],
+    [["etcdmap", "aetcd"], ["aetcd", "etcdmap"]],
     ids=["etcdmap-first", "aetcd-first"],
 )
 def test_coexists_with_aetcd(order: list[str]) -> None:
