@@ -1,13 +1,18 @@
-"""asyncio primitives: grpc.aio channels."""
+"""asyncio primitives: grpc.aio channels and streams, tasks, queues and events."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import grpc
 import grpc.aio
 
-__all__ = ["open_channel"]
+__all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel"]
+
+Queue = asyncio.Queue
+Lock = asyncio.Lock
 
 
 def open_channel(target: str, options: list[tuple[str, Any]]) -> Any:
@@ -15,3 +20,70 @@ def open_channel(target: str, options: list[tuple[str, Any]]) -> Any:
     return grpc.aio.insecure_channel(target, options=options)
 
 
+class BidiStream:
+    """A bidirectional gRPC stream: ``send`` requests, ``recv`` responses (None at the end)."""
+
+    def __init__(self, method: Any, metadata: Any = None) -> None:
+        self._call = method(metadata=metadata)
+        self._cancelled = False
+
+    async def send(self, request: Any) -> None:
+        """Queue ``request`` on the stream (waits only for HTTP/2 flow control)."""
+        await self._call.write(request)
+
+    async def recv(self) -> Any:
+        """The next response; None when the stream ended or was cancelled by us."""
+        try:
+            response = await self._call.read()
+        except asyncio.CancelledError:
+            if self._cancelled:
+                return None
+            raise
+        return None if response is grpc.aio.EOF else response
+
+    def cancel(self) -> None:
+        """End the stream from our side; a pending ``recv`` returns None."""
+        self._cancelled = True
+        self._call.cancel()
+
+
+class Event:
+    """An event that can be waited on with a timeout."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """Wait until set or ``timeout`` seconds pass; True if it is set."""
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        return self._event.is_set()
+
+
+class Worker:
+    """A background task running ``target(*args)``."""
+
+    def __init__(self, target: Callable[..., Coroutine[Any, Any, Any]], *args: Any, name: str) -> None:
+        self._task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(target(*args), name=name)
+
+    def is_current(self) -> bool:
+        """Whether the caller runs inside this worker."""
+        return asyncio.current_task() is self._task
+
+    async def join(self) -> None:
+        """Stop the task and wait for it to end."""
+        if self.is_current():
+            return
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass

@@ -1,12 +1,19 @@
-"""Thread primitives: blocking grpc channels."""
+"""Thread primitives: blocking grpc channels and streams, threads, queues and events."""
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 
-__all__ = ["open_channel"]
+__all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel"]
+
+Queue = queue.Queue
+Lock = threading.Lock
+_END = object()
 
 
 def open_channel(target: str, options: list[tuple[str, Any]]) -> Any:
@@ -14,3 +21,73 @@ def open_channel(target: str, options: list[tuple[str, Any]]) -> Any:
     return grpc.insecure_channel(target, options=options)
 
 
+class BidiStream:
+    """A bidirectional gRPC stream: ``send`` requests, ``recv`` responses (None at the end).
+
+    Blocking gRPC streams take their requests from an iterator; this one reads a queue, so
+    any thread may ``send`` at any time.
+    """
+
+    def __init__(self, method: Any, metadata: Any = None) -> None:
+        self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._call = method(self._outgoing(), metadata=metadata)
+        self._cancelled = False
+
+    def _outgoing(self) -> Iterator[Any]:
+        while (request := self._requests.get()) is not _END:
+            yield request
+
+    def send(self, request: Any) -> None:
+        """Queue ``request`` on the stream (never blocks)."""
+        self._requests.put(request)
+
+    def recv(self) -> Any:
+        """The next response; None when the stream ended or was cancelled by us."""
+        try:
+            return next(self._call)
+        except StopIteration:
+            return None
+        except grpc.RpcError:
+            if self._cancelled:
+                return None
+            raise
+
+    def cancel(self) -> None:
+        """End the stream from our side; a pending ``recv`` returns None."""
+        self._cancelled = True
+        self._requests.put(_END)
+        self._call.cancel()
+
+
+class Event:
+    """An event that can be waited on with a timeout."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until set or ``timeout`` seconds pass; True if it is set."""
+        return self._event.wait(timeout)
+
+
+class Worker:
+    """A daemon thread running ``target(*args)``; it must end by itself once told to stop."""
+
+    def __init__(self, target: Callable[..., Any], *args: Any, name: str) -> None:
+        self._thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self._thread.start()
+
+    def is_current(self) -> bool:
+        """Whether the caller runs inside this worker."""
+        return threading.current_thread() is self._thread
+
+    def join(self) -> None:
+        """Wait for the thread to end (the owner has already told it to stop)."""
+        if not self.is_current():
+            self._thread.join()
