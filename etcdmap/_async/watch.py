@@ -1,0 +1,325 @@
+"""The Watch service: watchers multiplexed on one stream per client, resumed after failures."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import grpc
+
+from .._backends.asyncio import BidiStream, Event, Lock, Queue, Worker
+from .._core.errors import EtcdError
+from .._core.watch import (
+    Subscription,
+    WatchFilter,
+    WatchMux,
+    WatchResponse,
+    progress_request,
+    watch_options,
+)
+from .base import AsyncClientBase
+
+__all__ = ["AsyncWatch", "AsyncWatchCallback", "AsyncWatcher"]
+
+log = logging.getLogger("etcdmap.watch")
+
+#: Responses a watcher buffers before the shared stream waits for its consumer.
+DEFAULT_BUFFER = 1024
+_END = object()
+#: Watches only talk to a member that has a leader, so a partitioned member cannot leave a
+#: watcher silently stale (Go's WithRequireLeader).
+_REQUIRE_LEADER = (("hasleader", "true"),)
+
+
+class AsyncWatchStream:
+    """The client's one Watch stream: a worker reads it and feeds every watcher's queue."""
+
+    def __init__(self, client: AsyncClientBase) -> None:
+        self._client = client
+        self._mux = WatchMux()
+        self._lock = Lock()
+        self._queues: dict[Subscription, Queue[Any]] = {}
+        self._stream: BidiStream | None = None
+        self._worker: Worker | None = None
+        self._stop = Event()
+        #: How many times a stream was opened (1 + the number of resumes).
+        self.connects = 0
+
+    async def add(self, sub: Subscription, queue: Queue[Any]) -> None:
+        async with self._lock:
+            self._queues[sub] = queue
+            await self._send(self._mux.add(sub))
+            if self._worker is None:
+                self._worker = Worker(self._run, name="etcdmap-watch")
+
+    async def cancel(self, sub: Subscription) -> None:
+        async with self._lock:
+            await self._send(self._mux.cancel(sub))
+            queue = self._queues.pop(sub, None)
+        if queue is not None:
+            _end_queue(queue)
+
+    async def request_progress(self) -> None:
+        async with self._lock:
+            await self._send([progress_request()])
+
+    async def aclose(self) -> None:
+        self._stop.set()
+        async with self._lock:
+            for sub in self._queues:
+                self._mux.cancel(sub)
+            queues = list(self._queues.values())
+            self._queues.clear()
+            if self._stream is not None:
+                self._stream.cancel()
+        for queue in queues:
+            _end_queue(queue)
+        if self._worker is not None:
+            await self._worker.join()
+
+    async def _send(self, requests: list[Any]) -> None:
+        # Called with the lock held, so requests leave in the order the mux produced them.
+        if self._stream is not None:
+            for request in requests:
+                await self._stream.send(request)
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            stream = None
+            try:
+                conn = await self._client._connect()
+                async with self._lock:
+                    stream = self._stream = BidiStream(conn.watch, _REQUIRE_LEADER)
+                    self.connects += 1
+                    await self._send(self._mux.on_connect(conn.endpoint))
+                if await self._pump(stream):
+                    failures = 0
+            except (grpc.RpcError, EtcdError) as error:
+                log.info("watch stream broke (%s); resuming", error)
+            async with self._lock:
+                self._mux.on_disconnect()
+                self._stream = None
+                if stream is not None:
+                    stream.cancel()
+            failures += 1
+            await self._stop.wait(min(0.05 * 2**failures, 1.0))
+
+    async def _pump(self, stream: BidiStream) -> bool:
+        """Read responses until the stream ends; True if any arrived."""
+        received = False
+        while (response := await stream.recv()) is not None:
+            received = True
+            async with self._lock:
+                requests, deliveries = self._mux.on_response(response)
+                await self._send(requests)
+                targets = [(self._queues.get(sub), sub, item) for sub, item in deliveries]
+            for queue, sub, item in targets:
+                if queue is None:
+                    continue
+                await queue.put(item)
+                if sub.ended:
+                    async with self._lock:
+                        self._queues.pop(sub, None)
+                    await queue.put(_END)
+        return received
+
+
+def _end_queue(queue: Queue[Any]) -> None:
+    """Drop what a cancelled watcher had buffered and wake its consumer."""
+    while not queue.empty():
+        queue.get_nowait()
+    queue.put_nowait(_END)
+
+
+class AsyncWatcher:
+    """One watch: iterate it for ``WatchResponse`` objects; ``cancel()`` ends it.
+
+    Use it as a context manager (``async with client.watch(...) as watcher:``) so it is
+    cancelled on exit. Iteration ends after ``cancel()``; an error that ends the watch on the
+    server (``CompactedError`` for a compacted start revision, ``PermissionDeniedError``, ...)
+    is raised from the iteration.
+    """
+
+    def __init__(self, stream: AsyncWatchStream, sub: Subscription, buffer: int) -> None:
+        self._stream = stream
+        self._sub = sub
+        self._queue: Queue[Any] = Queue(maxsize=buffer)
+        self._started = False
+        self._done = False
+
+    @property
+    def next_revision(self) -> int:
+        """The first revision this watcher has not delivered yet (0 before it started)."""
+        return self._sub.next_revision
+
+    async def start(self) -> AsyncWatcher:
+        """Register the watch on the client's stream (done by ``with`` and iteration)."""
+        if not self._started:
+            self._started = True
+            await self._stream.add(self._sub, self._queue)
+        return self
+
+    async def cancel(self) -> None:
+        """Stop watching: the server watch is cancelled and iteration ends."""
+        self._done = True
+        if self._started:
+            await self._stream.cancel(self._sub)
+
+    async def __aenter__(self) -> AsyncWatcher:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.cancel()
+
+    def __aiter__(self) -> AsyncWatcher:
+        return self
+
+    async def __anext__(self) -> WatchResponse:
+        if not self._started:
+            await self.start()
+        if self._done and self._queue.empty():
+            raise StopAsyncIteration
+        item = await self._queue.get()
+        if item is _END:
+            self._done = True
+            raise StopAsyncIteration
+        if isinstance(item, EtcdError):
+            self._done = True
+            raise item
+        response: WatchResponse = item
+        return response
+
+
+class AsyncWatchCallback:
+    """A watch whose responses are passed to a callback by a worker of its own, never by the
+    stream reader, so the callback may block, add watches or cancel this one."""
+
+    def __init__(
+        self,
+        watcher: AsyncWatcher,
+        callback: Callable[[WatchResponse | EtcdError], object],
+    ) -> None:
+        self.watcher = watcher
+        self._callback = callback
+        self._worker: Worker | None = None
+
+    async def start(self) -> AsyncWatchCallback:
+        await self.watcher.start()
+        self._worker = Worker(self._dispatch, name="etcdmap-watch-callback")
+        return self
+
+    async def _dispatch(self) -> None:
+        try:
+            async for response in self.watcher:
+                self._call(response)
+        except EtcdError as error:
+            self._call(error)
+
+    def _call(self, item: WatchResponse | EtcdError) -> None:
+        try:
+            self._callback(item)
+        except Exception:
+            log.exception("watch callback %r failed; the watch goes on", self._callback)
+
+    async def cancel(self) -> None:
+        """Stop the watch and its callback worker (safe from inside the callback)."""
+        await self.watcher.cancel()
+        if self._worker is not None:
+            await self._worker.join()
+
+    async def __aenter__(self) -> AsyncWatchCallback:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.cancel()
+
+
+class AsyncWatch(AsyncClientBase):
+    """Watch methods of ``AsyncClient``."""
+
+    _watch_stream: AsyncWatchStream | None = None
+
+    def _watches(self) -> AsyncWatchStream:
+        if self._watch_stream is None:
+            self._watch_stream = AsyncWatchStream(self)
+        return self._watch_stream
+
+    def watch(
+        self,
+        key: bytes | str,
+        *,
+        prefix: bool = False,
+        range_end: bytes | str | None = None,
+        start_revision: int = 0,
+        prev_kv: bool = False,
+        filters: Iterable[WatchFilter] = (),
+        progress_notify: bool = False,
+        fragment: bool = False,
+        buffer: int = DEFAULT_BUFFER,
+    ) -> AsyncWatcher:
+        """Watch a key, a range or a prefix (Watch.Watch, on the client's shared stream).
+
+        Events arrive in revision order, all events of one revision in one response. With
+        ``start_revision`` the server first replays history from that revision
+        (``CompactedError`` if it was compacted); by default watching starts after the
+        current revision. If the stream breaks (member restart, leader loss, network), the
+        watch is re-created from the revision after the last one delivered: no event is
+        lost or repeated.
+
+        Parameters
+        ----------
+        prev_kv:
+            Each event also carries the key as it was before (``Event.prev_kv``).
+        filters:
+            ``"noput"`` and/or ``"nodelete"`` drop those events on the server.
+        progress_notify:
+            The server sends an empty response every 10 minutes when idle.
+        fragment:
+            Let the server split very large responses; they are reassembled here.
+        buffer:
+            Responses held for a slow consumer. When full, the shared stream stops reading
+            until the consumer catches up (etcd keeps the backlog), so memory stays bounded;
+            every watcher of this client waits meanwhile.
+        """
+        options = watch_options(
+            key, range_end, prefix, prev_kv, filters, progress_notify, fragment
+        )
+        sub = Subscription(options, start_revision)
+        return AsyncWatcher(self._watches(), sub, buffer)
+
+    async def add_watch_callback(
+        self,
+        key: bytes | str,
+        callback: Callable[[WatchResponse | EtcdError], object],
+        *,
+        prefix: bool = False,
+        range_end: bytes | str | None = None,
+        start_revision: int = 0,
+        prev_kv: bool = False,
+        filters: Iterable[WatchFilter] = (),
+        progress_notify: bool = False,
+        fragment: bool = False,
+    ) -> AsyncWatchCallback:
+        """Watch like ``watch()`` and call ``callback(response)`` for each response, from a
+        worker of this watch (never the stream reader). An error that ends the watch is
+        passed to the callback too. Returns a handle with ``cancel()``.
+        """
+        watcher = self.watch(
+            key, prefix=prefix, range_end=range_end, start_revision=start_revision,
+            prev_kv=prev_kv, filters=filters, progress_notify=progress_notify,
+            fragment=fragment,
+        )
+        return await AsyncWatchCallback(watcher, callback).start()
+
+    async def request_progress(self) -> None:
+        """Ask the server for a progress notification on every watcher (Watch.Progress
+        request, etcd ≥ 3.4): each receives a response with no events whose header revision
+        says everything before it has been delivered."""
+        await self._watches().request_progress()
+
+    async def aclose(self) -> None:
+        if self._watch_stream is not None:
+            await self._watch_stream.aclose()
+        await super().aclose()
