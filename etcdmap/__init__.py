@@ -1,6 +1,7 @@
 """etcdmap: etcd as a Python mapping, on a complete etcd v3 client (sync and asyncio)."""
 
 from ._async.client import AsyncClient
+from ._async.watch import AsyncWatchCallback, AsyncWatcher
 from ._core.errors import (
     AuthFailedError,
     AuthNotEnabledError,
@@ -85,12 +86,16 @@ from ._core.results import (
     ResponseHeader,
     TxnResponse,
 )
+from ._core.watch import Event, EventType, WatchResponse
 from ._sync.client import Client
+from ._sync.watch import WatchCallback, Watcher
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AsyncClient",
+    "AsyncWatchCallback",
+    "AsyncWatcher",
     "AuthFailedError",
     "AuthNotEnabledError",
     "AuthOldRevisionError",
@@ -112,6 +117,8 @@ __all__ = [
     "DuplicateKeyError",
     "EmptyKeyError",
     "EtcdError",
+    "Event",
+    "EventType",
     "FutureRevisionError",
     "GetResponse",
     "InvalidAuthMgmtError",
@@ -170,7 +177,10 @@ __all__ = [
     "UserNotFoundError",
     "ValueDecodeError",
     "ValueProvidedError",
+    "WatchCallback",
     "WatchCanceledError",
+    "WatchResponse",
+    "Watcher",
     "WrongDowngradeVersionFormatError",
     "prefix_range_end",
 ]

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
 
 import pytest
 
 
+def _new_threads(before: set[threading.Thread]) -> list[threading.Thread]:
+    # grpc.aio's poller thread is process-wide and lives as long as the interpreter.
+    return [
+        t
+        for t in threading.enumerate()
+        if t not in before and t.is_alive() and "_poll_wrapper" not in t.name
+    ]
+
+
 @pytest.fixture(autouse=True)
-def no_leaked_threads() -> object:
-    """Fail a test that leaves a new thread running (a client or watcher not closed)."""
+def no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves a thread running (a client, watcher or keep-alive not closed).
+
+    gRPC ends its own helper threads shortly after a channel closes, so allow two seconds.
+    """
     before = set(threading.enumerate())
     yield
-    leaked = [
-        t for t in threading.enumerate()
-        if t not in before and t.is_alive() and "_poll_wrapper" not in t.name  # grpc.aio poller, process-wide
-    ]
+    deadline = time.monotonic() + 2.0
+    while (leaked := _new_threads(before)) and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert not leaked, f"threads left running: {leaked}"

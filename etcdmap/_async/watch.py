@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 
-from .._backends.asyncio import BidiStream, Event, Lock, Queue, Worker
+from .._backends.asyncio import BidiStream, Event, Lock, Queue, Worker, settle
 from .._core.errors import EtcdError
 from .._core.watch import (
     Subscription,
@@ -86,10 +86,13 @@ class AsyncWatchStream:
 
     async def _run(self) -> None:
         failures = 0
+        endpoints = self._client.endpoints
         while not self._stop.is_set():
             stream = None
             try:
-                conn = await self._client._connect()
+                # After a failure, try the next endpoint: the member may be gone for good.
+                endpoint = endpoints[self.connects % len(endpoints)]
+                conn = await self._client._connection_for(endpoint)
                 async with self._lock:
                     stream = self._stream = BidiStream(conn.watch, _REQUIRE_LEADER)
                     self.connects += 1
@@ -194,12 +197,13 @@ class AsyncWatcher:
 
 class AsyncWatchCallback:
     """A watch whose responses are passed to a callback by a worker of its own, never by the
-    stream reader, so the callback may block, add watches or cancel this one."""
+    stream reader, so the callback may block, add watches or cancel this one. With the
+    asyncio client the callback may be a coroutine function; it is awaited."""
 
     def __init__(
         self,
         watcher: AsyncWatcher,
-        callback: Callable[[WatchResponse | EtcdError], object],
+        callback: Callable[[WatchResponse | EtcdError], Any],
     ) -> None:
         self.watcher = watcher
         self._callback = callback
@@ -213,13 +217,13 @@ class AsyncWatchCallback:
     async def _dispatch(self) -> None:
         try:
             async for response in self.watcher:
-                self._call(response)
+                await self._call(response)
         except EtcdError as error:
-            self._call(error)
+            await self._call(error)
 
-    def _call(self, item: WatchResponse | EtcdError) -> None:
+    async def _call(self, item: WatchResponse | EtcdError) -> None:
         try:
-            self._callback(item)
+            await settle(self._callback(item))
         except Exception:
             log.exception("watch callback %r failed; the watch goes on", self._callback)
 
@@ -292,7 +296,7 @@ class AsyncWatch(AsyncClientBase):
     async def add_watch_callback(
         self,
         key: bytes | str,
-        callback: Callable[[WatchResponse | EtcdError], object],
+        callback: Callable[[WatchResponse | EtcdError], Any],
         *,
         prefix: bool = False,
         range_end: bytes | str | None = None,

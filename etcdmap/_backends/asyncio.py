@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import grpc
 import grpc.aio
 
-__all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel"]
+__all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel", "settle"]
 
 Queue = asyncio.Queue
 Lock = asyncio.Lock
@@ -71,8 +72,11 @@ class Event:
 class Worker:
     """A background task running ``target(*args)``."""
 
-    def __init__(self, target: Callable[..., Coroutine[Any, Any, Any]], *args: Any, name: str) -> None:
-        self._task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(target(*args), name=name)
+    def __init__(
+        self, target: Callable[..., Coroutine[Any, Any, Any]], *args: Any, name: str
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self._task: asyncio.Task[Any] = loop.create_task(target(*args), name=name)
 
     def is_current(self) -> bool:
         """Whether the caller runs inside this worker."""
@@ -87,3 +91,10 @@ class Worker:
             await self._task
         except asyncio.CancelledError:
             pass
+
+
+async def settle(outcome: object) -> object:
+    """Await ``outcome`` if a callback returned an awaitable; else return it as is."""
+    if inspect.isawaitable(outcome):
+        return await outcome
+    return outcome

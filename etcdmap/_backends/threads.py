@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 
-__all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel"]
+__all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel", "settle"]
 
 Queue = queue.Queue
 Lock = threading.Lock
@@ -91,3 +91,8 @@ class Worker:
         """Wait for the thread to end (the owner has already told it to stop)."""
         if not self.is_current():
             self._thread.join()
+
+
+def settle(outcome: object) -> object:
+    """What a callback returned (blocking callbacks are done when they return)."""
+    return outcome

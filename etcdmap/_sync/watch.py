@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 
-from .._backends.threads import BidiStream, Event, Lock, Queue, Worker
+from .._backends.threads import BidiStream, Event, Lock, Queue, Worker, settle
 from .._core.errors import EtcdError
 from .._core.watch import (
     Subscription,
@@ -87,10 +87,13 @@ class WatchStream:
 
     def _run(self) -> None:
         failures = 0
+        endpoints = self._client.endpoints
         while not self._stop.is_set():
             stream = None
             try:
-                conn = self._client._connect()
+                # After a failure, try the next endpoint: the member may be gone for good.
+                endpoint = endpoints[self.connects % len(endpoints)]
+                conn = self._client._connection_for(endpoint)
                 with self._lock:
                     stream = self._stream = BidiStream(conn.watch, _REQUIRE_LEADER)
                     self.connects += 1
@@ -195,12 +198,13 @@ class Watcher:
 
 class WatchCallback:
     """A watch whose responses are passed to a callback by a worker of its own, never by the
-    stream reader, so the callback may block, add watches or cancel this one."""
+    stream reader, so the callback may block, add watches or cancel this one. With the
+    blocking client the callback may be a coroutine function; it is awaited."""
 
     def __init__(
         self,
         watcher: Watcher,
-        callback: Callable[[WatchResponse | EtcdError], object],
+        callback: Callable[[WatchResponse | EtcdError], Any],
     ) -> None:
         self.watcher = watcher
         self._callback = callback
@@ -220,7 +224,7 @@ class WatchCallback:
 
     def _call(self, item: WatchResponse | EtcdError) -> None:
         try:
-            self._callback(item)
+            settle(self._callback(item))
         except Exception:
             log.exception("watch callback %r failed; the watch goes on", self._callback)
 
@@ -293,7 +297,7 @@ class Watch(ClientBase):
     def add_watch_callback(
         self,
         key: bytes | str,
-        callback: Callable[[WatchResponse | EtcdError], object],
+        callback: Callable[[WatchResponse | EtcdError], Any],
         *,
         prefix: bool = False,
         range_end: bytes | str | None = None,

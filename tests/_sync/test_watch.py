@@ -1,0 +1,229 @@
+# Generated from tests/_async/test_watch.py by scripts/unasync: do not edit.
+"""Watch against a real etcd: delivery, history, progress, fragments, compaction, callbacks,
+slow consumers, and resume across a killed server and a killed cluster leader.
+
+Written for Client; tests/_sync/test_watch.py is generated from it by scripts/unasync.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import etcdmap
+from etcdmap import Client, EventType
+from etcdmap.testing import EtcdServer
+
+MiB = 1024 * 1024
+
+
+def collect(watcher: etcdmap.Watcher, until_revision: int) -> list[etcdmap.Event]:
+    """Every event the watcher delivers up to and including ``until_revision``."""
+    seen: list[etcdmap.Event] = []
+    for response in watcher:
+        seen.extend(response.events)
+        if seen and seen[-1].kv.mod_revision >= until_revision:
+            break
+    return seen
+
+
+def current_revision(client: Client) -> int:
+    return (client.get("\x00", count_only=True)).header.revision
+
+
+def put_retrying(client: Client, key: str, value: str) -> None:
+    """Write through an outage: retry until the cluster answers (a retried write whose first
+    try did apply shows up as one more revision, which the watchers must also see)."""
+    for _ in range(200):
+        try:
+            client.put(key, value, timeout=2)
+            return
+        except etcdmap.EtcdError:
+            time.sleep(0.1)
+    raise AssertionError(f"could not write {key}")
+
+
+def test_ordered_delivery_with_prev_kv_and_filters(etcd_client: Client, etcd_prefix: str) -> None:
+    c = etcd_client
+    start = current_revision(c) + 1
+    with c.watch(etcd_prefix, prefix=True, prev_kv=True, start_revision=start) as watcher, \
+            c.watch(etcd_prefix, prefix=True, filters=["noput"], start_revision=start) as deletes:
+        c.put(etcd_prefix + "a", "1")
+        c.put(etcd_prefix + "a", "2")
+        c.put(etcd_prefix + "b", "3")
+        last = (c.delete(etcd_prefix + "a")).header.revision
+        seen = collect(watcher, last)
+        assert [(e.type, e.kv.key[-1:], e.kv.value) for e in seen] == [
+            (EventType.PUT, b"a", b"1"),
+            (EventType.PUT, b"a", b"2"),
+            (EventType.PUT, b"b", b"3"),
+            (EventType.DELETE, b"a", b""),
+        ]
+        assert [e.prev_kv.value if e.prev_kv else None for e in seen] == [None, b"1", None, b"2"]
+        assert [e.kv.mod_revision for e in seen] == list(range(start, last + 1))
+        only_deletes = collect(deletes, last)
+        assert [(e.type, e.kv.mod_revision) for e in only_deletes] == [(EventType.DELETE, last)]
+
+
+def test_history_replay_from_start_revision(etcd_client: Client, etcd_prefix: str) -> None:
+    c = etcd_client
+    revisions = [(c.put(f"{etcd_prefix}{i}", str(i))).header.revision for i in range(50)]
+    with c.watch(etcd_prefix, prefix=True, start_revision=revisions[10]) as watcher:
+        seen = collect(watcher, revisions[-1])
+    assert [e.kv.mod_revision for e in seen] == revisions[10:]
+    assert [e.kv.value for e in seen] == [str(i).encode() for i in range(10, 50)]
+
+
+def test_request_progress_on_a_quiet_watch(etcd_client: Client, etcd_prefix: str) -> None:
+    c = etcd_client
+    revision = (c.put(etcd_prefix + "x", "1")).header.revision
+    with c.watch(etcd_prefix + "quiet", start_revision=revision + 1) as watcher:
+        time.sleep(0.3)  # let the server register the watch
+        c.request_progress()
+        response = watcher.__next__()
+        assert response.progress_notify and response.events == []
+        assert response.header.revision >= revision
+        assert watcher.next_revision == response.header.revision + 1
+
+
+def test_fragmented_responses_are_reassembled(etcd_client: Client, etcd_prefix: str) -> None:
+    c = etcd_client
+    big = b"f" * MiB
+    revisions = [(c.put(f"{etcd_prefix}{i}", big)).header.revision for i in range(3)]
+    # replayed together, the three events exceed the server's 1.5 MiB request limit, so the
+    # server splits the response into fragments
+    with c.watch(etcd_prefix, prefix=True, start_revision=revisions[0], fragment=True) as watcher:
+        seen = collect(watcher, revisions[-1])
+    assert [e.kv.mod_revision for e in seen] == revisions
+    assert all(e.kv.value == big for e in seen)
+
+
+def test_compacted_start_revision_raises_compacted_error(etcd_client: Client, etcd_prefix: str) -> None:
+    c = etcd_client
+    old = (c.put(etcd_prefix + "k", "1")).header.revision
+    new = (c.put(etcd_prefix + "k", "2")).header.revision
+    c.compact(new)
+    with c.watch(etcd_prefix + "k", start_revision=old) as watcher:
+        with pytest.raises(etcdmap.CompactedError) as caught:
+            watcher.__next__()
+    assert caught.value.compact_revision == new
+    assert "restart the watch" in str(caught.value)
+
+
+def eventually(condition: object, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def test_callbacks_add_and_cancel_watches_from_inside(etcd_client: Client, etcd_prefix: str) -> None:
+    c = etcd_client
+    start = current_revision(c) + 1
+    first: list[object] = []
+    second: list[object] = []
+    handles: list[etcdmap.WatchCallback] = []
+
+    def on_first(item: object) -> None:
+        first.append(item)
+        if len(first) == 1:
+            handles.append(
+                c.add_watch_callback(etcd_prefix + "b", second.append, start_revision=start)
+            )
+        if len(first) == 2:
+            handles[0].cancel()  # this very watch, from its own callback
+
+    handles.insert(0, c.add_watch_callback(etcd_prefix + "a", on_first, start_revision=start))
+    c.put(etcd_prefix + "a", "1")
+    eventually(lambda: len(handles) == 2)
+    c.put(etcd_prefix + "b", "x")
+    c.put(etcd_prefix + "a", "2")
+    eventually(lambda: len(first) == 2 and len(second) == 1)
+    c.put(etcd_prefix + "a", "3")
+    c.put(etcd_prefix + "b", "y")
+    eventually(lambda: len(second) == 2)
+    handles[1].cancel()
+    assert [r.events[0].kv.value for r in first] == [b"1", b"2"]  # type: ignore[attr-defined]
+    assert [r.events[0].kv.value for r in second] == [b"x", b"y"]  # type: ignore[attr-defined]
+
+
+def test_a_failing_callback_does_not_stop_the_watch(etcd_client: Client, etcd_prefix: str) -> None:
+    c = etcd_client
+    seen: list[object] = []
+
+    def fragile(item: object) -> None:
+        seen.extend(item.events)  # type: ignore[attr-defined]
+        raise RuntimeError("user code failed")
+
+    start = current_revision(c) + 1
+    handle = c.add_watch_callback(etcd_prefix + "f", fragile, start_revision=start)
+    c.put(etcd_prefix + "f", "1")
+    c.put(etcd_prefix + "f", "2")
+    eventually(lambda: len(seen) == 2)
+    handle.cancel()
+
+
+def test_slow_consumer_memory_is_bounded_and_nothing_is_lost(etcd_client: Client, etcd_prefix: str) -> None:
+    c = etcd_client
+    start = current_revision(c) + 1
+    with c.watch(etcd_prefix, prefix=True, start_revision=start, buffer=4) as slow:
+        last = 0
+        for i in range(200):
+            last = (c.put(f"{etcd_prefix}{i % 10}", str(i))).header.revision
+        time.sleep(0.5)
+        assert slow._queue.qsize() <= 4  # the client holds at most `buffer` responses
+        seen = collect(slow, last)
+    assert [e.kv.mod_revision for e in seen] == list(range(start, last + 1))
+
+
+def test_resume_across_a_killed_and_restarted_server(etcd_prefix: str) -> None:
+    with EtcdServer() as server:
+        with Client(server.endpoints) as watching, Client(server.endpoints) as writing:
+            start = current_revision(writing) + 1
+            with watching.watch(etcd_prefix, prefix=True, start_revision=start) as watcher:
+                for i in range(100):
+                    put_retrying(writing, f"{etcd_prefix}{i}", str(i))
+                first = collect(watcher, start + 99)
+                server.kill()
+                server.restart()
+                for i in range(100, 200):
+                    put_retrying(writing, f"{etcd_prefix}{i}", str(i))
+                last = current_revision(writing)
+                rest = collect(watcher, last)
+            seen = [e.kv.mod_revision for e in first + rest]
+            assert seen == list(range(start, last + 1))
+            assert watching._watch_stream is not None and watching._watch_stream.connects >= 2
+
+
+@pytest.mark.cluster
+def test_resume_when_the_cluster_leader_is_killed(etcd_cluster: object, etcd_prefix: str) -> None:
+    cluster = etcd_cluster
+    leader = cluster.leader()  # type: ignore[attr-defined]
+    endpoints = cluster.endpoints  # type: ignore[attr-defined]
+    # the watcher talks to the leader first; the writer to a member that survives
+    watch_order = [endpoints[leader]] + [e for i, e in enumerate(endpoints) if i != leader]
+    survivor = [e for i, e in enumerate(endpoints) if i != leader]
+    with Client(watch_order) as watching, Client(survivor) as writing:
+        start = current_revision(writing) + 1
+        with watching.watch(etcd_prefix, prefix=True, start_revision=start) as watcher:
+            for i in range(100):
+                put_retrying(writing, f"{etcd_prefix}{i}", str(i))
+            cluster.kill(leader)  # type: ignore[attr-defined]
+            for i in range(100, 200):
+                put_retrying(writing, f"{etcd_prefix}{i}", str(i))
+            last = current_revision(writing)
+            seen = collect(watcher, last)
+        with writing.watch(etcd_prefix, prefix=True, start_revision=start) as replay:
+            history = collect(replay, last)
+    cluster.restart(leader)  # type: ignore[attr-defined]
+    assert [e.kv.mod_revision for e in seen] == [e.kv.mod_revision for e in history]
+    assert len(seen) >= 200 and seen[-1].kv.mod_revision == last
+
+
+def test_bad_watch_arguments(etcd_client: Client) -> None:
+    with pytest.raises(ValueError, match="at most one of range_end, prefix and from_key"):
+        etcd_client.watch("k", prefix=True, range_end="z")
+    with pytest.raises(TypeError, match="key must be bytes or str"):
+        etcd_client.watch(3)  # type: ignore[arg-type]
