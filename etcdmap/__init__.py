@@ -1,7 +1,18 @@
 """etcdmap: etcd as a Python mapping, on a complete etcd v3 client (sync and asyncio)."""
 
 from ._async.client import AsyncClient
+from ._async.lease import AsyncLease, AsyncLeaseKeepAlive
 from ._async.watch import AsyncWatchCallback, AsyncWatcher
+from ._core.auth import (
+    AuthResponse,
+    AuthRoleGetResponse,
+    AuthRoleListResponse,
+    AuthStatusResponse,
+    AuthUserGetResponse,
+    AuthUserListResponse,
+    Permission,
+)
+from ._core.cluster import Member, MemberAddResponse, MemberListResponse
 from ._core.errors import (
     AuthFailedError,
     AuthNotEnabledError,
@@ -30,6 +41,7 @@ from ._core.errors import (
     LeaderChangedError,
     LearnerNotReadyError,
     LeaseExistError,
+    LeaseExpiredError,
     LeaseNotFoundError,
     LeaseProvidedError,
     LeaseTTLTooLargeError,
@@ -58,6 +70,7 @@ from ._core.errors import (
     RootRoleNotExistError,
     RootUserNotExistError,
     ServerError,
+    SnapshotIntegrityError,
     StoppedError,
     TimeoutDueToConnectionLostError,
     TimeoutDueToLeaderFailError,
@@ -77,6 +90,22 @@ from ._core.errors import (
 )
 from ._core.keys import prefix_range_end
 from ._core.kv import Compare, Op
+from ._core.lease import (
+    LeaseKeepAliveResponse,
+    LeaseRevokeResponse,
+    LeaseStatus,
+    LeaseTimeToLive,
+)
+from ._core.maintenance import (
+    AlarmMember,
+    AlarmResponse,
+    DefragmentResponse,
+    HashKVResponse,
+    MoveLeaderResponse,
+    SnapshotResult,
+    StatusResponse,
+    verify_snapshot,
+)
 from ._core.results import (
     CompactResponse,
     DeleteResponse,
@@ -88,17 +117,28 @@ from ._core.results import (
 )
 from ._core.watch import Event, EventType, WatchResponse
 from ._sync.client import Client
+from ._sync.lease import Lease, LeaseKeepAlive
 from ._sync.watch import WatchCallback, Watcher
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlarmMember",
+    "AlarmResponse",
     "AsyncClient",
+    "AsyncLease",
+    "AsyncLeaseKeepAlive",
     "AsyncWatchCallback",
     "AsyncWatcher",
     "AuthFailedError",
     "AuthNotEnabledError",
     "AuthOldRevisionError",
+    "AuthResponse",
+    "AuthRoleGetResponse",
+    "AuthRoleListResponse",
+    "AuthStatusResponse",
+    "AuthUserGetResponse",
+    "AuthUserListResponse",
     "BadLeaderTransfereeError",
     "CancelledError",
     "Client",
@@ -112,6 +152,7 @@ __all__ = [
     "ConnectionFailedError",
     "CorruptError",
     "DeadlineExceededError",
+    "DefragmentResponse",
     "DeleteResponse",
     "DowngradeInProcessError",
     "DuplicateKeyError",
@@ -121,6 +162,7 @@ __all__ = [
     "EventType",
     "FutureRevisionError",
     "GetResponse",
+    "HashKVResponse",
     "InvalidAuthMgmtError",
     "InvalidAuthTokenError",
     "InvalidClientAPIVersionError",
@@ -130,15 +172,26 @@ __all__ = [
     "KeyValue",
     "LeaderChangedError",
     "LearnerNotReadyError",
+    "Lease",
     "LeaseExistError",
+    "LeaseExpiredError",
+    "LeaseKeepAlive",
+    "LeaseKeepAliveResponse",
     "LeaseNotFoundError",
     "LeaseProvidedError",
+    "LeaseRevokeResponse",
+    "LeaseStatus",
     "LeaseTTLTooLargeError",
+    "LeaseTimeToLive",
+    "Member",
+    "MemberAddResponse",
     "MemberBadURLsError",
     "MemberExistError",
+    "MemberListResponse",
     "MemberNotEnoughStartedError",
     "MemberNotFoundError",
     "MemberNotLearnerError",
+    "MoveLeaderResponse",
     "NoInflightDowngradeError",
     "NoLeaderError",
     "NoSpaceError",
@@ -147,6 +200,7 @@ __all__ = [
     "NotSupportedForLearnerError",
     "Op",
     "PeerURLExistError",
+    "Permission",
     "PermissionDeniedError",
     "PermissionNotGivenError",
     "PermissionNotGrantedError",
@@ -162,6 +216,9 @@ __all__ = [
     "RootRoleNotExistError",
     "RootUserNotExistError",
     "ServerError",
+    "SnapshotIntegrityError",
+    "SnapshotResult",
+    "StatusResponse",
     "StoppedError",
     "TimeoutDueToConnectionLostError",
     "TimeoutDueToLeaderFailError",
@@ -183,4 +240,5 @@ __all__ = [
     "Watcher",
     "WrongDowngradeVersionFormatError",
     "prefix_range_end",
+    "verify_snapshot",
 ]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from .auth import AsyncAuth
+from .cluster import AsyncCluster
 from .kv import AsyncKV
+from .lease import AsyncLeaseService
+from .maintenance import AsyncMaintenance
+from .watch import AsyncWatch
 
 __all__ = ["AsyncClient"]
 
 
-class AsyncClient(AsyncKV):
+class AsyncClient(
+    AsyncWatch, AsyncLeaseService, AsyncKV, AsyncCluster, AsyncMaintenance, AsyncAuth
+):
     """The asyncio etcd v3 client.
 
     ``AsyncClient(endpoints=None, *, timeout=None, max_send_bytes=2 MiB, max_recv_bytes=None,
@@ -15,4 +22,8 @@ class AsyncClient(AsyncKV):
     (comma-separated), else ``127.0.0.1:2379``. The channel opens on first use, on the event
     loop of that use; one channel per endpoint is reused by every call. Close it with
     ``await client.aclose()`` or ``async with AsyncClient() as client:``.
+
+    With ``username=`` and ``password=`` (both or neither) the client logs in on first use and
+    sends its token with every call, logging in again when the server rejects the token
+    (expired, e.g. after ``--auth-token-ttl``, or a restarted member).
     """

@@ -9,6 +9,43 @@ from .._pb import etcdserverpb, method_path
 
 __all__ = ["AsyncConnection"]
 
+#: The unary RPCs of Cluster, Maintenance and Auth: (attribute, service, method, request,
+#: response); the client calls them by attribute name.
+_ADMIN_RPCS = [
+    ("member_add", "Cluster", "MemberAdd", "MemberAddRequest", "MemberAddResponse"),
+    ("member_remove", "Cluster", "MemberRemove", "MemberRemoveRequest", "MemberRemoveResponse"),
+    ("member_update", "Cluster", "MemberUpdate", "MemberUpdateRequest", "MemberUpdateResponse"),
+    ("member_list", "Cluster", "MemberList", "MemberListRequest", "MemberListResponse"),
+    ("member_promote", "Cluster", "MemberPromote", "MemberPromoteRequest",
+     "MemberPromoteResponse"),
+    ("alarm", "Maintenance", "Alarm", "AlarmRequest", "AlarmResponse"),
+    ("status", "Maintenance", "Status", "StatusRequest", "StatusResponse"),
+    ("defragment", "Maintenance", "Defragment", "DefragmentRequest", "DefragmentResponse"),
+    ("hash_kv", "Maintenance", "HashKV", "HashKVRequest", "HashKVResponse"),
+    ("move_leader", "Maintenance", "MoveLeader", "MoveLeaderRequest", "MoveLeaderResponse"),
+    ("auth_enable", "Auth", "AuthEnable", "AuthEnableRequest", "AuthEnableResponse"),
+    ("auth_disable", "Auth", "AuthDisable", "AuthDisableRequest", "AuthDisableResponse"),
+    ("auth_status", "Auth", "AuthStatus", "AuthStatusRequest", "AuthStatusResponse"),
+    ("user_add", "Auth", "UserAdd", "AuthUserAddRequest", "AuthUserAddResponse"),
+    ("user_get", "Auth", "UserGet", "AuthUserGetRequest", "AuthUserGetResponse"),
+    ("user_list", "Auth", "UserList", "AuthUserListRequest", "AuthUserListResponse"),
+    ("user_delete", "Auth", "UserDelete", "AuthUserDeleteRequest", "AuthUserDeleteResponse"),
+    ("user_change_password", "Auth", "UserChangePassword", "AuthUserChangePasswordRequest",
+     "AuthUserChangePasswordResponse"),
+    ("user_grant_role", "Auth", "UserGrantRole", "AuthUserGrantRoleRequest",
+     "AuthUserGrantRoleResponse"),
+    ("user_revoke_role", "Auth", "UserRevokeRole", "AuthUserRevokeRoleRequest",
+     "AuthUserRevokeRoleResponse"),
+    ("role_add", "Auth", "RoleAdd", "AuthRoleAddRequest", "AuthRoleAddResponse"),
+    ("role_get", "Auth", "RoleGet", "AuthRoleGetRequest", "AuthRoleGetResponse"),
+    ("role_list", "Auth", "RoleList", "AuthRoleListRequest", "AuthRoleListResponse"),
+    ("role_delete", "Auth", "RoleDelete", "AuthRoleDeleteRequest", "AuthRoleDeleteResponse"),
+    ("role_grant_permission", "Auth", "RoleGrantPermission", "AuthRoleGrantPermissionRequest",
+     "AuthRoleGrantPermissionResponse"),
+    ("role_revoke_permission", "Auth", "RoleRevokePermission",
+     "AuthRoleRevokePermissionRequest", "AuthRoleRevokePermissionResponse"),
+]
+
 
 class AsyncConnection:
     """The channel to one endpoint and the unary method callables on it."""
@@ -23,6 +60,44 @@ class AsyncConnection:
         )
         self.txn = self._unary("KV", "Txn", "TxnRequest", "TxnResponse")
         self.compact = self._unary("KV", "Compact", "CompactionRequest", "CompactionResponse")
+        # Lease
+        self.lease_grant = self._unary(
+            "Lease", "LeaseGrant", "LeaseGrantRequest", "LeaseGrantResponse"
+        )
+        self.lease_revoke = self._unary(
+            "Lease", "LeaseRevoke", "LeaseRevokeRequest", "LeaseRevokeResponse"
+        )
+        self.lease_time_to_live = self._unary(
+            "Lease", "LeaseTimeToLive", "LeaseTimeToLiveRequest", "LeaseTimeToLiveResponse"
+        )
+        self.lease_leases = self._unary(
+            "Lease", "LeaseLeases", "LeaseLeasesRequest", "LeaseLeasesResponse"
+        )
+        self.lease_keep_alive = self.channel.stream_stream(
+            method_path("etcdserverpb.Lease", "LeaseKeepAlive"),
+            request_serializer=etcdserverpb.LeaseKeepAliveRequest.SerializeToString,
+            response_deserializer=etcdserverpb.LeaseKeepAliveResponse.FromString,
+            _registered_method=True,
+        )
+        # Cluster, Maintenance and Auth (attribute names are the client's method names).
+        for attr, service, method, request, response in _ADMIN_RPCS:
+            setattr(self, attr, self._unary(service, method, request, response))
+        self.snapshot = self.channel.unary_stream(
+            method_path("etcdserverpb.Maintenance", "Snapshot"),
+            request_serializer=etcdserverpb.SnapshotRequest.SerializeToString,
+            response_deserializer=etcdserverpb.SnapshotResponse.FromString,
+            _registered_method=True,
+        )
+        self.authenticate = self._unary(
+            "Auth", "Authenticate", "AuthenticateRequest", "AuthenticateResponse"
+        )
+
+        self.watch = self.channel.stream_stream(
+            method_path("etcdserverpb.Watch", "Watch"),
+            request_serializer=etcdserverpb.WatchRequest.SerializeToString,
+            response_deserializer=etcdserverpb.WatchResponse.FromString,
+            _registered_method=True,
+        )
 
     def _unary(self, service: str, method: str, request: str, response: str) -> Any:
         return self.channel.unary_unary(

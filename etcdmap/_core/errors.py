@@ -343,6 +343,19 @@ class ClientClosedError(ClientError):
     """The client was used after ``close()`` / ``aclose()``."""
 
 
+class LeaseExpiredError(ClientError):
+    """A kept-alive lease was lost: the server answered TTL ≤ 0 (it expired or was revoked),
+    or no keep-alive answer came within its TTL. ``lease_id`` is the lease."""
+
+    def __init__(self, message: str, *, lease_id: int, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.lease_id = lease_id
+
+
+class SnapshotIntegrityError(ClientError):
+    """A snapshot is incomplete or damaged: its trailing sha256 does not match its data."""
+
+
 #: The error table: etcd's exact server message -> the class raised for it.
 ERROR_CLASSES: dict[str, type[EtcdError]] = {
     "etcdserver: key is not provided": EmptyKeyError,

@@ -4,7 +4,7 @@ and ``Op`` values of transactions, and the parsers that turn responses into type
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -53,10 +53,11 @@ CompactionRequest = etcdserverpb.CompactionRequest
 CompareMessage = etcdserverpb.Compare
 
 
-class _HasLeaseId:
+class _HasLeaseId(Protocol):
     """Anything with an ``id`` attribute (a ``Lease``) may be passed where a lease id goes."""
 
-    id: int
+    @property
+    def id(self) -> int: ...
 
 
 #: A lease id, or an object with an ``id`` (a ``Lease``); None or 0 means no lease.

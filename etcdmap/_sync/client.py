@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
+from .auth import Auth
+from .cluster import Cluster
 from .kv import KV
+from .lease import LeaseService
+from .maintenance import Maintenance
+from .watch import Watch
 
 __all__ = ["Client"]
 
 
-class Client(KV):
+class Client(
+    Watch, LeaseService, KV, Cluster, Maintenance, Auth
+):
     """The blocking etcd v3 client.
 
     ``Client(endpoints=None, *, timeout=None, max_send_bytes=2 MiB, max_recv_bytes=None,
@@ -16,4 +23,8 @@ class Client(KV):
     (comma-separated), else ``127.0.0.1:2379``. The channel opens on first use, on the event
     loop of that use; one channel per endpoint is reused by every call. Close it with
     ``client.close()`` or ``with Client() as client:``.
+
+    With ``username=`` and ``password=`` (both or neither) the client logs in on first use and
+    sends its token with every call, logging in again when the server rejects the token
+    (expired, e.g. after ``--auth-token-ttl``, or a restarted member).
     """

@@ -1,0 +1,453 @@
+# Generated from etcdmap/_async/lease.py by scripts/unasync: do not edit.
+"""The Lease service: grant, revoke, time-to-live, list, and keep-alive on one shared stream."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from typing import Any
+
+import grpc
+
+from .._backends.threads import BidiStream, Event, Lock, Worker
+from .._core import lease as core
+from .._core.auth import Metadata, needs_new_token
+from .._core.errors import (
+    ConnectionFailedError,
+    EtcdError,
+    LeaseExpiredError,
+    LeaseNotFoundError,
+    error_from_status,
+)
+from .._core.kv import LeaseLike, lease_id
+from .._core.lease import (
+    KeepAliveSchedule,
+    LeaseKeepAliveResponse,
+    LeaseRevokeResponse,
+    LeaseStatus,
+    LeaseTimeToLive,
+)
+from .._core.results import ResponseHeader
+from .base import ClientBase
+from .connection import Connection
+
+__all__ = ["Lease", "LeaseKeepAlive", "LeaseService"]
+
+log = logging.getLogger("etcdmap.lease")
+
+#: Keep-alives only go to a member that has a leader, so a partitioned member cannot renew a
+#: lease the cluster is about to expire (Go's WithRequireLeader).
+_REQUIRE_LEADER: Metadata = (("hasleader", "true"),)
+#: Seconds between looks at the schedule (clientv3 scans every 500 ms as well).
+TICK = 0.5
+#: Seconds to wait before re-opening a broken keep-alive stream (clientv3's retryConnWait).
+RECONNECT_WAIT = 0.5
+
+
+def _stream_metadata(client: ClientBase) -> Metadata:
+    """The auth token (when logged in) and the require-leader flag."""
+    return (*(client._metadata or ()), *_REQUIRE_LEADER)
+
+
+def _required_id(lease: LeaseLike) -> int:
+    ident = lease_id(lease)
+    if not ident:
+        raise ValueError("a lease id (or Lease) is required, not 0/None")
+    return ident
+
+
+class Lease:
+    """A granted lease: ``id`` and the ``ttl`` (seconds) the server granted.
+
+    Pass it as ``lease=`` to ``put`` / ``Op.put`` to attach keys. Its methods run on the
+    client that granted it: ``revoke()``, ``time_to_live()``, ``keep_alive()`` and
+    ``keep_alive_once()``. Used as a context manager it is revoked when the block ends (its
+    keys are deleted)::
+
+        with client.lease_grant(10) as lease:
+            client.put("/service/me", "addr", lease=lease)
+            with lease.keep_alive():
+                ...
+    """
+
+    __slots__ = ("_client", "header", "id", "ttl")
+
+    def __init__(
+        self, client: LeaseService, id: int, ttl: int, header: ResponseHeader
+    ) -> None:
+        self._client = client
+        self.id = id
+        self.ttl = ttl
+        self.header = header
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id:#x}, ttl={self.ttl})"
+
+    def revoke(self, *, timeout: float | None = None) -> LeaseRevokeResponse:
+        """Revoke this lease now (see ``lease_revoke``)."""
+        return self._client.lease_revoke(self, timeout=timeout)
+
+    def time_to_live(
+        self, *, keys: bool = False, timeout: float | None = None
+    ) -> LeaseTimeToLive:
+        """The remaining TTL (see ``lease_time_to_live``)."""
+        return self._client.lease_time_to_live(self, keys=keys, timeout=timeout)
+
+    def keep_alive(self) -> LeaseKeepAlive:
+        """Keep this lease alive in the background (see ``lease_keep_alive``)."""
+        return self._client.lease_keep_alive(self)
+
+    def keep_alive_once(self, *, timeout: float | None = None) -> LeaseKeepAliveResponse:
+        """Renew this lease once (see ``lease_keep_alive_once``)."""
+        return self._client.lease_keep_alive_once(self, timeout=timeout)
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.revoke()
+        except LeaseNotFoundError:
+            pass  # already expired or revoked: what the block's end asks for
+
+
+class LeaseKeepAlive:
+    """The handle of one ``lease_keep_alive``: the lease is renewed until ``stop()``.
+
+    ``ttl`` is the TTL of the latest renewal (the known TTL before the first one, or None)
+    and ``response`` the latest ``LeaseKeepAliveResponse``. When the lease is lost (the
+    server answers TTL ≤ 0 because it expired or was revoked, or no answer came within the
+    TTL) the ``lost`` event is set, and ``check()`` and ``wait()`` raise
+    ``LeaseExpiredError``. As a context manager it stops on exit (the lease is not revoked).
+    """
+
+    def __init__(self, keeper: LeaseKeeper, lease_id: int, ttl: int | None) -> None:
+        self._keeper = keeper
+        self.id = lease_id
+        self.ttl = ttl
+        self.response: LeaseKeepAliveResponse | None = None
+        #: Set when the lease is lost.
+        self.lost = Event()
+        self._ended = Event()
+        self._reason = ""
+        self.stopped = False
+
+    def __repr__(self) -> str:
+        state = "lost" if self.lost.is_set() else "stopped" if self.stopped else "alive"
+        return f"{type(self).__name__}(id={self.id:#x}, ttl={self.ttl}, {state})"
+
+    @property
+    def alive(self) -> bool:
+        """Whether the lease is still being kept alive."""
+        return not self._ended.is_set()
+
+    def check(self) -> None:
+        """Raise ``LeaseExpiredError`` if the lease was lost; return otherwise."""
+        if self.lost.is_set():
+            raise LeaseExpiredError(
+                f"lease {self.id:#x} is lost: {self._reason}", lease_id=self.id
+            )
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until keeping alive ends or ``timeout`` seconds pass.
+
+        Raises ``LeaseExpiredError`` if the lease was lost; returns True if it was stopped
+        (``stop()``, or the client closed) and False when the timeout passed first.
+        """
+        ended = self._ended.wait(timeout)
+        self.check()
+        return ended
+
+    def stop(self) -> None:
+        """Stop renewing (the lease then expires after its TTL unless renewed elsewhere)."""
+        self._keeper.remove(self)
+
+    def _end(self, reason: str | None) -> None:
+        """Mark this handle ended: lost with ``reason``, or stopped when None."""
+        if self._ended.is_set():
+            return
+        if reason is None:
+            self.stopped = True
+        else:
+            self._reason = reason
+            self.lost.set()
+        self._ended.set()
+
+    def __enter__(self) -> LeaseKeepAlive:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class LeaseKeeper:
+    """The client's one LeaseKeepAlive stream, shared by every kept-alive lease.
+
+    One worker opens the stream and reads the answers (re-opening it after an error); a
+    second one sends the renewals the schedule says are due and reports leases whose
+    deadline passed. Every request is sent with the lock held, so writes never overlap.
+    """
+
+    def __init__(self, client: ClientBase) -> None:
+        self._client = client
+        self._schedule = KeepAliveSchedule()
+        self._handles: dict[int, list[LeaseKeepAlive]] = {}
+        self._lock = Lock()
+        self._stream: BidiStream | None = None
+        self._workers: list[Worker] = []
+        self._stop = Event()
+        #: How many times a stream was opened (1 + the number of re-opens).
+        self.connects = 0
+
+    def add(self, ident: int, ttl: int | None) -> LeaseKeepAlive:
+        handle = LeaseKeepAlive(self, ident, ttl)
+        with self._lock:
+            if self._stop.is_set():
+                handle._end(None)
+                return handle
+            self._handles.setdefault(ident, []).append(handle)
+            if self._schedule.add(ident, time.monotonic(), ttl):
+                self._send_due()
+            if not self._workers:
+                self._workers = [
+                    Worker(self._run, name="etcdmap-lease-keepalive"),
+                    Worker(self._tick, name="etcdmap-lease-ticker"),
+                ]
+        return handle
+
+    def remove(self, handle: LeaseKeepAlive) -> None:
+        with self._lock:
+            handles = self._handles.get(handle.id, [])
+            if handle in handles:
+                handles.remove(handle)
+            if not handles and self._handles.pop(handle.id, None) is not None:
+                self._schedule.remove(handle.id)
+        handle._end(None)
+
+    def forget(self, ident: int, reason: str) -> None:
+        """The lease is gone (revoked by this client): end its handles as lost."""
+        with self._lock:
+            self._schedule.remove(ident)
+            handles = self._handles.pop(ident, [])
+        for handle in handles:
+            handle._end(reason)
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            if self._stream is not None:
+                self._stream.cancel()
+            handles = [h for hs in self._handles.values() for h in hs]
+            self._handles.clear()
+            for handle in handles:
+                self._schedule.remove(handle.id)
+        for handle in handles:
+            handle._end(None)
+        for worker in self._workers:
+            worker.join()
+
+    def _send_due(self) -> None:
+        # Called with the lock held.
+        stream = self._stream
+        if stream is None:
+            return
+        for ident in self._schedule.due(time.monotonic()):
+            try:
+                stream.send(core.keep_alive_request(ident))
+            except Exception as error:  # a broken call: the reader sees it and re-opens
+                log.info("lease keep-alive send failed (%r); re-opening the stream", error)
+                stream.cancel()
+                return
+
+    def _tick(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                self._send_due()
+                now = time.monotonic()
+                lost = [(i, self._handles.pop(i, [])) for i in self._schedule.expired(now)]
+                wait = self._schedule.wait_time(now)
+            for ident, handles in lost:
+                log.warning("lease %#x: no keep-alive answer within its TTL", ident)
+                for handle in handles:
+                    handle._end("no keep-alive answer within its TTL; it may have expired")
+            self._stop.wait(TICK if wait is None else min(wait, TICK))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            stream = None
+            conn: Connection | None = None
+            try:
+                # After a failure, try the next endpoint: the member may be gone for good.
+                endpoints = self._client.endpoints
+                conn = self._client._connection_for(endpoints[self.connects % len(endpoints)])
+                with self._lock:
+                    if self._stop.is_set():
+                        break
+                    stream = self._stream = BidiStream(
+                        conn.lease_keep_alive, _stream_metadata(self._client)
+                    )
+                    self.connects += 1
+                    self._schedule.resend_all(time.monotonic())
+                    self._send_due()
+                self._pump(stream)
+            except grpc.RpcError as error:
+                log.info("lease keep-alive stream broke (%s); re-opening", error)
+                if conn is not None and self._client._credentials is not None:
+                    self._renew_token(conn, error)
+            except EtcdError as error:
+                log.info("lease keep-alive stream broke (%s); re-opening", error)
+            with self._lock:
+                self._stream = None
+                if stream is not None:
+                    stream.cancel()
+            self._stop.wait(RECONNECT_WAIT)
+
+    def _renew_token(self, conn: Connection, error: Any) -> None:
+        failure = error_from_status(
+            error.code(), error.details(), endpoint=conn.endpoint, action="lease_keep_alive"
+        )
+        if needs_new_token(failure):
+            try:
+                self._client._authenticate(conn, None)
+            except EtcdError as auth_error:
+                log.warning("lease keep-alive: cannot renew the auth token (%s)", auth_error)
+
+    def _pump(self, stream: BidiStream) -> None:
+        while (message := stream.recv()) is not None:
+            response = core.parse_keep_alive(message)
+            with self._lock:
+                outcome = self._schedule.on_response(response.id, response.ttl, time.monotonic())
+                if outcome == "gone":
+                    handles = self._handles.pop(response.id, [])
+                else:
+                    handles = list(self._handles.get(response.id, []))
+            for handle in handles:
+                handle.response = response
+                if outcome == "gone":
+                    handle._end("the server reports it expired or revoked (TTL 0)")
+                else:
+                    handle.ttl = response.ttl
+
+
+class LeaseService(ClientBase):
+    """Lease methods of ``Client``. Wherever a lease is taken, an id or a ``Lease`` works."""
+
+    _lease_keeper: LeaseKeeper | None = None
+
+    def lease_grant(
+        self, ttl: int, id: int = 0, *, timeout: float | None = None
+    ) -> Lease:
+        """Create a lease of ``ttl`` seconds (Lease.LeaseGrant, through raft).
+
+        ``id`` picks the lease id (0: the server chooses; ``LeaseExistError`` if taken). The
+        server may raise a too-small TTL to its minimum; ``Lease.ttl`` is what it granted.
+        Keys attached to the lease are deleted when it expires or is revoked.
+
+        Example: ``lease = client.lease_grant(10)``.
+        """
+        request = core.grant_request(ttl, id)
+        granted = core.parse_grant(self._unary("lease_grant", request, timeout))
+        return Lease(self, granted.id, granted.ttl, granted.header)
+
+    def lease_revoke(
+        self, lease: LeaseLike, *, timeout: float | None = None
+    ) -> LeaseRevokeResponse:
+        """Revoke a lease at once, deleting every key attached to it (Lease.LeaseRevoke).
+
+        A keep-alive of it on this client ends as lost. ``LeaseNotFoundError`` if the lease
+        does not exist (expired or already revoked).
+        """
+        ident = _required_id(lease)
+        try:
+            response = self._unary("lease_revoke", core.revoke_request(ident), timeout)
+        except LeaseNotFoundError:
+            self._forget_lease(ident, "it was not found when revoked")
+            raise
+        self._forget_lease(ident, "revoked by this client")
+        return core.parse_revoke(response)
+
+    def lease_time_to_live(
+        self, lease: LeaseLike, *, keys: bool = False, timeout: float | None = None
+    ) -> LeaseTimeToLive:
+        """The remaining and granted TTL of a lease (Lease.LeaseTimeToLive, served by the
+        leader). ``keys=True`` also lists the attached keys. For an expired or unknown lease
+        ``ttl`` is -1."""
+        request = core.time_to_live_request(_required_id(lease), keys)
+        return core.parse_time_to_live(self._unary("lease_time_to_live", request, timeout))
+
+    def leases(self, *, timeout: float | None = None) -> list[LeaseStatus]:
+        """Every lease the cluster has (Lease.LeaseLeases, etcd ≥ 3.3)."""
+        response = self._unary("lease_leases", core.leases_request(), timeout)
+        return core.parse_leases(response)
+
+    def lease_keep_alive_once(
+        self, lease: LeaseLike, *, timeout: float | None = None
+    ) -> LeaseKeepAliveResponse:
+        """Renew a lease once (one request and answer on a LeaseKeepAlive stream of its own).
+
+        The lease's TTL starts again from its granted TTL. ``LeaseNotFoundError`` if the
+        lease expired or was revoked (the server answers TTL 0).
+        """
+        ident = _required_id(lease)
+        conn = self._conn or self._connect()
+        stream = BidiStream(
+            functools.partial(
+                conn.lease_keep_alive, timeout=self._timeout if timeout is None else timeout
+            ),
+            _stream_metadata(self),
+        )
+        action = f"lease_keep_alive_once {ident:#x}"
+        try:
+            stream.send(core.keep_alive_request(ident))
+            message = stream.recv()
+        except grpc.RpcError as error:
+            raise error_from_status(
+                error.code(), error.details(), endpoint=conn.endpoint, action=action
+            ) from None
+        finally:
+            stream.cancel()
+        if message is None:
+            raise ConnectionFailedError(
+                f"the keep-alive stream to {conn.endpoint} ended without an answer ({action})",
+                endpoint=conn.endpoint,
+            )
+        response = core.parse_keep_alive(message)
+        if response.ttl <= 0:
+            raise LeaseNotFoundError(
+                f"etcdserver: requested lease not found ({action} at {conn.endpoint})",
+                details="etcdserver: requested lease not found",
+                endpoint=conn.endpoint,
+            )
+        return response
+
+    def lease_keep_alive(self, lease: LeaseLike) -> LeaseKeepAlive:
+        """Keep a lease alive in the background until the handle's ``stop()``.
+
+        Every lease of this client shares one LeaseKeepAlive stream, kept by background
+        workers: the first renewal goes at once, then each one a third of the TTL the server
+        last returned. A broken stream is re-opened (also after a member restart), so the
+        lease survives outages shorter than its TTL. The handle reports a lost lease (see
+        ``LeaseKeepAlive``). Several calls for one lease share its renewals.
+
+        Example::
+
+            with client.lease_keep_alive(lease) as keep:
+                ...
+                keep.check()  # raises LeaseExpiredError if the lease was lost
+        """
+        ident = _required_id(lease)
+        ttl = getattr(lease, "ttl", None)
+        self._connect()  # raises ClientClosedError after close()
+        if self._lease_keeper is None:
+            self._lease_keeper = LeaseKeeper(self)
+        return self._lease_keeper.add(ident, ttl if isinstance(ttl, int) else None)
+
+    def _forget_lease(self, ident: int, reason: str) -> None:
+        if self._lease_keeper is not None:
+            self._lease_keeper.forget(ident, reason)
+
+    def close(self) -> None:
+        if self._lease_keeper is not None:
+            self._lease_keeper.close()
+        super().close()
