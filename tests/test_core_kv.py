@@ -151,12 +151,12 @@ def test_parse_get_and_put() -> None:
     result = kv.parse_get(response)
     assert isinstance(result, GetResponse)
     assert result.header.revision == 30 and result.header.raft_term == 4
-    assert result.kvs == [KeyValue(b"a", b"va", 3, 4, 2, 7), KeyValue(b"b", b"vb", 5, 6, 2, 7)]
+    assert result.kvs == [KeyValue(key=b"a", value=b"va", create_revision=3, mod_revision=4, version=2, lease=7), KeyValue(key=b"b", value=b"vb", create_revision=5, mod_revision=6, version=2, lease=7)]
     assert (result.count, result.more) == (9, True)
     put = kv.parse_put(etcdserverpb.PutResponse(header=header))
     assert put == PutResponse(result.header, None)
     put = kv.parse_put(etcdserverpb.PutResponse(header=header, prev_kv=_kv(b"a", 3)))
-    assert put.prev_kv == KeyValue(b"a", b"va", 3, 4, 2, 7)
+    assert put.prev_kv == KeyValue(key=b"a", value=b"va", create_revision=3, mod_revision=4, version=2, lease=7)
 
 
 def test_parse_delete_compact_and_txn() -> None:

@@ -14,7 +14,6 @@ from .results import (
     CompactResponse,
     DeleteResponse,
     GetResponse,
-    KeyValue,
     OpResponse,
     PutResponse,
     ResponseHeader,
@@ -475,27 +474,15 @@ def parse_header(header: Any) -> ResponseHeader:
     return ResponseHeader(header.cluster_id, header.member_id, header.revision, header.raft_term)
 
 
-def parse_kv(kv: Any) -> KeyValue:
-    """``mvccpb.KeyValue`` -> KeyValue."""
-    return KeyValue(kv.key, kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease)
-
-
 def parse_get(response: Any) -> GetResponse:
     """``RangeResponse`` -> GetResponse."""
-    return GetResponse(
-        parse_header(response.header),
-        [
-            KeyValue(kv.key, kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease)
-            for kv in response.kvs
-        ],
-        response.count,
-        response.more,
-    )
+    # The keys stay in the decoded message: no per-key copy (see results.KeyValue).
+    return GetResponse(parse_header(response.header), response.kvs, response.count, response.more)
 
 
 def parse_put(response: Any) -> PutResponse:
     """``PutResponse`` -> PutResponse."""
-    prev = parse_kv(response.prev_kv) if response.HasField("prev_kv") else None
+    prev = response.prev_kv if response.HasField("prev_kv") else None
     return PutResponse(parse_header(response.header), prev)
 
 
@@ -504,7 +491,7 @@ def parse_delete(response: Any) -> DeleteResponse:
     return DeleteResponse(
         parse_header(response.header),
         response.deleted,
-        [parse_kv(kv) for kv in response.prev_kvs],
+        response.prev_kvs,
     )
 
 

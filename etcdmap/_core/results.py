@@ -1,8 +1,19 @@
-"""Typed results of KV requests (msgspec Structs: immutable, cheap to build, easy to encode)."""
+"""Typed results of KV requests.
+
+Results are msgspec Structs, except ``KeyValue``: a key is etcd's own ``mvccpb.KeyValue``
+message (from etcdmap's private protobuf pool), handed over exactly as gRPC decoded it. Copying
+every field of every key into another object would cost more than the decoding itself on large
+ranges; the message already has the fields, typed below for static checkers.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import msgspec
+
+from .._pb import mvccpb
 
 __all__ = [
     "CompactResponse",
@@ -24,19 +35,35 @@ class ResponseHeader(msgspec.Struct, frozen=True, gc=False):
     raft_term: int
 
 
-class KeyValue(msgspec.Struct, frozen=True, gc=False):
-    """One key as stored in etcd (mvccpb.KeyValue).
+if TYPE_CHECKING:
 
-    ``version`` counts the writes since the key was (re)created; ``lease`` is 0 without a lease.
-    With ``keys_only`` the value is ``b""``.
-    """
+    class KeyValue:
+        """One key as stored in etcd (``mvccpb.KeyValue``).
 
-    key: bytes
-    value: bytes
-    create_revision: int
-    mod_revision: int
-    version: int
-    lease: int
+        ``version`` counts the writes since the key was (re)created; ``lease`` is 0 without
+        a lease. With ``keys_only`` the value is ``b""``. Equal when all fields are equal.
+        """
+
+        key: bytes
+        value: bytes
+        create_revision: int
+        mod_revision: int
+        version: int
+        lease: int
+
+        def __init__(
+            self,
+            *,
+            key: bytes = b"",
+            value: bytes = b"",
+            create_revision: int = 0,
+            mod_revision: int = 0,
+            version: int = 0,
+            lease: int = 0,
+        ) -> None: ...
+
+else:
+    KeyValue = mvccpb.KeyValue
 
 
 class GetResponse(msgspec.Struct, frozen=True):
@@ -44,7 +71,7 @@ class GetResponse(msgspec.Struct, frozen=True):
     ``limit``), and ``more`` when ``limit`` cut the result short."""
 
     header: ResponseHeader
-    kvs: list[KeyValue]
+    kvs: Sequence[KeyValue]
     count: int
     more: bool
 
@@ -61,7 +88,7 @@ class DeleteResponse(msgspec.Struct, frozen=True):
 
     header: ResponseHeader
     deleted: int
-    prev_kvs: list[KeyValue]
+    prev_kvs: Sequence[KeyValue]
 
 
 class TxnResponse(msgspec.Struct, frozen=True):

@@ -20,7 +20,7 @@ import msgspec
 from .._pb import etcdserverpb
 from .errors import CompactedError, EtcdError, ServerError, error_from_status
 from .keys import to_bytes
-from .kv import _range_end, parse_header, parse_kv
+from .kv import _range_end, parse_header
 from .results import KeyValue, ResponseHeader
 
 __all__ = [
@@ -293,11 +293,8 @@ def parse_watch_response(response: Any, events: Iterable[Any]) -> WatchResponse:
         [
             Event(
                 types[e.type],
-                KeyValue(
-                    (kv := e.kv).key, kv.value, kv.create_revision, kv.mod_revision,
-                    kv.version, kv.lease,
-                ),
-                parse_kv(e.prev_kv) if e.HasField("prev_kv") else None,
+                e.kv,
+                e.prev_kv if e.HasField("prev_kv") else None,
             )
             for e in events
         ],
