@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _kvclients import ALL_CLIENTS, ASYNC_CLIENTS, load_stubs, make_client
+from _common import load_stubs
+from _kvclients import ALL_CLIENTS, ASYNC_CLIENTS, make_client
 from _kvwork import KEY_PREFIX, RANGE_PREFIX, VALUE, keys
 
 GET_KEYS = 1000

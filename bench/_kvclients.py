@@ -8,21 +8,14 @@ so the difference between them is the client library's own cost.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import grpc
 import grpc.aio
+from _common import RawStubs, prefix_end
 
 import etcdmap
 
-REPO = Path(__file__).resolve().parent.parent
-PROTO_DIRS = ("etcdserverpb", "mvccpb", "authpb")
 SYNC_CLIENTS = ("etcdmap-sync", "raw-sync")
 ASYNC_CLIENTS = ("etcdmap-async", "raw-aio")
 ALL_CLIENTS = ("etcdmap-sync", "etcdmap-async", "raw-sync", "raw-aio")
@@ -42,41 +35,7 @@ def channel_options() -> list[tuple[str, Any]]:
     return list(options)
 
 
-# --------------------------------------------------------------------------- raw stubs
-
-
-@dataclass
-class RawStubs:
-    """The plain ``protoc`` output: ``rpc_pb2`` (messages) and ``rpc_pb2_grpc`` (KVStub)."""
-
-    directory: str
-    pb2: ModuleType
-    grpc_pb2: ModuleType
-
-
-def generate_stubs(out_dir: str | None = None) -> str:
-    """Run grpc_tools.protoc over protos/{etcdserverpb,mvccpb,authpb} into a (temp) directory."""
-    out = out_dir or tempfile.mkdtemp(prefix="etcdmap-bench-stubs-")
-    protos = REPO / "protos"
-    files = [str(p) for d in PROTO_DIRS for p in sorted((protos / d).glob("*.proto"))]
-    cmd = [sys.executable, "-m", "grpc_tools.protoc", f"-I{protos}", f"--python_out={out}"]
-    cmd += [f"--grpc_python_out={out}", *files]
-    subprocess.run(cmd, check=True, capture_output=True)
-    return out
-
-
-def load_stubs(directory: str) -> RawStubs:
-    """Import the generated modules (they register in protobuf's default pool)."""
-    if directory not in sys.path:
-        sys.path.insert(0, directory)
-    from etcdserverpb import rpc_pb2, rpc_pb2_grpc  # type: ignore[import-not-found]
-
-    return RawStubs(directory, rpc_pb2, rpc_pb2_grpc)
-
-
-def prefix_end(prefix: bytes) -> bytes:
-    """The range end of a prefix, as etcd's WithPrefix (prefix has no 0xff byte here)."""
-    return prefix[:-1] + bytes([prefix[-1] + 1])
+# --------------------------------------------------------------------------- helpers
 
 
 def touch(kvs: Any) -> int:

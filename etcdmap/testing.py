@@ -31,13 +31,15 @@ v
 from __future__ import annotations
 
 import atexit
-import ctypes
+import datetime
 import importlib.util
+import ipaddress
 import json
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -46,13 +48,18 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._core.tls import TLSConfig
 
 __all__ = [
     "BINARY_ENV_VAR",
+    "Certificates",
     "EtcdBinaryNotFound",
     "EtcdBinaryNotFoundError",
     "EtcdCluster",
@@ -60,7 +67,9 @@ __all__ = [
     "EtcdServer",
     "EtcdStartError",
     "ExternalEtcd",
+    "ServerTLS",
     "find_binary",
+    "generate_certificates",
     "run_etcdctl",
 ]
 
@@ -245,25 +254,16 @@ def _cleanup_at_exit() -> None:
 atexit.register(_cleanup_at_exit)
 
 
-def _make_preexec() -> Callable[[], None] | None:
-    """Return a ``preexec_fn`` that sets the Linux parent-death signal to SIGKILL."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    parent_pid = os.getpid()
-    pr_set_pdeathsig = 1
-    sigkill = int(signal.SIGKILL)
+def _die_with_parent() -> list[str]:
+    """A command prefix that makes etcd die with SIGKILL when the process that started it dies.
 
-    def preexec() -> None:  # runs in the child, between fork and exec
-        prctl(pr_set_pdeathsig, sigkill, 0, 0, 0)
-        if os.getppid() != parent_pid:  # the parent died before prctl took effect
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return preexec
+    util-linux's ``setpriv --pdeathsig`` sets the Linux parent-death signal and then execs
+    etcd (same PID). A ``preexec_fn`` could do it too, but running Python between fork and
+    exec in a process that uses gRPC aborts the child, so the work is left to setpriv. Without
+    setpriv (not Linux) the atexit hook is the only cleanup.
+    """
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
 
 
 def _child_env(strip_prefix: str) -> dict[str, str]:
@@ -328,6 +328,10 @@ class EtcdServer:
         ``("--auth-token-ttl", "2")`` or ``("--max-request-bytes", "1048576")``.
     start_timeout : float
         Seconds to wait for the server to report healthy.
+    tls : ServerTLS, optional
+        Serve clients over TLS (``https://`` endpoints), optionally requiring
+        client certificates; see :func:`generate_certificates`.  Peer traffic
+        stays plaintext.
 
     Notes
     -----
@@ -357,10 +361,13 @@ class EtcdServer:
         name: str = "default",
         extra_args: Sequence[str] = (),
         start_timeout: float = 30.0,
+        tls: ServerTLS | None = None,
     ) -> None:
         self.name = name
         self.extra_args: tuple[str, ...] = tuple(extra_args)
         self.start_timeout = start_timeout
+        self.tls = tls
+        self._health_opener = _NO_PROXY_OPENER if tls is None else tls._opener()
         self._user_data_dir = None if data_dir is None else os.fspath(data_dir)
         self._tmp_dir: str | None = None
         self._owns_tmp = True
@@ -390,8 +397,9 @@ class EtcdServer:
 
     @property
     def endpoint(self) -> str:
-        """Client endpoint as ``"127.0.0.1:PORT"``."""
-        return f"{_HOST}:{self.client_port}"
+        """Client endpoint as ``"127.0.0.1:PORT"`` (``"https://127.0.0.1:PORT"`` with TLS)."""
+        address = f"{_HOST}:{self.client_port}"
+        return address if self.tls is None else f"https://{address}"
 
     @property
     def endpoints(self) -> list[str]:
@@ -400,8 +408,9 @@ class EtcdServer:
 
     @property
     def client_url(self) -> str:
-        """Client URL, ``"http://127.0.0.1:PORT"``."""
-        return f"http://{self.endpoint}"
+        """Client URL, ``"http://127.0.0.1:PORT"`` (``https://`` with TLS)."""
+        scheme = "http" if self.tls is None else "https"
+        return f"{scheme}://{_HOST}:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
@@ -458,6 +467,8 @@ class EtcdServer:
         if self._cluster_token is not None:
             cmd += ["--initial-cluster-state", "new"]
             cmd += ["--initial-cluster-token", self._cluster_token]
+        if self.tls is not None:
+            cmd += self.tls.etcd_args()
         cmd += self.extra_args
         return cmd
 
@@ -468,12 +479,11 @@ class EtcdServer:
         self._ensure_tmp_dir()
         with open(self.log_path, "ab") as log:
             proc = subprocess.Popen(
-                self._command(),
+                [*_die_with_parent(), *self._command()],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=_child_env("ETCD_"),
-                preexec_fn=_make_preexec(),  # sets PR_SET_PDEATHSIG
                 close_fds=True,
             )
         self._proc = proc
@@ -577,7 +587,7 @@ class EtcdServer:
 
     def _check_health(self) -> tuple[bool, str]:
         try:
-            with _NO_PROXY_OPENER.open(f"{self.client_url}/health", timeout=1) as resp:
+            with self._health_opener.open(f"{self.client_url}/health", timeout=1) as resp:
                 body = resp.read()
         except urllib.error.HTTPError as exc:  # 503 while unhealthy
             try:
@@ -680,7 +690,9 @@ class EtcdServer:
 
         See :func:`run_etcdctl` for the parameters.
         """
-        return run_etcdctl(self.endpoints, *args, input=input, check=check, timeout=timeout)
+        return run_etcdctl(
+            self.endpoints, *args, input=input, check=check, timeout=timeout, tls=self.tls
+        )
 
     def __enter__(self) -> EtcdServer:
         return self.start()
@@ -705,6 +717,7 @@ def run_etcdctl(
     input: str | bytes | None = None,
     check: bool = True,
     timeout: float = 30,
+    tls: ServerTLS | None = None,
 ) -> str:
     """Run ``etcdctl --endpoints=... *args`` and return its stdout.
 
@@ -720,13 +733,18 @@ def run_etcdctl(
         Raise :class:`EtcdCommandError` (with stderr) on a non-zero exit.
     timeout : float
         Seconds before etcdctl is killed (then :class:`EtcdCommandError`).
+    tls : ServerTLS, optional
+        The servers' TLS: etcdctl then gets ``--cacert`` and, when the servers
+        require client certificates, ``--cert`` and ``--key``.
 
     Returns
     -------
     str
         etcdctl's standard output.
     """
-    cmd = [find_binary("etcdctl"), f"--endpoints={','.join(endpoints)}", *args]
+    cmd = [find_binary("etcdctl"), f"--endpoints={','.join(endpoints)}"]
+    cmd += [] if tls is None else tls.etcdctl_args()
+    cmd += args
     env = _child_env("ETCDCTL_")
     env["ETCDCTL_API"] = "3"
     data = input.encode() if isinstance(input, str) else input
@@ -772,6 +790,9 @@ class EtcdCluster:
         Additional etcd arguments passed to every member.
     start_timeout : float
         Seconds to wait for all members to be healthy and a leader to exist.
+    tls : ServerTLS, optional
+        Client-facing TLS of every member (one certificate for all of them,
+        which must name ``127.0.0.1``); peers stay plaintext.
 
     Notes
     -----
@@ -794,12 +815,14 @@ class EtcdCluster:
         *,
         extra_args: Sequence[str] = (),
         start_timeout: float = 60.0,
+        tls: ServerTLS | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("cluster size must be at least 1")
         self.size = size
         self.extra_args: tuple[str, ...] = tuple(extra_args)
         self.start_timeout = start_timeout
+        self.tls = tls
         self._tmp_dir: str | None = None
         self.members: list[EtcdServer] = []
         """The member servers, in index order."""
@@ -877,6 +900,7 @@ class EtcdCluster:
                 name=f"m{i}",
                 extra_args=self.extra_args,
                 start_timeout=self.start_timeout,
+                tls=self.tls,
             )
             m._client_port, m._peer_port = ports[2 * i], ports[2 * i + 1]
             m._tmp_dir = self._tmp_dir
@@ -984,7 +1008,9 @@ class EtcdCluster:
     ) -> str:
         """Run etcdctl against all running members' endpoints; see :func:`run_etcdctl`."""
         endpoints = self.running_endpoints or self.endpoints
-        return run_etcdctl(endpoints, *args, input=input, check=check, timeout=timeout)
+        return run_etcdctl(
+            endpoints, *args, input=input, check=check, timeout=timeout, tls=self.tls
+        )
 
     def __enter__(self) -> EtcdCluster:
         return self.start()
@@ -1052,3 +1078,246 @@ class ExternalEtcd:
 
     def __repr__(self) -> str:
         return f"<ExternalEtcd {self.endpoints!r}>"
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+@dataclass(frozen=True)
+class ServerTLS:
+    """Client-facing TLS of a test etcd server (peer traffic stays plaintext).
+
+    Most tests get one from :meth:`Certificates.server_tls`.
+
+    Parameters
+    ----------
+    cert_file, key_file : str
+        The server's certificate and private key (``--cert-file``,
+        ``--key-file``).
+    ca_file : str
+        The CA that signed the server's and the clients' certificates:
+        ``--trusted-ca-file`` with ``client_cert_auth``, and what the harness
+        (health checks, etcdctl) checks the server against.
+    client_cert_auth : bool
+        ``--client-cert-auth``: refuse clients without a certificate signed by
+        ``ca_file``.
+    client_cert_file, client_key_file : str, optional
+        The certificate the harness itself presents to the server (required
+        with ``client_cert_auth``).
+    """
+
+    cert_file: str
+    key_file: str
+    ca_file: str
+    client_cert_auth: bool = False
+    client_cert_file: str | None = None
+    client_key_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.client_cert_auth and not (self.client_cert_file and self.client_key_file):
+            raise ValueError(
+                "ServerTLS(client_cert_auth=True) needs client_cert_file and client_key_file: "
+                "the harness's health checks and etcdctl must present a certificate too"
+            )
+
+    def etcd_args(self) -> list[str]:
+        """The etcd flags serving clients with this TLS."""
+        args = ["--cert-file", self.cert_file, "--key-file", self.key_file]
+        if self.client_cert_auth:
+            args += ["--trusted-ca-file", self.ca_file, "--client-cert-auth"]
+        return args
+
+    def etcdctl_args(self) -> list[str]:
+        """The etcdctl flags for talking to a server with this TLS."""
+        args = [f"--cacert={self.ca_file}"]
+        if self.client_cert_file and self.client_key_file:
+            args += [f"--cert={self.client_cert_file}", f"--key={self.client_key_file}"]
+        return args
+
+    def _opener(self) -> urllib.request.OpenerDirector:
+        """An HTTPS opener (no proxies) for ``/health``, trusting ``ca_file``."""
+        context = ssl.create_default_context(cafile=self.ca_file)
+        if self.client_cert_file and self.client_key_file:
+            context.load_cert_chain(self.client_cert_file, self.client_key_file)
+        return urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+        )
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """PEM files of a throwaway CA and of a server and a client certificate it signed.
+
+    Made by :func:`generate_certificates`; the CA's own key is never written.
+    """
+
+    directory: str
+    ca_file: str
+    server_cert_file: str
+    server_key_file: str
+    client_cert_file: str
+    client_key_file: str
+
+    def server_tls(self, *, client_cert_auth: bool = False) -> ServerTLS:
+        """TLS for :class:`EtcdServer` / :class:`EtcdCluster` with these certificates."""
+        return ServerTLS(
+            cert_file=self.server_cert_file,
+            key_file=self.server_key_file,
+            ca_file=self.ca_file,
+            client_cert_auth=client_cert_auth,
+            client_cert_file=self.client_cert_file,
+            client_key_file=self.client_key_file,
+        )
+
+    def client_tls(self, *, client_cert: bool = True, server_name: str | None = None) -> TLSConfig:
+        """An ``etcdmap.TLSConfig`` trusting the CA, with the client certificate by default."""
+        from ._core.tls import TLSConfig
+
+        if not client_cert:
+            return TLSConfig(ca_file=self.ca_file, server_name=server_name)
+        return TLSConfig(
+            ca_file=self.ca_file,
+            cert_file=self.client_cert_file,
+            key_file=self.client_key_file,
+            server_name=server_name,
+        )
+
+
+def generate_certificates(
+    directory: str | os.PathLike[str] | None = None,
+    *,
+    hosts: Sequence[str] = (_HOST, "localhost"),
+    valid_for: float = 86400.0,
+) -> Certificates:
+    """Create a throwaway CA, a server certificate and a client certificate (ECDSA P-256).
+
+    Parameters
+    ----------
+    directory : str or os.PathLike, optional
+        Where to write the PEM files (created if missing).  By default a new
+        temporary directory, removed when the interpreter exits.
+    hosts : sequence of str
+        Names and IP addresses the server certificate is valid for.
+    valid_for : float
+        Lifetime of the certificates in seconds (they start a few minutes in
+        the past, against clock skew).
+
+    Returns
+    -------
+    Certificates
+        The file paths; private keys are written with mode ``0600``.
+
+    Raises
+    ------
+    ImportError
+        If the ``cryptography`` package (in ``etcdmap[test]``) is missing.
+
+    Examples
+    --------
+    >>> certs = generate_certificates()                              # doctest: +SKIP
+    >>> with EtcdServer(tls=certs.server_tls(client_cert_auth=True)) as srv:
+    ...     client = etcdmap.Client(srv.endpoints, tls=certs.client_tls())
+    """
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    except ImportError as error:
+        raise ImportError(
+            "generate_certificates needs the 'cryptography' package: pip install cryptography "
+            '(or pip install "etcdmap[test]")'
+        ) from error
+    target = _make_temp_dir("etcdmap-tls-") if directory is None else os.fspath(directory)
+    os.makedirs(target, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = now - datetime.timedelta(minutes=5), now + datetime.timedelta(seconds=valid_for)
+    tag = uuid.uuid4().hex[:8]
+
+    def name(common_name: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+    def usage(*, cert_sign: bool) -> x509.KeyUsage:
+        return x509.KeyUsage(
+            digital_signature=not cert_sign, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign,
+            crl_sign=cert_sign, encipher_only=False, decipher_only=False,
+        )  # fmt: skip
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(name(f"etcdmap test CA {tag}"))
+        .issuer_name(name(f"etcdmap test CA {tag}"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(usage(cert_sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    def issue(
+        common_name: str, purposes: list[x509.ObjectIdentifier], sans: list[x509.GeneralName]
+    ) -> tuple[bytes, bytes]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name(common_name))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(usage(cert_sign=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage(purposes), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+            )
+        )
+        if sans:
+            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        cert = builder.sign(ca_key, hashes.SHA256())
+        pem_key = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return cert.public_bytes(serialization.Encoding.PEM), pem_key
+
+    sans: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            sans.append(x509.DNSName(host))
+    # etcd's gRPC gateway dials the server with the server's own certificate: clientAuth too.
+    server = issue(
+        "etcdmap test server",
+        [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+        sans,
+    )
+    client = issue("etcdmap-test-client", [ExtendedKeyUsageOID.CLIENT_AUTH], [])
+    paths = {
+        "ca.pem": (ca_cert.public_bytes(serialization.Encoding.PEM), False),
+        "server.pem": (server[0], False),
+        "server-key.pem": (server[1], True),
+        "client.pem": (client[0], False),
+        "client-key.pem": (client[1], True),
+    }
+    for file_name, (data, private) in paths.items():
+        path = os.path.join(target, file_name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+    return Certificates(
+        directory=target,
+        ca_file=os.path.join(target, "ca.pem"),
+        server_cert_file=os.path.join(target, "server.pem"),
+        server_key_file=os.path.join(target, "server-key.pem"),
+        client_cert_file=os.path.join(target, "client.pem"),
+        client_key_file=os.path.join(target, "client-key.pem"),
+    )

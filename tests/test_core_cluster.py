@@ -71,3 +71,25 @@ def test_parse_members_and_member_add() -> None:
     assert isinstance(result, MemberAddResponse)
     assert result.member == Member(6, "", ["http://:2380"], [], True)
     assert [m.id for m in result.members] == [5, 6]
+
+
+def test_endpoints_from_members_skip_learners_and_unstarted() -> None:
+    from etcdmap._core.cluster import Member, endpoints_from_members
+
+    members = [
+        Member(1, "a", ["http://p1"], ["http://127.0.0.1:1", "http://127.0.0.1:2"], False),
+        Member(2, "", ["http://p2"], [], False),  # added, never started
+        Member(3, "c", ["http://p3"], ["http://127.0.0.1:3"], True),  # learner
+        Member(4, "d", ["http://p4"], ["http://127.0.0.1:1"], False),  # shares a URL
+    ]
+    assert endpoints_from_members(members) == ["http://127.0.0.1:1", "http://127.0.0.1:2"]
+
+
+def test_old_servers_are_recognised() -> None:
+    from etcdmap._core.maintenance import is_old_server
+
+    assert not is_old_server("3.5.1")
+    assert not is_old_server("3.4.0")
+    assert not is_old_server("4.0.0")
+    assert is_old_server("3.3.27")
+    assert is_old_server("garbage")

@@ -5,13 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from .._backends.asyncio import open_channel
+from .._core.tls import TLSMaterial
 from .._pb import etcdserverpb, method_path
 
 __all__ = ["AsyncConnection"]
 
-#: The unary RPCs of Cluster, Maintenance and Auth: (attribute, service, method, request,
-#: response); the client calls them by attribute name.
-_ADMIN_RPCS = [
+#: Every unary RPC: (attribute, service, method, request, response). The client calls them by
+#: attribute name; ``RPC_NAMES`` gives the "Service/Method" the retry table speaks of.
+UNARY_RPCS = [
+    ("range", "KV", "Range", "RangeRequest", "RangeResponse"),
+    ("put", "KV", "Put", "PutRequest", "PutResponse"),
+    ("delete_range", "KV", "DeleteRange", "DeleteRangeRequest", "DeleteRangeResponse"),
+    ("txn", "KV", "Txn", "TxnRequest", "TxnResponse"),
+    ("compact", "KV", "Compact", "CompactionRequest", "CompactionResponse"),
+    ("lease_grant", "Lease", "LeaseGrant", "LeaseGrantRequest", "LeaseGrantResponse"),
+    ("lease_revoke", "Lease", "LeaseRevoke", "LeaseRevokeRequest", "LeaseRevokeResponse"),
+    ("lease_time_to_live", "Lease", "LeaseTimeToLive", "LeaseTimeToLiveRequest",
+     "LeaseTimeToLiveResponse"),
+    ("lease_leases", "Lease", "LeaseLeases", "LeaseLeasesRequest", "LeaseLeasesResponse"),
+    ("authenticate", "Auth", "Authenticate", "AuthenticateRequest", "AuthenticateResponse"),
     ("member_add", "Cluster", "MemberAdd", "MemberAddRequest", "MemberAddResponse"),
     ("member_remove", "Cluster", "MemberRemove", "MemberRemoveRequest", "MemberRemoveResponse"),
     ("member_update", "Cluster", "MemberUpdate", "MemberUpdateRequest", "MemberUpdateResponse"),
@@ -45,53 +57,33 @@ _ADMIN_RPCS = [
     ("role_revoke_permission", "Auth", "RoleRevokePermission",
      "AuthRoleRevokePermissionRequest", "AuthRoleRevokePermissionResponse"),
 ]
+RPC_NAMES = {attr: f"{service}/{method}" for attr, service, method, _, _ in UNARY_RPCS}
 
 
 class AsyncConnection:
     """The channel to one endpoint and the unary method callables on it."""
 
-    def __init__(self, endpoint: str, options: list[tuple[str, Any]]) -> None:
+    authenticate: Any  # like every entry of UNARY_RPCS, set in __init__
+
+    def __init__(
+        self, endpoint: str, options: list[tuple[str, Any]], tls: TLSMaterial | None = None
+    ) -> None:
         self.endpoint = endpoint
-        self.channel = open_channel(endpoint, options)
-        self.range = self._unary("KV", "Range", "RangeRequest", "RangeResponse")
-        self.put = self._unary("KV", "Put", "PutRequest", "PutResponse")
-        self.delete_range = self._unary(
-            "KV", "DeleteRange", "DeleteRangeRequest", "DeleteRangeResponse"
-        )
-        self.txn = self._unary("KV", "Txn", "TxnRequest", "TxnResponse")
-        self.compact = self._unary("KV", "Compact", "CompactionRequest", "CompactionResponse")
-        # Lease
-        self.lease_grant = self._unary(
-            "Lease", "LeaseGrant", "LeaseGrantRequest", "LeaseGrantResponse"
-        )
-        self.lease_revoke = self._unary(
-            "Lease", "LeaseRevoke", "LeaseRevokeRequest", "LeaseRevokeResponse"
-        )
-        self.lease_time_to_live = self._unary(
-            "Lease", "LeaseTimeToLive", "LeaseTimeToLiveRequest", "LeaseTimeToLiveResponse"
-        )
-        self.lease_leases = self._unary(
-            "Lease", "LeaseLeases", "LeaseLeasesRequest", "LeaseLeasesResponse"
-        )
+        self.channel = open_channel(endpoint, options, tls)
+        for attr, service, method, request, response in UNARY_RPCS:
+            setattr(self, attr, self._unary(service, method, request, response))
         self.lease_keep_alive = self.channel.stream_stream(
             method_path("etcdserverpb.Lease", "LeaseKeepAlive"),
             request_serializer=etcdserverpb.LeaseKeepAliveRequest.SerializeToString,
             response_deserializer=etcdserverpb.LeaseKeepAliveResponse.FromString,
             _registered_method=True,
         )
-        # Cluster, Maintenance and Auth (attribute names are the client's method names).
-        for attr, service, method, request, response in _ADMIN_RPCS:
-            setattr(self, attr, self._unary(service, method, request, response))
         self.snapshot = self.channel.unary_stream(
             method_path("etcdserverpb.Maintenance", "Snapshot"),
             request_serializer=etcdserverpb.SnapshotRequest.SerializeToString,
             response_deserializer=etcdserverpb.SnapshotResponse.FromString,
             _registered_method=True,
         )
-        self.authenticate = self._unary(
-            "Auth", "Authenticate", "AuthenticateRequest", "AuthenticateResponse"
-        )
-
         self.watch = self.channel.stream_stream(
             method_path("etcdserverpb.Watch", "Watch"),
             request_serializer=etcdserverpb.WatchRequest.SerializeToString,

@@ -10,15 +10,25 @@ from typing import Any
 import grpc
 import grpc.aio
 
-__all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel", "settle"]
+from .._core.tls import TLSMaterial
+
+__all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel", "settle", "sleep"]
 
 Queue = asyncio.Queue
 Lock = asyncio.Lock
 
 
-def open_channel(target: str, options: list[tuple[str, Any]]) -> Any:
-    """An insecure grpc.aio channel to ``target``, bound to the running event loop."""
-    return grpc.aio.insecure_channel(target, options=options)
+def open_channel(
+    target: str, options: list[tuple[str, Any]], tls: TLSMaterial | None = None
+) -> Any:
+    """A grpc.aio channel to ``target`` on the running event loop: TLS with ``tls``, else
+    plaintext."""
+    if tls is None:
+        return grpc.aio.insecure_channel(target, options=options)
+    credentials = grpc.ssl_channel_credentials(
+        tls.root_certificates, tls.private_key, tls.certificate_chain
+    )
+    return grpc.aio.secure_channel(target, credentials, options=options + tls.channel_options())
 
 
 class BidiStream:
@@ -98,3 +108,8 @@ async def settle(outcome: object) -> object:
     if inspect.isawaitable(outcome):
         return await outcome
     return outcome
+
+
+async def sleep(seconds: float) -> None:
+    """Pause this task."""
+    await asyncio.sleep(seconds)

@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 
-__all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel", "settle"]
+from .._core.tls import TLSMaterial
+
+__all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel", "settle", "sleep"]
 
 Queue = queue.Queue
 Lock = threading.Lock
 _END = object()
 
 
-def open_channel(target: str, options: list[tuple[str, Any]]) -> Any:
-    """An insecure blocking grpc channel to ``target``."""
-    return grpc.insecure_channel(target, options=options)
+def open_channel(
+    target: str, options: list[tuple[str, Any]], tls: TLSMaterial | None = None
+) -> Any:
+    """A blocking grpc channel to ``target``: TLS with ``tls``, else plaintext."""
+    if tls is None:
+        return grpc.insecure_channel(target, options=options)
+    credentials = grpc.ssl_channel_credentials(
+        tls.root_certificates, tls.private_key, tls.certificate_chain
+    )
+    return grpc.secure_channel(target, credentials, options=options + tls.channel_options())
 
 
 class BidiStream:
@@ -96,3 +106,8 @@ class Worker:
 def settle(outcome: object) -> object:
     """What a callback returned (blocking callbacks are done when they return)."""
     return outcome
+
+
+def sleep(seconds: float) -> None:
+    """Pause this thread."""
+    time.sleep(seconds)

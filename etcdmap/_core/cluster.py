@@ -7,7 +7,7 @@ never join.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -146,3 +146,13 @@ def parse_member_add(response: Any) -> MemberAddResponse:
         parse_member(response.member),
         [parse_member(m) for m in response.members],
     )
+
+
+def endpoints_from_members(members: Sequence[Member]) -> list[str]:
+    """The client endpoints to use after a member list (clientv3's Sync): the client URLs of
+    every started voting member. Learners are left out: they refuse most requests."""
+    urls: list[str] = []
+    for member in members:
+        if member.name and not member.is_learner:
+            urls.extend(url for url in member.client_urls if url not in urls)
+    return urls

@@ -6,28 +6,34 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["DEFAULT_ENDPOINT", "channel_options", "resolve_endpoints"]
+__all__ = ["DEFAULT_ENDPOINT", "channel_options", "given_endpoints", "resolve_endpoints"]
 
 DEFAULT_ENDPOINT = "127.0.0.1:2379"
 MiB = 1024 * 1024
 
 
-def resolve_endpoints(endpoints: str | Sequence[str] | None) -> list[str]:
-    """Normalise the endpoints a client was given to gRPC targets ``host:port``.
+def given_endpoints(endpoints: str | Sequence[str] | None) -> list[str]:
+    """The endpoint strings a client was given, schemes kept (``_core.tls`` reads them).
 
-    None reads ``ETCDMAP_ENDPOINTS`` (comma-separated), else ``127.0.0.1:2379``. A scheme
-    (``http://``) is dropped; ``https://`` needs TLS, which is configured separately.
+    None reads ``ETCDMAP_ENDPOINTS`` (comma-separated), else ``127.0.0.1:2379``.
     """
     if endpoints is None:
         endpoints = os.environ.get("ETCDMAP_ENDPOINTS") or DEFAULT_ENDPOINT
     if isinstance(endpoints, str):
         endpoints = endpoints.split(",")
+    return [endpoint.strip() for endpoint in endpoints]
+
+
+def resolve_endpoints(endpoints: str | Sequence[str] | None) -> list[str]:
+    """Normalise the endpoints a client was given to gRPC targets ``host:port``.
+
+    None reads ``ETCDMAP_ENDPOINTS`` (comma-separated), else ``127.0.0.1:2379``. The scheme
+    (``http://`` or ``https://``) is dropped: whether channels use TLS is decided once per
+    client by ``_core.tls.client_tls``.
+    """
     targets = []
-    for endpoint in endpoints:
-        endpoint = endpoint.strip()
-        if endpoint.startswith("https://"):
-            raise ValueError(f"{endpoint}: https:// endpoints need TLS, which is not built yet")
-        endpoint = endpoint.removeprefix("http://").rstrip("/")
+    for endpoint in given_endpoints(endpoints):
+        endpoint = endpoint.removeprefix("http://").removeprefix("https://").rstrip("/")
         if not endpoint:
             raise ValueError("an endpoint is empty; expected host:port")
         targets.append(endpoint)

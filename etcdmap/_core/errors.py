@@ -11,6 +11,8 @@ from typing import Any
 
 import grpc
 
+from .tls import tls_failure_hint
+
 __all__ = [
     "ERROR_CLASSES",
     "error_from_status",
@@ -320,6 +322,11 @@ class ConnectionFailedError(TransportError):
     """No connection to the endpoint (refused, reset, unreachable, closed)."""
 
 
+class TLSHandshakeError(ConnectionFailedError):
+    """The TLS handshake with the endpoint failed: an untrusted or misnamed server certificate,
+    a missing or refused client certificate, or a server that does not speak TLS."""
+
+
 class DeadlineExceededError(TransportError, TimeoutError):
     """The call's timeout passed before etcd answered. Whether a mutation applied is unknown."""
 
@@ -336,7 +343,45 @@ class ClientError(EtcdError):
 
 
 class ValueDecodeError(ClientError, ValueError):
-    """A stored value could not be decoded into the requested type."""
+    """A stored value could not be decoded into the requested type.
+
+    ``key`` is the key (as the mapping names it, or bytes), ``revision`` the key's
+    ``mod_revision`` and ``data`` the stored bytes, which are left as they are.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: object = None,
+        revision: int | None = None,
+        data: bytes | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.key = key
+        self.revision = revision
+        self.data = data
+
+
+class ConflictError(ClientError):
+    """A compare-and-write lost to a concurrent writer (``modify`` ran out of retries, or
+    an ``editing`` block's key changed meanwhile). ``key`` is the key, ``revision`` its
+    current ``mod_revision`` (0 if deleted) and ``current`` its current value when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: object = None,
+        revision: int | None = None,
+        current: object = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.key = key
+        self.revision = revision
+        self.current = current
 
 
 class ClientClosedError(ClientError):
@@ -470,6 +515,9 @@ def error_from_status(
             f"{action}: {text}: over the server's --max-request-bytes "
             f"(1.5 MiB unless configured) at {endpoint}"
         )
+    elif cls is ConnectionFailedError and (hint := tls_failure_hint(text)) is not None:
+        cls = TLSHandshakeError
+        message = f"TLS handshake with etcd at {endpoint} failed: {hint} ({action}; {text})"
     elif cls is ConnectionFailedError:
         message = f"cannot reach etcd at {endpoint}: {text} ({action})"
     else:

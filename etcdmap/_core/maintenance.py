@@ -235,3 +235,19 @@ def verify_snapshot(path: str | os.PathLike[str]) -> int:
             verifier.feed(chunk)
     verifier.finish(f"snapshot file {os.fspath(path)!r}")
     return verifier.size
+
+
+#: The oldest server a client with ``reject_old_cluster=True`` accepts (clientv3 3.5's rule).
+MIN_SERVER_VERSION = (3, 4)
+
+
+def is_old_server(version: str) -> bool:
+    """Whether a server reporting ``version`` (e.g. ``"3.5.1"``) is older than supported.
+
+    An unparsable version counts as old: the client cannot vouch for it.
+    """
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return True
+    return (major, minor) < MIN_SERVER_VERSION

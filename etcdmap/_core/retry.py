@@ -14,6 +14,8 @@ from typing import Literal
 import grpc
 import msgspec
 
+from .tls import certificate_rejected
+
 __all__ = ["REPEATABLE", "RetryPolicy", "backoff", "retry_class", "should_retry"]
 
 RetryClass = Literal["repeatable", "non-repeatable", "stream"]
@@ -79,14 +81,15 @@ def should_retry(
     Repeatable RPCs: only on UNAVAILABLE (which covers "no leader", "leader changed", "server
     stopped", a refused or dropped connection). Non-repeatable RPCs: only when the request
     never left the client. With several endpoints, a learner's refusal is always retried,
-    since the next endpoint may be a voting member.
+    since the next endpoint may be a voting member. A certificate refused in the TLS handshake
+    is a configuration error, never retried.
     """
     if details == _LEARNER and endpoints > 1:
         return True
     kind = retry_class(rpc)
     if kind == "stream":
         return False
-    if code is not grpc.StatusCode.UNAVAILABLE:
+    if code is not grpc.StatusCode.UNAVAILABLE or certificate_rejected(details):
         return False
     if kind == "repeatable":
         return True

@@ -3,19 +3,26 @@
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import grpc
 
+from .._backends.threads import sleep
 from .._core.auth import Credentials, Metadata, needs_new_token, token_metadata
 from .._core.endpoints import MiB, channel_options, resolve_endpoints
 from .._core.errors import AuthNotEnabledError, ClientClosedError, EtcdError, error_from_status
-from .connection import Connection
+from .._core.retry import RetryPolicy, backoff, should_retry
+from .._core.tls import TLSConfig, client_tls
+from .connection import RPC_NAMES, Connection
 
 __all__ = ["ClientBase"]
 
 _Client = TypeVar("_Client", bound="ClientBase")
+log = logging.getLogger("etcdmap.client")
 
 
 class ClientBase:
@@ -32,8 +39,12 @@ class ClientBase:
         keepalive_timeout: float = 10.0,
         username: str | None = None,
         password: str | None = None,
+        retry: RetryPolicy | None = None,
+        tls: TLSConfig | None = None,
     ) -> None:
         self.endpoints = resolve_endpoints(endpoints)
+        #: Certificates read once here; None means plaintext channels.
+        self._tls = client_tls(endpoints, tls)
         self._timeout = timeout
         self._options = channel_options(
             max_send_bytes, max_recv_bytes, keepalive_time, keepalive_timeout
@@ -45,6 +56,8 @@ class ClientBase:
         #: ("token", token) metadata sent with every call once authenticated; None without.
         self._metadata: Metadata | None = None
         self._authenticated = False
+        self._retry = retry or RetryPolicy()
+        self._random = random.Random()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoints={self.endpoints!r})"
@@ -63,13 +76,13 @@ class ClientBase:
             raise ClientClosedError(f"{self!r} is closed")
         conn = self._conns.get(endpoint)
         if conn is None:
-            conn = self._conns[endpoint] = Connection(endpoint, self._options)
+            conn = self._conns[endpoint] = Connection(endpoint, self._options, self._tls)
             if self._credentials is not None and not self._authenticated:
                 self._authenticate(conn, None)
         return conn
 
     def _unary(self, rpc: str, request: Any, timeout: float | None) -> Any:
-        """Call the unary ``rpc`` of the current connection, mapping gRPC errors."""
+        """Call the unary ``rpc`` on the current endpoint; on failure, see ``_recover``."""
         conn = self._conn or self._connect()
         try:
             return getattr(conn, rpc)(
@@ -77,9 +90,7 @@ class ClientBase:
                 metadata=self._metadata,
             )
         except grpc.RpcError as error:
-            if self._credentials is not None:
-                return self._retry_with_token(conn, rpc, request, timeout, error)
-            raise _error(error, conn.endpoint, rpc, request) from None
+            return self._recover(conn, rpc, request, timeout, error, pinned=False)
 
     def _unary_at(self, endpoint: str, rpc: str, request: Any, timeout: float | None) -> Any:
         """Call the unary ``rpc`` on one given endpoint (Maintenance calls address one member)."""
@@ -90,26 +101,77 @@ class ClientBase:
                 metadata=self._metadata,
             )
         except grpc.RpcError as error:
-            if self._credentials is not None:
-                return self._retry_with_token(conn, rpc, request, timeout, error)
-            raise _error(error, conn.endpoint, rpc, request) from None
+            return self._recover(conn, rpc, request, timeout, error, pinned=True)
 
-    def _retry_with_token(
-        self, conn: Connection, rpc: str, request: Any, timeout: float | None, error: Any
+    def _recover(
+        self,
+        conn: Connection,
+        rpc: str,
+        request: Any,
+        timeout: float | None,
+        error: Any,
+        *,
+        pinned: bool,
     ) -> Any:
-        """After a failed call with credentials: authenticate again and repeat it once when the
-        token was the problem (expired, stale, or missing), else raise the mapped error."""
-        failure = _error(error, conn.endpoint, rpc, request)
-        if not needs_new_token(failure):
-            raise failure from None
-        self._authenticate(conn, timeout)
-        try:
-            return getattr(conn, rpc)(
-                request, timeout=self._timeout if timeout is None else timeout,
-                metadata=self._metadata,
-            )
-        except grpc.RpcError as again:
-            raise _error(again, conn.endpoint, rpc, request) from None
+        """The slow path after a failed call: renew the auth token once if that was the
+        problem; retry as clientv3 does (``_core.retry``: reads on UNAVAILABLE, writes only when
+        they never left), moving to the next endpoint unless the call is ``pinned`` to one;
+        else raise the mapped error. Retries stop after the policy's attempts or once the
+        call's timeout has passed again since the first failure."""
+        name = RPC_NAMES.get(rpc, rpc)
+        timeout = self._timeout if timeout is None else timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        renewed = False
+        attempt = 1
+        while True:
+            failure = _error(error, conn.endpoint, rpc, request)
+            code, details = error.code(), error.details() or ""
+            if self._credentials is not None and not renewed and needs_new_token(failure):
+                renewed = True
+                self._authenticate(conn, timeout)
+            else:
+                if code is grpc.StatusCode.UNAVAILABLE and not pinned:
+                    conn = self._next_connection(conn)
+                retryable = should_retry(name, code, details, endpoints=len(self.endpoints))
+                left = None if deadline is None else deadline - time.monotonic()
+                if not retryable or attempt >= self._retry.max_attempts or (
+                    left is not None and left <= 0
+                ):
+                    raise failure from None
+                wait = backoff(attempt, len(self.endpoints), self._retry, self._random)
+                if wait:
+                    sleep(wait if left is None else min(wait, left))
+                attempt += 1
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+            try:
+                return getattr(conn, rpc)(request, timeout=remaining, metadata=self._metadata)
+            except grpc.RpcError as again:
+                error = again
+
+    def _next_connection(self, failed: Connection) -> Connection:
+        """Move the client to the endpoint after ``failed`` (round robin) and return it."""
+        endpoints = self.endpoints
+        index = endpoints.index(failed.endpoint) if failed.endpoint in endpoints else -1
+        self._conn = self._connection_for(endpoints[(index + 1) % len(endpoints)])
+        return self._conn
+
+    def _stream_metadata(self, *extra: tuple[str, str]) -> Metadata:
+        """Metadata for opening a stream: the auth token when logged in, and ``extra``."""
+        return (*(self._metadata or ()), *extra)
+
+    def _renew_token_after(self, conn: Connection, error: Any, action: str) -> None:
+        """After a stream failed: log in again if the token was the reason (streams are
+        re-opened by their owners, who call this first)."""
+        if self._credentials is None:
+            return
+        failure = error_from_status(
+            error.code(), error.details(), endpoint=conn.endpoint, action=action
+        )
+        if needs_new_token(failure):
+            try:
+                self._authenticate(conn, None)
+            except EtcdError as auth_error:
+                log.warning("%s: cannot renew the auth token (%s)", action, auth_error)
 
     def _authenticate(self, conn: Connection, timeout: float | None) -> None:
         """Fetch a token with the client's credentials (Auth.Authenticate on ``conn``).

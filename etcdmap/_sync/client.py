@@ -27,4 +27,8 @@ class Client(
     With ``username=`` and ``password=`` (both or neither) the client logs in on first use and
     sends its token with every call, logging in again when the server rejects the token
     (expired, e.g. after ``--auth-token-ttl``, or a restarted member).
+
+    ``tls=TLSConfig(ca_file=, cert_file=, key_file=, server_name=)`` makes every channel use TLS
+    (mutual TLS with a client certificate); ``https://`` endpoints use TLS even without it,
+    trusting gRPC's root certificates. See docs/tls.md.
     """

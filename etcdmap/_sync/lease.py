@@ -6,13 +6,12 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from typing import Any
 
 import grpc
 
 from .._backends.threads import BidiStream, Event, Lock, Worker
 from .._core import lease as core
-from .._core.auth import Metadata, needs_new_token
+from .._core.auth import Metadata
 from .._core.errors import (
     ConnectionFailedError,
     EtcdError,
@@ -43,11 +42,6 @@ _REQUIRE_LEADER: Metadata = (("hasleader", "true"),)
 TICK = 0.5
 #: Seconds to wait before re-opening a broken keep-alive stream (clientv3's retryConnWait).
 RECONNECT_WAIT = 0.5
-
-
-def _stream_metadata(client: ClientBase) -> Metadata:
-    """The auth token (when logged in) and the require-leader flag."""
-    return (*(client._metadata or ()), *_REQUIRE_LEADER)
 
 
 def _required_id(lease: LeaseLike) -> int:
@@ -285,7 +279,7 @@ class LeaseKeeper:
                     if self._stop.is_set():
                         break
                     stream = self._stream = BidiStream(
-                        conn.lease_keep_alive, _stream_metadata(self._client)
+                        conn.lease_keep_alive, self._client._stream_metadata(*_REQUIRE_LEADER)
                     )
                     self.connects += 1
                     self._schedule.resend_all(time.monotonic())
@@ -293,8 +287,8 @@ class LeaseKeeper:
                 self._pump(stream)
             except grpc.RpcError as error:
                 log.info("lease keep-alive stream broke (%s); re-opening", error)
-                if conn is not None and self._client._credentials is not None:
-                    self._renew_token(conn, error)
+                if conn is not None:
+                    self._client._renew_token_after(conn, error, "lease_keep_alive")
             except EtcdError as error:
                 log.info("lease keep-alive stream broke (%s); re-opening", error)
             with self._lock:
@@ -302,16 +296,6 @@ class LeaseKeeper:
                 if stream is not None:
                     stream.cancel()
             self._stop.wait(RECONNECT_WAIT)
-
-    def _renew_token(self, conn: Connection, error: Any) -> None:
-        failure = error_from_status(
-            error.code(), error.details(), endpoint=conn.endpoint, action="lease_keep_alive"
-        )
-        if needs_new_token(failure):
-            try:
-                self._client._authenticate(conn, None)
-            except EtcdError as auth_error:
-                log.warning("lease keep-alive: cannot renew the auth token (%s)", auth_error)
 
     def _pump(self, stream: BidiStream) -> None:
         while (message := stream.recv()) is not None:
@@ -395,7 +379,7 @@ class LeaseService(ClientBase):
             functools.partial(
                 conn.lease_keep_alive, timeout=self._timeout if timeout is None else timeout
             ),
-            _stream_metadata(self),
+            self._stream_metadata(*_REQUIRE_LEADER),
         )
         action = f"lease_keep_alive_once {ident:#x}"
         try:

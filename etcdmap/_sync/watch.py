@@ -90,17 +90,24 @@ class WatchStream:
         endpoints = self._client.endpoints
         while not self._stop.is_set():
             stream = None
+            conn = None
             try:
                 # After a failure, try the next endpoint: the member may be gone for good.
                 endpoint = endpoints[self.connects % len(endpoints)]
                 conn = self._client._connection_for(endpoint)
                 with self._lock:
-                    stream = self._stream = BidiStream(conn.watch, _REQUIRE_LEADER)
+                    stream = self._stream = BidiStream(
+                        conn.watch, self._client._stream_metadata(*_REQUIRE_LEADER)
+                    )
                     self.connects += 1
                     self._send(self._mux.on_connect(conn.endpoint))
                 if self._pump(stream):
                     failures = 0
-            except (grpc.RpcError, EtcdError) as error:
+            except grpc.RpcError as error:
+                log.info("watch stream broke (%s); resuming", error)
+                if conn is not None:
+                    self._client._renew_token_after(conn, error, "watch")
+            except EtcdError as error:
                 log.info("watch stream broke (%s); resuming", error)
             with self._lock:
                 self._mux.on_disconnect()

@@ -1,0 +1,78 @@
+"""Multi-endpoint failover and clientv3's retry rules against a real 3-member cluster.
+
+Written for AsyncClient; tests/_sync/test_failover.py is generated from it by scripts/unasync.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import etcdmap
+from etcdmap import AsyncClient
+
+pytestmark = pytest.mark.cluster
+
+
+async def write_and_read(client: AsyncClient, prefix: str, start: int, count: int) -> tuple[int, int]:
+    """Put then get ``count`` new keys. A failed put is NOT retried here (its outcome may be
+    unknown); every get must succeed. Returns (puts that succeeded, puts that failed)."""
+    ok = failed = 0
+    for i in range(start, start + count):
+        key = f"{prefix}{i:04d}"
+        try:
+            await client.put(key, str(i), timeout=10)
+            ok += 1
+        except etcdmap.EtcdError:
+            failed += 1
+            continue
+        got = await client.get(key, timeout=15)
+        assert got.kvs and got.kvs[0].value == str(i).encode(), key
+    return ok, failed
+
+
+async def test_keeps_serving_while_its_member_and_then_the_leader_die(
+    etcd_cluster: object, etcd_prefix: str
+) -> None:
+    cluster = etcd_cluster
+    leader = cluster.leader()  # type: ignore[attr-defined]
+    followers = [i for i in range(3) if i != leader]
+    order = [followers[0], leader, followers[1]]
+    endpoints = [cluster.endpoints[i] for i in order]  # type: ignore[attr-defined]
+    async with AsyncClient(endpoints) as client:
+        totals = [await write_and_read(client, etcd_prefix, 0, 20)]
+        assert client._conn is not None and client._conn.endpoint == endpoints[0]
+
+        cluster.kill(followers[0])  # type: ignore[attr-defined]  # the member the client uses
+        totals.append(await write_and_read(client, etcd_prefix, 100, 20))
+        assert client._conn.endpoint != endpoints[0]
+        cluster.restart(followers[0])  # type: ignore[attr-defined]
+
+        cluster.kill(leader)  # type: ignore[attr-defined]
+        totals.append(await write_and_read(client, etcd_prefix, 200, 20))
+        cluster.restart(leader)  # type: ignore[attr-defined]
+
+        succeeded = sum(ok for ok, _ in totals)
+        assert succeeded >= 50, totals
+        written = await client.get(etcd_prefix, prefix=True, timeout=15)
+        assert len(written.kvs) >= succeeded
+        # no write was ever sent twice by the client's own retries
+        assert all(kv.version == 1 for kv in written.kvs), [
+            (kv.key, kv.version) for kv in written.kvs if kv.version != 1
+        ]
+
+
+async def test_writes_move_on_from_a_refused_endpoint(etcd_cluster: object, etcd_prefix: str) -> None:
+    # 127.0.0.1:1 refuses connections: a put provably never left, so it is safe to retry it
+    # on the next endpoint
+    endpoints = ["127.0.0.1:1", *etcd_cluster.endpoints]  # type: ignore[attr-defined]
+    async with AsyncClient(endpoints) as client:
+        await client.put(etcd_prefix + "k", "v", timeout=10)
+        assert (await client.get(etcd_prefix + "k")).kvs[0].version == 1
+        assert client._conn is not None and client._conn.endpoint != "127.0.0.1:1"
+
+
+async def test_reads_give_up_with_the_endpoint_named(etcd_prefix: str) -> None:
+    async with AsyncClient(["127.0.0.1:1", "127.0.0.1:2"],
+                           retry=etcdmap.RetryPolicy(max_attempts=4)) as client:
+        with pytest.raises(etcdmap.ConnectionFailedError, match=r"127\.0\.0\.1:[12]"):
+            await client.get(etcd_prefix + "k", timeout=5)
