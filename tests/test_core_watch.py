@@ -170,3 +170,35 @@ def test_bad_watch_arguments() -> None:
     request = Subscription(options, 4).create_request().create_request
     assert (request.key, request.range_end, request.start_revision) == (b"/p/", b"/p0", 4)
     assert list(request.filters) == [0] and request.prev_kv
+
+
+def test_fail_all_ends_every_watcher_in_order() -> None:
+    mux = connected_mux()
+    a, b, c = sub("a"), sub("b"), sub("c")
+    mux.add(a)
+    mux.on_response(created(0))
+    mux.add(b)  # being created
+    mux.add(c)  # queued
+    error = etcdmap.ConnectionFailedError("certificate refused")
+    deliveries = mux.fail_all(error)
+    assert [(s, e) for s, e in deliveries] == [(a, error), (b, error), (c, error)]
+    assert all(s.ended for s in (a, b, c)) and mux.watchers == 0
+
+
+def test_prev_kv_is_read_only_when_asked() -> None:
+    mux = connected_mux()
+    plain, with_prev = sub("k"), sub("k", prev_kv=True)
+    mux.add(plain)
+    mux.on_response(created(0))
+    mux.add(with_prev)
+    mux.on_response(created(1))
+    response = etcdserverpb.WatchResponse(
+        header=etcdserverpb.ResponseHeader(revision=9), watch_id=1,
+        events=[mvccpb.Event(kv=mvccpb.KeyValue(key=b"k", mod_revision=9),
+                             prev_kv=mvccpb.KeyValue(key=b"k", value=b"old"))],
+    )
+    _, ((_, parsed),) = mux.on_response(response)
+    assert isinstance(parsed, WatchResponse) and parsed.events[0].prev_kv is not None
+    response.watch_id = 0
+    _, ((_, parsed),) = mux.on_response(response)
+    assert isinstance(parsed, WatchResponse) and parsed.events[0].prev_kv is None

@@ -10,12 +10,21 @@ from typing import Any, TypeVar
 
 import grpc
 
-from .._backends.asyncio import sleep
+from .._backends.asyncio import Event, Worker, sleep
 from .._core.auth import Credentials, Metadata, needs_new_token, token_metadata
+from .._core.cluster import endpoints_from_members, member_list_request, parse_members
 from .._core.endpoints import MiB, channel_options, resolve_endpoints
-from .._core.errors import AuthNotEnabledError, ClientClosedError, EtcdError, error_from_status
+from .._core.errors import (
+    AuthNotEnabledError,
+    ClientClosedError,
+    EtcdError,
+    OldClusterError,
+    error_from_status,
+)
+from .._core.maintenance import MIN_SERVER_VERSION, is_old_server
 from .._core.retry import RetryPolicy, backoff, should_retry
 from .._core.tls import TLSConfig, client_tls
+from .._pb import etcdserverpb
 from .connection import RPC_NAMES, AsyncConnection
 
 __all__ = ["AsyncClientBase"]
@@ -40,6 +49,8 @@ class AsyncClientBase:
         password: str | None = None,
         retry: RetryPolicy | None = None,
         tls: TLSConfig | None = None,
+        auto_sync_interval: float | None = None,
+        reject_old_cluster: bool = False,
     ) -> None:
         self.endpoints = resolve_endpoints(endpoints)
         #: Certificates read once here; None means plaintext channels.
@@ -57,6 +68,10 @@ class AsyncClientBase:
         self._authenticated = False
         self._retry = retry or RetryPolicy()
         self._random = random.Random()
+        self._auto_sync_interval = auto_sync_interval
+        self._reject_old_cluster = reject_old_cluster
+        self._syncer: Worker | None = None
+        self._stopping = Event()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoints={self.endpoints!r})"
@@ -66,8 +81,39 @@ class AsyncClientBase:
         if self._closed:
             raise ClientClosedError(f"{self!r} is closed")
         if self._conn is None:
+            if self._reject_old_cluster:
+                await self._check_server_versions()
             self._conn = await self._connection_for(self.endpoints[0])
+            if self._auto_sync_interval and self._syncer is None:
+                self._syncer = Worker(self._auto_sync, name="etcdmap-auto-sync")
         return self._conn
+
+    async def _check_server_versions(self) -> None:
+        """``reject_old_cluster``: every endpoint must answer Maintenance.Status with a
+        version this client supports (clientv3's RejectOldCluster), else OldClusterError."""
+        for endpoint in self.endpoints:
+            request = etcdserverpb.StatusRequest()
+            status = await self._unary_at(endpoint, "status", request, self._timeout or 5.0)
+            if is_old_server(status.version):
+                raise OldClusterError(
+                    f"etcdclient: old cluster version: {endpoint} runs etcd {status.version}, "
+                    f"older than {'.'.join(map(str, MIN_SERVER_VERSION))}",
+                    endpoint=endpoint,
+                )
+
+    async def _auto_sync(self) -> None:
+        """``auto_sync_interval``: refresh ``endpoints`` from Cluster.MemberList (the client
+        URLs of started voting members) every interval; a failed sync is only logged."""
+        interval = self._auto_sync_interval or 0.0
+        while not await self._stopping.wait(interval):
+            try:
+                response = await self._unary("member_list", member_list_request(), 5.0)
+            except EtcdError as error:
+                log.warning("endpoint auto-sync failed: %s", error)
+                continue
+            found = endpoints_from_members(parse_members(response).members)
+            if found:
+                self.endpoints = resolve_endpoints(found)
 
     async def _connection_for(self, endpoint: str) -> AsyncConnection:
         """The connection to one endpoint: created once, reused, closed with the client."""
@@ -196,6 +242,9 @@ class AsyncClientBase:
     async def aclose(self) -> None:
         """Close the channel. The client cannot be used afterwards."""
         self._closed = True
+        self._stopping.set()
+        if self._syncer is not None:
+            await self._syncer.join()
         self._conn = None
         conns, self._conns = list(self._conns.values()), {}
         for conn in conns:

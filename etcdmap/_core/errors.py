@@ -384,6 +384,11 @@ class ConflictError(ClientError):
         self.current = current
 
 
+class OldClusterError(ClientError):
+    """``reject_old_cluster=True`` and an endpoint runs an etcd older than the client supports
+    (clientv3's ``etcdclient: old cluster version``)."""
+
+
 class ClientClosedError(ClientError):
     """The client was used after ``close()`` / ``aclose()``."""
 

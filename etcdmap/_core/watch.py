@@ -209,6 +209,18 @@ class WatchMux:
         self._creating = None
         self._active.clear()
 
+    def fail_all(self, error: EtcdError) -> list[Delivery]:
+        """End every watcher with ``error`` (a failure no reconnect can cure)."""
+        subs = [*self._to_create, *self._active.values()]
+        if self._creating is not None:
+            subs.append(self._creating)
+        self._to_create.clear()
+        self._active.clear()
+        self._creating = None
+        for sub in subs:
+            sub.ended = True
+        return [(sub, error) for sub in sorted(subs, key=lambda s: s.order)]
+
     def on_response(self, response: Any) -> tuple[list[Any], list[Delivery]]:
         """Apply one response from the server."""
         if response.created:
@@ -233,7 +245,7 @@ class WatchMux:
             events = response.events
         if events:
             sub.next_revision = events[-1].kv.mod_revision + 1
-            return [], [(sub, parse_watch_response(response, events))]
+            return [], [(sub, parse_watch_response(response, events, sub.options.prev_kv))]
         sub.next_revision = max(sub.next_revision, response.header.revision + 1)
         return [], [(sub, parse_watch_response(response, events))]
 
@@ -285,19 +297,23 @@ class WatchMux:
         return ServerError(f"watch {key!r} was cancelled by the server at {self.endpoint}")
 
 
-def parse_watch_response(response: Any, events: Iterable[Any]) -> WatchResponse:
-    """``etcdserverpb.WatchResponse`` (with the events of all its fragments) -> WatchResponse."""
+def parse_watch_response(
+    response: Any, events: Iterable[Any], prev_kv: bool = False
+) -> WatchResponse:
+    """``etcdserverpb.WatchResponse`` (with the events of all its fragments) -> WatchResponse.
+
+    ``prev_kv`` says whether the watch asked for previous values (only then are they read)."""
     types = _EVENT_TYPES
+    if prev_kv:
+        parsed = [
+            Event(types[e.type], e.kv, e.prev_kv if e.HasField("prev_kv") else None)
+            for e in events
+        ]
+    else:
+        parsed = [Event(types[e.type], e.kv) for e in events]
     return WatchResponse(
         parse_header(response.header),
-        [
-            Event(
-                types[e.type],
-                e.kv,
-                e.prev_kv if e.HasField("prev_kv") else None,
-            )
-            for e in events
-        ],
+        parsed,
         response.compact_revision,
         response.created,
         response.canceled,

@@ -10,7 +10,8 @@ from typing import Any
 import grpc
 
 from .._backends.threads import BidiStream, Event, Lock, Queue, Worker, settle
-from .._core.errors import EtcdError
+from .._core.errors import EtcdError, error_from_status
+from .._core.tls import certificate_rejected
 from .._core.watch import (
     Subscription,
     WatchFilter,
@@ -106,6 +107,10 @@ class WatchStream:
             except grpc.RpcError as error:
                 log.info("watch stream broke (%s); resuming", error)
                 if conn is not None:
+                    if certificate_rejected(error.details() or ""):
+                        self._fail_all(error_from_status(
+                            error.code(), error.details(), endpoint=conn.endpoint, action="watch"
+                        ))
                     self._client._renew_token_after(conn, error, "watch")
             except EtcdError as error:
                 log.info("watch stream broke (%s); resuming", error)
@@ -114,8 +119,20 @@ class WatchStream:
                 self._stream = None
                 if stream is not None:
                     stream.cancel()
+                if not self._mux.watchers:
+                    self._worker = None  # the next watch starts a new worker
+                    return
             failures += 1
             self._stop.wait(min(0.05 * 2**failures, 1.0))
+
+    def _fail_all(self, error: EtcdError) -> None:
+        """End every watcher with ``error``: reconnecting cannot cure it."""
+        with self._lock:
+            deliveries = self._mux.fail_all(error)
+            queues = [self._queues.pop(sub, None) for sub, _ in deliveries]
+        for queue in queues:
+            if queue is not None:
+                _end_queue(queue, error)
 
     def _pump(self, stream: BidiStream) -> bool:
         """Read responses until the stream ends; True if any arrived."""
@@ -137,11 +154,12 @@ class WatchStream:
         return received
 
 
-def _end_queue(queue: Queue[Any]) -> None:
-    """Drop what a cancelled watcher had buffered and wake its consumer."""
+def _end_queue(queue: Queue[Any], error: EtcdError | None = None) -> None:
+    """Drop what an ended watcher had buffered and wake its consumer (with ``error``, which
+    its iteration raises, or a plain end)."""
     while not queue.empty():
         queue.get_nowait()
-    queue.put_nowait(_END)
+    queue.put_nowait(_END if error is None else error)
 
 
 class Watcher:

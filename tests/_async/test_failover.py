@@ -5,6 +5,8 @@ Written for AsyncClient; tests/_sync/test_failover.py is generated from it by sc
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import etcdmap
@@ -76,3 +78,23 @@ async def test_reads_give_up_with_the_endpoint_named(etcd_prefix: str) -> None:
                            retry=etcdmap.RetryPolicy(max_attempts=4)) as client:
         with pytest.raises(etcdmap.ConnectionFailedError, match=r"127\.0\.0\.1:[12]"):
             await client.get(etcd_prefix + "k", timeout=5)
+
+
+async def test_auto_sync_finds_the_other_members(etcd_cluster: object, etcd_prefix: str) -> None:
+    endpoints = etcd_cluster.endpoints  # type: ignore[attr-defined]
+    async with AsyncClient(endpoints[:1], auto_sync_interval=0.2) as client:
+        await client.put(etcd_prefix + "k", "v")
+        for _ in range(50):
+            if len(client.endpoints) == 3:
+                break
+            await asyncio.sleep(0.1)
+        assert sorted(client.endpoints) == sorted(e.removeprefix("http://") for e in endpoints)
+
+
+async def test_reject_old_cluster_accepts_a_current_server(etcd_cluster: object, etcd_prefix: str) -> None:
+    async with AsyncClient(etcd_cluster.endpoints, reject_old_cluster=True) as client:  # type: ignore[attr-defined]
+        await client.put(etcd_prefix + "k", "v")
+    async with AsyncClient(["127.0.0.1:1"], reject_old_cluster=True, timeout=2,
+                           retry=etcdmap.RetryPolicy(max_attempts=2)) as unreachable:
+        with pytest.raises(etcdmap.ConnectionFailedError):
+            await unreachable.get(etcd_prefix + "k")

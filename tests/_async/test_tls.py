@@ -116,3 +116,13 @@ async def test_wrong_server_name(
 async def test_http_endpoint_with_tls_is_refused(certs: Certificates) -> None:
     with pytest.raises(ValueError, match="'http://127.0.0.1:2379'"):
         AsyncClient("http://127.0.0.1:2379", tls=certs.client_tls())
+
+
+async def test_watch_without_a_client_certificate_ends_with_the_tls_error(
+    mtls_server: EtcdServer, certs: Certificates
+) -> None:
+    tls = certs.client_tls(client_cert=False)
+    async with AsyncClient(mtls_server.endpoints, tls=tls, timeout=5) as client:
+        async with client.watch("/tls/watch") as watcher:
+            with pytest.raises(etcdmap.TLSHandshakeError, match="certificate"):
+                await watcher.__anext__()

@@ -6,6 +6,8 @@ Written for Client; tests/_sync/test_failover.py is generated from it by scripts
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import etcdmap
@@ -77,3 +79,23 @@ def test_reads_give_up_with_the_endpoint_named(etcd_prefix: str) -> None:
                            retry=etcdmap.RetryPolicy(max_attempts=4)) as client:
         with pytest.raises(etcdmap.ConnectionFailedError, match=r"127\.0\.0\.1:[12]"):
             client.get(etcd_prefix + "k", timeout=5)
+
+
+def test_auto_sync_finds_the_other_members(etcd_cluster: object, etcd_prefix: str) -> None:
+    endpoints = etcd_cluster.endpoints  # type: ignore[attr-defined]
+    with Client(endpoints[:1], auto_sync_interval=0.2) as client:
+        client.put(etcd_prefix + "k", "v")
+        for _ in range(50):
+            if len(client.endpoints) == 3:
+                break
+            time.sleep(0.1)
+        assert sorted(client.endpoints) == sorted(e.removeprefix("http://") for e in endpoints)
+
+
+def test_reject_old_cluster_accepts_a_current_server(etcd_cluster: object, etcd_prefix: str) -> None:
+    with Client(etcd_cluster.endpoints, reject_old_cluster=True) as client:  # type: ignore[attr-defined]
+        client.put(etcd_prefix + "k", "v")
+    with Client(["127.0.0.1:1"], reject_old_cluster=True, timeout=2,
+                           retry=etcdmap.RetryPolicy(max_attempts=2)) as unreachable:
+        with pytest.raises(etcdmap.ConnectionFailedError):
+            unreachable.get(etcd_prefix + "k")

@@ -117,3 +117,13 @@ def test_wrong_server_name(
 def test_http_endpoint_with_tls_is_refused(certs: Certificates) -> None:
     with pytest.raises(ValueError, match="'http://127.0.0.1:2379'"):
         Client("http://127.0.0.1:2379", tls=certs.client_tls())
+
+
+def test_watch_without_a_client_certificate_ends_with_the_tls_error(
+    mtls_server: EtcdServer, certs: Certificates
+) -> None:
+    tls = certs.client_tls(client_cert=False)
+    with Client(mtls_server.endpoints, tls=tls, timeout=5) as client:
+        with client.watch("/tls/watch") as watcher:
+            with pytest.raises(etcdmap.TLSHandshakeError, match="certificate"):
+                watcher.__next__()
