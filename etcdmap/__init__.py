@@ -2,6 +2,7 @@
 
 from ._async.client import AsyncClient
 from ._async.lease import AsyncLease, AsyncLeaseKeepAlive
+from ._async.mapping import AsyncEtcdMap, AsyncEtcdMapSnapshot, AsyncMapTransaction
 from ._async.namespace import AsyncNamespace, AsyncNamespaceWatcher
 from ._async.watch import AsyncWatchCallback, AsyncWatcher
 from ._core.auth import (
@@ -110,6 +111,7 @@ from ._core.maintenance import (
     StatusResponse,
     verify_snapshot,
 )
+from ._core.mapping import Entry, UpdateResult
 from ._core.results import (
     CompactResponse,
     DeleteResponse,
@@ -125,8 +127,10 @@ from ._core.watch import Event, EventType, WatchResponse
 from ._namespace import namespace
 from ._sync.client import Client
 from ._sync.lease import Lease, LeaseKeepAlive
+from ._sync.mapping import EtcdMap, EtcdMapSnapshot, MapTransaction
 from ._sync.namespace import Namespace, NamespaceWatcher
 from ._sync.watch import WatchCallback, Watcher
+from .codecs import Codec, Json, MsgPack, Raw, Str
 
 __version__ = "0.1.0"
 
@@ -134,8 +138,11 @@ __all__ = [
     "AlarmMember",
     "AlarmResponse",
     "AsyncClient",
+    "AsyncEtcdMap",
+    "AsyncEtcdMapSnapshot",
     "AsyncLease",
     "AsyncLeaseKeepAlive",
+    "AsyncMapTransaction",
     "AsyncNamespace",
     "AsyncNamespaceWatcher",
     "AsyncWatchCallback",
@@ -156,6 +163,7 @@ __all__ = [
     "ClientError",
     "ClusterIDMismatchError",
     "ClusterVersionUnavailableError",
+    "Codec",
     "CompactResponse",
     "CompactedError",
     "Compare",
@@ -168,7 +176,10 @@ __all__ = [
     "DowngradeInProcessError",
     "DuplicateKeyError",
     "EmptyKeyError",
+    "Entry",
     "EtcdError",
+    "EtcdMap",
+    "EtcdMapSnapshot",
     "Event",
     "EventType",
     "FutureRevisionError",
@@ -179,6 +190,7 @@ __all__ = [
     "InvalidClientAPIVersionError",
     "InvalidDowngradeTargetVersionError",
     "InvalidSortOptionError",
+    "Json",
     "KeyNotFoundError",
     "KeyValue",
     "LeaderChangedError",
@@ -194,6 +206,7 @@ __all__ = [
     "LeaseStatus",
     "LeaseTTLTooLargeError",
     "LeaseTimeToLive",
+    "MapTransaction",
     "Member",
     "MemberAddResponse",
     "MemberBadURLsError",
@@ -203,6 +216,7 @@ __all__ = [
     "MemberNotFoundError",
     "MemberNotLearnerError",
     "MoveLeaderResponse",
+    "MsgPack",
     "Namespace",
     "NamespaceWatcher",
     "NoInflightDowngradeError",
@@ -219,6 +233,7 @@ __all__ = [
     "PermissionNotGivenError",
     "PermissionNotGrantedError",
     "PutResponse",
+    "Raw",
     "RequestCanceledError",
     "RequestTimeoutError",
     "RequestTooLargeError",
@@ -235,6 +250,7 @@ __all__ = [
     "SnapshotResult",
     "StatusResponse",
     "StoppedError",
+    "Str",
     "TLSConfig",
     "TLSHandshakeError",
     "TimeoutDueToConnectionLostError",
@@ -246,6 +262,7 @@ __all__ = [
     "TransportError",
     "TxnResponse",
     "UnhealthyError",
+    "UpdateResult",
     "UserAlreadyExistError",
     "UserEmptyError",
     "UserNotFoundError",

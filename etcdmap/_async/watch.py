@@ -9,7 +9,12 @@ from typing import Any
 import grpc
 
 from .._backends.asyncio import BidiStream, Event, Lock, Queue, Worker, settle
-from .._core.errors import EtcdError, error_from_status
+from .._core.errors import (
+    EtcdError,
+    InvalidAuthTokenError,
+    PermissionDeniedError,
+    error_from_status,
+)
 from .._core.tls import certificate_rejected
 from .._core.watch import (
     Subscription,
@@ -20,6 +25,7 @@ from .._core.watch import (
     watch_options,
 )
 from .base import AsyncClientBase
+from .connection import AsyncConnection
 
 __all__ = ["AsyncWatch", "AsyncWatchCallback", "AsyncWatcher"]
 
@@ -46,6 +52,8 @@ class AsyncWatchStream:
         self._stop = Event()
         #: How many times a stream was opened (1 + the number of resumes).
         self.connects = 0
+        #: Watchers re-created once after their creation was refused with the stream's token.
+        self._auth_retried: set[Subscription] = set()
 
     async def add(self, sub: Subscription, queue: Queue[Any]) -> None:
         async with self._lock:
@@ -55,6 +63,7 @@ class AsyncWatchStream:
                 self._worker = Worker(self._run, name="etcdmap-watch")
 
     async def cancel(self, sub: Subscription) -> None:
+        self._auth_retried.discard(sub)
         async with self._lock:
             await self._send(self._mux.cancel(sub))
             queue = self._queues.pop(sub, None)
@@ -101,7 +110,7 @@ class AsyncWatchStream:
                     )
                     self.connects += 1
                     await self._send(self._mux.on_connect(conn.endpoint))
-                if await self._pump(stream):
+                if await self._pump(stream, conn):
                     failures = 0
             except grpc.RpcError as error:
                 log.info("watch stream broke (%s); resuming", error)
@@ -124,6 +133,13 @@ class AsyncWatchStream:
             failures += 1
             await self._stop.wait(min(0.05 * 2**failures, 1.0))
 
+    def _stale_token(self, sub: Subscription, item: object) -> bool:
+        return (
+            self._client._credentials is not None
+            and isinstance(item, (PermissionDeniedError, InvalidAuthTokenError))
+            and sub not in self._auth_retried
+        )
+
     async def _fail_all(self, error: EtcdError) -> None:
         """End every watcher with ``error``: reconnecting cannot cure it."""
         async with self._lock:
@@ -133,7 +149,7 @@ class AsyncWatchStream:
             if queue is not None:
                 _end_queue(queue, error)
 
-    async def _pump(self, stream: BidiStream) -> bool:
+    async def _pump(self, stream: BidiStream, conn: AsyncConnection) -> bool:
         """Read responses until the stream ends; True if any arrived."""
         received = False
         while (response := await stream.recv()) is not None:
@@ -145,6 +161,16 @@ class AsyncWatchStream:
             for queue, sub, item in targets:
                 if queue is None:
                     continue
+                if self._stale_token(sub, item):
+                    # The stream's token expired: creating this watcher was refused. Log in
+                    # again and reopen the stream; every watcher resumes, this one included.
+                    self._auth_retried.add(sub)
+                    async with self._lock:
+                        self._mux.retry(sub)
+                    await self._client._authenticate(conn, None)
+                    stream.cancel()
+                    continue
+                self._auth_retried.discard(sub)
                 await queue.put(item)
                 if sub.ended:
                     async with self._lock:

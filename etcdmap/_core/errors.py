@@ -506,6 +506,9 @@ def error_from_status(
     endpoint involved, e.g. ``etcdserver: key is not provided (put b'' at 127.0.0.1:2379)``.
     """
     text = details or (code.name if code is not None else "unknown error")
+    # Watch cancel reasons carry a Go status string around etcd's message.
+    if text.startswith("rpc error: code = ") and " desc = " in text:
+        text = text.split(" desc = ", 1)[1]
     cls = (
         ERROR_CLASSES.get(text)
         or _CONTEXT_ERRORS.get(text)

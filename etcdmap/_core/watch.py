@@ -209,6 +209,11 @@ class WatchMux:
         self._creating = None
         self._active.clear()
 
+    def retry(self, sub: Subscription) -> None:
+        """Create an ended watcher again on the next stream (after a stale auth token)."""
+        sub.ended = False
+        self._to_create.append(sub)
+
     def fail_all(self, error: EtcdError) -> list[Delivery]:
         """End every watcher with ``error`` (a failure no reconnect can cure)."""
         subs = [*self._to_create, *self._active.values()]

@@ -10,7 +10,12 @@ from typing import Any
 import grpc
 
 from .._backends.threads import BidiStream, Event, Lock, Queue, Worker, settle
-from .._core.errors import EtcdError, error_from_status
+from .._core.errors import (
+    EtcdError,
+    InvalidAuthTokenError,
+    PermissionDeniedError,
+    error_from_status,
+)
 from .._core.tls import certificate_rejected
 from .._core.watch import (
     Subscription,
@@ -21,6 +26,7 @@ from .._core.watch import (
     watch_options,
 )
 from .base import ClientBase
+from .connection import Connection
 
 __all__ = ["Watch", "WatchCallback", "Watcher"]
 
@@ -47,6 +53,8 @@ class WatchStream:
         self._stop = Event()
         #: How many times a stream was opened (1 + the number of resumes).
         self.connects = 0
+        #: Watchers re-created once after their creation was refused with the stream's token.
+        self._auth_retried: set[Subscription] = set()
 
     def add(self, sub: Subscription, queue: Queue[Any]) -> None:
         with self._lock:
@@ -56,6 +64,7 @@ class WatchStream:
                 self._worker = Worker(self._run, name="etcdmap-watch")
 
     def cancel(self, sub: Subscription) -> None:
+        self._auth_retried.discard(sub)
         with self._lock:
             self._send(self._mux.cancel(sub))
             queue = self._queues.pop(sub, None)
@@ -102,7 +111,7 @@ class WatchStream:
                     )
                     self.connects += 1
                     self._send(self._mux.on_connect(conn.endpoint))
-                if self._pump(stream):
+                if self._pump(stream, conn):
                     failures = 0
             except grpc.RpcError as error:
                 log.info("watch stream broke (%s); resuming", error)
@@ -125,6 +134,13 @@ class WatchStream:
             failures += 1
             self._stop.wait(min(0.05 * 2**failures, 1.0))
 
+    def _stale_token(self, sub: Subscription, item: object) -> bool:
+        return (
+            self._client._credentials is not None
+            and isinstance(item, (PermissionDeniedError, InvalidAuthTokenError))
+            and sub not in self._auth_retried
+        )
+
     def _fail_all(self, error: EtcdError) -> None:
         """End every watcher with ``error``: reconnecting cannot cure it."""
         with self._lock:
@@ -134,7 +150,7 @@ class WatchStream:
             if queue is not None:
                 _end_queue(queue, error)
 
-    def _pump(self, stream: BidiStream) -> bool:
+    def _pump(self, stream: BidiStream, conn: Connection) -> bool:
         """Read responses until the stream ends; True if any arrived."""
         received = False
         while (response := stream.recv()) is not None:
@@ -146,6 +162,16 @@ class WatchStream:
             for queue, sub, item in targets:
                 if queue is None:
                     continue
+                if self._stale_token(sub, item):
+                    # The stream's token expired: creating this watcher was refused. Log in
+                    # again and reopen the stream; every watcher resumes, this one included.
+                    self._auth_retried.add(sub)
+                    with self._lock:
+                        self._mux.retry(sub)
+                    self._client._authenticate(conn, None)
+                    stream.cancel()
+                    continue
+                self._auth_retried.discard(sub)
                 queue.put(item)
                 if sub.ended:
                     with self._lock:

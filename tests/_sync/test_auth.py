@@ -148,3 +148,45 @@ def test_auth_end_to_end(auth_server: EtcdServer) -> None:
             assert with_creds._metadata is None
         plain.user_delete("root")
         plain.role_delete("root")
+
+
+def test_watch_and_keep_alive_streams_survive_token_expiry(auth_server: EtcdServer) -> None:
+    endpoints = auth_server.endpoints
+    with Client(endpoints) as admin:
+        admin.user_add(*ROOT)
+        admin.role_add("root")
+        admin.user_grant_role("root", "root")
+        admin.role_add("app-rw")
+        admin.role_grant_permission("app-rw", "readwrite", "/app/", prefix=True)
+        admin.user_add(*APP)
+        admin.user_grant_role("app", "app-rw")
+        admin.auth_enable()
+    try:
+        with Client(endpoints, username=APP[0], password=APP[1]) as app:
+            start = (app.put("/app/s/0", "0")).header.revision + 1
+            with app.watch("/app/s/", prefix=True, start_revision=start) as early:
+                lease = app.lease_grant(2)
+                with app.lease_keep_alive(lease) as keeping:
+                    app.put("/app/s/leased", "v", lease=lease)
+                    time.sleep(3)  # the token (TTL 2 s) and, unless kept, the lease expire
+                    keeping.check()  # raises LeaseExpiredError if the keep-alive lapsed
+                    last = (app.put("/app/s/1", "1")).header.revision  # unary: re-login
+                    # a watch created on the stream opened with the expired token
+                    with app.watch("/app/s/1", start_revision=start) as late:
+                        got = late.__next__()
+                        assert [e.kv.key for e in got.events] == [b"/app/s/1"]
+                    seen = []
+                    for response in early:
+                        seen.extend((e.type.name, e.kv.key) for e in response.events)
+                        if response.events[-1].kv.mod_revision >= last:
+                            break
+                    assert seen == [("PUT", b"/app/s/leased"), ("PUT", b"/app/s/1")]
+                    assert (app.get("/app/s/leased")).count == 1
+    finally:
+        with Client(endpoints, username=ROOT[0], password=ROOT[1]) as root:
+            root.auth_disable()
+        with Client(endpoints) as plain:
+            plain.user_delete("app")
+            plain.user_delete("root")
+            plain.role_delete("app-rw")
+            plain.role_delete("root")

@@ -1,0 +1,280 @@
+"""EtcdMap iteration: paged snapshot passes vs one whole-range get vs python-etcd3's get_prefix,
+and typed (msgspec Struct) items() vs stdlib json decoding.
+
+100,000 keys with 100-byte JSON values under one prefix of a local etcd the script starts.
+Every measurement runs in a fresh child process: ``peak MiB`` is the child's peak resident
+memory during the pass (VmHWM, reset just before it through /proc/self/clear_refs) minus its
+RSS at that moment (client connected, one warm-up read done), so it counts C allocations
+(gRPC buffers, protobuf messages) as well as Python objects. Each scenario runs ``--rounds``
+times; the table shows medians. Prints a table and writes bench/results/mapping.json.
+
+Why paging costs throughput on etcd 3.5: a Range with a limit still counts every key from the
+page's start to the end of the range (the response's ``count``), so a pass in pages of P keys
+makes the server visit about N²/2P index entries; the ``page_size=5000`` row shows the trade.
+
+    /work/venv/bin/python bench/mapping.py            # ~1 min
+    /work/venv/bin/python bench/mapping.py --quick    # 20,000 keys, 2 rounds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import etcd_server, fmt  # noqa: E402
+
+PREFIX = "/bench-map/"
+VALUE_BYTES = 100
+OUT = Path(__file__).resolve().parent / "results" / "mapping.json"
+ETCD3_VENV = Path("/tmp/bench-etcd3")
+SCENARIOS = {
+    "paged items()": "etcdmap EtcdMap(codec=Raw(), page_size=1000).items(): key and bytes value",
+    "paged items() page_size=5000": "the same with pages of 5,000 keys",
+    "paged keys()": "etcdmap EtcdMap.keys(): keys-only pages",
+    "whole-range get": "etcdmap Client.get_prefix(): one Range with every key and value",
+    "python-etcd3 get_prefix": "python-etcd3 0.12 Etcd3Client.get_prefix(), in its own venv",
+    "typed items()": "EtcdMap(value_type=Record).items(): msgspec JSON -> Struct, validated",
+    "paged + json.loads": "EtcdMap(codec=Raw()).items() then json.loads(value) -> dict",
+}
+
+
+def record_value(i: int) -> bytes:
+    """A JSON object of exactly VALUE_BYTES bytes (a ``Record``)."""
+    head = f'{{"id":{i},"owner":"user-{i % 97}","score":{i % 1000 / 7:.3f},"note":"'
+    return (head + "x" * (VALUE_BYTES - len(head) - 2) + '"}').encode()
+
+
+# --------------------------------------------------------------------------- child passes
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak_rss() -> int:
+    """Reset the process's peak RSS (VmHWM) to its current RSS and return that, in KiB.
+
+    Writing 5 to /proc/self/clear_refs (Linux >= 4.0) does the reset, so imports and client
+    start-up do not count towards the pass's peak.
+    """
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    return _status_kib("VmRSS")
+
+
+def child(name: str, endpoint: str, n: int) -> dict[str, Any]:
+    """One pass of scenario ``name`` over the prefix; runs in a fresh process."""
+    if name == "python-etcd3 get_prefix":
+        import etcd3  # type: ignore[import-not-found]
+
+        host, port = endpoint.rsplit(":", 1)
+        client: Any = etcd3.client(host, int(port), grpc_options=[
+            ("grpc.max_receive_message_length", -1)])  # fmt: skip
+        client.get("/warm-up")
+
+        def run() -> int:
+            count = 0
+            for value, meta in client.get_prefix(PREFIX):
+                count += bool(meta.key) + 0 * len(value)
+            return count
+
+        return _measure(run, n)
+
+    import msgspec
+
+    import etcdmap
+
+    class Record(msgspec.Struct):
+        id: int
+        owner: str
+        score: float
+        note: str
+
+    client = etcdmap.Client([endpoint])
+    client.get("/warm-up")
+    raw: etcdmap.EtcdMap[bytes] = etcdmap.EtcdMap(client, PREFIX)
+    big: etcdmap.EtcdMap[bytes] = etcdmap.EtcdMap(client, PREFIX, page_size=5000)
+    typed: etcdmap.EtcdMap[Record] = etcdmap.EtcdMap(client, PREFIX, value_type=Record)
+
+    def paged_items(m: etcdmap.EtcdMap[bytes] = raw) -> int:
+        count = 0
+        for key, value in m.items():
+            count += bool(key) + 0 * len(value)
+        return count
+
+    def paged_keys() -> int:
+        return sum(1 for _ in raw.keys())
+
+    def whole_range() -> int:
+        count = 0
+        for kv in client.get_prefix(PREFIX).kvs:
+            count += bool(kv.key) + 0 * len(kv.value)
+        return count
+
+    def typed_items() -> int:
+        count = 0
+        for _, record in typed.items():
+            count += record.id >= 0
+        return count
+
+    def stdlib_json() -> int:
+        count = 0
+        for _, value in raw.items():
+            count += json.loads(value)["id"] >= 0
+        return count
+
+    runs = {
+        "paged items()": paged_items,
+        "paged items() page_size=5000": lambda: paged_items(big),
+        "paged keys()": paged_keys,
+        "whole-range get": whole_range,
+        "typed items()": typed_items,
+        "paged + json.loads": stdlib_json,
+    }
+    try:
+        return _measure(runs[name], n)
+    finally:
+        client.close()
+
+
+def _measure(run: Any, n: int) -> dict[str, Any]:
+    before = reset_peak_rss()
+    start = time.perf_counter()
+    count = run()
+    seconds = time.perf_counter() - start
+    peak = _status_kib("VmHWM")
+    if count != n:
+        raise RuntimeError(f"pass saw {count} keys, expected {n}")
+    return {"keys": count, "seconds": seconds, "peak_mib": max(0, peak - before) / 1024}
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def etcd3_python() -> tuple[str | None, str]:
+    """python-etcd3's interpreter (the venv bench/watch.py builds), or None and why."""
+    try:
+        from watch import etcd3_python as build
+    except Exception as error:  # noqa: BLE001 - report, do not fail the other scenarios
+        return None, f"bench/watch.py not importable: {error}"
+    return build(ETCD3_VENV)
+
+
+def load(endpoint: str, n: int) -> None:
+    import etcdmap
+
+    with etcdmap.Client([endpoint]) as client:
+        m: etcdmap.EtcdMap[bytes] = etcdmap.EtcdMap(client, PREFIX)
+        m.clear()
+        batch = 10_000
+        for first in range(0, n, batch):
+            m.update({f"{i:08d}": record_value(i) for i in range(first, min(n, first + batch))})
+        assert len(m) == n
+
+
+def run_child(python: str, name: str, endpoint: str, n: int) -> dict[str, Any]:
+    cmd = [python, __file__, "--child", name, "--endpoint", endpoint, "--n", str(n)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20,000 keys, 2 rounds")
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, default=100_000, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.endpoint, args.n)))
+        return 0
+
+    n = 20_000 if args.quick else 100_000
+    rounds = args.rounds or (2 if args.quick else 3)
+    etcd3, etcd3_note = etcd3_python()
+    results: dict[str, Any] = {}
+    with etcd_server() as endpoint:
+        load(endpoint, n)
+        for r in range(rounds):
+            names = list(SCENARIOS)
+            names = names[r % len(names):] + names[: r % len(names)]  # vary the order
+            for name in names:
+                python = etcd3 if name.startswith("python-etcd3") else sys.executable
+                if python is None:
+                    continue
+                results.setdefault(name, []).append(run_child(python, name, endpoint, n))
+
+    rows = {}
+    for name, description in SCENARIOS.items():
+        runs = results.get(name)
+        if not runs:
+            rows[name] = {"description": description, "available": False, "note": etcd3_note}
+            continue
+        seconds = statistics.median(run["seconds"] for run in runs)
+        rows[name] = {
+            "description": description,
+            "available": True,
+            "keys_per_s": n / seconds,
+            "peak_mib": statistics.median(run["peak_mib"] for run in runs),
+            "runs": runs,
+        }
+    base = rows["whole-range get"]
+    paged = rows["paged items()"]
+    summary = {
+        "paged_vs_whole_range_throughput": paged["keys_per_s"] / base["keys_per_s"],
+        "paged_vs_whole_range_memory": paged["peak_mib"] / max(base["peak_mib"], 1e-9),
+        "typed_vs_json_loads_throughput": rows["typed items()"]["keys_per_s"]
+        / rows["paged + json.loads"]["keys_per_s"],
+        "targets": {"memory_ratio_below": 0.1, "throughput_ratio_at_least": 0.8},
+    }
+
+    print(f"\n{n:,} keys x {VALUE_BYTES}-byte values, median of {rounds} rounds "
+          f"(each a fresh process)\n")  # fmt: skip
+    print(f"{'scenario':<30}{'keys/s':>12}{'peak MiB':>10}")
+    for name, row in rows.items():
+        if row["available"]:
+            print(f"{name:<30}{fmt(row['keys_per_s']):>12}{fmt(row['peak_mib'], '.1f'):>10}")
+        else:
+            print(f"{name:<30}{'unavailable':>22}  ({row['note']})")
+    print(
+        f"\npaged items() vs whole-range get: throughput "
+        f"{summary['paged_vs_whole_range_throughput']:.0%} (target >= 80%), peak memory "
+        f"{summary['paged_vs_whole_range_memory']:.1%} (target < 10%)\n"
+        f"typed items() vs paged + json.loads: {summary['typed_vs_json_loads_throughput']:.2f}x"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "keys": n,
+        "value_bytes": VALUE_BYTES,
+        "rounds": rounds,
+        "python": platform.python_version(),
+        "python_etcd3": etcd3_note,
+        "memory": "child peak RSS during the pass (VmHWM reset before it) minus RSS before it",
+        "scenarios": rows,
+        "summary": summary,
+    }
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

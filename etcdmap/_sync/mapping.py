@@ -1,0 +1,807 @@
+# Generated from etcdmap/_async/mapping.py by scripts/unasync: do not edit.
+"""``EtcdMap``: a typed mapping over an etcd key prefix, built on the public client API.
+
+Every operation is one or a few KV RPCs; nothing is cached. Reads are linearizable unless the
+map was made with ``serializable=True``. Iteration pages through the prefix at one pinned
+revision, so a pass is one consistent snapshot whose memory is bounded by ``page_size``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Callable, Iterable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from .._backends.mapping import (
+    Body,
+    ItemsViewBase,
+    KeysViewBase,
+    MappingBase,
+    MutableMappingBase,
+    ValuesViewBase,
+)
+from .._core.errors import CompactedError, ConflictError, TooManyOpsError, ValueDecodeError
+from .._core.keys import prefix_range_end
+from .._core.kv import Compare, LeaseLike, Op
+from .._core.mapping import (
+    MISSING,
+    Entry,
+    OnError,
+    Preview,
+    PreviewRow,
+    UpdateResult,
+    check_on_error,
+    check_page_size,
+    decode_error,
+    full_prefix,
+    summarize,
+)
+from .._core.results import GetResponse, KeyValue, TxnResponse
+from ..codecs import Str, codec_for
+from .client import Client
+
+__all__ = [
+    "Editing",
+    "EtcdItemsView",
+    "EtcdKeysView",
+    "EtcdMap",
+    "EtcdMapSnapshot",
+    "EtcdValuesView",
+    "MapReader",
+    "MapTransaction",
+]
+
+V = TypeVar("V")
+T = TypeVar("T")
+
+#: etcd's default ``--max-txn-ops``; ``update()`` halves its batches if a server allows fewer.
+MAX_TXN_OPS = 128
+#: How often ``modify`` and ``transaction`` re-run after losing a race, by default.
+RETRIES = 16
+#: Keys fetched for ``_ipython_key_completions_`` (one keys-only page at most this long).
+COMPLETION_KEYS = 1000
+
+
+def _first_kv(response: Any) -> KeyValue | None:
+    """The key of a txn's single ``Op.get`` response, or None if it was missing."""
+    assert isinstance(response, GetResponse)
+    return response.kvs[0] if response.kvs else None
+
+
+class MapReader(MappingBase[V]):
+    """The read operations shared by ``EtcdMap`` and its pinned ``EtcdMapSnapshot``."""
+
+    def __init__(
+        self,
+        client: Client,
+        prefix: bytes | str,
+        *,
+        value_type: Any = None,
+        codec: Any = None,
+        key_codec: Any = None,
+        page_size: int = 1000,
+        serializable: bool = False,
+        read_revision: int = 0,
+    ) -> None:
+        self.client = client
+        self.codec = codec_for(codec, value_type)
+        self.key_codec = Str("surrogateescape") if key_codec is None else codec_for(key_codec)
+        self.page_size = check_page_size(page_size)
+        self.serializable = serializable
+        self._prefix = full_prefix(prefix)
+        self.prefix = self._prefix.decode("utf-8", "backslashreplace")
+        # An empty prefix is the whole keyspace, which etcd spells key "\0", range end "\0".
+        self._start = self._prefix or b"\x00"
+        self._end = prefix_range_end(self._prefix)
+        self._read_revision = read_revision
+        #: The store's revision in the latest response this map received (0 before any).
+        self.revision = read_revision
+
+    def __repr__(self) -> str:
+        pinned = f", at={self._read_revision}" if self._read_revision else ""
+        return f"{type(self).__name__}({self.prefix!r}, codec={self.codec!r}{pinned})"
+
+    # --- keys and values ----------------------------------------------------------------------
+
+    def _full(self, key: str) -> bytes:
+        try:
+            relative: bytes = self.key_codec.encode(key)
+        except TypeError as error:
+            raise TypeError(f"key {key!r} of map {self.prefix!r}: {error}") from None
+        return self._prefix + relative
+
+    def _relative(self, full: bytes) -> str:
+        relative = full[len(self._prefix):]
+        try:
+            key: str = self.key_codec.decode(relative)
+        except Exception as error:
+            raise decode_error(full, relative, 0, self.key_codec, error) from error
+        return key
+
+    def _encode(self, key: str, value: V) -> bytes:
+        try:
+            data: bytes = self.codec.encode(value)
+        except TypeError as error:
+            raise TypeError(f"value for key {key!r} of map {self.prefix!r}: {error}") from None
+        return data
+
+    def _decode(self, key: str, kv: KeyValue) -> V:
+        try:
+            value: V = self.codec.decode(kv.value)
+        except Exception as error:
+            raise decode_error(key, kv.value, kv.mod_revision, self.codec, error) from error
+        return value
+
+    def _note(self, response: GetResponse | TxnResponse | Any) -> None:
+        self.revision = response.header.revision
+
+    def _get(self, full: bytes, **options: Any) -> GetResponse:
+        response = self.client.get(
+            full, revision=self._read_revision, serializable=self.serializable, **options
+        )
+        if not self._read_revision:
+            self._note(response)
+        return response
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def __getitem__(self, key: str) -> V:
+        """The value of ``key`` (one Range); builtin ``KeyError`` if it is missing,
+        ``ValueDecodeError`` if its stored bytes do not decode."""
+        kvs = (self._get(self._full(key))).kvs
+        if not kvs:
+            raise KeyError(key)
+        return self._decode(key, kvs[0])
+
+    def get(self, key: str, default: Any = None) -> V | Any:
+        """The value of ``key``, or ``default`` if it is missing (one Range)."""
+        kvs = (self._get(self._full(key))).kvs
+        return self._decode(key, kvs[0]) if kvs else default
+
+    def entry(self, key: str) -> Entry[V]:
+        """``key``'s value with its ``mod_revision``, ``create_revision``, ``version`` and
+        ``lease`` (one Range); ``KeyError`` if it is missing."""
+        kvs = (self._get(self._full(key))).kvs
+        if not kvs:
+            raise KeyError(key)
+        kv = kvs[0]
+        return Entry(
+            key, self._decode(key, kv), kv.mod_revision, kv.create_revision, kv.version, kv.lease
+        )
+
+    def contains(self, key: object) -> bool:
+        """Whether ``key`` is in the map: a count-only Range, no value is read."""
+        try:
+            full = self._full(key)  # type: ignore[arg-type]
+        except TypeError:
+            return False
+        return (self._get(full, count_only=True)).count > 0
+
+    def count(self) -> int:
+        """The number of keys under the prefix: one count-only Range (no key is sent back)."""
+        return (self._get(self._start, range_end=self._end, count_only=True)).count
+
+    def _pages(self, keys_only: bool) -> Iterator[tuple[Sequence[KeyValue], int]]:
+        """The prefix page by page, with the revision every page is read at.
+
+        The first page fixes the revision (or the map's pinned one is used); the next page is
+        fetched only when the consumer asks for it.
+        """
+        start, revision, done = self._start, self._read_revision, 0
+        while True:
+            try:
+                response = self.client.get(
+                    start, range_end=self._end, limit=self.page_size, revision=revision,
+                    keys_only=keys_only, serializable=self.serializable,
+                )  # fmt: skip
+            except CompactedError as error:
+                if not done:
+                    raise
+                raise CompactedError(
+                    f"iterating {self.prefix!r} at revision {revision}: the store was compacted "
+                    f"past it (to {error.compact_revision}) after {done} keys; iterate again "
+                    "(a new pass reads at the current revision) or use a larger page_size",
+                    compact_revision=error.compact_revision,
+                    code=error.code,
+                    details=error.details,
+                    endpoint=error.endpoint,
+                ) from error
+            if not revision:
+                revision = response.header.revision
+                self._note(response)
+            yield response.kvs, revision
+            done += len(response.kvs)
+            if not response.more or not response.kvs:
+                return
+            start = response.kvs[-1].key + b"\x00"
+
+    def __iter__(self) -> Iterator[str]:
+        """The keys, in key order, paged keys-only at one revision (see ``keys()``)."""
+        for key in self.keys():
+            yield key
+
+    def keys(self) -> EtcdKeysView:
+        """A lazy view of the keys: each pass pages keys-only Ranges at one revision."""
+        return EtcdKeysView(self)
+
+    def values(self, *, on_error: OnError = "raise") -> EtcdValuesView[V]:
+        """A lazy view of the values: each pass pages Ranges at one revision.
+
+        ``on_error`` says what a value that does not decode does to a pass: ``"raise"``
+        ``ValueDecodeError`` (default), ``"skip"`` the key, or ``"collect"`` the error into
+        the view's ``errors`` list and go on.
+        """
+        return EtcdValuesView(self, check_on_error(on_error))
+
+    def items(self, *, on_error: OnError = "raise") -> EtcdItemsView[V]:
+        """A lazy view of ``(key, value)`` pairs; ``on_error`` as for ``values()``."""
+        return EtcdItemsView(self, check_on_error(on_error))
+
+    def preview(self, limit: int = 10) -> Preview:
+        """Count and the first ``limit`` keys with a value summary: one Range with a limit
+        (the server counts the whole prefix; no more than ``limit`` keys are sent)."""
+        response = self._get(self._start, range_end=self._end, limit=limit)
+        rows = []
+        for kv in response.kvs:
+            key = self._relative(kv.key)
+            try:
+                summary = summarize(self._decode(key, kv))
+            except ValueDecodeError:
+                summary = f"<does not decode: {summarize(kv.value, 40)}>"
+            rows.append(PreviewRow(key, summary, len(kv.value), kv.mod_revision))
+        return Preview(
+            type(self).__name__, self.prefix, repr(self.codec), response.count,
+            self._read_revision or response.header.revision, rows,
+        )  # fmt: skip
+
+    def completion_keys(self) -> list[str]:
+        """Keys for tab completion: one keys-only page of at most 1000 keys."""
+        limit = min(self.page_size, COMPLETION_KEYS)
+        kvs = (self._get(self._start, range_end=self._end, limit=limit, keys_only=True)).kvs
+        return [self._relative(kv.key) for kv in kvs]
+
+    def at(self, revision: int) -> EtcdMapSnapshot[V]:
+        """A read-only view of this map as it was at ``revision`` (every read is a Range at
+        that revision; ``CompactedError`` once the store is compacted past it)."""
+        if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
+            raise ValueError(f"revision must be a positive int, got {revision!r}")
+        return EtcdMapSnapshot(
+            self.client, self._prefix, codec=self.codec, key_codec=self.key_codec,
+            page_size=self.page_size, serializable=self.serializable, read_revision=revision,
+        )  # fmt: skip
+
+    def snapshot(self) -> EtcdMapSnapshot[V]:
+        """``at()`` the current revision (learned with one count-only Range)."""
+        self.count()
+        return self.at(self._read_revision or self.revision)
+
+
+class EtcdMapSnapshot(MapReader[V]):
+    """A read-only view of a map pinned to one revision (``EtcdMap.at(revision)``)."""
+
+
+class EtcdMap(MapReader[V], MutableMappingBase[V]):
+    """A typed mapping over the keys under ``prefix`` (keys are ``str`` relative to it).
+
+    ``EtcdMap(client, prefix, *, value_type=None, codec=None, key_codec=None,
+    page_size=1000, serializable=False, lease=None)``. ``value_type`` picks ``Json(value_type)``;
+    ``codec`` takes ``Raw()`` (the default), ``Str()``, ``Json(type)``, ``MsgPack(type)`` or any
+    object with ``encode``/``decode``. Values are validated when written and when read. The
+    prefix is used exactly as given: end it with a separator (``"/app/"``) so that it does not
+    also cover sibling keys (``"/application"``). ``lease`` attaches every write to a lease
+    (an id or a ``Lease``); without one, a write detaches the key from any lease it had
+    (etcd's Put semantics) unless ``ttl=``/``lease=`` is given for that write.
+
+    The blocking map has the operations of a ``MutableMapping`` as coroutines:
+    ``m[key]``, ``m.set(key, value)``, ``m.delete(key)``,
+    ``m.contains(key)``, ``m.count()``, ``for key in m``, and views whose
+    passes are ``for``. The blocking ``EtcdMap`` is a real ``MutableMapping``.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        prefix: bytes | str,
+        *,
+        value_type: Any = None,
+        codec: Any = None,
+        key_codec: Any = None,
+        page_size: int = 1000,
+        serializable: bool = False,
+        lease: LeaseLike = None,
+    ) -> None:
+        super().__init__(
+            client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
+            page_size=page_size, serializable=serializable,
+        )  # fmt: skip
+        self.lease = lease
+        self._max_ops = MAX_TXN_OPS
+
+    def child(
+        self, subprefix: str, *, value_type: Any = None, codec: Any = None
+    ) -> EtcdMap[Any]:
+        """The map of the keys under ``prefix + subprefix``, on the same client, with this
+        map's codec unless ``value_type``/``codec`` is given, and the same options."""
+        if value_type is None and codec is None:
+            codec = self.codec
+        return EtcdMap(
+            self.client, self._prefix + self.key_codec.encode(subprefix), value_type=value_type,
+            codec=codec, key_codec=self.key_codec, page_size=self.page_size,
+            serializable=self.serializable, lease=self.lease,
+        )  # fmt: skip
+
+    def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:
+        """The lease of one write: a new one for ``ttl`` seconds, ``lease``, or the map's."""
+        if ttl is not None:
+            if lease is not None:
+                raise TypeError("give ttl= or lease=, not both")
+            return self.client.lease_grant(max(1, round(ttl)))
+        return self.lease if lease is None else lease
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def set(
+        self, key: str, value: V, *, ttl: float | None = None, lease: LeaseLike = None
+    ) -> int:
+        """Store ``value`` under ``key`` (one Put) and return the write's revision.
+
+        ``ttl`` puts the key on a new lease of that many seconds (it then disappears unless
+        rewritten); ``lease`` on an existing lease. ``TypeError`` if the value does not match
+        the codec's type (nothing is sent).
+        """
+        data = self._encode(key, value)
+        response = self.client.put(self._full(key), data, lease=self._lease(ttl, lease))
+        self._note(response)
+        return response.header.revision
+
+    def delete(self, key: str) -> int:
+        """Delete ``key`` (one DeleteRange) and return the revision; ``KeyError`` if missing."""
+        response = self.client.delete(self._full(key))
+        self._note(response)
+        if not response.deleted:
+            raise KeyError(key)
+        return response.header.revision
+
+    def setdefault(self, key: str, default: Any = None, *, ttl: float | None = None) -> V:
+        """``key``'s value if present, else store ``default`` and return it: one Txn
+        (create if the key does not exist, else read it)."""
+        full = self._full(key)
+        data = self._encode(key, default)
+        response = self.client.txn(
+            compare=[Compare.create_revision(full, "==", 0)],
+            success=[Op.put(full, data, lease=self._lease(ttl, None))],
+            failure=[Op.get(full)],
+        )
+        self._note(response)
+        if response.succeeded:
+            stored: V = default
+            return stored
+        kv = _first_kv(response.responses[0])
+        assert kv is not None  # the key existed at the txn's revision
+        return self._decode(key, kv)
+
+    def put_if_absent(
+        self, key: str, value: V, *, ttl: float | None = None, lease: LeaseLike = None
+    ) -> bool:
+        """Store ``value`` only if ``key`` does not exist (one Txn on its create_revision);
+        True if it was stored."""
+        full = self._full(key)
+        data = self._encode(key, value)
+        response = self.client.txn(
+            compare=[Compare.create_revision(full, "==", 0)],
+            success=[Op.put(full, data, lease=self._lease(ttl, lease))],
+        )
+        self._note(response)
+        return response.succeeded
+
+    def compare_and_swap(
+        self, key: str, expected: V, new: V, *, ttl: float | None = None,
+        lease: LeaseLike = None,
+    ) -> bool:  # fmt: skip
+        """Store ``new`` only if the stored bytes equal ``expected`` encoded (one Txn on the
+        value); True if it was stored. The comparison is on bytes: with JSON, a dict must
+        encode the same way (msgspec keeps insertion order)."""
+        full = self._full(key)
+        old, data = self._encode(key, expected), self._encode(key, new)
+        response = self.client.txn(
+            compare=[Compare.value(full, "==", old)],
+            success=[Op.put(full, data, lease=self._lease(ttl, lease))],
+        )
+        self._note(response)
+        return response.succeeded
+
+    def replace(
+        self, key: str, value: V, *, revision: int, ttl: float | None = None,
+        lease: LeaseLike = None,
+    ) -> bool:  # fmt: skip
+        """Store ``value`` only if ``key``'s mod_revision is still ``revision`` (one Txn;
+        ``revision=0`` means "only if absent"); True if it was stored. Use the
+        ``mod_revision`` of ``entry(key)``."""
+        full = self._full(key)
+        data = self._encode(key, value)
+        response = self.client.txn(
+            compare=[Compare.mod_revision(full, "==", revision)],
+            success=[Op.put(full, data, lease=self._lease(ttl, lease))],
+        )
+        self._note(response)
+        return response.succeeded
+
+    def pop(self, key: str, default: Any = MISSING) -> V | Any:
+        """Remove ``key`` and return its value, or ``default`` if it is missing (``KeyError``
+        without a default).
+
+        The value is read and decoded first, then deleted by a Txn on its mod_revision
+        (re-read if it changed meanwhile), so a value that does not decode raises
+        ``ValueDecodeError`` and stays stored. Exactly one of several racing callers gets it.
+        """
+        full = self._full(key)
+        kvs = (self.client.get(full)).kvs
+        while kvs:
+            value = self._decode(key, kvs[0])
+            response = self.client.txn(
+                compare=[Compare.mod_revision(full, "==", kvs[0].mod_revision)],
+                success=[Op.delete(full)],
+                failure=[Op.get(full)],
+            )
+            self._note(response)
+            if response.succeeded:
+                return value
+            assert isinstance(response.responses[0], GetResponse)
+            kvs = response.responses[0].kvs
+        if default is MISSING:
+            raise KeyError(key)
+        return default
+
+    def popitem(self) -> tuple[str, V]:
+        """Remove and return the first ``(key, value)`` in key order (``KeyError`` when the
+        map is empty): a one-key Range, then a Txn deleting it if unchanged (else the next
+        first key is tried)."""
+        while True:
+            response = self.client.get(self._start, range_end=self._end, limit=1)
+            if not response.kvs:
+                raise KeyError(f"popitem(): map {self.prefix!r} is empty")
+            kv = response.kvs[0]
+            key = self._relative(kv.key)
+            value = self._decode(key, kv)
+            done = self.client.txn(
+                compare=[Compare.mod_revision(kv.key, "==", kv.mod_revision)],
+                success=[Op.delete(kv.key)],
+            )
+            self._note(done)
+            if done.succeeded:
+                return key, value
+
+    def modify(
+        self,
+        key: str,
+        fn: Callable[[V], V],
+        *,
+        default: Any = MISSING,
+        retries: int = RETRIES,
+        ttl: float | None = None,
+        lease: LeaseLike = None,
+    ) -> V:
+        """Replace ``key``'s value with ``fn(value)`` atomically and return the new value.
+
+        Reads the key, applies ``fn``, and writes with a Txn comparing the mod_revision it
+        read; when another writer got there first the Txn returns the new value and ``fn``
+        runs again, at most ``retries`` more times, then ``ConflictError``. A missing key
+        starts from ``default`` (a fresh decoded copy per attempt), or is a ``KeyError``.
+        ``fn`` must not have side effects: it can run more than once.
+        """
+        full = self._full(key)
+        kv = (self.client.get(full)).kvs
+        current = kv[0] if kv else None
+        lease_used = self._lease(ttl, lease)
+        for _ in range(retries + 1):
+            if current is None:
+                if default is MISSING:
+                    raise KeyError(key)
+                value: V = self.codec.decode(self._encode(key, default))
+                revision = 0
+            else:
+                value, revision = self._decode(key, current), current.mod_revision
+            new = fn(value)
+            response = self.client.txn(
+                compare=[Compare.mod_revision(full, "==", revision)],
+                success=[Op.put(full, self._encode(key, new), lease=lease_used)],
+                failure=[Op.get(full)],
+            )
+            self._note(response)
+            if response.succeeded:
+                return new
+            current = _first_kv(response.responses[0])
+        raise ConflictError(
+            f"modify({key!r}) on map {self.prefix!r}: the key changed under each of "
+            f"{retries + 1} attempts",
+            key=key,
+            revision=current.mod_revision if current else 0,
+        )
+
+    def editing(self, key: str, *, default: Any = MISSING) -> Editing[V]:
+        """A context manager giving a decoded copy of ``key``'s value to mutate in place;
+        on a clean exit it is written back with a Txn on the mod_revision read at entry.
+
+        ``ConflictError`` (with the current value and revision) if the key changed
+        meanwhile: a ``with`` body cannot be re-run, use ``modify`` to retry. To store a new
+        object rather than mutate, assign the handle's ``value``. A missing key starts from
+        ``default`` (``KeyError`` without one). Nothing is written if the body raises.
+        """
+        return Editing(self, key, default)
+
+    def clear(self) -> int:  # type: ignore[override, unused-ignore]
+        """Delete every key under the prefix: one DeleteRange over exactly the prefix's
+        range (a sibling such as ``/ab`` of ``/a/`` is never touched). Returns the count."""
+        response = self.client.delete(self._start, range_end=self._end)
+        self._note(response)
+        return response.deleted
+
+    def update(  # type: ignore[override, unused-ignore]
+        self, other: Mapping[str, V] | Iterable[tuple[str, V]] = (), /, **kwargs: V
+    ) -> UpdateResult:
+        """Store many keys: every value is encoded (and validated) first, then written in
+        Txns of at most 128 puts (etcd's default ``--max-txn-ops``; halved as long as the
+        server answers ``TooManyOpsError``). A key given twice is written once, last value
+        wins. The result says whether it all went in one (atomic) Txn."""
+        pairs = other.items() if isinstance(other, Mapping) else other
+        data: dict[bytes, bytes] = {}
+        for key, value in [*pairs, *kwargs.items()]:
+            data[self._full(key)] = self._encode(key, value)
+        ops = [Op.put(full, value, lease=self.lease) for full, value in data.items()]
+        done = transactions = revision = 0
+        while done < len(ops):
+            batch = ops[done : done + self._max_ops]
+            try:
+                response = self.client.txn(success=batch)
+            except TooManyOpsError:
+                if len(batch) == 1:
+                    raise
+                self._max_ops = len(batch) // 2
+                continue
+            self._note(response)
+            done += len(batch)
+            transactions += 1
+            revision = response.header.revision
+        return UpdateResult(len(ops), transactions, transactions <= 1, revision)
+
+    def transaction(
+        self, fn: Body[MapTransaction[V], T], *, retries: int = RETRIES
+    ) -> T:
+        """Run ``fn(tx)`` as one serializable multi-key read-modify-write, and return its result.
+
+        ``tx`` reads (``tx[key]``, ``tx.get``, ``tx.contains``) at one revision, the
+        one of its first read, and buffers writes (``tx.set``, ``tx.delete``). When ``fn``
+        returns, one Txn writes the buffer if no key ``fn`` read has changed since; else
+        ``fn`` runs again from scratch, at most ``retries`` more times, then
+        ``ConflictError``. ``fn`` must have no other side effects.
+        """
+        for _ in range(retries + 1):
+            tx = MapTransaction(self)
+            try:
+                result = fn(tx)
+            except CompactedError:
+                continue  # the snapshot revision of the reads is gone: start over
+            if tx.commit():
+                return result
+        raise ConflictError(
+            f"transaction on map {self.prefix!r}: keys it read changed under each of "
+            f"{retries + 1} attempts"
+        )
+
+
+class Editing(Generic[V]):
+    """The handle of ``EtcdMap.editing(key)``: ``value`` (what the block edits),
+    ``revision`` (the mod_revision read on entry, 0 for a missing key)."""
+
+    def __init__(self, target: EtcdMap[V], key: str, default: Any) -> None:
+        self._map = target
+        self.key = key
+        self._default = default
+        self.value: V
+        self.revision = 0
+
+    def __enter__(self) -> V:
+        m, key = self._map, self.key
+        kvs = (m.client.get(m._full(key))).kvs
+        if kvs:
+            self.value, self.revision = m._decode(key, kvs[0]), kvs[0].mod_revision
+        elif self._default is MISSING:
+            raise KeyError(key)
+        else:
+            self.value = m.codec.decode(m._encode(key, self._default))
+        return self.value
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc_type is not None:
+            return
+        m, key = self._map, self.key
+        full = m._full(key)
+        response = m.client.txn(
+            compare=[Compare.mod_revision(full, "==", self.revision)],
+            success=[Op.put(full, m._encode(key, self.value), lease=m.lease)],
+            failure=[Op.get(full)],
+        )
+        m._note(response)
+        if response.succeeded:
+            self.revision = response.header.revision
+            return
+        kv = _first_kv(response.responses[0])
+        current = m._decode(key, kv) if kv else None
+        raise ConflictError(
+            f"editing({key!r}) on map {m.prefix!r}: the key changed since it was read at "
+            f"mod_revision {self.revision} (now {kv.mod_revision if kv else 'deleted'}); "
+            "nothing was written",
+            key=key,
+            revision=kv.mod_revision if kv else 0,
+            current=current,
+        )
+
+
+class MapTransaction(Generic[V]):
+    """The ``tx`` of ``EtcdMap.transaction(fn)``: snapshot reads, buffered writes."""
+
+    def __init__(self, target: EtcdMap[V]) -> None:
+        self._map = target
+        self.revision = 0
+        self._read: dict[bytes, KeyValue | None] = {}
+        self._writes: dict[bytes, bytes | None] = {}
+
+    def _kv(self, key: str) -> tuple[bytes, KeyValue | None]:
+        full = self._map._full(key)
+        if full not in self._read:
+            response = self._map.client.get(full, revision=self.revision)
+            if not self.revision:
+                self.revision = response.header.revision
+            self._read[full] = response.kvs[0] if response.kvs else None
+        return full, self._read[full]
+
+    def get(self, key: str, default: Any = None) -> V | Any:
+        """``key``'s value as this transaction sees it (its own writes included)."""
+        full, kv = self._kv(key)
+        if full in self._writes:
+            data = self._writes[full]
+            return default if data is None else self._map.codec.decode(data)
+        return default if kv is None else self._map._decode(key, kv)
+
+    def __getitem__(self, key: str) -> V:
+        value = self.get(key, MISSING)
+        if value is MISSING:
+            raise KeyError(key)
+        stored: V = value
+        return stored
+
+    def contains(self, key: str) -> bool:
+        """Whether ``key`` exists as this transaction sees it."""
+        return self.get(key, MISSING) is not MISSING
+
+    def set(self, key: str, value: V) -> None:
+        """Buffer a write of ``key`` (validated now, sent at commit)."""
+        self._writes[self._map._full(key)] = self._map._encode(key, value)
+
+    def delete(self, key: str) -> None:
+        """Buffer the deletion of ``key``; ``KeyError`` if it does not exist."""
+        if not self.contains(key):
+            raise KeyError(key)
+        self._writes[self._map._full(key)] = None
+
+    def commit(self) -> bool:
+        """Write the buffer if nothing read changed (one Txn); whether it was written."""
+        if not self._writes:
+            return True
+        compare = [
+            Compare.mod_revision(full, "==", kv.mod_revision if kv else 0)
+            for full, kv in self._read.items()
+        ]
+        success = [
+            Op.delete(full) if data is None else Op.put(full, data, lease=self._map.lease)
+            for full, data in self._writes.items()
+        ]
+        response = self._map.client.txn(compare=compare, success=success)
+        self._map._note(response)
+        return response.succeeded
+
+
+class EtcdKeysView(KeysViewBase):
+    """The keys of a map; every pass (``for``) pages keys-only Ranges at one revision,
+    kept in ``revision`` after the pass starts."""
+
+    def __init__(self, source: MapReader[Any]) -> None:
+        self._source = source
+        self.revision = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._source!r})"
+
+    def __iter__(self) -> Iterator[str]:
+        source = self._source
+        cut, key_of = len(source._prefix), source.key_codec.decode
+        for page, revision in source._pages(keys_only=True):
+            self.revision = revision
+            for kv in page:
+                try:
+                    key = key_of(kv.key[cut:])
+                except Exception:
+                    key = source._relative(kv.key)  # raises the ValueDecodeError
+                yield key
+
+    def count(self) -> int:
+        """The number of keys (one count-only Range)."""
+        return self._source.count()
+
+    def contains(self, item: object) -> bool:
+        """Whether ``item`` is a key (one count-only Range)."""
+        return self._source.contains(item)
+
+
+class DecodingView(Generic[V]):
+    """Shared by the values and items views: decoding with the ``on_error`` policy."""
+
+    def __init__(self, source: MapReader[V], on_error: OnError) -> None:
+        self._source = source
+        self.on_error = on_error
+        self.revision = 0
+        #: With ``on_error="collect"``: the ``ValueDecodeError`` of each key the latest
+        #: pass left out.
+        self.errors: list[ValueDecodeError] = []
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._source!r}, on_error={self.on_error!r})"
+
+    def _pairs(self) -> Iterator[tuple[str, V]]:
+        self.errors = []
+        source = self._source
+        # The hot loop of a pass: the codecs' bound methods, no per-key helper calls.
+        cut, key_of, value_of = len(source._prefix), source.key_codec.decode, source.codec.decode
+        for page, revision in source._pages(keys_only=False):
+            self.revision = revision
+            for kv in page:
+                try:
+                    key = key_of(kv.key[cut:])
+                except Exception:
+                    key = source._relative(kv.key)  # raises the ValueDecodeError
+                try:
+                    value = value_of(kv.value)
+                except Exception as error:
+                    problem = decode_error(key, kv.value, kv.mod_revision, source.codec, error)
+                    if self.on_error == "raise":
+                        raise problem from error
+                    if self.on_error == "collect":
+                        self.errors.append(problem)
+                    continue
+                yield key, value
+
+    def count(self) -> int:
+        """The number of keys (one count-only Range)."""
+        return self._source.count()
+
+
+class EtcdValuesView(DecodingView[V], ValuesViewBase[V]):
+    """The values of a map; every pass pages Ranges at one revision (see ``values()``)."""
+
+    def __iter__(self) -> Iterator[V]:
+        for _, value in self._pairs():
+            yield value
+
+    def contains(self, item: object) -> bool:
+        """Whether some key has the value ``item`` (a full pass, stopping at the first)."""
+        for value in self:
+            if value is item or value == item:
+                return True
+        return False
+
+
+class EtcdItemsView(DecodingView[V], ItemsViewBase[V]):
+    """The ``(key, value)`` pairs of a map; every pass pages Ranges at one revision."""
+
+    def __iter__(self) -> Iterator[tuple[str, V]]:
+        for pair in self._pairs():
+            yield pair
+
+    def contains(self, item: object) -> bool:
+        """Whether ``item`` is a ``(key, value)`` pair of the map (one Range)."""
+        if not isinstance(item, tuple) or len(item) != 2:
+            return False
+        key, value = item
+        found = self._source.get(key, MISSING) if isinstance(key, str) else MISSING
+        return found is not MISSING and (found is value or found == value)
