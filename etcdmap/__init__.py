@@ -3,6 +3,7 @@
 from ._async.client import AsyncClient
 from ._async.lease import AsyncLease, AsyncLeaseKeepAlive
 from ._async.mapping import AsyncEtcdMap, AsyncEtcdMapSnapshot, AsyncMapTransaction
+from ._async.mirror import AsyncMirror
 from ._async.namespace import AsyncNamespace, AsyncNamespaceWatcher
 from ._async.watch import AsyncWatchCallback, AsyncWatcher
 from ._core.auth import (
@@ -95,12 +96,7 @@ from ._core.errors import (
 )
 from ._core.keys import prefix_range_end
 from ._core.kv import Compare, Op
-from ._core.lease import (
-    LeaseKeepAliveResponse,
-    LeaseRevokeResponse,
-    LeaseStatus,
-    LeaseTimeToLive,
-)
+from ._core.lease import LeaseKeepAliveResponse, LeaseRevokeResponse, LeaseStatus, LeaseTimeToLive
 from ._core.maintenance import (
     AlarmMember,
     AlarmResponse,
@@ -112,6 +108,7 @@ from ._core.maintenance import (
     verify_snapshot,
 )
 from ._core.mapping import Entry, UpdateResult
+from ._core.mirror import Batch, Change, ChangeKind, InvalidValue, MirrorSnapshot, MirrorState
 from ._core.results import (
     CompactResponse,
     DeleteResponse,
@@ -128,6 +125,7 @@ from ._namespace import namespace
 from ._sync.client import Client
 from ._sync.lease import Lease, LeaseKeepAlive
 from ._sync.mapping import EtcdMap, EtcdMapSnapshot, MapTransaction
+from ._sync.mirror import Mirror
 from ._sync.namespace import Namespace, NamespaceWatcher
 from ._sync.watch import WatchCallback, Watcher
 from .codecs import Codec, Json, MsgPack, Raw, Str
@@ -143,6 +141,7 @@ __all__ = [
     "AsyncLease",
     "AsyncLeaseKeepAlive",
     "AsyncMapTransaction",
+    "AsyncMirror",
     "AsyncNamespace",
     "AsyncNamespaceWatcher",
     "AsyncWatchCallback",
@@ -157,7 +156,10 @@ __all__ = [
     "AuthUserGetResponse",
     "AuthUserListResponse",
     "BadLeaderTransfereeError",
+    "Batch",
     "CancelledError",
+    "Change",
+    "ChangeKind",
     "Client",
     "ClientClosedError",
     "ClientError",
@@ -190,6 +192,7 @@ __all__ = [
     "InvalidClientAPIVersionError",
     "InvalidDowngradeTargetVersionError",
     "InvalidSortOptionError",
+    "InvalidValue",
     "Json",
     "KeyNotFoundError",
     "KeyValue",
@@ -215,6 +218,9 @@ __all__ = [
     "MemberNotEnoughStartedError",
     "MemberNotFoundError",
     "MemberNotLearnerError",
+    "Mirror",
+    "MirrorSnapshot",
+    "MirrorState",
     "MoveLeaderResponse",
     "MsgPack",
     "Namespace",

@@ -8,7 +8,7 @@ revision, so a pass is one consistent snapshot whose memory is bounded by ``page
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .._backends.mapping import (
     AsyncBody,
@@ -37,6 +37,9 @@ from .._core.mapping import (
 from .._core.results import GetResponse, KeyValue, TxnResponse
 from ..codecs import Str, codec_for
 from .client import AsyncClient
+
+if TYPE_CHECKING:
+    from .mirror import AsyncMirror
 
 __all__ = [
     "AsyncEditing",
@@ -326,6 +329,16 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
             self.client, self._prefix + self.key_codec.encode(subprefix), value_type=value_type,
             codec=codec, key_codec=self.key_codec, page_size=self.page_size,
             serializable=self.serializable, lease=self.lease,
+        )  # fmt: skip
+
+    def mirror(self, **options: Any) -> AsyncMirror[V]:
+        """An ``AsyncMirror`` of this map's prefix with its client, codec and lease
+        (``async with m.mirror() as mirror:``); ``options`` go to ``AsyncMirror``."""
+        from .mirror import AsyncMirror  # the mirror module imports this one
+
+        return AsyncMirror(
+            self.client, self._prefix, codec=self.codec, key_codec=self.key_codec,
+            lease=self.lease, **options,
         )  # fmt: skip
 
     async def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:

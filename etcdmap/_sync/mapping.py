@@ -9,7 +9,7 @@ revision, so a pass is one consistent snapshot whose memory is bounded by ``page
 from __future__ import annotations
 
 from collections.abc import Iterator, Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .._backends.mapping import (
     Body,
@@ -38,6 +38,9 @@ from .._core.mapping import (
 from .._core.results import GetResponse, KeyValue, TxnResponse
 from ..codecs import Str, codec_for
 from .client import Client
+
+if TYPE_CHECKING:
+    from .mirror import Mirror
 
 __all__ = [
     "Editing",
@@ -327,6 +330,16 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
             self.client, self._prefix + self.key_codec.encode(subprefix), value_type=value_type,
             codec=codec, key_codec=self.key_codec, page_size=self.page_size,
             serializable=self.serializable, lease=self.lease,
+        )  # fmt: skip
+
+    def mirror(self, **options: Any) -> Mirror[V]:
+        """An ``Mirror`` of this map's prefix with its client, codec and lease
+        (``with m.mirror() as mirror:``); ``options`` go to ``Mirror``."""
+        from .mirror import Mirror  # the mirror module imports this one
+
+        return Mirror(
+            self.client, self._prefix, codec=self.codec, key_codec=self.key_codec,
+            lease=self.lease, **options,
         )  # fmt: skip
 
     def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:

@@ -1,0 +1,472 @@
+"""Sans-IO parts of the mirror: the local store, batches of changes, the relist diff, indexes,
+debounce merging and the persisted snapshot format.
+
+The store holds one decoded value per key (``dict[str, V]``, keys relative to the prefix) and
+nothing else: no revisions, no raw bytes. That is the leanest layout a dict allows (see the
+memory table in bench/mirror.py); the mirror's ``revision`` is one number for the whole copy.
+Applying a watch response and replacing the copy after a relist are plain functions of the
+store; the shells only run them under their guard so that no reader sees half a revision.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any, Literal
+
+import msgspec
+
+from .mapping import MISSING, decode_error
+from .results import KeyValue
+from .watch import Event, EventType
+
+__all__ = [
+    "Batch",
+    "BatchSource",
+    "Change",
+    "ChangeKind",
+    "Consistency",
+    "Index",
+    "InvalidValue",
+    "MirrorSnapshot",
+    "MirrorState",
+    "MirrorStore",
+    "SavedCopy",
+    "check_consistency",
+    "dump_copy",
+    "index_values",
+    "load_copy",
+    "merge_batches",
+    "saved_pages",
+]
+
+log = logging.getLogger("etcdmap.mirror")
+
+#: How a read waits before it answers from the local copy: ``"local"`` answers now,
+#: ``"session"`` first waits until the writes made through this mirror are applied (the
+#: default), ``"linearizable"`` first learns the server's current revision (one count-only
+#: Range) and waits until the copy has reached it.
+Consistency = Literal["local", "session", "linearizable"]
+CONSISTENCY_CHOICES = ("local", "session", "linearizable")
+
+#: Where a batch comes from: the initial ``"load"``, the ``"watch"``, or a ``"relist"`` after
+#: the watch's revision was compacted (its changes are the diff old copy → new copy).
+BatchSource = Literal["load", "watch", "relist"]
+
+
+class ChangeKind(enum.Enum):
+    """What happened to one key of a mirror."""
+
+    ADDED = "added"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+    #: The key's new value does not decode: it left the mapping for ``Mirror.invalid``.
+    INVALID = "invalid"
+
+
+class MirrorState(enum.Enum):
+    """A mirror's life: ``SYNCING`` (first load), ``READY`` (watching, confirmed recently),
+    ``DEGRADED`` (the stream has not confirmed anything for a while: reads may be stale),
+    ``RELISTING`` (the watch's revision was compacted; reloading), ``CLOSED``."""
+
+    SYNCING = "syncing"
+    READY = "ready"
+    DEGRADED = "degraded"
+    RELISTING = "relisting"
+    CLOSED = "closed"
+
+
+class Change(msgspec.Struct, frozen=True, gc=False):
+    """One key's change: ``old`` and ``new`` values (None where the key is absent),
+    ``revision`` the revision it happened at (for a relist: the relist's revision), and for
+    ``ChangeKind.INVALID`` the ``ValueDecodeError``."""
+
+    key: str
+    kind: ChangeKind
+    old: Any = None
+    new: Any = None
+    revision: int = 0
+    error: Any = None
+
+
+class Batch(msgspec.Struct, frozen=True):
+    """The changes of one revision (or of one debounce window, then ``revision`` is the last
+    one), applied to the mirror together before any callback sees them."""
+
+    revision: int
+    changes: list[Change]
+    source: BatchSource = "watch"
+
+    @property
+    def relist(self) -> bool:
+        """Whether these changes were computed by a relist diff rather than watched."""
+        return self.source == "relist"
+
+
+class InvalidValue(msgspec.Struct, frozen=True, gc=False):
+    """A key whose stored value did not decode (or ``transform`` failed on it): its bytes,
+    the error and the key's ``mod_revision``. It is not in the mapping until a valid value
+    is written."""
+
+    key: str
+    data: bytes
+    error: Any
+    revision: int
+
+
+def check_consistency(consistency: str) -> Consistency:
+    """``consistency`` if it is a known mode, else ``ValueError`` naming the choices."""
+    if consistency not in CONSISTENCY_CHOICES:
+        raise ValueError(
+            f"consistency must be one of {', '.join(CONSISTENCY_CHOICES)}; got {consistency!r}"
+        )
+    return consistency  # type: ignore[return-value]
+
+
+def _same(old: Any, new: Any) -> bool:
+    if old is new:
+        return True
+    try:
+        return bool(old == new)
+    except Exception:  # noqa: BLE001 - values without a usable ==: count as changed
+        return False
+
+
+def index_values(result: Any) -> tuple[Hashable, ...]:
+    """What an index function's result indexes: nothing for None, one value for a str,
+    bytes or number, else every item of the iterable."""
+    if result is None:
+        return ()
+    if isinstance(result, (str, bytes, int, float)):
+        return (result,)
+    return tuple(result)
+
+
+class Index:
+    """One secondary index: index value → set of keys, kept by recomputing ``fn`` on the old
+    and the new value of every change (so ``fn`` must be deterministic)."""
+
+    __slots__ = ("buckets", "fn", "name")
+
+    def __init__(self, name: str, fn: Callable[[str, Any], Any]) -> None:
+        self.name = name
+        self.fn = fn
+        self.buckets: dict[Hashable, set[str]] = {}
+
+    def values_of(self, key: str, value: Any) -> tuple[Hashable, ...]:
+        try:
+            return index_values(self.fn(key, value))
+        except Exception:
+            log.exception("index %r function failed on key %r; key not indexed", self.name, key)
+            return ()
+
+    def update(self, key: str, old: Any, new: Any) -> None:
+        """``key`` went from ``old`` to ``new`` (``MISSING`` for absent)."""
+        before = self.values_of(key, old) if old is not MISSING else ()
+        after = self.values_of(key, new) if new is not MISSING else ()
+        if before == after:
+            return
+        for value in before:
+            bucket = self.buckets.get(value)
+            if bucket is not None:
+                bucket.discard(key)
+                if not bucket:
+                    del self.buckets[value]
+        for value in after:
+            self.buckets.setdefault(value, set()).add(key)
+
+
+class MirrorStore:
+    """The local copy of a prefix: ``data`` (key → value), ``invalid`` (key → InvalidValue),
+    ``revision`` (the server revision the copy equals) and the secondary indexes.
+
+    ``decode_key(bytes) -> str`` turns the part of a key after the prefix into the mapping's
+    key; ``decode_value(bytes)`` the stored bytes into a value (raising for bad data);
+    ``transform(key, value)`` reshapes a value before it is stored. With ``keys_only`` every
+    value is None and nothing is decoded. Not thread-safe: the owner serialises calls and
+    guards readers (a lock in the threaded mirror, the event loop in the asyncio one).
+    """
+
+    def __init__(
+        self,
+        prefix: bytes,
+        decode_key: Callable[[bytes], str],
+        decode_value: Callable[[bytes], Any],
+        *,
+        codec: object = None,
+        keys_only: bool = False,
+        transform: Callable[[str, Any], Any] | None = None,
+    ) -> None:
+        self.prefix = prefix
+        self._cut = len(prefix)
+        self._decode_key = decode_key
+        self._decode_value = decode_value
+        self._codec = codec
+        self.keys_only = keys_only
+        self.transform = transform
+        self.data: dict[str, Any] = {}
+        self.invalid: dict[str, InvalidValue] = {}
+        self.revision = 0
+        self.indexes: dict[str, Index] = {}
+
+    # --- conversion ---------------------------------------------------------------------------
+
+    def key_of(self, full: bytes) -> str:
+        """The mapping's key for the full etcd key ``full`` (undecodable: a readable repr)."""
+        relative = full[self._cut:]
+        try:
+            return self._decode_key(relative)
+        except Exception:  # noqa: BLE001 - a key the key codec refuses is still a key
+            return relative.decode("utf-8", "backslashreplace")
+
+    def convert(self, key: str, data: bytes, mod_revision: int) -> Any:
+        """The value to store for ``data``, or an ``InvalidValue`` if it does not decode
+        (or ``transform`` raises)."""
+        if self.keys_only:
+            return None
+        try:
+            value = self._decode_value(data)
+            if self.transform is not None:
+                value = self.transform(key, value)
+        except Exception as error:  # noqa: BLE001 - any failure quarantines the key
+            problem = decode_error(key, data, mod_revision, self._codec, error)
+            return InvalidValue(key, data, problem, mod_revision)
+        return value
+
+    def add_page(
+        self, data: dict[str, Any], invalid: dict[str, InvalidValue], page: Sequence[KeyValue]
+    ) -> None:
+        """Convert one listed page into a fresh ``data``/``invalid`` pair being built (this
+        store is not changed: ``replace`` installs the result)."""
+        key_of, convert = self.key_of, self.convert
+        if self.keys_only:
+            data.update(dict.fromkeys([key_of(kv.key) for kv in page]))
+            return
+        for kv in page:
+            key = key_of(kv.key)
+            value = convert(key, kv.value, kv.mod_revision)
+            if type(value) is InvalidValue:
+                invalid[key] = value
+            else:
+                data[key] = value
+
+    def build(
+        self, pages: Iterable[Sequence[KeyValue]]
+    ) -> tuple[dict[str, Any], dict[str, InvalidValue]]:
+        """A fresh ``(data, invalid)`` pair from listed pages (no change to this store)."""
+        data: dict[str, Any] = {}
+        invalid: dict[str, InvalidValue] = {}
+        for page in pages:
+            self.add_page(data, invalid, page)
+        return data, invalid
+
+    # --- applying -----------------------------------------------------------------------------
+
+    def apply(self, events: Sequence[Event], changes: bool = True) -> list[Batch]:
+        """Apply a watch response's events (one or more revisions, in order) and return one
+        ``Batch`` per revision (with no changes listed when ``changes`` is False). Events at or
+        below ``revision`` are skipped: the copy was confirmed current at that revision, so
+        they are already reflected in it."""
+        batches: list[Batch] = []
+        if events and events[0].kv.mod_revision <= self.revision:
+            events = [e for e in events if e.kv.mod_revision > self.revision]
+        if not events:
+            return batches
+        data, invalid, indexes = self.data, self.invalid, self.indexes.values()
+        listed: list[Change] = []
+        revision = events[0].kv.mod_revision
+        for event in events:
+            kv = event.kv
+            if kv.mod_revision != revision:
+                batches.append(Batch(revision, listed))
+                listed, revision = [], kv.mod_revision
+            key = self.key_of(kv.key)
+            old = data.pop(key, MISSING)
+            was_invalid = invalid.pop(key, None)
+            if event.type is EventType.PUT:
+                value = self.convert(key, kv.value, revision)
+                if type(value) is InvalidValue:
+                    invalid[key] = value
+                    new, kind, error = MISSING, ChangeKind.INVALID, value.error
+                else:
+                    data[key] = new = value
+                    kind = ChangeKind.ADDED if old is MISSING else ChangeKind.MODIFIED
+                    error = None
+            else:
+                if old is MISSING and was_invalid is None:
+                    continue  # a key this copy never had: nothing to change
+                new, kind, error = MISSING, ChangeKind.DELETED, None
+            for index in indexes:
+                index.update(key, old, new)
+            if changes:
+                listed.append(Change(
+                    key, kind, None if old is MISSING else old, None if new is MISSING else new,
+                    revision, error,
+                ))  # fmt: skip
+        batches.append(Batch(revision, listed))
+        self.revision = max(self.revision, revision)
+        return batches
+
+    def replace(
+        self,
+        data: dict[str, Any],
+        invalid: dict[str, InvalidValue],
+        revision: int,
+        source: BatchSource = "relist",
+        changes: bool = True,
+    ) -> Batch:
+        """Make the copy ``(data, invalid)`` as listed at ``revision`` and return the diff as
+        one batch: applying its changes to the old copy gives the new one exactly."""
+        old_data, old_invalid = self.data, self.invalid
+        listed: list[Change] = []
+        indexes = list(self.indexes.values())
+        if changes or indexes:
+            for key, old in old_data.items():
+                new = data.get(key, MISSING)
+                if new is MISSING:
+                    if key in invalid:
+                        continue  # reported with the invalid keys below
+                    listed.append(Change(key, ChangeKind.DELETED, old, None, revision))
+                elif not _same(old, new):
+                    listed.append(Change(key, ChangeKind.MODIFIED, old, new, revision))
+            for key, new in data.items():
+                if key not in old_data:
+                    listed.append(Change(key, ChangeKind.ADDED, None, new, revision))
+            for key, bad in invalid.items():
+                before = old_invalid.get(key)
+                if before is None or before.data != bad.data:
+                    old = old_data.get(key)
+                    listed.append(Change(key, ChangeKind.INVALID, old, None, revision, bad.error))
+            for key in old_invalid.keys() - invalid.keys() - data.keys():
+                listed.append(Change(key, ChangeKind.DELETED, None, None, revision))
+            for change in listed:
+                for index in indexes:
+                    index.update(
+                        change.key,
+                        old_data.get(change.key, MISSING),
+                        data.get(change.key, MISSING),
+                    )
+        self.data, self.invalid = data, invalid
+        self.revision = revision
+        return Batch(revision, listed if changes else [], source)
+
+    # --- indexes ------------------------------------------------------------------------------
+
+    def add_index(self, name: str, fn: Callable[[str, Any], Any]) -> None:
+        """Index every key by ``fn(key, value)`` (see ``index_values``), now and on every
+        later change; ``ValueError`` if the name is taken."""
+        if name in self.indexes:
+            raise ValueError(f"index {name!r} already exists")
+        index = Index(name, fn)
+        for key, value in self.data.items():
+            index.update(key, MISSING, value)
+        self.indexes[name] = index
+
+    def lookup(self, name: str, value: Hashable) -> list[str]:
+        """The keys whose index ``name`` holds ``value``, sorted; ``KeyError`` for an unknown
+        index name."""
+        try:
+            index = self.indexes[name]
+        except KeyError:
+            raise KeyError(f"no index named {name!r} (add_index() it first)") from None
+        return sorted(index.buckets.get(value, ()))
+
+
+def merge_batches(batches: Sequence[Batch]) -> Batch:
+    """One batch with the net effect of ``batches`` (a debounce window): per key the first
+    ``old`` and the last ``new``; a key added then deleted inside the window disappears."""
+    if len(batches) == 1:
+        return batches[0]
+    first: dict[str, Change] = {}
+    last: dict[str, Change] = {}
+    for batch in batches:
+        for change in batch.changes:
+            first.setdefault(change.key, change)
+            last[change.key] = change
+    merged: list[Change] = []
+    for key, start in first.items():
+        end = last[key]
+        before = start.kind in (ChangeKind.MODIFIED, ChangeKind.DELETED) or (
+            start.kind is ChangeKind.INVALID and start.old is not None
+        )
+        if end.kind is ChangeKind.INVALID:
+            merged.append(Change(key, ChangeKind.INVALID, start.old, None, end.revision, end.error))
+        elif end.kind is ChangeKind.DELETED:
+            if before:
+                merged.append(Change(key, ChangeKind.DELETED, start.old, None, end.revision))
+        elif before:
+            merged.append(Change(key, ChangeKind.MODIFIED, start.old, end.new, end.revision))
+        else:
+            merged.append(Change(key, ChangeKind.ADDED, None, end.new, end.revision))
+    relist = any(b.source == "relist" for b in batches)
+    return Batch(batches[-1].revision, merged, "relist" if relist else batches[-1].source)
+
+
+# --- persisted snapshots ------------------------------------------------------------------------
+
+
+class MirrorSnapshot(msgspec.Struct, frozen=True):
+    """A copy of a mirror's content at one ``revision`` (``Mirror.snapshot()``): ``data``
+    is a plain dict the mirror no longer touches."""
+
+    revision: int
+    data: dict[str, Any]
+
+
+class SavedCopy(msgspec.Struct, frozen=True):
+    """What a mirror saves to its file: the prefix, the revision and every key's bytes."""
+
+    prefix: bytes
+    revision: int
+    keys: list[bytes]
+    values: list[bytes]
+    format: int = 1
+
+
+_SNAPSHOT_ENCODER = msgspec.msgpack.Encoder()
+_SNAPSHOT_DECODER = msgspec.msgpack.Decoder(SavedCopy)
+
+
+def dump_copy(
+    prefix: bytes,
+    revision: int,
+    items: Iterable[tuple[bytes, bytes]],
+) -> bytes:
+    """The file content for a copy of ``prefix`` at ``revision`` (full keys, raw values)."""
+    keys: list[bytes] = []
+    values: list[bytes] = []
+    for key, value in items:
+        keys.append(key)
+        values.append(value)
+    return _SNAPSHOT_ENCODER.encode(SavedCopy(prefix, revision, keys, values))
+
+
+def load_copy(content: bytes, prefix: bytes) -> SavedCopy:
+    """A saved snapshot, checked to be of ``prefix``; ``ValueError`` if the content is not
+    a snapshot or is one of another prefix."""
+    try:
+        snapshot = _SNAPSHOT_DECODER.decode(content)
+    except msgspec.DecodeError as error:
+        raise ValueError(f"not a mirror snapshot: {error}") from None
+    if snapshot.prefix != prefix:
+        raise ValueError(
+            f"the snapshot is of prefix {snapshot.prefix!r}, not {prefix!r}"
+        )
+    if len(snapshot.keys) != len(snapshot.values):
+        raise ValueError("damaged snapshot: keys and values differ in number")
+    return snapshot
+
+
+def saved_pages(snapshot: SavedCopy) -> list[list[KeyValue]]:
+    """The saved keys as one page of ``KeyValue`` (mod_revision = the snapshot's revision),
+    ready for ``MirrorStore.build``."""
+    revision = snapshot.revision
+    return [
+        [
+            KeyValue(key=key, value=value, mod_revision=revision)
+            for key, value in zip(snapshot.keys, snapshot.values, strict=True)
+        ]
+    ]
+
+

@@ -1,0 +1,317 @@
+"""Mirror against a real etcd: equality with a get at the same revision after random writes,
+server kill/restart, leader kill, relist after compaction (with the exact diff emitted),
+read-your-writes, invalid values, indexes, debounce, keys_only/transform, persistence.
+
+Written for AsyncMirror; tests/_sync/test_mirror.py is generated from it by scripts/unasync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+import etcdmap
+from etcdmap import AsyncClient, AsyncEtcdMap, Json, Op
+from etcdmap._async.mirror import AsyncMirror
+from etcdmap._core.mirror import Batch, ChangeKind, MirrorState
+from etcdmap.testing import EtcdServer
+
+
+async def server_copy(client: AsyncClient, prefix: str, revision: int) -> dict[str, bytes]:
+    """The prefix as the server has it at ``revision`` (one range)."""
+    response = await client.get(prefix, prefix=True, revision=revision)
+    return {kv.key[len(prefix):].decode(): kv.value for kv in response.kvs}
+
+
+async def put_retrying(client: AsyncClient, key: str, value: str) -> int:
+    for _ in range(300):
+        try:
+            return (await client.put(key, value, timeout=2)).header.revision
+        except etcdmap.EtcdError:
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"could not write {key}")
+
+
+def replay(start: dict[str, Any], batches: list[Batch]) -> dict[str, Any]:
+    """``start`` with every change of ``batches`` applied."""
+    copy = dict(start)
+    for batch in batches:
+        for change in batch.changes:
+            if change.kind in (ChangeKind.ADDED, ChangeKind.MODIFIED):
+                copy[change.key] = change.new
+            else:
+                copy.pop(change.key, None)
+    return copy
+
+
+async def random_writes(client: AsyncClient, prefix: str, count: int, seed: int) -> int:
+    """``count`` random puts, deletes and multi-key txns on 200 keys; the last revision."""
+    rng = random.Random(seed)
+    revision = 0
+    for i in range(count):
+        roll = rng.random()
+        key = f"{prefix}{rng.randrange(200)}"
+        if roll < 0.6:
+            revision = (await client.put(key, f"v{i}")).header.revision
+        elif roll < 0.8:
+            revision = (await client.delete(key)).header.revision
+        else:
+            keys = {f"{prefix}{rng.randrange(200)}" for _ in range(rng.randrange(2, 6))}
+            ops = [Op.delete(k) if rng.random() < 0.3 else Op.put(k, f"t{i}") for k in keys]
+            revision = (await client.txn(success=ops)).header.revision
+    return revision
+
+
+async def test_equals_a_get_after_random_writes_and_changes_replay(
+    async_etcd_client: AsyncClient, etcd_prefix: str
+) -> None:
+    c = async_etcd_client
+    for i in range(50):
+        await c.put(f"{etcd_prefix}{i}", "initial")
+    async with AsyncClient(c.endpoints) as other:
+        async with AsyncMirror(c, etcd_prefix, page_size=7) as m:
+            start = dict(m.items())
+            batches: list[Batch] = []
+            sub = m.subscribe(batches.append)
+            last = await random_writes(other, etcd_prefix, 5000, seed=1)
+            await m.wait_for(last, timeout=30)
+            snap = m.local_snapshot()
+            assert snap.data == await server_copy(c, etcd_prefix, snap.revision)
+            await sub.cancel()
+            assert m.lag == 0 and m.state is MirrorState.READY
+    # every batch is one revision, in order, and replaying them rebuilds the copy
+    revisions = [b.revision for b in batches]
+    assert revisions == sorted(set(revisions))
+    assert replay(start, batches) == snap.data
+
+
+async def test_read_your_writes_for_1000_pairs(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
+    async with AsyncMirror(async_etcd_client, etcd_prefix) as m:
+        for i in range(1000):
+            key = f"k{i % 37}"
+            if i % 5 == 4:
+                await m.delete(key) if key in m else await m.set(key, b"%d" % i)
+                assert (key in m) == (m.local_get(key) is not None)
+                continue
+            await m.set(key, b"%d" % i)
+            assert m[key] == b"%d" % i
+
+
+async def test_resumes_across_a_killed_and_restarted_server(etcd_prefix: str) -> None:
+    with EtcdServer() as server:
+        async with AsyncClient(server.endpoints) as reading, AsyncClient(server.endpoints) as writing:
+            async with AsyncMirror(reading, etcd_prefix, progress_interval=0.2) as m:
+                states: list[MirrorState] = []
+                for i in range(100):
+                    await put_retrying(writing, f"{etcd_prefix}{i % 30}", str(i))
+                server.kill()
+                await asyncio.sleep(1.0)
+                states.append(m.state)
+                server.restart()
+                for i in range(100, 200):
+                    last = await put_retrying(writing, f"{etcd_prefix}{i % 30}", str(i))
+                await m.wait_for(last, timeout=30)
+                snap = m.local_snapshot()
+                assert snap.data == await server_copy(writing, etcd_prefix, snap.revision)
+                assert states == [MirrorState.DEGRADED]
+                assert m.relists == 0
+
+
+@pytest.mark.cluster
+async def test_survives_the_cluster_leader_being_killed(etcd_cluster: object, etcd_prefix: str) -> None:
+    cluster = etcd_cluster
+    leader = cluster.leader()  # type: ignore[attr-defined]
+    endpoints = cluster.endpoints  # type: ignore[attr-defined]
+    order = [endpoints[leader]] + [e for i, e in enumerate(endpoints) if i != leader]
+    survivor = [e for i, e in enumerate(endpoints) if i != leader]
+    try:
+        async with AsyncClient(order) as reading, AsyncClient(survivor) as writing:
+            async with AsyncMirror(reading, etcd_prefix) as m:
+                for i in range(100):
+                    await put_retrying(writing, f"{etcd_prefix}{i % 30}", str(i))
+                cluster.kill(leader)  # type: ignore[attr-defined]
+                for i in range(100, 200):
+                    last = await put_retrying(writing, f"{etcd_prefix}{i % 30}", str(i))
+                await m.wait_for(last, timeout=30)
+                snap = m.local_snapshot()
+                assert snap.data == await server_copy(writing, etcd_prefix, snap.revision)
+    finally:
+        cluster.restart(leader)  # type: ignore[attr-defined]
+
+
+async def test_compaction_while_away_relists_and_emits_the_exact_diff(
+    async_etcd_client: AsyncClient, etcd_prefix: str, tmp_path: Path
+) -> None:
+    c = async_etcd_client
+    saved = tmp_path / "mirror.bin"
+    for i in range(30):
+        await c.put(f"{etcd_prefix}{i}", f"v{i}")
+    async with AsyncMirror(c, etcd_prefix, persist=saved, page_size=4) as m:
+        old = dict(m.items())
+        old_revision = m.revision
+    # while no mirror runs: modify, delete, add, rewrite a value unchanged, then compact
+    for i in range(10):
+        await c.put(f"{etcd_prefix}{i}", f"new{i}")
+    for i in range(10, 20):
+        await c.delete(f"{etcd_prefix}{i}")
+    await c.put(f"{etcd_prefix}25", "v25")
+    last = (await c.put(f"{etcd_prefix}added", "x")).header.revision
+    await c.compact(last)
+    m = AsyncMirror(c, etcd_prefix, persist=saved, page_size=4)
+    changes = m.changes()
+    async with m:
+        assert m.relists == 1 and m.revision >= last
+        new = dict(m.items())
+        assert new == await server_copy(c, etcd_prefix, m.revision)
+        batch = await changes.__anext__()
+        assert batch.relist and batch.revision == m.revision
+        kinds = {ch.key: ch.kind for ch in batch.changes}
+        assert kinds == {
+            **{str(i): ChangeKind.MODIFIED for i in range(10)},
+            **{str(i): ChangeKind.DELETED for i in range(10, 20)},
+            "added": ChangeKind.ADDED,
+        }
+        assert replay(old, [batch]) == new
+        assert old_revision < m.revision
+        # and it carries on watching
+        await m.set("after", b"1")
+        assert m["after"] == b"1"
+
+
+async def test_restart_from_the_saved_copy_without_a_full_load(
+    async_etcd_client: AsyncClient, etcd_prefix: str, tmp_path: Path
+) -> None:
+    c = async_etcd_client
+    saved = tmp_path / "copy.bin"
+    await c.put(f"{etcd_prefix}a", "1")
+    async with AsyncMirror(c, etcd_prefix, persist=saved) as m:
+        await m.set("b", b"2")
+    last = (await c.put(f"{etcd_prefix}c", "3")).header.revision
+    m = AsyncMirror(c, etcd_prefix, persist=saved)
+    batches = m.changes()
+    async with m:
+        await m.wait_for(last)
+        assert dict(m.items()) == {"a": b"1", "b": b"2", "c": b"3"}
+        assert m.relists == 0
+        batch = await batches.__anext__()
+        assert batch.source == "watch" and [ch.key for ch in batch.changes] == ["c"]
+
+
+class Service(msgspec.Struct):
+    owner: str
+    port: int
+
+
+async def test_invalid_values_indexes_and_a_failing_callback(
+    async_etcd_client: AsyncClient, etcd_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    c = async_etcd_client
+    await c.put(f"{etcd_prefix}web", b'{"owner": "alice", "port": 80}')
+    await c.put(f"{etcd_prefix}bad", b"not json")
+    async with AsyncMirror(c, etcd_prefix, value_type=Service) as m:
+        assert set(m.invalid) == {"bad"} and "bad" not in m
+        assert isinstance(m.invalid["bad"].error, etcdmap.ValueDecodeError)
+        m.add_index("owner", lambda key, s: s.owner)
+        assert list(m.lookup("owner", "alice")) == ["web"]
+
+        def explode(batch: Batch) -> None:
+            raise RuntimeError("boom")
+
+        seen: list[Batch] = []
+        async with m.subscribe(explode), m.subscribe(seen.append):
+            await m.set("db", Service("alice", 5432))
+            await m.set("web", Service("bob", 80))
+            revision = (await c.put(f"{etcd_prefix}db", b"[1, 2]")).header.revision
+            await m.wait_for(revision)
+            assert list(m.lookup("owner", "alice")) == []
+            assert list(m.lookup("owner", "bob")) == ["web"]
+            assert set(m.invalid) == {"bad", "db"}
+            await m.set("bad", Service("carol", 1))
+            assert "bad" not in m.invalid and m["bad"].owner == "carol"
+            for _ in range(100):
+                if len(seen) == 4:
+                    break
+                await asyncio.sleep(0.02)
+        kinds = [[ch.kind for ch in b.changes] for b in seen]
+        assert kinds == [[ChangeKind.ADDED], [ChangeKind.MODIFIED], [ChangeKind.INVALID], [ChangeKind.ADDED]]
+        assert "boom" in caplog.text and m.state is MirrorState.READY
+
+
+async def test_debounce_merges_a_config_push(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
+    c = async_etcd_client
+    async with AsyncMirror(c, etcd_prefix, value_type=int) as m:
+        seen: list[Batch] = []
+        async with m.subscribe(seen.append, debounce=0.3):
+            for i in range(20):
+                await c.put(f"{etcd_prefix}{i}", str(i))
+            await c.put(f"{etcd_prefix}0", "100")
+            last = (await c.delete(f"{etcd_prefix}1")).header.revision
+            await m.wait_for(last)
+            for _ in range(100):
+                if seen:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)
+        assert len(seen) == 1
+        batch = seen[0]
+        assert batch.revision == last
+        assert {ch.key: ch.new for ch in batch.changes} == {
+            **{str(i): i for i in range(2, 20)}, "0": 100,
+        }
+
+
+async def test_keys_only_transform_state_callbacks_and_consistency(
+    async_etcd_client: AsyncClient, etcd_prefix: str
+) -> None:
+    c = async_etcd_client
+    await c.put(f"{etcd_prefix}a", b'{"x": 1, "big": "....."}')
+    async with AsyncMirror(c, etcd_prefix, keys_only=True) as keys:
+        assert list(keys) == ["a"] and keys["a"] is None
+    states: list[tuple[MirrorState, MirrorState]] = []
+    slim = AsyncMirror(
+        c, etcd_prefix, codec=Json(), transform=lambda key, v: v["x"],
+        on_state_change=lambda old, new: states.append((old, new)),
+    )
+    async with slim:
+        assert slim["a"] == 1
+        # a write from elsewhere, seen by a linearizable read without waiting for anything else
+        await c.put(f"{etcd_prefix}b", b'{"x": 2}')
+        assert await slim.read("b", consistency="linearizable") == 2
+        assert await slim.count(consistency="local") == 2
+        # a quiet prefix: progress notifications keep the mirror current
+        other = await c.put(f"{etcd_prefix}-elsewhere", b"1")
+        assert await slim.wait_for(other.header.revision, timeout=5) >= other.header.revision
+        assert slim.lag == 0 and slim.last_confirmed is not None
+    for _ in range(50):
+        if len(states) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert states == [
+        (MirrorState.SYNCING, MirrorState.READY), (MirrorState.READY, MirrorState.CLOSED)
+    ]
+
+
+async def test_etcd_map_mirror_and_arguments(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
+    m = AsyncEtcdMap(async_etcd_client, etcd_prefix, value_type=int)
+    await m.set("a", 1)
+    async with m.mirror() as mirror:
+        assert mirror["a"] == 1
+        await mirror.update({"b": 2, "c": 3})
+        assert dict(mirror.items()) == {"a": 1, "b": 2, "c": 3}
+        with pytest.raises(TypeError):
+            await mirror.set("d", "not an int")  # type: ignore[arg-type]
+        assert await mirror.clear() == 3
+        assert len(mirror) == 0
+        with pytest.raises(KeyError):
+            await mirror.delete("a")
+        with pytest.raises(TimeoutError, match="did not reach revision"):
+            await mirror.wait_for(mirror.revision + 1000, timeout=0.3)
+    with pytest.raises(ValueError, match="consistency"):
+        AsyncMirror(async_etcd_client, etcd_prefix, consistency="eventual")  # type: ignore[arg-type]
+    with pytest.raises(etcdmap.ClientClosedError):
+        await mirror.wait_for(mirror.revision + 1)
