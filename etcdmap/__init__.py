@@ -1,11 +1,23 @@
 """etcdmap: etcd as a Python mapping, on a complete etcd v3 client (sync and asyncio)."""
 
 from ._async.client import AsyncClient
+from ._async.concurrency import (
+    AsyncElection,
+    AsyncElectionObserver,
+    AsyncMutex,
+    AsyncSession,
+    AsyncSTM,
+)
+from ._async.election_service import AsyncLeaderStream
 from ._async.lease import AsyncLease, AsyncLeaseKeepAlive
 from ._async.mapping import AsyncEtcdMap, AsyncEtcdMapSnapshot, AsyncMapTransaction
 from ._async.mirror import AsyncMirror
 from ._async.namespace import AsyncNamespace, AsyncNamespaceWatcher
+from ._async.ordering import AsyncOrderingKV, AsyncSwitchEndpoint
+from ._async.syncer import AsyncPrefixCopy, AsyncSyncer
 from ._async.watch import AsyncWatchCallback, AsyncWatcher
+from ._concurrency import resume_election
+from ._copy import copy_prefix
 from ._core.auth import (
     AuthResponse,
     AuthRoleGetResponse,
@@ -16,6 +28,14 @@ from ._core.auth import (
     Permission,
 )
 from ._core.cluster import Member, MemberAddResponse, MemberListResponse
+from ._core.concurrency import (
+    CampaignResponse,
+    HeaderResponse,
+    LeaderKey,
+    LeaderResponse,
+    LockResponse,
+)
+from ._core.config import ClientConfig, load_config
 from ._core.errors import (
     AuthFailedError,
     AuthNotEnabledError,
@@ -27,12 +47,15 @@ from ._core.errors import (
     ClusterIDMismatchError,
     ClusterVersionUnavailableError,
     CompactedError,
+    ConfigError,
     ConflictError,
     ConnectionFailedError,
     CorruptError,
     DeadlineExceededError,
     DowngradeInProcessError,
     DuplicateKeyError,
+    ElectionNoLeaderError,
+    ElectionNotLeaderError,
     EmptyKeyError,
     EtcdError,
     FutureRevisionError,
@@ -49,11 +72,13 @@ from ._core.errors import (
     LeaseNotFoundError,
     LeaseProvidedError,
     LeaseTTLTooLargeError,
+    LockReleasedError,
     MemberBadURLsError,
     MemberExistError,
     MemberNotEnoughStartedError,
     MemberNotFoundError,
     MemberNotLearnerError,
+    NoGreaterRevisionError,
     NoInflightDowngradeError,
     NoLeaderError,
     NoSpaceError,
@@ -61,6 +86,7 @@ from ._core.errors import (
     NotLeaderError,
     NotSupportedForLearnerError,
     OldClusterError,
+    OrderingViolationError,
     PeerURLExistError,
     PermissionDeniedError,
     PermissionNotGivenError,
@@ -75,12 +101,14 @@ from ._core.errors import (
     RootRoleNotExistError,
     RootUserNotExistError,
     ServerError,
+    SessionExpiredError,
     SnapshotIntegrityError,
     StoppedError,
     TimeoutDueToConnectionLostError,
     TimeoutDueToLeaderFailError,
     TimeoutWaitAppliedIndexError,
     TLSHandshakeError,
+    TooManyClientsError,
     TooManyLearnersError,
     TooManyOpsError,
     TooManyRequestsError,
@@ -119,14 +147,19 @@ from ._core.results import (
     TxnResponse,
 )
 from ._core.retry import RetryPolicy
+from ._core.syncer import CopyProgress
 from ._core.tls import TLSConfig
 from ._core.watch import Event, EventType, WatchResponse
 from ._namespace import namespace
 from ._sync.client import Client
+from ._sync.concurrency import STM, Election, ElectionObserver, Mutex, Session
+from ._sync.election_service import LeaderStream
 from ._sync.lease import Lease, LeaseKeepAlive
 from ._sync.mapping import EtcdMap, EtcdMapSnapshot, MapTransaction
 from ._sync.mirror import Mirror
 from ._sync.namespace import Namespace, NamespaceWatcher
+from ._sync.ordering import OrderingKV, SwitchEndpoint
+from ._sync.syncer import PrefixCopy, Syncer
 from ._sync.watch import WatchCallback, Watcher
 from .codecs import Codec, Json, MsgPack, Raw, Str
 
@@ -136,14 +169,24 @@ __all__ = [
     "AlarmMember",
     "AlarmResponse",
     "AsyncClient",
+    "AsyncElection",
+    "AsyncElectionObserver",
     "AsyncEtcdMap",
     "AsyncEtcdMapSnapshot",
+    "AsyncLeaderStream",
     "AsyncLease",
     "AsyncLeaseKeepAlive",
     "AsyncMapTransaction",
     "AsyncMirror",
+    "AsyncMutex",
     "AsyncNamespace",
     "AsyncNamespaceWatcher",
+    "AsyncOrderingKV",
+    "AsyncPrefixCopy",
+    "AsyncSTM",
+    "AsyncSession",
+    "AsyncSwitchEndpoint",
+    "AsyncSyncer",
     "AsyncWatchCallback",
     "AsyncWatcher",
     "AuthFailedError",
@@ -157,11 +200,13 @@ __all__ = [
     "AuthUserListResponse",
     "BadLeaderTransfereeError",
     "Batch",
+    "CampaignResponse",
     "CancelledError",
     "Change",
     "ChangeKind",
     "Client",
     "ClientClosedError",
+    "ClientConfig",
     "ClientError",
     "ClusterIDMismatchError",
     "ClusterVersionUnavailableError",
@@ -169,14 +214,20 @@ __all__ = [
     "CompactResponse",
     "CompactedError",
     "Compare",
+    "ConfigError",
     "ConflictError",
     "ConnectionFailedError",
+    "CopyProgress",
     "CorruptError",
     "DeadlineExceededError",
     "DefragmentResponse",
     "DeleteResponse",
     "DowngradeInProcessError",
     "DuplicateKeyError",
+    "Election",
+    "ElectionNoLeaderError",
+    "ElectionNotLeaderError",
+    "ElectionObserver",
     "EmptyKeyError",
     "Entry",
     "EtcdError",
@@ -187,6 +238,7 @@ __all__ = [
     "FutureRevisionError",
     "GetResponse",
     "HashKVResponse",
+    "HeaderResponse",
     "InvalidAuthMgmtError",
     "InvalidAuthTokenError",
     "InvalidClientAPIVersionError",
@@ -197,6 +249,9 @@ __all__ = [
     "KeyNotFoundError",
     "KeyValue",
     "LeaderChangedError",
+    "LeaderKey",
+    "LeaderResponse",
+    "LeaderStream",
     "LearnerNotReadyError",
     "Lease",
     "LeaseExistError",
@@ -209,6 +264,8 @@ __all__ = [
     "LeaseStatus",
     "LeaseTTLTooLargeError",
     "LeaseTimeToLive",
+    "LockReleasedError",
+    "LockResponse",
     "MapTransaction",
     "Member",
     "MemberAddResponse",
@@ -223,8 +280,10 @@ __all__ = [
     "MirrorState",
     "MoveLeaderResponse",
     "MsgPack",
+    "Mutex",
     "Namespace",
     "NamespaceWatcher",
+    "NoGreaterRevisionError",
     "NoInflightDowngradeError",
     "NoLeaderError",
     "NoSpaceError",
@@ -233,11 +292,14 @@ __all__ = [
     "NotSupportedForLearnerError",
     "OldClusterError",
     "Op",
+    "OrderingKV",
+    "OrderingViolationError",
     "PeerURLExistError",
     "Permission",
     "PermissionDeniedError",
     "PermissionNotGivenError",
     "PermissionNotGrantedError",
+    "PrefixCopy",
     "PutResponse",
     "Raw",
     "RequestCanceledError",
@@ -251,17 +313,23 @@ __all__ = [
     "RoleNotGrantedError",
     "RootRoleNotExistError",
     "RootUserNotExistError",
+    "STM",
     "ServerError",
+    "Session",
+    "SessionExpiredError",
     "SnapshotIntegrityError",
     "SnapshotResult",
     "StatusResponse",
     "StoppedError",
     "Str",
+    "SwitchEndpoint",
+    "Syncer",
     "TLSConfig",
     "TLSHandshakeError",
     "TimeoutDueToConnectionLostError",
     "TimeoutDueToLeaderFailError",
     "TimeoutWaitAppliedIndexError",
+    "TooManyClientsError",
     "TooManyLearnersError",
     "TooManyOpsError",
     "TooManyRequestsError",
@@ -279,7 +347,10 @@ __all__ = [
     "WatchResponse",
     "Watcher",
     "WrongDowngradeVersionFormatError",
+    "copy_prefix",
+    "load_config",
     "namespace",
     "prefix_range_end",
+    "resume_election",
     "verify_snapshot",
 ]

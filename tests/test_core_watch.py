@@ -58,7 +58,9 @@ def test_creates_go_out_one_at_a_time_in_order() -> None:
     assert creates(mux.add(a)) == [(b"a", 0)]
     assert mux.add(b) == []  # waits for a's created response
     requests, deliveries = mux.on_response(created(0, revision=10))
-    assert creates(requests) == [(b"b", 5)] and deliveries == []
+    assert creates(requests) == [(b"b", 5)]
+    ((target, response),) = deliveries
+    assert target is a and isinstance(response, WatchResponse) and response.created
     assert a.watch_id == 0 and a.next_revision == 11
     mux.on_response(created(1, revision=10))
     assert b.watch_id == 1 and b.next_revision == 5

@@ -21,6 +21,7 @@ from .._core.errors import (
     OldClusterError,
     error_from_status,
 )
+from .._core.hooks import ClientHooks, HookSet
 from .._core.maintenance import MIN_SERVER_VERSION, is_old_server
 from .._core.retry import RetryPolicy, backoff, should_retry
 from .._core.tls import TLSConfig, client_tls
@@ -51,6 +52,8 @@ class AsyncClientBase:
         tls: TLSConfig | None = None,
         auto_sync_interval: float | None = None,
         reject_old_cluster: bool = False,
+        connect_timeout: float | None = None,
+        hooks: ClientHooks | Sequence[ClientHooks] = (),
     ) -> None:
         self.endpoints = resolve_endpoints(endpoints)
         #: Certificates read once here; None means plaintext channels.
@@ -70,6 +73,10 @@ class AsyncClientBase:
         self._random = random.Random()
         self._auto_sync_interval = auto_sync_interval
         self._reject_old_cluster = reject_old_cluster
+        #: Bounds the first login and the reject_old_cluster check (Go's DialTimeout).
+        self._connect_timeout = connect_timeout
+        #: Observation hooks (etcdmap.metrics); None keeps channels free of interceptors.
+        self._hooks = HookSet(hooks) if hooks else None
         self._syncer: Worker | None = None
         self._stopping = Event()
 
@@ -93,7 +100,9 @@ class AsyncClientBase:
         version this client supports (clientv3's RejectOldCluster), else OldClusterError."""
         for endpoint in self.endpoints:
             request = etcdserverpb.StatusRequest()
-            status = await self._unary_at(endpoint, "status", request, self._timeout or 5.0)
+            status = await self._unary_at(
+                endpoint, "status", request, self._connect_timeout or self._timeout or 5.0
+            )
             if is_old_server(status.version):
                 raise OldClusterError(
                     f"etcdclient: old cluster version: {endpoint} runs etcd {status.version}, "
@@ -121,9 +130,11 @@ class AsyncClientBase:
             raise ClientClosedError(f"{self!r} is closed")
         conn = self._conns.get(endpoint)
         if conn is None:
-            conn = self._conns[endpoint] = AsyncConnection(endpoint, self._options, self._tls)
+            conn = self._conns[endpoint] = AsyncConnection(
+                endpoint, self._options, self._tls, self._hooks
+            )
             if self._credentials is not None and not self._authenticated:
-                await self._authenticate(conn, None)
+                await self._authenticate(conn, self._connect_timeout)
         return conn
 
     async def _unary(self, rpc: str, request: Any, timeout: float | None) -> Any:
@@ -187,6 +198,8 @@ class AsyncClientBase:
                 if wait:
                     await sleep(wait if left is None else min(wait, left))
                 attempt += 1
+                if self._hooks is not None:
+                    self._hooks.retried(name, code.name)
             remaining = None if deadline is None else max(deadline - time.monotonic(), 0.001)
             try:
                 return await getattr(conn, rpc)(request, timeout=remaining, metadata=self._metadata)

@@ -109,6 +109,8 @@ class AsyncWatchStream:
                         conn.watch, self._client._stream_metadata(*_REQUIRE_LEADER)
                     )
                     self.connects += 1
+                    if self.connects > 1 and self._client._hooks is not None:
+                        self._client._hooks.watch_resumed(conn.endpoint)
                     await self._send(self._mux.on_connect(conn.endpoint))
                 if await self._pump(stream, conn):
                     failures = 0
@@ -202,6 +204,7 @@ class AsyncWatcher:
         self._queue: Queue[Any] = Queue(maxsize=buffer)
         self._started = False
         self._done = False
+        self._pending: object = None
 
     @property
     def next_revision(self) -> int:
@@ -209,10 +212,14 @@ class AsyncWatcher:
         return self._sub.next_revision
 
     async def start(self) -> AsyncWatcher:
-        """Register the watch on the client's stream (done by ``with`` and iteration)."""
+        """Register the watch and wait until the server has created it, so every change
+        made after ``start()`` returns is delivered (done by ``with`` and iteration)."""
         if not self._started:
             self._started = True
             await self._stream.add(self._sub, self._queue)
+            first = await self._queue.get()
+            if not (isinstance(first, WatchResponse) and first.created):
+                self._pending = first  # an error or the end: iteration reports it
         return self
 
     async def cancel(self) -> None:
@@ -233,17 +240,22 @@ class AsyncWatcher:
     async def __anext__(self) -> WatchResponse:
         if not self._started:
             await self.start()
-        if self._done and self._queue.empty():
-            raise StopAsyncIteration
-        item = await self._queue.get()
-        if item is _END:
-            self._done = True
-            raise StopAsyncIteration
-        if isinstance(item, EtcdError):
-            self._done = True
-            raise item
-        response: WatchResponse = item
-        return response
+        while True:
+            item: Any
+            if self._pending is not None:
+                item, self._pending = self._pending, None
+            elif self._done and self._queue.empty():
+                raise StopAsyncIteration
+            else:
+                item = await self._queue.get()
+            if item is _END:
+                self._done = True
+                raise StopAsyncIteration
+            if isinstance(item, EtcdError):
+                self._done = True
+                raise item
+            if not item.created:  # a (re)creation on the server is not news
+                return item  # type: ignore[no-any-return]
 
 
 class AsyncWatchCallback:

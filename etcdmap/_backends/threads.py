@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 import time
@@ -10,6 +11,7 @@ from typing import Any
 
 import grpc
 
+from .._core.hooks import HookSet, Started
 from .._core.tls import TLSMaterial
 
 __all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel", "settle", "sleep"]
@@ -20,16 +22,60 @@ _END = object()
 
 
 def open_channel(
-    target: str, options: list[tuple[str, Any]], tls: TLSMaterial | None = None
+    target: str,
+    options: list[tuple[str, Any]],
+    tls: TLSMaterial | None = None,
+    hooks: HookSet | None = None,
 ) -> Any:
-    """A blocking grpc channel to ``target``: TLS with ``tls``, else plaintext."""
+    """A blocking grpc channel to ``target``: TLS with ``tls``, else plaintext; with
+    ``hooks``, wrapped in an interceptor that reports unary calls (without: none)."""
     if tls is None:
-        return grpc.insecure_channel(target, options=options)
-    credentials = grpc.ssl_channel_credentials(
-        tls.root_certificates, tls.private_key, tls.certificate_chain
-    )
-    return grpc.secure_channel(target, credentials, options=options + tls.channel_options())
+        channel = grpc.insecure_channel(target, options=options)
+    else:
+        credentials = grpc.ssl_channel_credentials(
+            tls.root_certificates, tls.private_key, tls.certificate_chain
+        )
+        channel = grpc.secure_channel(
+            target, credentials, options=options + tls.channel_options()
+        )
+    if hooks is None:
+        return channel
+    return grpc.intercept_channel(channel, HooksInterceptor(hooks))
 
+
+class _CallDetails(
+    collections.namedtuple(
+        "_CallDetails",
+        ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression"),
+    ),
+    grpc.ClientCallDetails,
+):
+    """Call details with the metadata hooks added."""
+
+
+class HooksInterceptor(grpc.UnaryUnaryClientInterceptor):
+    """Reports every unary call of a blocking channel to a ``HookSet``. Streams (watch,
+    keep-alive, snapshot) stay uninstrumented, as on the asyncio channel, so both clients
+    report the same calls and streams keep gRPC's plain path."""
+
+    def __init__(self, hooks: HookSet) -> None:
+        self._hooks = hooks
+
+    def _start(self, details: Any) -> tuple[Started, Any]:
+        extra: list[tuple[str, str]] = []
+        started = self._hooks.start(details.method, extra)
+        if extra:
+            details = _CallDetails(
+                details.method, details.timeout, (*(details.metadata or ()), *extra),
+                details.credentials, details.wait_for_ready, details.compression,
+            )
+        return started, details
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        started, details = self._start(details)
+        outcome = continuation(details, request)
+        self._hooks.finish(started, outcome.code().name)
+        return outcome
 
 class BidiStream:
     """A bidirectional gRPC stream: ``send`` requests, ``recv`` responses (None at the end).

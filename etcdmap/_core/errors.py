@@ -393,6 +393,12 @@ class ClientClosedError(ClientError):
     """The client was used after ``close()`` / ``aclose()``."""
 
 
+class ConfigError(ClientError, ValueError):
+    """A client configuration (``Client.from_config``, ``load_config``) that cannot be used:
+    an unknown key, a wrong type, a bad duration, conflicting spellings of one setting. The
+    message names the key and where it came from."""
+
+
 class LeaseExpiredError(ClientError):
     """A kept-alive lease was lost: the server answered TTL ≤ 0 (it expired or was revoked),
     or no keep-alive answer came within its TTL. ``lease_id`` is the lease."""
@@ -404,6 +410,66 @@ class LeaseExpiredError(ClientError):
 
 class SnapshotIntegrityError(ClientError):
     """A snapshot is incomplete or damaged: its trailing sha256 does not match its data."""
+
+
+class OrderingViolationError(ClientError):
+    """An ordering KV got a response whose revision is older than one it saw before (a stale
+    member answered). ``revision`` is the response's, ``prev_revision`` the highest seen,
+    ``operation`` the call (``"get"`` or ``"txn"``) and ``response`` the stale response."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        revision: int,
+        prev_revision: int,
+        operation: str = "",
+        response: object = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.revision = revision
+        self.prev_revision = prev_revision
+        self.operation = operation
+        self.response = response
+
+
+class NoGreaterRevisionError(OrderingViolationError):
+    """The endpoint-switching violation handler gave up: after 5 violations per endpoint no
+    member answered with a revision at least the highest seen (Go's ``ErrNoGreaterRev``)."""
+
+
+class SessionExpiredError(ClientError):
+    """A concurrency session's lease is gone (expired or revoked), so a lock or leadership
+    held with it is lost; Go's ``mutex: session is expired``. ``key`` is the lock or leader
+    key involved, when known."""
+
+    def __init__(self, message: str, *, key: bytes | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.key = key
+
+
+class LockReleasedError(ClientError, RuntimeError):
+    """``release()`` of a lock this client does not hold (never acquired, or released
+    already); Go's ``mutex: lock has already been released``."""
+
+
+class ElectionNotLeaderError(ClientError):
+    """``proclaim`` by a campaigner that is not (or no longer) the leader; Go's
+    ``election: not leader``."""
+
+
+class ElectionNoLeaderError(ClientError):
+    """An election has no leader now; Go's ``election: no leader``."""
+
+
+class TooManyClientsError(ClientError):
+    """``DoubleBarrier.enter`` found its ``count`` participants already there (Go's recipes'
+    ``too many clients``). ``key`` is the barrier's key."""
+
+    def __init__(self, message: str, *, key: bytes | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.key = key
 
 
 #: The error table: etcd's exact server message -> the class raised for it.
@@ -490,6 +556,13 @@ _CONTEXT_ERRORS: dict[str, type[EtcdError]] = {
     "context canceled": CancelledError,
 }
 
+#: Go's concurrency package errors, which the v3lock / v3election services return as they are.
+_CONCURRENCY_ERRORS: dict[str, type[EtcdError]] = {
+    "mutex: session is expired": SessionExpiredError,
+    "election: not leader": ElectionNotLeaderError,
+    "election: no leader": ElectionNoLeaderError,
+}
+
 _BY_CODE: dict[grpc.StatusCode, type[EtcdError]] = {
     grpc.StatusCode.UNAVAILABLE: ConnectionFailedError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
@@ -512,6 +585,7 @@ def error_from_status(
     cls = (
         ERROR_CLASSES.get(text)
         or _CONTEXT_ERRORS.get(text)
+        or _CONCURRENCY_ERRORS.get(text)
         or (_BY_CODE.get(code, ServerError) if code else ServerError)
     )
     if "Sent message larger than max" in text:

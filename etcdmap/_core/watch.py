@@ -274,7 +274,8 @@ class WatchMux:
         self._active[response.watch_id] = sub
         if not sub.next_revision:
             sub.next_revision = response.header.revision + 1
-        return requests, []
+        # The owner learns the watch is registered: changes after this are seen.
+        return requests, [(sub, parse_watch_response(response, []))]
 
     def _on_progress_all(self, response: Any) -> list[Delivery]:
         next_revision = response.header.revision + 1

@@ -22,6 +22,7 @@ from .._core.errors import (
     OldClusterError,
     error_from_status,
 )
+from .._core.hooks import ClientHooks, HookSet
 from .._core.maintenance import MIN_SERVER_VERSION, is_old_server
 from .._core.retry import RetryPolicy, backoff, should_retry
 from .._core.tls import TLSConfig, client_tls
@@ -52,6 +53,8 @@ class ClientBase:
         tls: TLSConfig | None = None,
         auto_sync_interval: float | None = None,
         reject_old_cluster: bool = False,
+        connect_timeout: float | None = None,
+        hooks: ClientHooks | Sequence[ClientHooks] = (),
     ) -> None:
         self.endpoints = resolve_endpoints(endpoints)
         #: Certificates read once here; None means plaintext channels.
@@ -71,6 +74,10 @@ class ClientBase:
         self._random = random.Random()
         self._auto_sync_interval = auto_sync_interval
         self._reject_old_cluster = reject_old_cluster
+        #: Bounds the first login and the reject_old_cluster check (Go's DialTimeout).
+        self._connect_timeout = connect_timeout
+        #: Observation hooks (etcdmap.metrics); None keeps channels free of interceptors.
+        self._hooks = HookSet(hooks) if hooks else None
         self._syncer: Worker | None = None
         self._stopping = Event()
 
@@ -94,7 +101,9 @@ class ClientBase:
         version this client supports (clientv3's RejectOldCluster), else OldClusterError."""
         for endpoint in self.endpoints:
             request = etcdserverpb.StatusRequest()
-            status = self._unary_at(endpoint, "status", request, self._timeout or 5.0)
+            status = self._unary_at(
+                endpoint, "status", request, self._connect_timeout or self._timeout or 5.0
+            )
             if is_old_server(status.version):
                 raise OldClusterError(
                     f"etcdclient: old cluster version: {endpoint} runs etcd {status.version}, "
@@ -122,9 +131,11 @@ class ClientBase:
             raise ClientClosedError(f"{self!r} is closed")
         conn = self._conns.get(endpoint)
         if conn is None:
-            conn = self._conns[endpoint] = Connection(endpoint, self._options, self._tls)
+            conn = self._conns[endpoint] = Connection(
+                endpoint, self._options, self._tls, self._hooks
+            )
             if self._credentials is not None and not self._authenticated:
-                self._authenticate(conn, None)
+                self._authenticate(conn, self._connect_timeout)
         return conn
 
     def _unary(self, rpc: str, request: Any, timeout: float | None) -> Any:
@@ -188,6 +199,8 @@ class ClientBase:
                 if wait:
                     sleep(wait if left is None else min(wait, left))
                 attempt += 1
+                if self._hooks is not None:
+                    self._hooks.retried(name, code.name)
             remaining = None if deadline is None else max(deadline - time.monotonic(), 0.001)
             try:
                 return getattr(conn, rpc)(request, timeout=remaining, metadata=self._metadata)

@@ -3,18 +3,29 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from .._core.config import load_config
 from .auth import Auth
 from .cluster import Cluster
+from .election_service import ElectionService
 from .kv import KV
 from .lease import LeaseService
+from .lock_service import LockService
 from .maintenance import Maintenance
+from .stm import STMService
 from .watch import Watch
 
 __all__ = ["Client"]
 
+_Client = TypeVar("_Client", bound="Client")
+
 
 class Client(
-    Watch, LeaseService, KV, Cluster, Maintenance, Auth
+    Watch, LeaseService, STMService, KV, Cluster, Maintenance,
+    Auth, LockService, ElectionService,
 ):
     """The blocking etcd v3 client.
 
@@ -32,3 +43,27 @@ class Client(
     (mutual TLS with a client certificate); ``https://`` endpoints use TLS even without it,
     trusting gRPC's root certificates. See docs/tls.md.
     """
+
+    @classmethod
+    def from_config(
+        cls: type[_Client],
+        source: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> _Client:
+        """A client configured from etcdctl's / Go's client config (no RPC runs here).
+
+        ``source`` is a ``.yaml`` file (needs PyYAML), a ``.json`` file, a mapping with the
+        same keys, or None; ``ETCDMAP_*`` environment variables fill in what it leaves out,
+        and ``kwargs`` (the constructor's) win over both. Keys: ``endpoints``,
+        ``dial-timeout``, ``request-timeout``, ``keepalive-time`` / ``dial-keep-alive-time``,
+        ``keepalive-timeout``, ``username``, ``password`` (or ``auth:``), ``cacert`` /
+        ``trusted-ca-file``, ``cert`` / ``cert-file``, ``key`` / ``key-file``,
+        ``server-name`` (or ``secure:``), ``insecure-transport``, ``auto-sync-interval``,
+        ``reject-old-cluster``, ``max-call-send-msg-size``, ``max-call-recv-msg-size``,
+        ``max-unary-retries``, ``backoff-wait-between``, ``backoff-jitter-fraction``.
+        Durations are Go's: ``"5s"`` or integer nanoseconds (see ``etcdmap._core.config``).
+
+        Raises ``ConfigError`` (a ``ValueError``) naming the key for an unknown key or a bad
+        value.
+        """
+        return cls(**{**load_config(source).kwargs(), **kwargs})

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from .._backends.threads import open_channel
+from .._core.hooks import HookSet
 from .._core.tls import TLSMaterial
-from .._pb import etcdserverpb, method_path
+from .._pb import etcdserverpb, method_path, v3electionpb, v3lockpb
 
 __all__ = ["Connection"]
 
@@ -60,6 +61,24 @@ UNARY_RPCS = [
 ]
 RPC_NAMES = {attr: f"{service}/{method}" for attr, service, method, _, _ in UNARY_RPCS}
 
+#: The unary RPCs of the server-side concurrency services, which live in proto packages of
+#: their own: (attribute, package, full service name, method, request, response).
+CONCURRENCY_RPCS = [
+    ("lock", v3lockpb, "v3lockpb.Lock", "Lock", "LockRequest", "LockResponse"),
+    ("unlock", v3lockpb, "v3lockpb.Lock", "Unlock", "UnlockRequest", "UnlockResponse"),
+    ("election_campaign", v3electionpb, "v3electionpb.Election", "Campaign", "CampaignRequest",
+     "CampaignResponse"),
+    ("election_proclaim", v3electionpb, "v3electionpb.Election", "Proclaim", "ProclaimRequest",
+     "ProclaimResponse"),
+    ("election_leader", v3electionpb, "v3electionpb.Election", "Leader", "LeaderRequest",
+     "LeaderResponse"),
+    ("election_resign", v3electionpb, "v3electionpb.Election", "Resign", "ResignRequest",
+     "ResignResponse"),
+]
+RPC_NAMES.update({
+    attr: f"{service.split('.')[1]}/{method}" for attr, _, service, method, _, _ in CONCURRENCY_RPCS
+})
+
 
 class Connection:
     """The channel to one endpoint and the unary method callables on it."""
@@ -67,10 +86,14 @@ class Connection:
     authenticate: Any  # like every entry of UNARY_RPCS, set in __init__
 
     def __init__(
-        self, endpoint: str, options: list[tuple[str, Any]], tls: TLSMaterial | None = None
+        self,
+        endpoint: str,
+        options: list[tuple[str, Any]],
+        tls: TLSMaterial | None = None,
+        hooks: HookSet | None = None,
     ) -> None:
         self.endpoint = endpoint
-        self.channel = open_channel(endpoint, options, tls)
+        self.channel = open_channel(endpoint, options, tls, hooks)
         for attr, service, method, request, response in UNARY_RPCS:
             setattr(self, attr, self._unary(service, method, request, response))
         self.lease_keep_alive = self.channel.stream_stream(
@@ -89,6 +112,19 @@ class Connection:
             method_path("etcdserverpb.Watch", "Watch"),
             request_serializer=etcdserverpb.WatchRequest.SerializeToString,
             response_deserializer=etcdserverpb.WatchResponse.FromString,
+            _registered_method=True,
+        )
+        for attr, package, service, method, request, response in CONCURRENCY_RPCS:
+            setattr(self, attr, self.channel.unary_unary(
+                method_path(service, method),
+                request_serializer=getattr(package, request).SerializeToString,
+                response_deserializer=getattr(package, response).FromString,
+                _registered_method=True,
+            ))
+        self.election_observe = self.channel.unary_stream(
+            method_path("v3electionpb.Election", "Observe"),
+            request_serializer=v3electionpb.LeaderRequest.SerializeToString,
+            response_deserializer=v3electionpb.LeaderResponse.FromString,
             _registered_method=True,
         )
 

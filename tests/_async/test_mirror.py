@@ -110,7 +110,10 @@ async def test_resumes_across_a_killed_and_restarted_server(etcd_prefix: str) ->
                 for i in range(100):
                     await put_retrying(writing, f"{etcd_prefix}{i % 30}", str(i))
                 server.kill()
-                await asyncio.sleep(1.0)
+                for _ in range(100):  # no confirmation for 3 progress intervals → degraded
+                    if m.state is MirrorState.DEGRADED:
+                        break
+                    await asyncio.sleep(0.05)
                 states.append(m.state)
                 server.restart()
                 for i in range(100, 200):

@@ -226,3 +226,12 @@ async def test_bad_watch_arguments(async_etcd_client: AsyncClient) -> None:
         async_etcd_client.watch("k", prefix=True, range_end="z")
     with pytest.raises(TypeError, match="key must be bytes or str"):
         async_etcd_client.watch(3)  # type: ignore[arg-type]
+
+
+async def test_a_change_right_after_the_watch_starts_is_seen(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
+    # no start_revision: entering the context waits until the server created the watch
+    for i in range(5):
+        async with async_etcd_client.watch(etcd_prefix + "now") as watcher:
+            revision = (await async_etcd_client.put(etcd_prefix + "now", str(i))).header.revision
+            response = await watcher.__anext__()
+            assert [e.kv.mod_revision for e in response.events] == [revision]

@@ -227,3 +227,12 @@ def test_bad_watch_arguments(etcd_client: Client) -> None:
         etcd_client.watch("k", prefix=True, range_end="z")
     with pytest.raises(TypeError, match="key must be bytes or str"):
         etcd_client.watch(3)  # type: ignore[arg-type]
+
+
+def test_a_change_right_after_the_watch_starts_is_seen(etcd_client: Client, etcd_prefix: str) -> None:
+    # no start_revision: entering the context waits until the server created the watch
+    for i in range(5):
+        with etcd_client.watch(etcd_prefix + "now") as watcher:
+            revision = (etcd_client.put(etcd_prefix + "now", str(i))).header.revision
+            response = watcher.__next__()
+            assert [e.kv.mod_revision for e in response.events] == [revision]

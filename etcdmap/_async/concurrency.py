@@ -1,0 +1,657 @@
+"""Sessions, mutexes, elections and STM over the public client API (Go's ``concurrency``).
+
+The protocols (key layout, who waits for which key, the STM conflict rules) are in
+``_core.concurrency``; this module only runs them. Every object takes an ``AsyncClient`` or a
+namespace view of one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, TypeAlias
+
+from .._backends.asyncio import Event, Lock, Worker
+from .._core.concurrency import (
+    AsyncSTMBody,
+    Isolation,
+    STMState,
+    acquire_txn,
+    campaign_txn,
+    first_created,
+    first_put,
+    is_owner,
+    last_created_below,
+    leader_of,
+    leader_updates,
+    lock_prefix,
+    parse_acquire,
+    parse_campaign,
+    proclaim_txn,
+    resign_txn,
+    waiter_key,
+    was_deleted,
+)
+from .._core.errors import (
+    ConflictError,
+    DeadlineExceededError,
+    ElectionNotLeaderError,
+    EtcdError,
+    LeaseExpiredError,
+    LeaseNotFoundError,
+    LockReleasedError,
+    SessionExpiredError,
+)
+from .._core.keys import to_bytes
+from .._core.kv import Compare, LeaseLike, Op, lease_id
+from .._core.results import GetResponse, ResponseHeader, TxnResponse
+from .._core.watch import WatchResponse
+from .lease import AsyncLeaseKeepAlive
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .client import AsyncClient
+    from .namespace import AsyncNamespace, AsyncNamespaceWatcher
+    from .watch import AsyncWatcher
+
+    AsyncKVClient: TypeAlias = AsyncClient | AsyncNamespace
+
+__all__ = [
+    "AsyncElection",
+    "AsyncElectionObserver",
+    "AsyncMutex",
+    "AsyncSTM",
+    "AsyncSession",
+    "run_stm",
+]
+
+log = logging.getLogger("etcdmap.concurrency")
+
+
+def _left(deadline: float | None) -> float | None:
+    """Seconds until ``deadline`` (None: no deadline), never below zero."""
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+
+
+def _deadline(timeout: float | None) -> float | None:
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"timeout must not be negative, got {timeout}")
+    return None if timeout is None else time.monotonic() + timeout
+
+
+class AsyncSession:
+    """A lease kept alive in the background, for locks and elections to attach keys to.
+
+    ``AsyncSession(client, ttl=60, lease=None)``: on ``start()`` (done by ``async with`` and
+    by the first lock or campaign) it grants a lease of ``ttl`` seconds (Lease.LeaseGrant) or
+    adopts ``lease`` (e.g. to resume a leadership after a restart), then keeps it alive on
+    the client's shared LeaseKeepAlive stream. If the lease is lost (expired during an outage
+    longer than the TTL, or revoked) every key of the session is gone with it: ``done`` is
+    set, ``lost`` holds the ``LeaseExpiredError`` and ``check()`` raises
+    ``SessionExpiredError``. ``aclose()`` (also at the end of ``async with``) revokes the
+    lease, deleting the session's keys at once; ``orphan()`` only stops the keep-alive.
+
+    Example::
+
+        async with AsyncSession(client, ttl=10) as session:
+            async with AsyncMutex(session, "/locks/job"):
+                ...
+    """
+
+    def __init__(self, client: AsyncKVClient, ttl: int = 60, lease: LeaseLike = None) -> None:
+        if ttl <= 0:
+            raise ValueError(f"a session ttl must be positive, got {ttl}")
+        self.client = client
+        self.ttl = ttl
+        self._lease_id = lease_id(lease)
+        self._lease = lease
+        self._keep: AsyncLeaseKeepAlive | None = None
+        self._watcher: Worker | None = None
+        self._lock = Lock()
+        self._ended = False
+        #: Set when the session ends: its lease was lost, or it was orphaned or closed.
+        self.done = Event()
+        #: Why the lease was lost, once it was; None while alive (or closed normally).
+        self.lost: LeaseExpiredError | None = None
+
+    def __repr__(self) -> str:
+        state = "lost" if self.lost else "ended" if self.done.is_set() else "alive"
+        return f"{type(self).__name__}(lease={self._lease_id:#x}, ttl={self.ttl}, {state})"
+
+    @property
+    def lease_id(self) -> int:
+        """The session's lease id (``RuntimeError`` before ``start()`` granted one)."""
+        if not self._lease_id:
+            raise RuntimeError("the session has no lease yet: start() it (or use async with)")
+        return self._lease_id
+
+    async def start(self) -> AsyncSession:
+        """Grant (or adopt) the lease and start keeping it alive; a no-op once started.
+
+        Raises ``SessionExpiredError`` after ``aclose()`` / ``orphan()``.
+        """
+        async with self._lock:
+            if self._ended:
+                raise SessionExpiredError(f"{self!r} has ended and cannot be started again")
+            if self._keep is None:
+                target: LeaseLike = self._lease
+                if not self._lease_id:
+                    target = await self.client.lease_grant(self.ttl)
+                    self._lease_id = target.id
+                self._keep = await self.client.lease_keep_alive(target)
+                self._watcher = Worker(self._watch, self._keep, name="etcdmap-session")
+        return self
+
+    async def _watch(self, keep: AsyncLeaseKeepAlive) -> None:
+        try:
+            await keep.wait()
+        except LeaseExpiredError as error:
+            self.lost = error
+            log.warning("session lease %#x lost: %s", keep.id, error)
+        finally:
+            self.done.set()
+
+    def check(self) -> None:
+        """Raise ``SessionExpiredError`` if the lease was lost; return otherwise."""
+        if self.lost is not None:
+            raise SessionExpiredError(
+                f"mutex: session is expired (lease {self._lease_id:#x}: {self.lost})"
+            ) from self.lost
+
+    async def orphan(self) -> None:
+        """Stop keeping the lease alive, without revoking it: the session's keys live on
+        until the lease's TTL passes (Go's ``Session.Orphan``)."""
+        async with self._lock:
+            self._ended = True
+            keep, self._keep = self._keep, None
+            watcher, self._watcher = self._watcher, None
+        if keep is not None:
+            await keep.stop()
+        if watcher is not None:
+            await watcher.join()
+        self.done.set()
+
+    async def aclose(self) -> None:
+        """Orphan the session and revoke its lease (Lease.LeaseRevoke, waiting at most the
+        TTL), which deletes every key of the session: locks are released, candidates
+        withdrawn. Safe to call twice."""
+        started = self._keep is not None
+        await self.orphan()
+        if started:
+            try:
+                await self.client.lease_revoke(self._lease_id, timeout=self.ttl)
+            except LeaseNotFoundError:
+                pass  # expired already: its keys are gone, as asked
+
+    async def __aenter__(self) -> AsyncSession:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+async def _wait_delete(
+    client: AsyncKVClient, key: bytes, revision: int, deadline: float | None
+) -> bool:
+    """Wait until ``key`` is deleted, watching from ``revision``; False if ``deadline``
+    passed first. The watch answers arrive on the watch's own worker; only an event is
+    shared with it, so the wait itself honours the deadline (and Ctrl-C)."""
+    deleted = Event()
+    failures: list[EtcdError] = []
+
+    def on_response(item: WatchResponse | EtcdError) -> None:
+        if isinstance(item, EtcdError):
+            failures.append(item)
+            deleted.set()
+        elif was_deleted(item):
+            deleted.set()
+
+    handle = await client.add_watch_callback(key, on_response, start_revision=revision)
+    try:
+        done = await deleted.wait(_left(deadline))
+    finally:
+        await handle.cancel()
+    if failures:
+        raise failures[0]
+    return done
+
+
+async def _wait_deletes(
+    client: AsyncKVClient, prefix: bytes, rev: int, deadline: float | None
+) -> bool:
+    """Wait until no key under ``prefix`` older than ``rev`` is left (Go's waitDeletes):
+    each round waits for the newest such key only. False if ``deadline`` passed first."""
+    while True:
+        left = _left(deadline)
+        if left == 0.0:
+            return False
+        response = await client.get(prefix, timeout=left, **last_created_below(rev))
+        if not response.kvs:
+            return True
+        if not await _wait_delete(client, response.kvs[0].key, response.header.revision, deadline):
+            return False
+
+
+class AsyncMutex:
+    """A distributed lock, interoperable with Go's ``concurrency.Mutex`` and ``etcdctl lock``.
+
+    ``AsyncMutex(session, prefix)``: to lock, the session puts its key ``prefix/<lease in
+    hex>`` (on the session's lease) and holds the lock once that key is the oldest under
+    ``prefix/``; meanwhile it waits for the delete of the key queued just before its own, so
+    waiters are served first come, first served. One object per task or thread; sessions may
+    be shared, but a session holds at most one place in a given lock.
+
+    ``async with mutex:`` acquires and releases. If the session's lease is lost while the
+    lock is held, the lock is lost too: ``release()`` (and the end of ``async with``) then
+    raises ``SessionExpiredError``, and ``is_owner()`` turns False.
+    """
+
+    def __init__(self, session: AsyncSession, prefix: bytes | str) -> None:
+        self.session = session
+        #: The lock's key prefix, ``prefix + "/"``.
+        self.prefix = lock_prefix(prefix)
+        self._key: bytes | None = None
+        self._rev = 0
+        #: The header of the answer that made this mutex the owner.
+        self.header: ResponseHeader | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.prefix!r}, key={self._key!r})"
+
+    @property
+    def key(self) -> bytes | None:
+        """This session's key in the lock while waiting or holding; None otherwise."""
+        return self._key
+
+    @property
+    def client(self) -> AsyncKVClient:
+        return self.session.client
+
+    async def _enqueue(self, timeout: float | None) -> bool:
+        """Queue this session (one Txn); True if it holds the lock at once."""
+        await self.session.start()
+        self.session.check()
+        lease = self.session.lease_id
+        key = waiter_key(self.prefix, lease)
+        response = await self.client.txn(*acquire_txn(self.prefix, key, lease), timeout=timeout)
+        acquired = parse_acquire(response)
+        self._key, self._rev = key, acquired.rev
+        if acquired.held:
+            self.header = acquired.header
+        return acquired.held
+
+    async def try_lock(self, *, timeout: float | None = None) -> bool:
+        """Take the lock if nobody holds it (KV.Txn, then KV.DeleteRange of our key when
+        someone does): True if it is ours now, False if it is held elsewhere."""
+        if await self._enqueue(timeout):
+            return True
+        await self._abandon()
+        return False
+
+    async def acquire(self, timeout: float | None = None) -> bool:
+        """Wait until the lock is ours: True; False if ``timeout`` seconds passed first.
+
+        One Txn queues this session; then it watches (Watch) only the key queued just before
+        its own until that is deleted, and reads its own key (KV.Range, linearizable) to
+        make sure the session still has it (else ``SessionExpiredError``). A waiter that
+        times out, is cancelled or interrupted (Ctrl-C) deletes its key before returning or
+        raising, so the queue moves on.
+        """
+        deadline = _deadline(timeout)
+        if await self._enqueue(timeout):
+            return True
+        key, rev = self._key, self._rev
+        assert key is not None
+        try:
+            if await _wait_deletes(self.client, self.prefix, rev, deadline):
+                response = await self.client.get(key, timeout=_left(deadline))
+                if not response.kvs or response.kvs[0].create_revision != rev:
+                    self._key, self._rev = None, 0
+                    self.session.check()
+                    raise SessionExpiredError(
+                        f"mutex: session is expired (our lock key {key!r} vanished while "
+                        "waiting)", key=key,
+                    )
+                self.header = response.header
+                return True
+        except BaseException:
+            if self._key is not None:
+                await self._abandon()
+            raise
+        await self._abandon()
+        return False
+
+    async def lock(self, timeout: float | None = None) -> None:
+        """``acquire()``, raising ``DeadlineExceededError`` when ``timeout`` passes first
+        (Go's ``Lock`` with a deadline)."""
+        if not await self.acquire(timeout):
+            raise DeadlineExceededError(f"lock {self.prefix!r} not acquired within {timeout}s")
+
+    async def _abandon(self) -> None:
+        """Leave the queue: delete our key (best effort; the lease deletes it otherwise)."""
+        key, self._key, self._rev = self._key, None, 0
+        if key is None:
+            return
+        try:
+            await self.client.delete(key)
+        except EtcdError as error:
+            log.warning("could not delete lock key %r (%s); it goes with its lease", key, error)
+
+    def owner_compare(self) -> Compare:
+        """A ``Compare`` that holds only while this mutex owns the lock, to guard a
+        transaction (Go's ``Mutex.IsOwner``)."""
+        if self._key is None:
+            raise LockReleasedError(f"mutex {self.prefix!r}: the lock is not held")
+        return is_owner(self._key, self._rev)
+
+    async def is_owner(self, *, timeout: float | None = None) -> bool:
+        """Whether this mutex owns the lock now (KV.Range of its key, linearizable)."""
+        if self._key is None:
+            return False
+        response = await self.client.get(self._key, timeout=timeout)
+        return bool(response.kvs) and response.kvs[0].create_revision == self._rev
+
+    async def release(self, *, timeout: float | None = None) -> None:
+        """Release the lock (KV.Txn deleting our key if it is still the one we queued).
+
+        ``LockReleasedError`` if this mutex does not hold or wait for the lock;
+        ``SessionExpiredError`` if the key was already gone (the lease expired while the
+        lock was held: someone else may have held it meanwhile).
+        """
+        key, rev = self._key, self._rev
+        if key is None:
+            raise LockReleasedError(f"mutex: lock has already been released ({self.prefix!r})")
+        self._key, self._rev = None, 0
+        response = await self.client.txn([is_owner(key, rev)], [Op.delete(key)], timeout=timeout)
+        if not response.succeeded:
+            raise SessionExpiredError(
+                f"mutex: session is expired: lock key {key!r} was gone before its release "
+                f"(lease {self.session.lease_id:#x} lost while the lock was held)", key=key,
+            )
+
+    async def unlock(self, *, timeout: float | None = None) -> None:
+        """The same as ``release()`` (Go's name)."""
+        await self.release(timeout=timeout)
+
+    async def __aenter__(self) -> AsyncMutex:
+        await self.acquire()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.release()
+
+
+class AsyncElection:
+    """A leader election, interoperable with Go's ``concurrency.Election`` and ``etcdctl
+    elect``.
+
+    ``AsyncElection(session, prefix)``: each candidate puts its value under ``prefix/<lease
+    in hex>``; the oldest key's owner is the leader, the others wait in line as for
+    ``AsyncMutex``. ``key`` and ``rev`` are our key and its create revision while campaigning
+    or leading.
+    """
+
+    def __init__(self, session: AsyncSession, prefix: bytes | str) -> None:
+        self.session = session
+        #: The election's key prefix, ``prefix + "/"``.
+        self.prefix = lock_prefix(prefix)
+        self._key: bytes | None = None
+        self._rev = 0
+        #: The header of the last successful campaign, proclaim or resign.
+        self.header: ResponseHeader | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.prefix!r}, key={self._key!r})"
+
+    @classmethod
+    def resume(
+        cls, session: AsyncSession, prefix: bytes | str, key: bytes | str, rev: int
+    ) -> AsyncElection:
+        """An election already led by ``key`` (created at ``rev``) with ``session``'s lease,
+        e.g. after a restart with ``AsyncSession(client, lease=...)`` (Go's
+        ``ResumeElection``, but ``prefix`` gets its "/" as in the constructor)."""
+        election = cls(session, prefix)
+        election._key, election._rev = to_bytes(key), rev
+        return election
+
+    @property
+    def key(self) -> bytes | None:
+        """Our key while campaigning or leading; None otherwise."""
+        return self._key
+
+    @property
+    def rev(self) -> int:
+        """The create revision of our key (0 when not campaigning)."""
+        return self._rev
+
+    @property
+    def client(self) -> AsyncKVClient:
+        return self.session.client
+
+    async def campaign(self, value: bytes | str, timeout: float | None = None) -> None:
+        """Stand for election with ``value`` and wait until elected.
+
+        One Txn queues our key (or finds it, and proclaims ``value`` if it holds another);
+        then, as ``AsyncMutex.acquire``, it waits for the deletes of the older candidates'
+        keys. When ``timeout`` passes first, the campaign resigns and raises
+        ``DeadlineExceededError``; a cancelled or interrupted campaign resigns too.
+        ``SessionExpiredError`` if our key vanished (the lease was lost) while waiting.
+        """
+        deadline = _deadline(timeout)
+        await self.session.start()
+        self.session.check()
+        lease = self.session.lease_id
+        key = waiter_key(self.prefix, lease)
+        response = await self.client.txn(*campaign_txn(key, value, lease), timeout=timeout)
+        self._key, (self._rev, differs) = key, parse_campaign(response, value)
+        try:
+            if differs:
+                await self.proclaim(value, timeout=_left(deadline))
+            elected = await _wait_deletes(self.client, self.prefix, self._rev, deadline)
+            if elected:
+                mine = await self.client.get(key, timeout=_left(deadline))
+                if not mine.kvs or mine.kvs[0].create_revision != self._rev:
+                    self._key, self._rev = None, 0
+                    self.session.check()
+                    raise SessionExpiredError(
+                        f"election {self.prefix!r}: our key {key!r} vanished while waiting",
+                        key=key,
+                    )
+        except BaseException:
+            await self._withdraw()
+            raise
+        if not elected:
+            await self._withdraw()
+            raise DeadlineExceededError(
+                f"campaign in {self.prefix!r} not elected within {timeout}s"
+            )
+        self.header = response.header
+
+    async def _withdraw(self) -> None:
+        try:
+            await self.resign()
+        except EtcdError as error:
+            log.warning("election %r: could not withdraw our key (%s)", self.prefix, error)
+
+    async def proclaim(self, value: bytes | str, *, timeout: float | None = None) -> None:
+        """Publish a new value as the leader, without a new election (KV.Txn writing our
+        key only while it is still the one of our campaign). ``ElectionNotLeaderError`` if
+        we are not campaigning or our key is gone."""
+        if self._key is None:
+            raise ElectionNotLeaderError(f"election: not leader (of {self.prefix!r})")
+        lease = self.session.lease_id
+        response = await self.client.txn(
+            *proclaim_txn(self._key, self._rev, value, lease), timeout=timeout
+        )
+        if not response.succeeded:
+            key, self._key = self._key, None
+            raise ElectionNotLeaderError(
+                f"election: not leader (our key {key!r} in {self.prefix!r} is gone)"
+            )
+        self.header = response.header
+
+    async def resign(self, *, timeout: float | None = None) -> None:
+        """Give up leadership or candidacy (KV.Txn deleting our key if it is still ours),
+        so the next candidate is elected; a no-op when not campaigning."""
+        if self._key is None:
+            return
+        key, rev, self._key, self._rev = self._key, self._rev, None, 0
+        response = await self.client.txn(*resign_txn(key, rev), timeout=timeout)
+        self.header = response.header
+
+    async def leader(self, *, timeout: float | None = None) -> GetResponse:
+        """The current leader: a ``GetResponse`` whose one key is the leader's key and value
+        (KV.Range of the oldest key under the prefix, linearizable).
+        ``ElectionNoLeaderError`` when nobody campaigns."""
+        response = await self.client.get(self.prefix, timeout=timeout, **first_created())
+        return leader_of(self.prefix, response)
+
+    def observe(self) -> AsyncElectionObserver:
+        """Iterate the leader and its changes (Go's ``Observe``): the current leader first
+        (waiting for one if there is none), then every value it proclaims, then the next
+        leader once it is gone, and so on. Each item is a one-key ``GetResponse``. Use it as
+        a context manager, or call ``cancel()``, to stop its watch."""
+        return AsyncElectionObserver(self.client, self.prefix)
+
+
+class AsyncElectionObserver:
+    """The iterator of ``AsyncElection.observe()``: leaders and their values, in order."""
+
+    def __init__(self, client: AsyncKVClient, prefix: bytes) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._watcher: AsyncWatcher | AsyncNamespaceWatcher | None = None
+        #: Whether the watcher waits for a first candidate (else it follows a leader key).
+        self._awaiting_leader = False
+        self._pending: list[GetResponse] = []
+        self._done = False
+
+    async def _follow(self, key: bytes, revision: int) -> None:
+        self._watcher = self._client.watch(key, start_revision=revision)
+        self._awaiting_leader = False
+
+    async def _drop_watcher(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            await watcher.cancel()
+
+    async def __anext__(self) -> GetResponse:
+        while True:
+            if self._pending:
+                return self._pending.pop(0)
+            if self._done:
+                raise StopAsyncIteration
+            if self._watcher is None:
+                found = await self._client.get(self._prefix, **first_created())
+                if found.kvs:
+                    await self._follow(found.kvs[0].key, found.header.revision + 1)
+                    return GetResponse(found.header, [found.kvs[0]], 1, False)
+                self._watcher = self._client.watch(
+                    self._prefix, prefix=True, start_revision=found.header.revision
+                )
+                self._awaiting_leader = True
+                continue
+            try:
+                response = await self._watcher.__anext__()
+            except StopAsyncIteration:
+                self._done = True
+                raise
+            if self._awaiting_leader:
+                leader = first_put(response)
+                if leader is not None:
+                    await self._drop_watcher()
+                    await self._follow(leader.kvs[0].key, leader.header.revision + 1)
+                    return leader
+            else:
+                updates, deleted = leader_updates(response)
+                self._pending.extend(updates)
+                if deleted:
+                    await self._drop_watcher()
+
+    def __aiter__(self) -> AsyncElectionObserver:
+        return self
+
+    async def cancel(self) -> None:
+        """Stop observing: the watch is cancelled and iteration ends."""
+        self._done = True
+        self._pending.clear()
+        await self._drop_watcher()
+
+    async def __aenter__(self) -> AsyncElectionObserver:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.cancel()
+
+
+class AsyncSTM:
+    """What the function given to ``stm()`` works with: reads through ``get`` / ``rev``
+    (recorded in the read set), writes through ``put`` / ``delete`` (buffered until the
+    commit). Values are bytes; a missing key reads as None."""
+
+    def __init__(self, client: AsyncKVClient, state: STMState) -> None:
+        self._client = client
+        self._state = state
+
+    async def get(self, *keys: bytes | str) -> bytes | None:
+        """The value of the first of ``keys`` (None if missing), reading all of them in one
+        KV.Txn of serializable Ranges (at the transaction's read revision in the
+        serializable levels). A key written earlier in this attempt reads as written."""
+        if not keys:
+            return None
+        wanted = [to_bytes(key) for key in keys]
+        buffered = self._state.buffered(wanted)
+        if buffered is not None:
+            return buffered.value
+        missing = self._state.missing(wanted)
+        if missing:
+            response = await self._client.txn(success=self._state.read_ops(missing))
+            self._state.record(missing, response)
+        return self._state.value(wanted[0])
+
+    async def rev(self, key: bytes | str) -> int:
+        """The mod revision of ``key`` as this transaction read it (0 if missing)."""
+        wanted = to_bytes(key)
+        missing = self._state.missing([wanted])
+        if missing:
+            response = await self._client.txn(success=self._state.read_ops(missing))
+            self._state.record(missing, response)
+        return self._state.mod_revision(wanted)
+
+    def put(self, key: bytes | str, value: bytes | str, *, lease: LeaseLike = None) -> None:
+        """Buffer a write of ``key`` (sent by the commit)."""
+        self._state.put(to_bytes(key), to_bytes(value, "value"), lease_id(lease))
+
+    def delete(self, key: bytes | str) -> None:
+        """Buffer a delete of ``key`` (sent by the commit)."""
+        self._state.delete(to_bytes(key))
+
+
+async def run_stm(
+    client: AsyncKVClient,
+    fn: AsyncSTMBody[AsyncSTM],
+    *,
+    isolation: Isolation = "serializable_snapshot",
+    prefetch: Sequence[bytes | str] = (),
+    retries: int | None = None,
+) -> TxnResponse:
+    """Run ``fn(stm)`` and commit its writes in one KV.Txn, again until no conflict (see
+    ``AsyncSTMService.stm``)."""
+    state = STMState(isolation)
+    stm = AsyncSTM(client, state)
+    attempts = 0
+    while True:
+        state.reset()
+        if prefetch:
+            await stm.get(*prefetch)
+        await fn(stm)
+        response: TxnResponse = await client.txn(*state.commit_txn())
+        if state.committed(response):
+            return response
+        attempts += 1
+        if retries is not None and attempts > retries:
+            raise ConflictError(
+                f"stm: keys it read changed under each of {attempts} attempts "
+                f"({isolation} isolation)"
+            )

@@ -1,0 +1,422 @@
+"""Go's mirror package (``AsyncSyncer``) and ``copy_prefix``: copy a prefix to another cluster
+and keep it in step, the way ``etcdctl make-mirror`` does, resuming after restarts."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from .._backends.asyncio import Event, Worker, settle
+from .._core.errors import CompactedError
+from .._core.keys import to_bytes
+from .._core.kv import Op
+from .._core.results import GetResponse
+from .._core.syncer import (
+    BASE_PAGE_SIZE,
+    MAX_TXN_OPS,
+    TRANSIENT_ERRORS,
+    CopyPhase,
+    CopyProgress,
+    CopyState,
+    KeyMap,
+    base_range,
+    next_page_key,
+    plan_batches,
+)
+from .client import AsyncClient
+from .watch import AsyncWatcher
+
+__all__ = ["AsyncPrefixCopy", "AsyncSyncer", "copy_prefix"]
+
+log = logging.getLogger("etcdmap.syncer")
+
+#: Seconds between writes of the state file while following updates.
+STATE_SAVE_INTERVAL = 0.5
+#: Longest wait between attempts while the other side is unreachable.
+MAX_RETRY_WAIT = 1.0
+
+
+class AsyncSyncer:
+    """Reads a prefix at one revision, then its changes from the next revision (Go's
+    ``mirror.NewSyncer``).
+
+    ``revision`` is the revision the base is read at: the ``rev`` given, or, when 0, the
+    current revision, fixed by ``sync_base()``. An empty prefix means the whole keyspace.
+
+    Example::
+
+        syncer = AsyncSyncer(client, "/config/")
+        async for page in syncer.sync_base():
+            load(page.kvs)
+        async with syncer.sync_updates() as watcher:
+            async for response in watcher:
+                apply(response.events)
+    """
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        prefix: bytes | str,
+        rev: int = 0,
+        *,
+        page_size: int = BASE_PAGE_SIZE,
+    ) -> None:
+        if rev < 0:
+            raise ValueError(f"rev must be >= 0, not {rev}")
+        if page_size < 1:
+            raise ValueError(f"page_size must be at least 1, not {page_size}")
+        self._client = client
+        self.prefix = to_bytes(prefix, "prefix")
+        self.revision = rev
+        self._page_size = page_size
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(prefix={self.prefix!r}, revision={self.revision})"
+
+    async def sync_base(self, *, timeout: float | None = None) -> AsyncIterator[GetResponse]:
+        """Yield the whole prefix as ``GetResponse`` pages (KV.Range with ``limit``), every
+        page read at ``revision`` so together they are one consistent snapshot.
+
+        With no revision yet, a linearizable Range of the prefix (or of the key ``"foo"`` for
+        the whole keyspace, as Go does) fixes it to the current revision first. Pages are in
+        key order; each is yielded, the last one with ``more`` False. ``CompactedError`` if
+        ``revision`` was compacted meanwhile.
+        """
+        start, end = base_range(self.prefix)
+        if not self.revision:
+            probe = await self._client.get(self.prefix or b"foo", count_only=True, timeout=timeout)
+            self.revision = probe.header.revision
+        key = start
+        while True:
+            page = await self._client.get(
+                key, range_end=end, limit=self._page_size, revision=self.revision,
+                timeout=timeout,
+            )
+            yield page
+            if not page.more or not page.kvs:
+                return
+            key = next_page_key(page.kvs)
+
+    def sync_updates(self, *, prev_kv: bool = False) -> AsyncWatcher:
+        """A watcher of the prefix from ``revision + 1`` (Watch.Watch): every change after
+        the base, none missed, none repeated. Raises ``RuntimeError`` before ``sync_base()``
+        fixed a revision (Go panics there)."""
+        if not self.revision:
+            raise RuntimeError("sync_updates() needs a revision: call sync_base() first")
+        start, end = base_range(self.prefix)
+        return self._client.watch(
+            start, range_end=end, start_revision=self.revision + 1, prev_kv=prev_kv
+        )
+
+
+ProgressCallback = Callable[[CopyProgress], Any]
+
+
+class AsyncPrefixCopy:
+    """A running ``copy_prefix``: the prefix copied to the destination, then kept in step.
+
+    A worker copies the source prefix at one revision (``phase == "base"``), deletes
+    destination keys the source does not have, then applies every change from the next
+    revision on (``"updates"``), one destination transaction per batch of changes. Values are
+    copied; leases are not (a key with a lease on the source is a plain key on the
+    destination, deleted when the source deletes it).
+
+    While either side is unreachable, restarting or without a leader the worker waits and
+    tries again; a broken source watch resumes where it was. With ``state_file`` the source
+    revision the destination holds is saved there (as JSON, at most every
+    ``STATE_SAVE_INTERVAL`` seconds and when stopped), and a new copy with the same file and
+    prefixes continues from it instead of copying everything again; if the source history
+    was compacted past it, the prefix is copied again (a relist) and stale keys removed.
+    Other errors end the copy: ``error`` holds it and ``wait_for`` raises it.
+
+    ``revision`` is the source revision the destination holds; ``status()`` a
+    ``CopyProgress``, also passed to the ``progress`` callback after every base page and
+    every applied batch (from the worker; a coroutine function is awaited).
+    Stop it with ``stop()`` or by leaving its ``async with`` block.
+    """
+
+    def __init__(
+        self,
+        source: AsyncClient,
+        destination: AsyncClient,
+        prefix: bytes | str,
+        dest_prefix: bytes | str | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        state_file: str | os.PathLike[str] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self._source = source
+        self._destination = destination
+        self._keys = KeyMap(prefix, dest_prefix)
+        self._progress = progress
+        self._state_file = None if state_file is None else Path(state_file)
+        self._timeout = timeout
+        self.revision = 0
+        self.phase: CopyPhase = "base"
+        self.keys_copied = 0
+        self.events_applied = 0
+        self.relists = 0
+        #: The error that ended the copy, if one did.
+        self.error: Exception | None = None
+        self._cluster_id = 0
+        self._saved_at = 0.0
+        self._stop = Event()
+        self._ended = Event()
+        self._advanced = Event()
+        self._watcher: AsyncWatcher | None = None
+        self._worker: Worker | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self._keys.prefix!r} -> {self._keys.dest_prefix!r}, "
+            f"phase={self.phase!r}, revision={self.revision})"
+        )
+
+    def start(self) -> AsyncPrefixCopy:
+        """Start the worker (``copy_prefix`` does it); returns self."""
+        if self._worker is None:
+            self._worker = Worker(self._run, name="etcdmap-copy-prefix")
+        return self
+
+    def status(self) -> CopyProgress:
+        """Where the copy is now."""
+        return CopyProgress(
+            phase=self.phase, revision=self.revision, keys_copied=self.keys_copied,
+            events_applied=self.events_applied, relists=self.relists,
+        )
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker is still copying."""
+        return self._worker is not None and not self._ended.is_set()
+
+    async def wait_for(self, revision: int, timeout: float | None = None) -> bool:
+        """Wait until the destination holds every change of the source up to ``revision``
+        (a revision that touched the prefix, e.g. a write's ``header.revision``).
+
+        Returns False if ``timeout`` seconds passed first or the copy was stopped; raises
+        the error that ended the copy, if one did.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.revision < revision:
+            if self.error is not None:
+                raise self.error
+            if self._ended.is_set():
+                return False
+            advanced = self._advanced
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            await advanced.wait(left)
+        return True
+
+    async def stop(self) -> None:
+        """Stop copying (the destination keeps what it has) and save the state file."""
+        self._stop.set()
+        watcher = self._watcher
+        if watcher is not None:
+            await watcher.cancel()
+        if self._worker is not None:
+            await self._worker.join()
+        self._ended.set()
+        self._wake()
+        self._save_state(force=True)
+
+    async def __aenter__(self) -> AsyncPrefixCopy:
+        return self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # --- the worker --------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            await self._resume_point()
+            failures = 0
+            while not self._stop.is_set():
+                try:
+                    if not self.revision:
+                        await self._copy_base()
+                    else:
+                        await self._follow()
+                    failures = 0
+                except CompactedError as error:
+                    log.warning(
+                        "copy of %r: %s; copying the prefix again", self._keys.prefix, error
+                    )
+                    self.revision = 0
+                    self.relists += 1
+                except TRANSIENT_ERRORS as error:
+                    failures += 1
+                    log.info("copy of %r: %s; trying again", self._keys.prefix, error)
+                    await self._stop.wait(min(0.05 * 2**failures, MAX_RETRY_WAIT))
+        except Exception as error:
+            log.error("copy of %r failed: %s", self._keys.prefix, error)
+            self.error = error
+        finally:
+            self._ended.set()
+            self._wake()
+
+    async def _resume_point(self) -> None:
+        """Continue from the state file when it belongs to this copy and this source."""
+        if self._state_file is None or not self._state_file.exists():
+            return
+        state = CopyState.decode(self._state_file.read_bytes(), self._keys)
+        if state is None:
+            log.warning("ignoring state file %s: not this copy's", self._state_file)
+            return
+        while not self._stop.is_set():
+            try:
+                probe = await self._source.get(
+                    self._keys.prefix or b"foo", count_only=True, timeout=self._timeout
+                )
+                break
+            except TRANSIENT_ERRORS as error:
+                log.info("copy of %r: %s; trying again", self._keys.prefix, error)
+                await self._stop.wait(MAX_RETRY_WAIT)
+        else:
+            return
+        if probe.header.cluster_id == state.cluster_id:
+            self._cluster_id = state.cluster_id
+            self.revision = state.revision
+            self.phase = "updates"
+        else:
+            log.warning("ignoring state file %s: written for another cluster", self._state_file)
+
+    async def _copy_base(self) -> None:
+        """Copy the prefix at one revision and delete what the destination has beyond it."""
+        self.phase = "base"
+        self.keys_copied = 0
+        syncer = AsyncSyncer(self._source, self._keys.prefix)
+        present: set[bytes] = set()
+        async for page in syncer.sync_base(timeout=self._timeout):
+            self._cluster_id = page.header.cluster_id
+            kvs = page.kvs
+            for first in range(0, len(kvs), MAX_TXN_OPS):
+                chunk = kvs[first:first + MAX_TXN_OPS]
+                ops = [Op.put(self._keys(kv.key), kv.value) for kv in chunk]
+                if not await self._apply(ops):
+                    return
+            present.update(self._keys(kv.key) for kv in kvs)
+            self.keys_copied += len(kvs)
+            await self._report()
+        if not await self._prune(present):
+            return
+        self.phase = "updates"
+        self._advance(syncer.revision)
+        self._save_state(force=True)
+        await self._report()
+
+    async def _prune(self, present: set[bytes]) -> bool:
+        """Delete destination keys under the destination prefix that the source lacks."""
+        start, end = base_range(self._keys.dest_prefix)
+        stale: list[bytes] = []
+        key, revision = start, 0
+        while True:
+            page = await self._destination.get(
+                key, range_end=end, limit=BASE_PAGE_SIZE, revision=revision, keys_only=True,
+                timeout=self._timeout,
+            )
+            revision = page.header.revision
+            stale.extend(kv.key for kv in page.kvs if kv.key not in present)
+            if not page.more or not page.kvs:
+                break
+            key = next_page_key(page.kvs)
+        for first in range(0, len(stale), MAX_TXN_OPS):
+            if not await self._apply([Op.delete(k) for k in stale[first:first + MAX_TXN_OPS]]):
+                return False
+        return True
+
+    async def _follow(self) -> None:
+        """Apply the source's changes after ``revision`` until stopped."""
+        self.phase = "updates"
+        watcher = AsyncSyncer(self._source, self._keys.prefix, self.revision).sync_updates()
+        await watcher.start()
+        self._watcher = watcher
+        try:
+            if self._stop.is_set():
+                return
+            async for response in watcher:
+                for batch in plan_batches(response.events, self._keys):
+                    if not await self._apply(batch.ops):
+                        return
+                    self.events_applied += batch.events
+                    self._advance(batch.revision)
+                self._save_state()
+                await self._report()
+        finally:
+            self._watcher = None
+            await watcher.cancel()
+
+    async def _apply(self, ops: list[Op]) -> bool:
+        """Run ``ops`` in one destination transaction (KV.Txn), trying again while the
+        destination is unreachable; False if stopped first. Puts and deletes are idempotent,
+        so sending a transaction again after an unknown outcome is safe."""
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                await self._destination.txn(success=ops, timeout=self._timeout)
+                return True
+            except TRANSIENT_ERRORS as error:
+                failures += 1
+                log.info("copy of %r: destination %s; trying again", self._keys.prefix, error)
+                await self._stop.wait(min(0.05 * 2**failures, MAX_RETRY_WAIT))
+        return False
+
+    def _advance(self, revision: int) -> None:
+        if revision > self.revision:
+            self.revision = revision
+            self._wake()
+
+    def _wake(self) -> None:
+        # Waiters hold the current event; replacing it before setting wakes each one once.
+        advanced, self._advanced = self._advanced, Event()
+        advanced.set()
+
+    async def _report(self) -> None:
+        if self._progress is None:
+            return
+        try:
+            await settle(self._progress(self.status()))
+        except Exception:
+            log.exception("copy progress callback %r failed; copying goes on", self._progress)
+
+    def _save_state(self, *, force: bool = False) -> None:
+        if self._state_file is None or not self.revision or not self._cluster_id:
+            return
+        now = time.monotonic()
+        if not force and now - self._saved_at < STATE_SAVE_INTERVAL:
+            return
+        self._saved_at = now
+        state = CopyState(
+            prefix=self._keys.prefix, dest_prefix=self._keys.dest_prefix,
+            cluster_id=self._cluster_id, revision=self.revision,
+        )
+        # Written aside and renamed, so a crash never leaves a half-written file.
+        partial = self._state_file.with_name(self._state_file.name + ".partial")
+        partial.write_bytes(state.encode())
+        os.replace(partial, self._state_file)
+
+
+def copy_prefix(
+    source: AsyncClient,
+    destination: AsyncClient,
+    prefix: bytes | str,
+    dest_prefix: bytes | str | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    state_file: str | os.PathLike[str] | None = None,
+    timeout: float = 10.0,
+) -> AsyncPrefixCopy:
+    """Copy ``prefix`` from ``source`` to ``destination`` (under ``dest_prefix``, by default
+    the same prefix) and keep it in step until stopped; see ``AsyncPrefixCopy``."""
+    return AsyncPrefixCopy(
+        source, destination, prefix, dest_prefix, progress=progress, state_file=state_file,
+        timeout=timeout,
+    ).start()

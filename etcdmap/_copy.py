@@ -1,0 +1,93 @@
+"""``copy_prefix(source, destination, prefix)``: the copy handle matching the clients' flavour."""
+
+from __future__ import annotations
+
+import os
+from typing import overload
+
+from ._async.client import AsyncClient
+from ._async.syncer import AsyncPrefixCopy, ProgressCallback
+from ._async.syncer import copy_prefix as async_copy_prefix
+from ._sync.client import Client
+from ._sync.syncer import PrefixCopy
+from ._sync.syncer import copy_prefix as sync_copy_prefix
+
+__all__ = ["copy_prefix"]
+
+
+@overload
+def copy_prefix(
+    source: AsyncClient,
+    destination: AsyncClient,
+    prefix: bytes | str,
+    dest_prefix: bytes | str | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    state_file: str | os.PathLike[str] | None = None,
+    timeout: float = 10.0,
+) -> AsyncPrefixCopy: ...
+
+
+@overload
+def copy_prefix(
+    source: Client,
+    destination: Client,
+    prefix: bytes | str,
+    dest_prefix: bytes | str | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    state_file: str | os.PathLike[str] | None = None,
+    timeout: float = 10.0,
+) -> PrefixCopy: ...
+
+
+def copy_prefix(
+    source: AsyncClient | Client,
+    destination: AsyncClient | Client,
+    prefix: bytes | str,
+    dest_prefix: bytes | str | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    state_file: str | os.PathLike[str] | None = None,
+    timeout: float = 10.0,
+) -> AsyncPrefixCopy | PrefixCopy:
+    """Copy ``prefix`` from ``source`` to ``destination`` and keep it in step until stopped
+    (``etcdctl make-mirror``; Go's mirror Syncer underneath).
+
+    Returns the running copy: ``PrefixCopy`` for two ``Client``, ``AsyncPrefixCopy`` for two
+    ``AsyncClient`` (call it from the event loop that uses them). The prefix is read page by
+    page at one revision (KV.Range, linearizable) and written to the destination in
+    transactions of at most 128 ops (KV.Txn), under ``dest_prefix`` (default: the same
+    prefix); destination keys the source lacks are deleted. Then every change is applied in
+    source order from a watch (Watch.Watch from that revision + 1). Both sides may restart;
+    with ``state_file`` a new copy resumes from the saved revision (copying everything again
+    only if the source was compacted past it).
+
+    Parameters
+    ----------
+    progress:
+        Called with a ``CopyProgress`` after every page and every applied batch.
+    state_file:
+        Path of a small JSON file recording how far the copy got.
+    timeout:
+        Seconds for each RPC before it counts as failed (and is tried again).
+
+    Example::
+
+        with etcdmap.copy_prefix(src, dst, "/config/", state_file="mirror.json") as copy:
+            copy.wait_for(src.put("/config/mode", "fast").header.revision, timeout=10)
+    """
+    if isinstance(source, AsyncClient) and isinstance(destination, AsyncClient):
+        return async_copy_prefix(
+            source, destination, prefix, dest_prefix, progress=progress,
+            state_file=state_file, timeout=timeout,
+        )
+    if isinstance(source, Client) and isinstance(destination, Client):
+        return sync_copy_prefix(
+            source, destination, prefix, dest_prefix, progress=progress,
+            state_file=state_file, timeout=timeout,
+        )
+    raise TypeError(
+        "copy_prefix() needs two Client or two AsyncClient, not "
+        f"{type(source).__name__} and {type(destination).__name__}"
+    )

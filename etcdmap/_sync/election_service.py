@@ -1,0 +1,111 @@
+# Generated from etcdmap/_async/election_service.py by scripts/unasync: do not edit.
+"""The v3election service: elections run by the server for the caller's lease."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from .._core import concurrency as core
+from .._core.concurrency import CampaignResponse, HeaderResponse, LeaderKey, LeaderResponse
+from .._core.errors import error_from_status
+from .._core.kv import LeaseLike
+from .base import ClientBase
+
+__all__ = ["ElectionService", "LeaderStream"]
+
+
+class ElectionService(ClientBase):
+    """``election_*`` methods of ``Client``: etcd's server-side election service (the
+    same keys and queue as ``Election`` and ``etcdctl elect``, run by the server)."""
+
+    def election_campaign(
+        self,
+        name: bytes | str,
+        value: bytes | str,
+        lease: LeaseLike,
+        *,
+        timeout: float | None = None,
+    ) -> CampaignResponse:
+        """Wait until elected in ``name`` with ``value`` for ``lease`` (Election.Campaign);
+        ``leader`` is the ``LeaderKey`` that ``election_proclaim`` / ``election_resign``
+        take. The caller keeps ``lease`` alive; when ``timeout`` passes first,
+        ``DeadlineExceededError`` and the server withdraws the candidacy."""
+        request = core.campaign_request(name, value, lease)
+        response = self._unary("election_campaign", request, timeout)
+        return core.parse_campaign_response(response)
+
+    def election_proclaim(
+        self, leader: LeaderKey, value: bytes | str, *, timeout: float | None = None
+    ) -> HeaderResponse:
+        """Publish ``value`` as the leader ``leader`` (Election.Proclaim);
+        ``ElectionNotLeaderError`` if that key no longer leads."""
+        request = core.proclaim_request(leader, value)
+        return core.parse_header_only(self._unary("election_proclaim", request, timeout))
+
+    def election_leader(
+        self, name: bytes | str, *, timeout: float | None = None
+    ) -> LeaderResponse:
+        """The leader of ``name`` (Election.Leader, a linearizable read on the server);
+        ``ElectionNoLeaderError`` if nobody campaigns."""
+        request = core.leader_request(name)
+        return core.parse_leader(self._unary("election_leader", request, timeout))
+
+    def election_resign(
+        self, leader: LeaderKey, *, timeout: float | None = None
+    ) -> HeaderResponse:
+        """Give up the leadership ``leader`` (Election.Resign): the next candidate leads."""
+        request = core.resign_request(leader)
+        return core.parse_header_only(self._unary("election_resign", request, timeout))
+
+    def election_observe(self, name: bytes | str) -> LeaderStream:
+        """Stream the leaders of ``name`` and their values (Election.Observe, a server
+        stream): iterate the returned stream for ``LeaderResponse`` items; ``cancel()`` it,
+        or use it as a context manager, to stop."""
+        conn = self._conn or self._connect()
+        call = conn.election_observe(core.leader_request(name), metadata=self._metadata)
+        return LeaderStream(call, conn.endpoint, name)
+
+
+class LeaderStream:
+    """The stream of ``election_observe``: iterate it for ``LeaderResponse`` items."""
+
+    def __init__(self, call: Any, endpoint: str, name: bytes | str) -> None:
+        self._call = call
+        self._endpoint = endpoint
+        self._name = name
+        self._cancelled = False
+
+    def __iter__(self) -> LeaderStream:
+        return self
+
+    def __next__(self) -> LeaderResponse:
+        if self._cancelled:
+            raise StopIteration
+        try:
+            for message in self._call:
+                return core.parse_leader(message)
+        except grpc.RpcError as error:
+            if self._cancelled:
+                raise StopIteration from None
+            raise error_from_status(
+                error.code(), error.details(), endpoint=self._endpoint,
+                action=f"election_observe {self._name!r}",
+            ) from None
+        except BaseException:
+            if self._cancelled:  # the call was cancelled under a reader waiting on it
+                raise StopIteration from None
+            raise
+        raise StopIteration
+
+    def cancel(self) -> None:
+        """End the stream."""
+        self._cancelled = True
+        self._call.cancel()
+
+    def __enter__(self) -> LeaderStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cancel()

@@ -1,0 +1,181 @@
+# Generated from etcdmap/_async/naming.py by scripts/unasync: do not edit.
+"""A service registry (Go's naming endpoints manager): endpoints registered under a service
+prefix with a kept-alive lease, listed, and watched as add/delete updates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._core.errors import LeaseNotFoundError
+from .._core.naming import (
+    Endpoint,
+    EndpointUpdate,
+    encode_endpoint,
+    endpoint_key,
+    endpoints_from_kvs,
+    updates_from_events,
+)
+from .._core.naming import service_prefix as prefix_of_service
+from .._core.results import DeleteResponse
+from .client import Client
+from .lease import Lease, LeaseKeepAlive
+from .watch import Watcher
+
+__all__ = ["Registration", "Registry", "RegistryWatcher"]
+
+
+class Registration:
+    """One registered endpoint: ``key``, ``endpoint``, the ``lease`` it is attached to and
+    the ``keep_alive`` handle renewing it (whose ``lost`` event is set if the lease is lost,
+    after which the entry is gone). ``unregister()`` (or leaving its ``with`` block)
+    deletes the entry at once by revoking the lease."""
+
+    def __init__(
+        self,
+        key: str,
+        endpoint: Endpoint,
+        lease: Lease,
+        keep_alive: LeaseKeepAlive,
+    ) -> None:
+        self.key = key
+        self.endpoint = endpoint
+        self.lease = lease
+        self.keep_alive = keep_alive
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.key!r}, {self.endpoint!r})"
+
+    def unregister(self) -> None:
+        """Stop renewing and revoke the lease (Lease.LeaseRevoke): the entry is deleted."""
+        self.keep_alive.stop()
+        _revoke(self.lease)
+
+    def __enter__(self) -> Registration:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.unregister()
+
+
+class RegistryWatcher:
+    """Iterate for batches (lists) of ``EndpointUpdate``: first every endpoint registered
+    when it started as ``"add"`` (if there are any), then one batch per change from the
+    revision after that list. ``cancel()`` (or leaving its ``with`` block) ends it."""
+
+    def __init__(self, client: Client, prefix: bytes) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._watcher: Watcher | None = None
+        self._initial: list[EndpointUpdate] = []
+        self._cancelled = False
+
+    def start(self) -> RegistryWatcher:
+        """List the current endpoints and start watching (done by ``with`` and by
+        the first iteration)."""
+        if self._watcher is None and not self._cancelled:
+            listed = self._client.get_prefix(self._prefix, serializable=True)
+            self._initial = [
+                EndpointUpdate(op="add", key=key, endpoint=endpoint)
+                for key, endpoint in endpoints_from_kvs(listed.kvs).items()
+            ]
+            self._watcher = self._client.watch(
+                self._prefix, prefix=True, start_revision=listed.header.revision + 1
+            )
+            self._watcher.start()
+        return self
+
+    def __iter__(self) -> RegistryWatcher:
+        return self
+
+    def __next__(self) -> list[EndpointUpdate]:
+        self.start()
+        if self._initial:
+            initial, self._initial = self._initial, []
+            return initial
+        if self._watcher is not None:
+            for response in self._watcher:
+                updates = updates_from_events(response.events)
+                if updates:
+                    return updates
+        raise StopIteration
+
+    def cancel(self) -> None:
+        """Stop watching; iteration ends."""
+        self._cancelled = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+
+    def __enter__(self) -> RegistryWatcher:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cancel()
+
+
+class Registry:
+    """Service endpoints under ``<service_prefix>/<name>`` with Go's JSON values
+    ``{"Op":0,"Addr":...,"Metadata":...}``, so Go's ``endpoints.Manager`` and gRPC ``etcd://``
+    resolver read what this writes and the other way round.
+
+    Example::
+
+        registry = Registry(client, "services/billing")
+        with registry.register("10.0.0.7:8080", {"zone": "a"}, ttl=10):
+            ...  # listed while this process lives and keeps the lease alive
+    """
+
+    def __init__(self, client: Client, service_prefix: bytes | str) -> None:
+        self.client = client
+        self.prefix = prefix_of_service(service_prefix)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.prefix!r})"
+
+    def register(
+        self,
+        addr: str,
+        metadata: Any = None,
+        *,
+        name: str | None = None,
+        ttl: int = 10,
+    ) -> Registration:
+        """Register ``addr`` (under ``name``, by default the address) with ``metadata``
+        (Lease.LeaseGrant of ``ttl`` seconds, KV.Put with that lease, then the lease kept
+        alive in the background). The entry disappears ``ttl`` seconds after this process
+        stops renewing it (it dies, or loses its connection), or at once on ``unregister()``.
+        """
+        endpoint = Endpoint(addr=addr, metadata=metadata)
+        key = endpoint_key(self.prefix, name or addr)
+        lease = self.client.lease_grant(ttl)
+        try:
+            self.client.put(key, encode_endpoint(endpoint), lease=lease)
+            keep_alive = self.client.lease_keep_alive(lease)
+        except BaseException:
+            _revoke(lease)
+            raise
+        return Registration(key.decode(errors="replace"), endpoint, lease, keep_alive)
+
+    def unregister(self, name: str) -> DeleteResponse:
+        """Delete the entry ``name`` (an address, or the name it was registered under) now
+        (KV.DeleteRange), whoever registered it."""
+        return self.client.delete(endpoint_key(self.prefix, name))
+
+    def list(self) -> dict[str, Endpoint]:
+        """Every registered endpoint by full key (KV.Range of the prefix, serializable like
+        Go's ``List``: the answering member's view). Unreadable entries are skipped."""
+        response = self.client.get_prefix(self.prefix, serializable=True)
+        return endpoints_from_kvs(response.kvs)
+
+    def watch(self) -> RegistryWatcher:
+        """Follow the registry: the current endpoints, then every add and delete (a
+        serializable KV.Range, then Watch.Watch from the next revision); see
+        ``RegistryWatcher``."""
+        return RegistryWatcher(self.client, self.prefix)
+
+
+
+def _revoke(lease: Lease) -> None:
+    try:
+        lease.revoke()
+    except LeaseNotFoundError:
+        pass  # expired already: the entry is gone either way

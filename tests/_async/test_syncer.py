@@ -1,0 +1,159 @@
+"""The mirror Syncer and ``copy_prefix`` between two real single-member etcd servers: 50,000
+keys copied, the copy kept identical under concurrent puts and deletes, through a restart of
+the destination and then of the source, and resumed from its state file (also after the
+source was compacted past it).
+
+Written for AsyncClient; tests/_sync/test_syncer.py is generated from it by scripts/unasync.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import etcdmap
+from etcdmap import AsyncClient, AsyncSyncer, CopyProgress, EventType, Op
+from etcdmap.testing import EtcdServer
+
+KEYS = 50_000
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[EtcdServer, EtcdServer]]:
+    with EtcdServer(name="source") as source, EtcdServer(name="destination") as destination:
+        yield source, destination
+
+
+async def load(client: AsyncClient, prefix: str, count: int) -> None:
+    """``count`` keys in transactions of 128 puts (fast, and the same in both flavours)."""
+    for first in range(0, count, 128):
+        last = min(first + 128, count)
+        await client.txn(success=[Op.put(f"{prefix}{i:06d}", f"v{i}") for i in range(first, last)])
+
+
+async def contents(client: AsyncClient, prefix: str) -> dict[bytes, bytes]:
+    response = await client.get_prefix(prefix, timeout=30)
+    return {kv.key: kv.value for kv in response.kvs}
+
+
+async def churn(client: AsyncClient, prefix: str, rng: random.Random, count: int) -> int:
+    """Random puts, overwrites, deletes, multi-key transactions and a range delete under
+    ``prefix``; returns the revision of the last write."""
+    revision = 0
+    for step in range(count):
+        key = f"{prefix}{rng.randrange(KEYS + 1000):06d}"
+        choice = rng.random()
+        if choice < 0.5:
+            revision = (await client.put(key, f"c{step}")).header.revision
+        elif choice < 0.8:
+            revision = (await client.delete(key)).header.revision
+        else:
+            keys = {f"{prefix}{rng.randrange(KEYS):06d}" for _ in range(5)}
+            ops = [Op.put(k, f"t{step}") if i % 2 else Op.delete(k) for i, k in enumerate(keys)]
+            revision = (await client.txn(success=ops)).header.revision
+    # One revision deleting 300 keys: more than one destination transaction can hold.
+    start = rng.randrange(KEYS - 300)
+    response = await client.delete(
+        f"{prefix}{start:06d}", range_end=f"{prefix}{start + 300:06d}"
+    )
+    return max(revision, response.header.revision)
+
+
+async def test_syncer_reads_a_base_in_pages_then_updates(
+    servers: tuple[EtcdServer, EtcdServer], etcd_prefix: str
+) -> None:
+    async with AsyncClient(servers[0].endpoints) as client:
+        for i in range(25):
+            await client.put(f"{etcd_prefix}{i:02d}", str(i))
+        await client.put(etcd_prefix[:-1] + "~", "outside the prefix")
+        syncer = AsyncSyncer(client, etcd_prefix, page_size=10)
+        with pytest.raises(RuntimeError):
+            syncer.sync_updates()
+        pages = [page async for page in syncer.sync_base()]
+        assert [len(page.kvs) for page in pages] == [10, 10, 5]
+        assert all(page.header.revision >= syncer.revision for page in pages)
+        keys = [kv.key for page in pages for kv in page.kvs]
+        assert keys == [f"{etcd_prefix}{i:02d}".encode() for i in range(25)]
+        written = await client.put(f"{etcd_prefix}00", "changed")
+        async with syncer.sync_updates() as watcher:
+            async for response in watcher:
+                [event] = response.events
+                assert event.type is EventType.PUT and event.kv.value == b"changed"
+                assert event.kv.mod_revision == written.header.revision
+                break
+
+
+async def test_copy_prefix_stays_identical_through_restarts_and_resumes(
+    servers: tuple[EtcdServer, EtcdServer], etcd_prefix: str, tmp_path: Path
+) -> None:
+    source_server, destination_server = servers
+    rng = random.Random(8)
+    state_file = tmp_path / "copy.json"
+    reports: list[CopyProgress] = []
+    async with AsyncClient(source_server.endpoints) as source, AsyncClient(
+        destination_server.endpoints
+    ) as destination:
+        await load(source, etcd_prefix, KEYS)
+        await source.put(etcd_prefix[:-1] + "~", "outside the prefix: not copied")
+        await destination.put(etcd_prefix + "stale", "only on the destination: deleted")
+
+        async def identical(revision: int) -> None:
+            assert await copy.wait_for(revision, timeout=30), copy.status()
+            assert await contents(source, etcd_prefix) == await contents(destination, etcd_prefix)
+
+        async with etcdmap.copy_prefix(
+            source, destination, etcd_prefix, progress=reports.append, state_file=state_file
+        ) as copy:
+            await identical(await churn(source, etcd_prefix, rng, 200))  # during the base copy
+            assert reports[0].phase == "base" and reports[-1].phase == "updates"
+            assert max(r.keys_copied for r in reports) == KEYS
+
+            await churn(source, etcd_prefix, rng, 100)
+            destination_server.kill()  # while the copy may still be applying
+            last = await churn(source, etcd_prefix, rng, 100)
+            destination_server.restart()
+            await identical(await churn(source, etcd_prefix, rng, 50) or last)
+
+            await churn(source, etcd_prefix, rng, 100)
+            source_server.kill()
+            source_server.restart()
+            await identical(await churn(source, etcd_prefix, rng, 100))
+            assert copy.relists == 0 and copy.error is None
+
+        # Stopped: writes meanwhile are picked up by a new copy from the state file.
+        last = await churn(source, etcd_prefix, rng, 100)
+        async with etcdmap.copy_prefix(
+            source, destination, etcd_prefix, state_file=state_file
+        ) as copy:
+            await identical(last)
+            assert copy.keys_copied == 0 and copy.relists == 0
+
+        # Compacted past the saved revision: the prefix is copied again, stale keys removed.
+        last = await churn(source, etcd_prefix, rng, 50)
+        await source.compact(last)
+        async with etcdmap.copy_prefix(
+            source, destination, etcd_prefix, state_file=state_file
+        ) as copy:
+            await identical(await churn(source, etcd_prefix, rng, 20))
+            assert copy.relists == 1
+        assert (await destination.get(etcd_prefix[:-1] + "~")).count == 0
+
+
+async def test_copy_prefix_to_another_prefix(
+    servers: tuple[EtcdServer, EtcdServer], etcd_prefix: str
+) -> None:
+    async with AsyncClient(servers[0].endpoints) as source, AsyncClient(
+        servers[1].endpoints
+    ) as destination:
+        await load(source, etcd_prefix + "a/", 300)
+        async with etcdmap.copy_prefix(
+            source, destination, etcd_prefix + "a/", etcd_prefix + "b/"
+        ) as copy:
+            written = await source.delete(etcd_prefix + "a/000007")
+            assert await copy.wait_for(written.header.revision, timeout=10)
+        copied = await contents(destination, etcd_prefix + "b/")
+        assert len(copied) == 299 and copied[f"{etcd_prefix}b/000008".encode()] == b"v8"
+        assert (await destination.get_prefix(etcd_prefix + "a/")).count == 0

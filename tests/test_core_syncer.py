@@ -1,0 +1,58 @@
+"""Sans-IO parts of the Syncer and copy_prefix: key mapping, paging, batching, resume state."""
+
+from __future__ import annotations
+
+import pytest
+
+from etcdmap import Event, EventType, KeyValue
+from etcdmap._core.syncer import CopyState, KeyMap, base_range, next_page_key, plan_batches
+
+
+def put(key: bytes, revision: int) -> Event:
+    return Event(type=EventType.PUT, kv=KeyValue(key=key, value=b"v", mod_revision=revision))
+
+
+def delete(key: bytes, revision: int) -> Event:
+    return Event(type=EventType.DELETE, kv=KeyValue(key=key, mod_revision=revision))
+
+
+def test_ranges_and_pages() -> None:
+    assert base_range(b"/a/") == (b"/a/", b"/a0")
+    assert base_range(b"") == (b"\x00", b"\x00")
+    assert next_page_key([KeyValue(key=b"/a/1"), KeyValue(key=b"/a/2")]) == b"/a/2\x00"
+
+
+def test_key_map() -> None:
+    same = KeyMap("/a/")
+    assert same(b"/a/x") == b"/a/x"
+    moved = KeyMap("/a/", "/b/")
+    assert moved(b"/a/x") == b"/b/x" and moved.back(b"/b/x") == b"/a/x"
+    with pytest.raises(ValueError, match="not under"):
+        moved(b"/c/x")
+
+
+def test_batches_keep_order_and_never_repeat_a_key() -> None:
+    events = [put(b"/a/1", 5), delete(b"/a/2", 6), put(b"/a/1", 7), put(b"/a/3", 7)]
+    batches = plan_batches(events, KeyMap("/a/", "/b/"))
+    assert [[op.request.key for op in b.ops] for b in batches] == [
+        [b"/b/1", b"/b/2"], [b"/b/1", b"/b/3"]
+    ]
+    assert [b.kind for b in batches[0].ops] == ["put", "delete"]
+    assert [b.revision for b in batches] == [6, 7]
+
+
+def test_a_revision_split_over_batches_is_completed_only_by_the_last() -> None:
+    events = [put(b"/k%d" % i, 9) for i in range(5)] + [put(b"/z", 10)]
+    batches = plan_batches(events, KeyMap(""), max_ops=2)
+    assert [len(b.ops) for b in batches] == [2, 2, 2]
+    assert [b.revision for b in batches] == [0, 0, 10]
+    with pytest.raises(ValueError):
+        plan_batches(events, KeyMap(""), max_ops=0)
+
+
+def test_state_belongs_to_one_copy() -> None:
+    keys = KeyMap("/a/", "/b/")
+    state = CopyState(prefix=b"/a/", dest_prefix=b"/b/", cluster_id=7, revision=42)
+    assert CopyState.decode(state.encode(), keys) == state
+    assert CopyState.decode(state.encode(), KeyMap("/a/")) is None
+    assert CopyState.decode(b"not json", keys) is None
