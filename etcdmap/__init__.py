@@ -14,6 +14,7 @@ from ._async.mapping import AsyncEtcdMap, AsyncEtcdMapSnapshot, AsyncMapTransact
 from ._async.mirror import AsyncMirror
 from ._async.namespace import AsyncNamespace, AsyncNamespaceWatcher
 from ._async.ordering import AsyncOrderingKV, AsyncSwitchEndpoint
+from ._async.recipes import AsyncBarrier, AsyncDoubleBarrier, AsyncQueue, AsyncRWMutex
 from ._async.syncer import AsyncPrefixCopy, AsyncSyncer
 from ._async.watch import AsyncWatchCallback, AsyncWatcher
 from ._concurrency import resume_election
@@ -159,6 +160,7 @@ from ._sync.mapping import EtcdMap, EtcdMapSnapshot, MapTransaction
 from ._sync.mirror import Mirror
 from ._sync.namespace import Namespace, NamespaceWatcher
 from ._sync.ordering import OrderingKV, SwitchEndpoint
+from ._sync.recipes import Barrier, DoubleBarrier, Queue, RWMutex
 from ._sync.syncer import PrefixCopy, Syncer
 from ._sync.watch import WatchCallback, Watcher
 from .codecs import Codec, Json, MsgPack, Raw, Str
@@ -168,7 +170,9 @@ __version__ = "0.1.0"
 __all__ = [
     "AlarmMember",
     "AlarmResponse",
+    "AsyncBarrier",
     "AsyncClient",
+    "AsyncDoubleBarrier",
     "AsyncElection",
     "AsyncElectionObserver",
     "AsyncEtcdMap",
@@ -183,6 +187,8 @@ __all__ = [
     "AsyncNamespaceWatcher",
     "AsyncOrderingKV",
     "AsyncPrefixCopy",
+    "AsyncQueue",
+    "AsyncRWMutex",
     "AsyncSTM",
     "AsyncSession",
     "AsyncSwitchEndpoint",
@@ -199,6 +205,7 @@ __all__ = [
     "AuthUserGetResponse",
     "AuthUserListResponse",
     "BadLeaderTransfereeError",
+    "Barrier",
     "Batch",
     "CampaignResponse",
     "CancelledError",
@@ -222,6 +229,7 @@ __all__ = [
     "DeadlineExceededError",
     "DefragmentResponse",
     "DeleteResponse",
+    "DoubleBarrier",
     "DowngradeInProcessError",
     "DuplicateKeyError",
     "Election",
@@ -301,6 +309,8 @@ __all__ = [
     "PermissionNotGrantedError",
     "PrefixCopy",
     "PutResponse",
+    "Queue",
+    "RWMutex",
     "Raw",
     "RequestCanceledError",
     "RequestTimeoutError",
