@@ -10,6 +10,7 @@ from ._async.concurrency import (
 )
 from ._async.election_service import AsyncLeaderStream
 from ._async.lease import AsyncLease, AsyncLeaseKeepAlive
+from ._async.leasing import AsyncLeasingKV
 from ._async.mapping import AsyncEtcdMap, AsyncEtcdMapSnapshot, AsyncMapTransaction
 from ._async.mirror import AsyncMirror
 from ._async.namespace import AsyncNamespace, AsyncNamespaceWatcher
@@ -125,7 +126,12 @@ from ._core.errors import (
 )
 from ._core.keys import prefix_range_end
 from ._core.kv import Compare, Op
-from ._core.lease import LeaseKeepAliveResponse, LeaseRevokeResponse, LeaseStatus, LeaseTimeToLive
+from ._core.lease import (
+    LeaseKeepAliveResponse,
+    LeaseRevokeResponse,
+    LeaseStatus,
+    LeaseTimeToLive,
+)
 from ._core.maintenance import (
     AlarmMember,
     AlarmResponse,
@@ -156,6 +162,7 @@ from ._sync.client import Client
 from ._sync.concurrency import STM, Election, ElectionObserver, Mutex, Session
 from ._sync.election_service import LeaderStream
 from ._sync.lease import Lease, LeaseKeepAlive
+from ._sync.leasing import LeasingKV
 from ._sync.mapping import EtcdMap, EtcdMapSnapshot, MapTransaction
 from ._sync.mirror import Mirror
 from ._sync.namespace import Namespace, NamespaceWatcher
@@ -180,6 +187,7 @@ __all__ = [
     "AsyncLeaderStream",
     "AsyncLease",
     "AsyncLeaseKeepAlive",
+    "AsyncLeasingKV",
     "AsyncMapTransaction",
     "AsyncMirror",
     "AsyncMutex",
@@ -272,6 +280,7 @@ __all__ = [
     "LeaseStatus",
     "LeaseTTLTooLargeError",
     "LeaseTimeToLive",
+    "LeasingKV",
     "LockReleasedError",
     "LockResponse",
     "MapTransaction",

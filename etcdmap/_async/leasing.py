@@ -1,0 +1,350 @@
+"""The leasing KV (Go's ``clientv3/leasing``): reads served from memory while this client
+holds a key's leasing key; the protocol is in ``_core.leasing``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from .._backends.asyncio import Lock
+from .._core.errors import DeadlineExceededError, EtcdError, SessionExpiredError
+from .._core.keys import to_bytes
+from .._core.kv import Compare, LeaseLike, Op
+from .._core.leasing import (
+    LeasingCache,
+    acquire_result,
+    acquire_txn,
+    conflicts,
+    guarded_txn,
+    put_result,
+    revoke_target,
+    revoke_txn,
+    written_keys,
+)
+from .._core.results import (
+    CompactResponse,
+    DeleteResponse,
+    GetResponse,
+    PutResponse,
+    TxnResponse,
+)
+from .._core.watch import EventType, WatchResponse
+from .client import AsyncClient
+from .concurrency import AsyncSession, _deadline, _left, _wait_delete
+from .watch import AsyncWatchCallback
+
+__all__ = ["AsyncLeasingKV"]
+
+log = logging.getLogger("etcdmap.leasing")
+
+
+class AsyncLeasingKV:
+    """KV calls on ``client`` whose single-key reads are served from a local cache while this
+    client holds the key's leasing key ``<leasing_prefix><key>`` (Go's leasing package).
+
+    ``AsyncLeasingKV(client, leasing_prefix, *, session_ttl=60)``; ``start()`` (done by
+    ``async with``) grants the session lease (Lease.LeaseGrant, kept alive on the client's
+    shared stream) and watches the leasing prefix. Every participant must use the same
+    ``leasing_prefix``, and it must not overlap the keys it leases.
+
+    - ``get(key)`` without options: served from memory if the key is held and nothing newer
+      is known (no RPC); otherwise one Txn that reads the key linearizably and takes its
+      leasing key if nobody holds it and the key has no lease. With any option it is a plain
+      ``client.get`` (KV.Range).
+    - ``put``, ``delete`` and ``txn``: one Txn guarded on the leasing keys of the written
+      keys. If another leasing client holds one, it is asked to give it up (its leasing key
+      gets the value ``"REVOKE"``; that client drops its cached value, then deletes the
+      leasing key) and the write is retried once the leasing key is gone, so no leasing
+      client keeps reading a value older than an acknowledged write. ``timeout`` bounds the
+      whole write, waits included (``DeadlineExceededError``).
+    - Writes by plain clients are not coordinated: the holder learns of them from its watch
+      on the key and stops serving the cached value when the event arrives.
+    - A key the holder was asked to give up is not taken again for 2 s. If the session lease
+      is lost, the cache is emptied and a new session is granted on the next call.
+    - ``aclose()`` stops the watches and revokes the session lease, releasing every leasing
+      key at once.
+
+    Example::
+
+        async with AsyncLeasingKV(client, "/leasing/") as kv:
+            await kv.put("/config/mode", "fast")
+            (await kv.get("/config/mode")).kvs  # a Txn the first time, then from memory
+    """
+
+    def __init__(
+        self, client: AsyncClient, leasing_prefix: bytes | str, *, session_ttl: int = 60
+    ) -> None:
+        self.client = client
+        self.prefix = to_bytes(leasing_prefix, "leasing_prefix")
+        if not self.prefix:
+            raise ValueError("leasing_prefix must not be empty")
+        self.session_ttl = session_ttl
+        self._session: AsyncSession | None = None
+        self._cache = LeasingCache()
+        self._lock = Lock()
+        self._session_lock = Lock()
+        self._key_watches: dict[bytes, AsyncWatchCallback] = {}
+        self._revokes: AsyncWatchCallback | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.prefix!r}, held={len(self._cache)})"
+
+    @property
+    def held(self) -> int:
+        """How many keys this client holds (and may serve from memory)."""
+        return len(self._cache)
+
+    async def start(self) -> AsyncLeasingKV:
+        """Grant the session lease and watch the leasing prefix; a no-op once started."""
+        await self._live_session()
+        return self
+
+    async def _live_session(self) -> AsyncSession:
+        """The session, started, or a new one if its lease was lost (the cache is emptied)."""
+        async with self._session_lock:
+            if self._closed:
+                raise SessionExpiredError(f"{self!r} is closed")
+            session = self._session
+            if session is not None and not session.done.is_set():
+                return session
+            if session is not None:
+                log.warning("leasing session %r ended; dropping the cache", session)
+                await self._forget_all()
+            else:
+                self._revokes = await self.client.add_watch_callback(
+                    self.prefix, self._on_leasing_event, prefix=True, filters=["nodelete"]
+                )
+            session = self._session = await AsyncSession(self.client, self.session_ttl).start()
+            return session
+
+    async def _forget_all(self) -> None:
+        async with self._lock:
+            self._cache.clear()
+            handles = list(self._key_watches.values())
+            self._key_watches.clear()
+        for handle in handles:
+            await handle.cancel()
+
+    async def aclose(self) -> None:
+        """Stop watching and revoke the session lease (Lease.LeaseRevoke), which deletes
+        every leasing key of this client. Safe to call twice."""
+        async with self._session_lock:
+            self._closed = True
+            revokes, self._revokes = self._revokes, None
+            session, self._session = self._session, None
+        if revokes is not None:
+            await revokes.cancel()
+        await self._forget_all()
+        if session is not None:
+            await session.aclose()
+
+    async def __aenter__(self) -> AsyncLeasingKV:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def _leasing_key(self, key: bytes) -> bytes:
+        return self.prefix + key
+
+    # --- reads ---------------------------------------------------------------------------
+
+    async def get(
+        self, key: bytes | str, *, timeout: float | None = None, **options: Any
+    ) -> GetResponse:
+        """Read ``key`` linearizably: from memory while held (no RPC), else by the acquire
+        Txn (or KV.Range while the key is held but its cached value is stale, or was
+        revoked lately). With ``options`` (any of ``client.get``'s) a plain KV.Range."""
+        key = to_bytes(key)
+        if options:
+            return await self.client.get(key, timeout=timeout, **options)
+        session = await self._live_session()
+        async with self._lock:
+            cached = self._cache.get(key)
+            held = self._cache.owned(key)
+            may_acquire = self._cache.may_acquire(key, time.monotonic())
+        if cached is not None:
+            return cached
+        if not may_acquire:
+            response = await self.client.get(key, timeout=timeout)
+            if held:
+                async with self._lock:
+                    self._cache.fill(key, response)
+            return response
+        return await self._acquire(key, session, timeout)
+
+    async def _acquire(
+        self, key: bytes, session: AsyncSession, timeout: float | None
+    ) -> GetResponse:
+        txn = await self.client.txn(
+            *acquire_txn(key, self._leasing_key(key), session.lease_id), timeout=timeout
+        )
+        read, leasing_rev = acquire_result(txn)
+        if not leasing_rev:
+            return read
+        async with self._lock:
+            held = self._cache.acquired(key, leasing_rev, read)
+        if not held:
+            return read
+        # Every write after the acquiring revision reaches the watch, so a plain client's
+        # write invalidates the cached value.
+        handle = await self.client.add_watch_callback(
+            key, lambda item: self._on_key_event(key, item),
+            start_revision=txn.header.revision + 1,
+        )
+        async with self._lock:
+            keep = self._cache.owned(key) == leasing_rev and key not in self._key_watches
+            if keep:
+                self._key_watches[key] = handle
+        if not keep:  # revoked meanwhile
+            await handle.cancel()
+        return read
+
+    async def _on_key_event(self, key: bytes, item: WatchResponse | EtcdError) -> None:
+        async with self._lock:
+            if isinstance(item, EtcdError):
+                log.warning("watch of held key %r failed (%s); not caching it", key, item)
+                self._cache.modified(key, 2**63 - 1)
+                return
+            for event in item.events:
+                self._cache.modified(key, event.kv.mod_revision)
+
+    async def _on_leasing_event(self, item: WatchResponse | EtcdError) -> None:
+        session = self._session
+        if isinstance(item, EtcdError) or session is None:
+            if isinstance(item, EtcdError):
+                log.error("watch of leasing prefix %r failed: %s", self.prefix, item)
+            return
+        for event in item.events:
+            if event.type is not EventType.PUT:
+                continue
+            key = revoke_target(event.kv, self.prefix, session.lease_id)
+            if key is not None:
+                await self._give_up(key, event.kv.create_revision)
+
+    async def _give_up(self, key: bytes, leasing_rev: int) -> None:
+        """Another client asked for ``key``: forget it, then delete our leasing key."""
+        async with self._lock:
+            handle = None
+            if self._cache.revoked(key, leasing_rev, time.monotonic()):
+                handle = self._key_watches.pop(key, None)
+        if handle is not None:
+            await handle.cancel()
+        leasing_key = self._leasing_key(key)
+        await self.client.txn(
+            [Compare.create_revision(leasing_key, "==", leasing_rev)], [Op.delete(leasing_key)]
+        )
+
+    # --- writes --------------------------------------------------------------------------
+
+    async def _write(
+        self, keys: Sequence[bytes], op: Op, timeout: float | None
+    ) -> tuple[TxnResponse, list[int]]:
+        """Run ``op`` guarded on the leasing keys of ``keys``, revoking foreign holders until
+        it runs; returns the Txn response and the create revisions of the leasing keys we
+        held (0: not held) that guarded it."""
+        deadline = _deadline(timeout)
+        while True:
+            await self._live_session()
+            async with self._lock:
+                revs = [self._cache.owned(key) for key in keys]
+            guards = [(self._leasing_key(k), rev) for k, rev in zip(keys, revs, strict=True)]
+            response = await self.client.txn(*guarded_txn(guards, op), timeout=_left(deadline))
+            if response.succeeded:
+                return response, revs
+            lost, foreign = conflicts(guards, response)
+            for leasing_key, rev in lost:
+                await self._lost(leasing_key[len(self.prefix):], rev)
+            for leasing_key, rev in foreign:
+                await self._revoke(leasing_key, rev, deadline)
+
+    async def _lost(self, key: bytes, leasing_rev: int) -> None:
+        async with self._lock:
+            handle = None
+            if self._cache.lost(key, leasing_rev):
+                handle = self._key_watches.pop(key, None)
+        if handle is not None:
+            await handle.cancel()
+
+    async def _revoke(self, leasing_key: bytes, rev: int, deadline: float | None) -> None:
+        """Ask the holder of ``leasing_key`` (created at ``rev``) to give it up and wait
+        until it is deleted (or its holder's lease expires)."""
+        response = await self.client.txn(*revoke_txn(leasing_key, rev), timeout=_left(deadline))
+        if not response.succeeded:
+            return  # already gone or replaced: the next attempt sees what is there now
+        start = response.header.revision + 1
+        if not await _wait_delete(self.client, leasing_key, start, deadline):
+            raise DeadlineExceededError(
+                f"leasing KV: the holder of {leasing_key!r} did not give it up in time"
+            )
+
+    async def put(
+        self,
+        key: bytes | str,
+        value: bytes | str,
+        *,
+        lease: LeaseLike = None,
+        prev_kv: bool = False,
+        timeout: float | None = None,
+    ) -> PutResponse:
+        """Store ``value`` under ``key`` (one guarded Txn, plus the revoke handshake if another
+        leasing client holds the key). If this client holds it, the cache is updated."""
+        key = to_bytes(key)
+        value = to_bytes(value, "value")
+        op = Op.put(key, value, lease=lease, prev_kv=True)
+        txn, (held,) = await self._write([key], op, timeout)
+        result = txn.responses[0]
+        assert isinstance(result, PutResponse)
+        async with self._lock:
+            if held and not lease:
+                self._cache.wrote(
+                    key, txn.header, put_result(key, value, txn.header.revision, result.prev_kv)
+                )
+            else:
+                self._cache.modified(key, txn.header.revision)
+        return PutResponse(txn.header, result.prev_kv if prev_kv else None)
+
+    async def delete(
+        self, key: bytes | str, *, prev_kv: bool = False, timeout: float | None = None
+    ) -> DeleteResponse:
+        """Delete ``key`` (one guarded Txn, plus the revoke handshake if another leasing
+        client holds it). Ranges are not supported (``ValueError``)."""
+        key = to_bytes(key)
+        txn, (held,) = await self._write([key], Op.delete(key, prev_kv=prev_kv), timeout)
+        result = txn.responses[0]
+        assert isinstance(result, DeleteResponse)
+        async with self._lock:
+            if held:
+                self._cache.wrote(key, txn.header, None)
+        return msgspec.structs.replace(result, header=txn.header)
+
+    async def txn(
+        self,
+        compare: Sequence[Compare] = (),
+        success: Sequence[Op] = (),
+        failure: Sequence[Op] = (),
+        *,
+        timeout: float | None = None,
+    ) -> TxnResponse:
+        """Run a transaction on the server (KV.Txn), nested inside one guarded on the leasing
+        keys of every key it may write (revoking foreign holders first). The cached values
+        of those keys are invalidated. Ranged deletes are refused (``ValueError``)."""
+        keys = sorted(written_keys([*success, *failure]))
+        txn, _ = await self._write(keys, Op.txn(compare, success, failure), timeout)
+        async with self._lock:
+            for key in keys:
+                self._cache.modified(key, txn.header.revision)
+        inner = txn.responses[0]
+        assert isinstance(inner, TxnResponse)
+        return msgspec.structs.replace(inner, header=txn.header)
+
+    async def compact(
+        self, revision: int, *, physical: bool = False, timeout: float | None = None
+    ) -> CompactResponse:
+        """``client.compact`` (KV.Compact), passed through."""
+        return await self.client.compact(revision, physical=physical, timeout=timeout)
