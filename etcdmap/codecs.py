@@ -93,16 +93,15 @@ class _Msgspec(Generic[T]):
 
     __slots__ = ("_decoder", "_encoder", "_validate", "type")
     _format = ""
+    _module: Any = None  # msgspec.json or msgspec.msgpack, set by the subclass
 
     def __init__(self, type: Any = Any) -> None:
         self.type = type
-        self._encoder, self._decoder = self._build(type)
+        self._encoder = self._module.Encoder()
+        self._decoder = self._module.Decoder(type)
         # Encoding alone does not check field types (a Struct built with a wrong field type
         # encodes fine), so typed codecs decode what they encoded before it is sent.
         self._validate = type is not Any
-
-    def _build(self, type: Any) -> tuple[Any, Any]:
-        raise NotImplementedError
 
     def encode(self, value: T, /) -> bytes:
         """``value`` encoded; ``TypeError`` if it is not encodable or not a valid ``type``."""
@@ -140,9 +139,7 @@ class Json(_Msgspec[T]):
 
     __slots__ = ()
     _format = "JSON"
-
-    def _build(self, type: Any) -> tuple[Any, Any]:
-        return msgspec.json.Encoder(), msgspec.json.Decoder(type)
+    _module = msgspec.json
 
 
 class MsgPack(_Msgspec[T]):
@@ -150,9 +147,7 @@ class MsgPack(_Msgspec[T]):
 
     __slots__ = ()
     _format = "MessagePack"
-
-    def _build(self, type: Any) -> tuple[Any, Any]:
-        return msgspec.msgpack.Encoder(), msgspec.msgpack.Decoder(type)
+    _module = msgspec.msgpack
 
 
 def codec_for(codec: Any = None, value_type: Any = None) -> Any:
