@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
 from .._backends.asyncio import Event, Lock, Worker
@@ -191,30 +192,46 @@ class AsyncSession:
         await self.aclose()
 
 
-async def _wait_delete(
-    client: AsyncKVClient, key: bytes, revision: int, deadline: float | None
+async def _wait_for(
+    client: AsyncKVClient,
+    key: bytes,
+    revision: int,
+    deadline: float | None,
+    happened: Callable[[WatchResponse], bool],
+    *,
+    prefix: bool = False,
 ) -> bool:
-    """Wait until ``key`` is deleted, watching from ``revision``; False if ``deadline``
-    passed first. The watch answers arrive on the watch's own worker; only an event is
-    shared with it, so the wait itself honours the deadline (and Ctrl-C)."""
-    deleted = Event()
+    """Watch ``key`` (or the prefix) from ``revision`` until a response satisfies
+    ``happened``: True; False if ``deadline`` passed first. The watch's own worker only sets
+    an event, so the wait honours the deadline (and Ctrl-C, and cancellation)."""
+    seen = Event()
     failures: list[EtcdError] = []
 
     def on_response(item: WatchResponse | EtcdError) -> None:
         if isinstance(item, EtcdError):
             failures.append(item)
-            deleted.set()
-        elif was_deleted(item):
-            deleted.set()
+            seen.set()
+        elif happened(item):
+            seen.set()
 
-    handle = await client.add_watch_callback(key, on_response, start_revision=revision)
+    handle = await client.add_watch_callback(
+        key, on_response, prefix=prefix, start_revision=revision
+    )
     try:
-        done = await deleted.wait(_left(deadline))
+        done = await seen.wait(_left(deadline))
     finally:
         await handle.cancel()
     if failures:
         raise failures[0]
     return done
+
+
+async def _wait_delete(
+    client: AsyncKVClient, key: bytes, revision: int, deadline: float | None
+) -> bool:
+    """Wait until ``key`` is deleted, watching from ``revision``; False if ``deadline``
+    passed first."""
+    return await _wait_for(client, key, revision, deadline, was_deleted)
 
 
 async def _wait_deletes(

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
-from .._backends.threads import Event
 from .._core.concurrency import first_created, is_owner, lock_prefix, was_deleted
 from .._core.errors import (
     DeadlineExceededError,
@@ -37,8 +35,7 @@ from .._core.recipes import (
     unique_key,
     was_put,
 )
-from .._core.watch import WatchResponse
-from .concurrency import Session, _deadline, _left, _wait_deletes
+from .concurrency import Session, _deadline, _left, _wait_deletes, _wait_for
 
 if TYPE_CHECKING:
     from .client import Client
@@ -63,40 +60,6 @@ def _create_unique(
         revision = created_revision(response)
         if revision:
             return key, revision
-
-
-def _wait_for(
-    client: KVClient,
-    key: bytes,
-    revision: int,
-    deadline: float | None,
-    happened: Callable[[WatchResponse], bool],
-    *,
-    prefix: bool = False,
-) -> bool:
-    """Watch ``key`` (or the prefix) from ``revision`` until a response satisfies
-    ``happened``: True; False if ``deadline`` passed first. The watch's own worker only sets
-    an event, so the wait honours the deadline (and Ctrl-C, and cancellation)."""
-    seen = Event()
-    failures: list[EtcdError] = []
-
-    def on_response(item: WatchResponse | EtcdError) -> None:
-        if isinstance(item, EtcdError):
-            failures.append(item)
-            seen.set()
-        elif happened(item):
-            seen.set()
-
-    handle = client.add_watch_callback(
-        key, on_response, prefix=prefix, start_revision=revision
-    )
-    try:
-        done = seen.wait(_left(deadline))
-    finally:
-        handle.cancel()
-    if failures:
-        raise failures[0]
-    return done
 
 
 def _delete_quietly(client: KVClient, key: bytes, what: str) -> None:
