@@ -7,10 +7,8 @@ from typing import overload
 
 from ._async.client import AsyncClient
 from ._async.syncer import AsyncPrefixCopy, ProgressCallback
-from ._async.syncer import copy_prefix as async_copy_prefix
 from ._sync.client import Client
 from ._sync.syncer import PrefixCopy
-from ._sync.syncer import copy_prefix as sync_copy_prefix
 
 __all__ = ["copy_prefix"]
 
@@ -78,15 +76,15 @@ def copy_prefix(
             copy.wait_for(src.put("/config/mode", "fast").header.revision, timeout=10)
     """
     if isinstance(source, AsyncClient) and isinstance(destination, AsyncClient):
-        return async_copy_prefix(
+        return AsyncPrefixCopy(
             source, destination, prefix, dest_prefix, progress=progress,
             state_file=state_file, timeout=timeout,
-        )
+        ).start()
     if isinstance(source, Client) and isinstance(destination, Client):
-        return sync_copy_prefix(
+        return PrefixCopy(
             source, destination, prefix, dest_prefix, progress=progress,
             state_file=state_file, timeout=timeout,
-        )
+        ).start()
     raise TypeError(
         "copy_prefix() needs two Client or two AsyncClient, not "
         f"{type(source).__name__} and {type(destination).__name__}"

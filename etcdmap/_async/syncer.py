@@ -30,7 +30,7 @@ from .._core.syncer import (
 from .client import AsyncClient
 from .watch import AsyncWatcher
 
-__all__ = ["AsyncPrefixCopy", "AsyncSyncer", "copy_prefix"]
+__all__ = ["AsyncPrefixCopy", "AsyncSyncer"]
 
 log = logging.getLogger("etcdmap.syncer")
 
@@ -402,21 +402,3 @@ class AsyncPrefixCopy:
         partial = self._state_file.with_name(self._state_file.name + ".partial")
         partial.write_bytes(state.encode())
         os.replace(partial, self._state_file)
-
-
-def copy_prefix(
-    source: AsyncClient,
-    destination: AsyncClient,
-    prefix: bytes | str,
-    dest_prefix: bytes | str | None = None,
-    *,
-    progress: ProgressCallback | None = None,
-    state_file: str | os.PathLike[str] | None = None,
-    timeout: float = 10.0,
-) -> AsyncPrefixCopy:
-    """Copy ``prefix`` from ``source`` to ``destination`` (under ``dest_prefix``, by default
-    the same prefix) and keep it in step until stopped; see ``AsyncPrefixCopy``."""
-    return AsyncPrefixCopy(
-        source, destination, prefix, dest_prefix, progress=progress, state_file=state_file,
-        timeout=timeout,
-    ).start()

@@ -31,7 +31,7 @@ from .._core.syncer import (
 from .client import Client
 from .watch import Watcher
 
-__all__ = ["PrefixCopy", "Syncer", "copy_prefix"]
+__all__ = ["PrefixCopy", "Syncer"]
 
 log = logging.getLogger("etcdmap.syncer")
 
@@ -403,21 +403,3 @@ class PrefixCopy:
         partial = self._state_file.with_name(self._state_file.name + ".partial")
         partial.write_bytes(state.encode())
         os.replace(partial, self._state_file)
-
-
-def copy_prefix(
-    source: Client,
-    destination: Client,
-    prefix: bytes | str,
-    dest_prefix: bytes | str | None = None,
-    *,
-    progress: ProgressCallback | None = None,
-    state_file: str | os.PathLike[str] | None = None,
-    timeout: float = 10.0,
-) -> PrefixCopy:
-    """Copy ``prefix`` from ``source`` to ``destination`` (under ``dest_prefix``, by default
-    the same prefix) and keep it in step until stopped; see ``PrefixCopy``."""
-    return PrefixCopy(
-        source, destination, prefix, dest_prefix, progress=progress, state_file=state_file,
-        timeout=timeout,
-    ).start()
