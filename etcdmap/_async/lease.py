@@ -10,7 +10,6 @@ import grpc
 
 from .._backends.asyncio import BidiStream, Event, Lock, Worker
 from .._core import lease as core
-from .._core.auth import Metadata
 from .._core.errors import (
     ConnectionFailedError,
     EtcdError,
@@ -34,9 +33,6 @@ __all__ = ["AsyncLease", "AsyncLeaseKeepAlive", "AsyncLeaseService"]
 
 log = logging.getLogger("etcdmap.lease")
 
-#: Keep-alives only go to a member that has a leader, so a partitioned member cannot renew a
-#: lease the cluster is about to expire (Go's WithRequireLeader).
-_REQUIRE_LEADER: Metadata = (("hasleader", "true"),)
 #: Seconds between looks at the schedule (clientv3 scans every 500 ms as well).
 TICK = 0.5
 #: Seconds to wait before re-opening a broken keep-alive stream (clientv3's retryConnWait).
@@ -271,15 +267,12 @@ class AsyncLeaseKeeper:
             stream = None
             conn: AsyncConnection | None = None
             try:
-                # After a failure, try the next endpoint: the member may be gone for good.
-                endpoints = self._client.endpoints
-                conn = await self._client._connection_for(endpoints[self.connects % len(endpoints)])
+                conn, stream = await self._client._open_stream("lease_keep_alive", self.connects)
                 async with self._lock:
                     if self._stop.is_set():
+                        stream.cancel()
                         break
-                    stream = self._stream = BidiStream(
-                        conn.lease_keep_alive, self._client._stream_metadata(*_REQUIRE_LEADER)
-                    )
+                    self._stream = stream
                     self.connects += 1
                     self._schedule.resend_all(time.monotonic())
                     await self._send_due()
@@ -378,7 +371,7 @@ class AsyncLeaseService(AsyncClientBase):
             functools.partial(
                 conn.lease_keep_alive, timeout=self._timeout if timeout is None else timeout
             ),
-            self._stream_metadata(*_REQUIRE_LEADER),
+            self._stream_metadata(),
         )
         action = f"lease_keep_alive_once {ident:#x}"
         try:

@@ -34,9 +34,6 @@ log = logging.getLogger("etcdmap.watch")
 #: Responses a watcher buffers before the shared stream waits for its consumer.
 DEFAULT_BUFFER = 1024
 _END = object()
-#: Watches only talk to a member that has a leader, so a partitioned member cannot leave a
-#: watcher silently stale (Go's WithRequireLeader).
-_REQUIRE_LEADER = (("hasleader", "true"),)
 
 
 class AsyncWatchStream:
@@ -96,18 +93,13 @@ class AsyncWatchStream:
 
     async def _run(self) -> None:
         failures = 0
-        endpoints = self._client.endpoints
         while not self._stop.is_set():
             stream = None
             conn = None
             try:
-                # After a failure, try the next endpoint: the member may be gone for good.
-                endpoint = endpoints[self.connects % len(endpoints)]
-                conn = await self._client._connection_for(endpoint)
+                conn, stream = await self._client._open_stream("watch", self.connects)
                 async with self._lock:
-                    stream = self._stream = BidiStream(
-                        conn.watch, self._client._stream_metadata(*_REQUIRE_LEADER)
-                    )
+                    self._stream = stream
                     self.connects += 1
                     if self.connects > 1 and self._client._hooks is not None:
                         self._client._hooks.watch_resumed(conn.endpoint)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from .._backends.threads import Event, Worker, sleep
+from .._backends.threads import BidiStream, Event, Worker, sleep
 from .._core.auth import Credentials, Metadata, needs_new_token, token_metadata
 from .._core.cluster import endpoints_from_members, member_list_request, parse_members
 from .._core.endpoints import MiB, channel_options, resolve_endpoints
@@ -33,6 +33,7 @@ __all__ = ["ClientBase"]
 
 _Client = TypeVar("_Client", bound="ClientBase")
 log = logging.getLogger("etcdmap.client")
+_REQUIRE_LEADER = ("hasleader", "true")
 
 
 class ClientBase:
@@ -214,9 +215,18 @@ class ClientBase:
         self._conn = self._connection_for(endpoints[(index + 1) % len(endpoints)])
         return self._conn
 
-    def _stream_metadata(self, *extra: tuple[str, str]) -> Metadata:
-        """Metadata for opening a stream: the auth token when logged in, and ``extra``."""
-        return (*(self._metadata or ()), *extra)
+    def _stream_metadata(self) -> Metadata:
+        """Metadata for opening a stream: the auth token when logged in, and ``hasleader``:
+        streams only talk to a member that has a leader, so a partitioned member cannot
+        leave a watcher stale or renew a lease the cluster is expiring (WithRequireLeader)."""
+        return (*(self._metadata or ()), _REQUIRE_LEADER)
+
+    def _open_stream(self, rpc: str, attempt: int) -> tuple[Connection, BidiStream]:
+        """Open the bidirectional stream ``rpc`` for the ``attempt``-th time: endpoints in
+        turn, so a re-opened stream tries the next member (the last may be gone for good)."""
+        endpoints = self.endpoints
+        conn = self._connection_for(endpoints[attempt % len(endpoints)])
+        return conn, BidiStream(getattr(conn, rpc), self._stream_metadata())
 
     def _renew_token_after(self, conn: Connection, error: Any, action: str) -> None:
         """After a stream failed: log in again if the token was the reason (streams are

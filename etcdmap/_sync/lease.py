@@ -11,7 +11,6 @@ import grpc
 
 from .._backends.threads import BidiStream, Event, Lock, Worker
 from .._core import lease as core
-from .._core.auth import Metadata
 from .._core.errors import (
     ConnectionFailedError,
     EtcdError,
@@ -35,9 +34,6 @@ __all__ = ["Lease", "LeaseKeepAlive", "LeaseService"]
 
 log = logging.getLogger("etcdmap.lease")
 
-#: Keep-alives only go to a member that has a leader, so a partitioned member cannot renew a
-#: lease the cluster is about to expire (Go's WithRequireLeader).
-_REQUIRE_LEADER: Metadata = (("hasleader", "true"),)
 #: Seconds between looks at the schedule (clientv3 scans every 500 ms as well).
 TICK = 0.5
 #: Seconds to wait before re-opening a broken keep-alive stream (clientv3's retryConnWait).
@@ -272,15 +268,12 @@ class LeaseKeeper:
             stream = None
             conn: Connection | None = None
             try:
-                # After a failure, try the next endpoint: the member may be gone for good.
-                endpoints = self._client.endpoints
-                conn = self._client._connection_for(endpoints[self.connects % len(endpoints)])
+                conn, stream = self._client._open_stream("lease_keep_alive", self.connects)
                 with self._lock:
                     if self._stop.is_set():
+                        stream.cancel()
                         break
-                    stream = self._stream = BidiStream(
-                        conn.lease_keep_alive, self._client._stream_metadata(*_REQUIRE_LEADER)
-                    )
+                    self._stream = stream
                     self.connects += 1
                     self._schedule.resend_all(time.monotonic())
                     self._send_due()
@@ -379,7 +372,7 @@ class LeaseService(ClientBase):
             functools.partial(
                 conn.lease_keep_alive, timeout=self._timeout if timeout is None else timeout
             ),
-            self._stream_metadata(*_REQUIRE_LEADER),
+            self._stream_metadata(),
         )
         action = f"lease_keep_alive_once {ident:#x}"
         try:
