@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from etcdmap import Event, EventType, KeyValue
-from etcdmap._core.syncer import CopyState, KeyMap, base_range, next_page_key, plan_batches
+from etcdmap._core.kv import next_page_key
+from etcdmap._core.syncer import CopyState, KeyMap, base_range, plan_batches
 
 
 def put(key: bytes, revision: int) -> Event:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from .._core import kv
 from .._core.errors import CompactedError, EtcdError
@@ -129,6 +129,38 @@ class AsyncKV(AsyncClientBase):
             sort_target=sort_target, serializable=serializable, keys_only=keys_only,
             count_only=count_only, timeout=timeout,
         )
+
+    async def get_pages(
+        self,
+        key: bytes | str,
+        *,
+        range_end: bytes | str | None = None,
+        prefix: bool = False,
+        page_size: int = 1000,
+        revision: int = 0,
+        keys_only: bool = False,
+        serializable: bool = False,
+        timeout: float | None = None,
+    ) -> AsyncIterator[GetResponse]:
+        """Read a range in pages of ``page_size`` keys (KV.Range with ``limit``), every page
+        at one revision: ``revision``, or the one the first page was read at. Together the
+        pages are one consistent snapshot, and memory is bounded by a page. The next page is
+        read only when asked for; ``CompactedError`` if compaction overtakes the revision.
+        """
+        if page_size < 1:
+            raise ValueError(f"page_size must be positive, got {page_size}")
+        first = kv.range_request(key, range_end, prefix)  # resolves prefix and range end
+        start, end = first.key, first.range_end
+        while True:
+            page = await self.get(
+                start, range_end=end, limit=page_size, revision=revision,
+                keys_only=keys_only, serializable=serializable, timeout=timeout,
+            )  # fmt: skip
+            revision = revision or page.header.revision
+            yield page
+            if not page.more or not page.kvs:
+                return
+            start = kv.next_page_key(page.kvs)
 
     async def delete(
         self,

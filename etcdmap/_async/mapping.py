@@ -188,33 +188,30 @@ class AsyncMapReader(AsyncMappingBase[V]):
         The first page fixes the revision (or the map's pinned one is used); the next page is
         fetched only when the consumer asks for it.
         """
-        start, revision, done = self._start, self._read_revision, 0
-        while True:
-            try:
-                response = await self.client.get(
-                    start, range_end=self._end, limit=self.page_size, revision=revision,
-                    keys_only=keys_only, serializable=self.serializable,
-                )  # fmt: skip
-            except CompactedError as error:
-                if not done:
-                    raise
-                raise CompactedError(
-                    f"iterating {self.prefix!r} at revision {revision}: the store was compacted "
-                    f"past it (to {error.compact_revision}) after {done} keys; iterate again "
-                    "(a new pass reads at the current revision) or use a larger page_size",
-                    compact_revision=error.compact_revision,
-                    code=error.code,
-                    details=error.details,
-                    endpoint=error.endpoint,
-                ) from error
-            if not revision:
-                revision = response.header.revision
-                self._note(response)
-            yield response.kvs, revision
-            done += len(response.kvs)
-            if not response.more or not response.kvs:
-                return
-            start = response.kvs[-1].key + b"\x00"
+        revision, done = self._read_revision, 0
+        pages = self.client.get_pages(
+            self._start, range_end=self._end, page_size=self.page_size, revision=revision,
+            keys_only=keys_only, serializable=self.serializable,
+        )  # fmt: skip
+        try:
+            async for response in pages:
+                if not revision:
+                    revision = response.header.revision
+                    self._note(response)
+                yield response.kvs, revision
+                done += len(response.kvs)
+        except CompactedError as error:
+            if not done:
+                raise
+            raise CompactedError(
+                f"iterating {self.prefix!r} at revision {revision}: the store was compacted "
+                f"past it (to {error.compact_revision}) after {done} keys; iterate again "
+                "(a new pass reads at the current revision) or use a larger page_size",
+                compact_revision=error.compact_revision,
+                code=error.code,
+                details=error.details,
+                endpoint=error.endpoint,
+            ) from error
 
     async def __aiter__(self) -> AsyncIterator[str]:
         """The keys, in key order, paged keys-only at one revision (see ``keys()``)."""

@@ -401,19 +401,13 @@ class AsyncMirror(AsyncMirrorBase[V]):
         while True:
             data: dict[str, Any] = {}
             invalid: dict[str, InvalidValue] = {}
-            start, revision = m._start, 0
+            revision = 0
             try:
-                while True:
-                    response = await self.client.get(
-                        start, range_end=m._end, limit=m.page_size, revision=revision,
-                        keys_only=self.keys_only,
-                    )  # fmt: skip
-                    if not revision:
-                        revision = response.header.revision
-                    store.add_page(data, invalid, response.kvs)
-                    if not response.more or not response.kvs:
-                        break
-                    start = response.kvs[-1].key + b"\x00"
+                async for page in self.client.get_pages(
+                    m._start, range_end=m._end, page_size=m.page_size, keys_only=self.keys_only
+                ):
+                    revision = revision or page.header.revision
+                    store.add_page(data, invalid, page.kvs)
             except CompactedError:
                 continue  # compaction overtook the listing's revision: list again, newer
             break

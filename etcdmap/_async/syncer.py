@@ -24,7 +24,6 @@ from .._core.syncer import (
     CopyState,
     KeyMap,
     base_range,
-    next_page_key,
     plan_batches,
 )
 from .client import AsyncClient
@@ -90,16 +89,11 @@ class AsyncSyncer:
         if not self.revision:
             probe = await self._client.get(self.prefix or b"foo", count_only=True, timeout=timeout)
             self.revision = probe.header.revision
-        key = start
-        while True:
-            page = await self._client.get(
-                key, range_end=end, limit=self._page_size, revision=self.revision,
-                timeout=timeout,
-            )
+        async for page in self._client.get_pages(
+            start, range_end=end, page_size=self._page_size, revision=self.revision,
+            timeout=timeout,
+        ):  # fmt: skip
             yield page
-            if not page.more or not page.kvs:
-                return
-            key = next_page_key(page.kvs)
 
     def sync_updates(self, *, prev_kv: bool = False) -> AsyncWatcher:
         """A watcher of the prefix from ``revision + 1`` (Watch.Watch): every change after
@@ -317,17 +311,11 @@ class AsyncPrefixCopy:
         """Delete destination keys under the destination prefix that the source lacks."""
         start, end = base_range(self._keys.dest_prefix)
         stale: list[bytes] = []
-        key, revision = start, 0
-        while True:
-            page = await self._destination.get(
-                key, range_end=end, limit=BASE_PAGE_SIZE, revision=revision, keys_only=True,
-                timeout=self._timeout,
-            )
-            revision = page.header.revision
+        async for page in self._destination.get_pages(
+            start, range_end=end, page_size=BASE_PAGE_SIZE, keys_only=True,
+            timeout=self._timeout,
+        ):  # fmt: skip
             stale.extend(kv.key for kv in page.kvs if kv.key not in present)
-            if not page.more or not page.kvs:
-                break
-            key = next_page_key(page.kvs)
         for first in range(0, len(stale), MAX_TXN_OPS):
             if not await self._apply([Op.delete(k) for k in stale[first:first + MAX_TXN_OPS]]):
                 return False

@@ -216,6 +216,11 @@ def _choice(table: dict[str, int], name: str, what: str) -> int:
         raise ValueError(f"{what} must be one of {', '.join(table)}; got {name!r}") from None
 
 
+def next_page_key(kvs: Sequence[Any]) -> bytes:
+    """Where the page after ``kvs`` starts: just after its last key."""
+    return bytes(kvs[-1].key) + b"\x00"
+
+
 # --- transactions -----------------------------------------------------------------------------
 
 _COMPARE_OPS = {"==": 0, ">": 1, "<": 2, "!=": 3}

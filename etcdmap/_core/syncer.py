@@ -20,7 +20,6 @@ from .errors import (
 )
 from .keys import ALL_KEYS, prefix_range_end, to_bytes
 from .kv import Op
-from .results import KeyValue
 from .watch import Event, EventType
 
 __all__ = [
@@ -33,7 +32,6 @@ __all__ = [
     "CopyState",
     "KeyMap",
     "base_range",
-    "next_page_key",
     "plan_batches",
 ]
 
@@ -61,11 +59,6 @@ def base_range(prefix: bytes) -> tuple[bytes, bytes]:
     if not prefix:
         return ALL_KEYS, ALL_KEYS
     return prefix, prefix_range_end(prefix)
-
-
-def next_page_key(kvs: Sequence[KeyValue]) -> bytes:
-    """Where the page after ``kvs`` starts: just after its last key."""
-    return kvs[-1].key + b"\x00"
 
 
 class KeyMap:

@@ -316,3 +316,20 @@ async def test_bad_arguments_are_typed_errors(async_etcd_client: AsyncClient) ->
         await async_etcd_client.get(5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at most one of range_end, prefix and from_key"):
         await async_etcd_client.get("a", prefix=True, from_key=True)
+
+
+async def test_get_pages_is_one_snapshot_in_bounded_pages(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
+    c = async_etcd_client
+    for i in range(25):
+        await c.put(f"{etcd_prefix}{i:02d}", str(i))
+    sizes, keys = [], []
+    async for page in c.get_pages(etcd_prefix, prefix=True, page_size=10):
+        sizes.append(len(page.kvs))
+        keys.extend(kv.key for kv in page.kvs)
+        await c.put(f"{etcd_prefix}zz-written-during-the-pass-{len(sizes)}", "x")
+        await c.delete(f"{etcd_prefix}{24 - len(sizes):02d}")
+    assert sizes == [10, 10, 5]
+    assert keys == [f"{etcd_prefix}{i:02d}".encode() for i in range(25)]
+    with pytest.raises(ValueError, match="page_size must be positive"):
+        async for _ in c.get_pages(etcd_prefix, prefix=True, page_size=0):
+            pass

@@ -317,3 +317,20 @@ def test_bad_arguments_are_typed_errors(etcd_client: Client) -> None:
         etcd_client.get(5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at most one of range_end, prefix and from_key"):
         etcd_client.get("a", prefix=True, from_key=True)
+
+
+def test_get_pages_is_one_snapshot_in_bounded_pages(etcd_client: Client, etcd_prefix: str) -> None:
+    c = etcd_client
+    for i in range(25):
+        c.put(f"{etcd_prefix}{i:02d}", str(i))
+    sizes, keys = [], []
+    for page in c.get_pages(etcd_prefix, prefix=True, page_size=10):
+        sizes.append(len(page.kvs))
+        keys.extend(kv.key for kv in page.kvs)
+        c.put(f"{etcd_prefix}zz-written-during-the-pass-{len(sizes)}", "x")
+        c.delete(f"{etcd_prefix}{24 - len(sizes):02d}")
+    assert sizes == [10, 10, 5]
+    assert keys == [f"{etcd_prefix}{i:02d}".encode() for i in range(25)]
+    with pytest.raises(ValueError, match="page_size must be positive"):
+        for _ in c.get_pages(etcd_prefix, prefix=True, page_size=0):
+            pass
