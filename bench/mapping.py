@@ -5,12 +5,13 @@ and typed (msgspec Struct) items() vs stdlib json decoding.
 Every measurement runs in a fresh child process: ``peak MiB`` is the child's peak resident
 memory during the pass (VmHWM, reset just before it through /proc/self/clear_refs) minus its
 RSS at that moment (client connected, one warm-up read done), so it counts C allocations
-(gRPC buffers, protobuf messages) as well as Python objects. Each scenario runs ``--rounds``
-times; the table shows medians. Prints a table and writes bench/results/mapping.json.
+(gRPC buffers, protobuf messages) as well as Python objects. Each child makes three passes and
+reports their median time and largest peak; each scenario runs ``--rounds`` children, in a
+rotating order; the table shows medians. Prints a table and writes bench/results/mapping.json.
 
-Why paging costs throughput on etcd 3.5: a Range with a limit still counts every key from the
-page's start to the end of the range (the response's ``count``), so a pass in pages of P keys
-makes the server visit about N²/2P index entries; the ``page_size=5000`` row shows the trade.
+Paging costs a request per page; on etcd 3.5 a Range with a limit also counts every key from its
+start to its range end, which ``get_pages`` keeps to about a page by reading windows of the
+range (see ``etcdmap._core.kv.PagePlan``). The ``page_size=5000`` row shows the trade.
 
     /work/venv/bin/python bench/mapping.py            # ~1 min
     /work/venv/bin/python bench/mapping.py --quick    # 20,000 keys, 2 rounds
@@ -36,6 +37,7 @@ PREFIX = "/bench-map/"
 VALUE_BYTES = 100
 OUT = Path(__file__).resolve().parent / "results" / "mapping.json"
 ETCD3_VENV = Path("/tmp/bench-etcd3")
+PASSES = 3  # per child process
 SCENARIOS = {
     "paged items()": "etcdmap EtcdMap(codec=Raw(), page_size=1000).items(): key and bytes value",
     "paged items() page_size=5000": "the same with pages of 5,000 keys",
@@ -151,14 +153,17 @@ def child(name: str, endpoint: str, n: int) -> dict[str, Any]:
 
 
 def _measure(run: Any, n: int) -> dict[str, Any]:
-    before = reset_peak_rss()
-    start = time.perf_counter()
-    count = run()
-    seconds = time.perf_counter() - start
-    peak = _status_kib("VmHWM")
-    if count != n:
-        raise RuntimeError(f"pass saw {count} keys, expected {n}")
-    return {"keys": count, "seconds": seconds, "peak_mib": max(0, peak - before) / 1024}
+    """``PASSES`` passes in this process: the median time, the largest peak memory."""
+    times, peaks = [], []
+    for _ in range(PASSES):
+        before = reset_peak_rss()
+        start = time.perf_counter()
+        count = run()
+        times.append(time.perf_counter() - start)
+        peaks.append(max(0, _status_kib("VmHWM") - before) / 1024)
+        if count != n:
+            raise RuntimeError(f"pass saw {count} keys, expected {n}")
+    return {"keys": n, "seconds": statistics.median(times), "peak_mib": max(peaks)}
 
 
 # --------------------------------------------------------------------------- parent

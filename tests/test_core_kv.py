@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etcdmap import Compare, GetResponse, KeyValue, Op, PutResponse, TxnResponse
 from etcdmap._core import kv
@@ -195,3 +199,99 @@ def test_compact_revision_search_finds_the_point(compact_at: int) -> None:
         probes += 1
     assert search.result == compact_at
     assert probes <= 7
+
+
+# --- paging ------------------------------------------------------------------------------------
+
+
+class PagingServer:
+    """A sorted keyspace answering limited range reads as etcd 3.5 does, counting the keys the
+    server visits: every key from the read's start to its range end, not just those returned."""
+
+    def __init__(self, keys: list[bytes]) -> None:
+        self.keys = sorted(set(keys))
+        self.reads = 0
+        self.visited = 0
+
+    def read(self, start: bytes, end: bytes, limit: int) -> tuple[list[mvccpb.KeyValue], bool, int]:
+        if end == b"":
+            found = [k for k in self.keys if k == start]
+        else:
+            found = [k for k in self.keys if k >= start and (end == b"\x00" or k < end)]
+        self.reads += 1
+        self.visited += len(found)
+        return [mvccpb.KeyValue(key=k) for k in found[:limit]], len(found) > limit, len(found)
+
+
+def read_in_pages(server: PagingServer, start: bytes, end: bytes, page_size: int) -> list[list[bytes]]:
+    plan = kv.PagePlan(start, end, page_size)
+    pages = []
+    while not plan.done:
+        kvs, more, count = server.read(*plan.window(), page_size)
+        pages.append([kv.key for kv in kvs])
+        plan.advance(kvs, more, count)
+    return pages
+
+
+def numbered(count: int) -> list[bytes]:
+    return [b"/app/key-%06d" % i for i in range(count)]
+
+
+def random_keys(count: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    return [b"/app/" + rng.randbytes(rng.randint(1, 12)) for _ in range(count)]
+
+
+def hex_ids(count: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    return [b"/app/%032x" % rng.getrandbits(128) for _ in range(count)]
+
+
+def clumps(count: int) -> list[bytes]:
+    # dense runs far apart in key space, the densest last
+    return ([b"/app/a/%05d" % i for i in range(count // 4)] + [b"/app/m%d" % i for i in range(50)]
+            + [b"/app/z/" + b"%08d" % i for i in range(count - count // 4 - 50)])
+
+
+@pytest.mark.parametrize("keys", [numbered(20_000), random_keys(20_000, 1), hex_ids(20_000, 2),
+                                  clumps(20_000)], ids=["numbered", "random", "hex", "clumps"])
+@pytest.mark.parametrize("page_size", [100, 1000])
+def test_paged_read_visits_each_key_once_at_linear_server_cost(keys: list[bytes], page_size: int) -> None:
+    server = PagingServer(keys + [b"/ap", b"/app", b"/apq", b"/b"])  # neighbours outside the range
+    pages = read_in_pages(server, b"/app/", b"/app0", page_size)
+    inside = [k for k in server.keys if k.startswith(b"/app/")]
+    assert [key for page in pages for key in page] == inside
+    assert all(len(page) <= page_size for page in pages)
+    # The first page counts the range once; then each page costs about itself. Pages that all
+    # ran to the end would visit len(inside)**2 / (2 * page_size) keys: 200,000 to 2,000,000.
+    assert server.visited <= 5 * len(inside)
+    assert server.reads <= 1.5 * len(inside) / page_size + 5
+
+
+@pytest.mark.parametrize(("start", "end"), [(b"/app/", b"\x00"), (b"", b"\x00"), (b"/app/key-000010", b"")])
+def test_paged_read_of_open_and_single_key_ranges(start: bytes, end: bytes) -> None:
+    keys = numbered(500)
+    server = PagingServer(keys)
+    pages = read_in_pages(server, start, end, 64)
+    expected = [k for k in server.keys if k >= start] if end else [start]
+    assert [key for page in pages for key in page] == expected
+
+
+@pytest.mark.parametrize("page_size", [1, 7, 5000])
+def test_paged_read_of_small_and_empty_ranges(page_size: int) -> None:
+    server = PagingServer(numbered(30))
+    assert [k for page in read_in_pages(server, b"/app/", b"/app0", page_size) for k in page] == server.keys
+    assert read_in_pages(server, b"/nothing/", b"/nothing0", page_size) == [[]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(keys=st.lists(st.binary(min_size=1, max_size=6), max_size=200), bounds=st.lists(st.binary(max_size=3), min_size=2, max_size=2),
+       page_size=st.integers(1, 40), unbounded=st.booleans())
+def test_paged_read_returns_exactly_the_range_for_any_keys(keys: list[bytes], bounds: list[bytes], page_size: int, unbounded: bool) -> None:
+    start, end = sorted(bounds)
+    start = start or b"\x00"
+    end = b"\x00" if unbounded else end + b"\xff"
+    server = PagingServer(keys)
+    pages = read_in_pages(server, start, end, page_size)
+    assert [k for page in pages for k in page] == [k for k in server.keys if k >= start and (unbounded or k < end)]
+    assert all(len(page) <= page_size for page in pages)

@@ -727,11 +727,11 @@ class AsyncEtcdKeysView(AsyncKeysViewBase):
         cut, key_of = len(source._prefix), source.key_codec.decode
         async for page, revision in source._pages(keys_only=True):
             self.revision = revision
-            for kv in page:
-                try:
-                    key = key_of(kv.key[cut:])
-                except Exception:
-                    key = source._relative(kv.key)  # raises the ValueDecodeError
+            try:
+                keys = [key_of(kv.key[cut:]) for kv in page]
+            except Exception:
+                keys = [source._relative(kv.key) for kv in page]  # raises the ValueDecodeError
+            for key in keys:
                 yield key
 
     async def count(self) -> int:
@@ -757,28 +757,38 @@ class AsyncDecodingView(Generic[V]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._source!r}, on_error={self.on_error!r})"
 
-    async def _pairs(self) -> AsyncIterator[tuple[str, V]]:
+    async def _pair_pages(self) -> AsyncIterator[list[tuple[str, V]]]:
+        """The pass, a page of decoded pairs at a time (the views yield them one by one)."""
         self.errors = []
         source = self._source
-        # The hot loop of a pass: the codecs' bound methods, no per-key helper calls.
+        # The hot loop of a pass: a page decoded at once by the codecs' bound methods; a page
+        # with a key or value that does not decode is decoded again key by key.
         cut, key_of, value_of = len(source._prefix), source.key_codec.decode, source.codec.decode
         async for page, revision in source._pages(keys_only=False):
             self.revision = revision
-            for kv in page:
-                try:
-                    key = key_of(kv.key[cut:])
-                except Exception:
-                    key = source._relative(kv.key)  # raises the ValueDecodeError
-                try:
-                    value = value_of(kv.value)
-                except Exception as error:
-                    problem = decode_error(key, kv.value, kv.mod_revision, source.codec, error)
-                    if self.on_error == "raise":
-                        raise problem from error
-                    if self.on_error == "collect":
-                        self.errors.append(problem)
-                    continue
-                yield key, value
+            try:
+                pairs = [(key_of(kv.key[cut:]), value_of(kv.value)) for kv in page]
+            except Exception:
+                pairs = self._pairs_one_by_one(page)
+            yield pairs
+
+    def _pairs_one_by_one(self, page: Sequence[KeyValue]) -> list[tuple[str, V]]:
+        """The pairs of ``page`` that decode; the others raise, or are skipped or collected,
+        by ``on_error``."""
+        source, pairs = self._source, []
+        for kv in page:
+            key = source._relative(kv.key)  # raises the ValueDecodeError
+            try:
+                value = source.codec.decode(kv.value)
+            except Exception as error:
+                problem = decode_error(key, kv.value, kv.mod_revision, source.codec, error)
+                if self.on_error == "raise":
+                    raise problem from error
+                if self.on_error == "collect":
+                    self.errors.append(problem)
+                continue
+            pairs.append((key, value))
+        return pairs
 
     async def count(self) -> int:
         """The number of keys (one count-only Range)."""
@@ -789,8 +799,9 @@ class AsyncEtcdValuesView(AsyncDecodingView[V], AsyncValuesViewBase[V]):
     """The values of a map; every pass pages Ranges at one revision (see ``values()``)."""
 
     async def __aiter__(self) -> AsyncIterator[V]:
-        async for _, value in self._pairs():
-            yield value
+        async for pairs in self._pair_pages():
+            for _, value in pairs:
+                yield value
 
     async def contains(self, item: object) -> bool:
         """Whether some key has the value ``item`` (a full pass, stopping at the first)."""
@@ -804,8 +815,9 @@ class AsyncEtcdItemsView(AsyncDecodingView[V], AsyncItemsViewBase[V]):
     """The ``(key, value)`` pairs of a map; every pass pages Ranges at one revision."""
 
     async def __aiter__(self) -> AsyncIterator[tuple[str, V]]:
-        async for pair in self._pairs():
-            yield pair
+        async for pairs in self._pair_pages():
+            for pair in pairs:
+                yield pair
 
     async def contains(self, item: object) -> bool:
         """Whether ``item`` is a ``(key, value)`` pair of the map (one Range)."""

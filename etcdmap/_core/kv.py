@@ -3,6 +3,7 @@ and ``Op`` values of transactions, and the parsers that turn responses into type
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, Protocol
 
@@ -24,6 +25,7 @@ __all__ = [
     "Compare",
     "LeaseLike",
     "Op",
+    "PagePlan",
     "SortOrder",
     "SortTarget",
     "compact_request",
@@ -216,9 +218,144 @@ def _choice(table: dict[str, int], name: str, what: str) -> int:
         raise ValueError(f"{what} must be one of {', '.join(table)}; got {name!r}") from None
 
 
-def next_page_key(kvs: Sequence[Any]) -> bytes:
-    """Where the page after ``kvs`` starts: just after its last key."""
-    return bytes(kvs[-1].key) + b"\x00"
+class PagePlan:
+    """Where each page of a paged range read starts and ends (no I/O: the client asks
+    ``window()``, reads it with ``limit=page_size``, and reports back with ``advance()``).
+
+    etcd counts every key from a limited Range's start to its range end, so pages that all
+    run to the end of an N-key range make the server visit about N²/(2·page_size) keys. Only
+    the first page runs to the end, and its ``count`` says how many keys the range holds at
+    the pinned revision. Each later page reads a window from the first unread key to an end
+    chosen to hold about ``page_size`` keys, by how the keys of the last two pages were
+    spread (see ``KeyScale``); the last page, once the rest fits, runs to the end. A window
+    cut short by the limit continues from just after its last key, a window read whole from
+    its end: the windows tile the range, so every key is read exactly once, in order,
+    whatever the estimates. A poor one costs a short page or a larger count, never a key.
+    """
+
+    #: How much a window may grow after an empty one.
+    MAX_GROWTH = 16
+    #: How many keys of each page teach the scale.
+    SAMPLE = 8
+
+    def __init__(self, start: bytes, end: bytes, page_size: int) -> None:
+        self.start = start
+        self.end = end
+        self.page_size = page_size
+        self.window_end = end
+        self.done = False
+        shared = 0  # every key of the range starts with what its two ends share
+        while shared < min(len(start), len(end)) and start[shared] == end[shared]:
+            shared += 1
+        self._scale = KeyScale(start[:shared] if end != ALL_KEYS else b"")
+        self._left: int | None = None  # keys not read yet, once the first page counted them
+        self._spans: list[tuple[bytes, bytes, int]] = []  # last two pages: from, to, keys between
+
+    def window(self) -> tuple[bytes, bytes]:
+        """The key and range end of the next page's read."""
+        return self.start, self.window_end
+
+    def advance(self, kvs: Sequence[Any], more: bool, count: int) -> None:
+        """Record the page read from ``window()``: its keys, ``more`` and ``count``."""
+        read = len(kvs)
+        self._left = (count if self._left is None else self._left) - read
+        if self._left <= 0 or not more and self.window_end == self.end:
+            self.done = True
+            return
+        if read:  # the last key exactly (estimates count from it), a sample of the rest
+            step = max(1, read // self.SAMPLE)
+            self._scale.learn(bytes(kv.key) for kv in kvs[-1::-step])
+        if more:  # cut short: the keys read say how dense the window is
+            last = bytes(kvs[-1].key)
+            span = bytes(kvs[0].key), last, read - 1
+            self.start = last + b"\x00"
+        else:  # read whole: so is the window, gaps included
+            last = self.window_end
+            span = self.start, last, read
+            self.start = last
+        self._spans = [*self._spans[-1:], span]
+        if self._left <= self.page_size:
+            end = self.end  # the rest fits one page
+        else:
+            end = self._estimate_end(last)
+            if more and count - read > self.page_size:  # this window holds a page more
+                end = min(end, self.window_end, key=_range_order)
+        self.window_end = end
+
+    def _estimate_end(self, last: bytes) -> bytes:
+        """An end for the window after ``last`` expected to hold ``page_size`` keys."""
+        scale = self._scale
+        keys = sum(read for _, _, read in self._spans)
+        spread = scale.number(self._spans[-1][1]) - scale.number(self._spans[0][0])
+        wanted = min(self.page_size, self.MAX_GROWTH * keys) if keys else self.MAX_GROWTH
+        end = scale.key(scale.number(last) + max(1, spread * wanted // max(1, keys)))
+        if end is None or end <= self.start or _range_order(end) >= _range_order(self.end):
+            return self.end
+        return end
+
+
+def _range_order(range_end: bytes) -> tuple[bool, bytes]:
+    """Sorts range ends, ``ALL_KEYS`` (no end) last."""
+    return range_end == ALL_KEYS, range_end
+
+
+class KeyScale:
+    """Numbers for keys that grow about evenly with the count of keys between them.
+
+    Keys all start with ``prefix`` (what the two ends of the range share); after it, each byte
+    position counts in the base of the distinct bytes seen at it or at any later position in
+    the keys read so far, plus one for the byte after the largest. So ``key-000123`` counts
+    (about) in tens and a hex id in sixteens, where plain big-endian bytes would leap at every
+    carry (``key-000999`` → ``key-001000``). Later positions cycle through their alphabet from
+    key to key; sharing it with the earlier, slower ones lets an estimate carry into a byte
+    not seen there yet. A byte not seen counts as the one below it.
+    """
+
+    def __init__(self, prefix: bytes = b"") -> None:
+        self._prefix = prefix
+        self._seen: list[set[int]] = []  # per position: the distinct bytes seen there
+        self._alphabets: list[list[int]] = []  # per position: the sorted bytes it counts in
+
+    def learn(self, keys: Iterable[bytes]) -> None:
+        """Add the bytes of ``keys`` to those seen at each position."""
+        seen, skip, grown = self._seen, len(self._prefix), False
+        for key in keys:
+            seen.extend(set() for _ in range(len(key) - skip - len(seen)))
+            for position, byte in enumerate(key[skip:]):
+                symbols = seen[position]
+                if byte not in symbols:
+                    symbols.add(byte)
+                    grown = True
+        if grown:
+            alphabets, later = [], set()
+            for symbols in reversed(seen):
+                later |= symbols
+                alphabets.append(sorted(later))
+            alphabets.reverse()
+            self._alphabets = alphabets
+
+    def number(self, key: bytes) -> int:
+        """The number of ``key``; a position the key does not reach counts as zero."""
+        number, rest = 0, key[len(self._prefix) :]
+        for position, symbols in enumerate(self._alphabets):
+            rank = 0
+            if position < len(rest):
+                byte = rest[position]
+                rank = bisect.bisect_right(symbols, byte)
+                rank = rank - 1 + (byte > symbols[-1]) if rank else 0
+            number = number * (len(symbols) + 1) + rank
+        return number
+
+    def key(self, number: int) -> bytes | None:
+        """A key whose number is ``number``; ``None`` if it is beyond every key."""
+        out = bytearray()
+        for symbols in reversed(self._alphabets):
+            number, rank = divmod(number, len(symbols) + 1)
+            out.append(symbols[rank] if rank < len(symbols) else min(symbols[-1] + 1, 255))
+        if number:
+            return None
+        out.reverse()
+        return self._prefix + bytes(out)
 
 
 # --- transactions -----------------------------------------------------------------------------

@@ -143,25 +143,34 @@ class KV(ClientBase):
         serializable: bool = False,
         timeout: float | None = None,
     ) -> Iterator[GetResponse]:
-        """Read a range in pages of ``page_size`` keys (KV.Range with ``limit``), every page
-        at one revision: ``revision``, or the one the first page was read at. Together the
-        pages are one consistent snapshot, and memory is bounded by a page. The next page is
-        read only when asked for; ``CompactedError`` if compaction overtakes the revision.
+        """Read a range in pages of at most ``page_size`` keys (KV.Range with ``limit``),
+        every page at one revision: ``revision``, or the one the first page was read at.
+        Together the pages are one consistent snapshot, and memory is bounded by a page. The
+        next page is read only when asked for; ``CompactedError`` if compaction overtakes the
+        revision.
+
+        The first page's ``count`` is the whole range's. Later pages are read over windows of
+        the range sized to hold about ``page_size`` keys (etcd counts every key up to a
+        limited read's range end, so pages that all ran to the end would cost the server
+        O(N²/page_size)); their ``count`` and ``more`` describe their window, and a page may
+        hold fewer keys than ``page_size``.
         """
         if page_size < 1:
             raise ValueError(f"page_size must be positive, got {page_size}")
         first = kv.range_request(key, range_end, prefix)  # resolves prefix and range end
-        start, end = first.key, first.range_end
-        while True:
+        plan = kv.PagePlan(first.key, first.range_end, page_size)
+        opening = True
+        while not plan.done:
+            start, end = plan.window()
             page = self.get(
                 start, range_end=end, limit=page_size, revision=revision,
                 keys_only=keys_only, serializable=serializable, timeout=timeout,
             )  # fmt: skip
+            if page.kvs or opening:  # the first page always: it carries the count
+                yield page
+            opening = False
             revision = revision or page.header.revision
-            yield page
-            if not page.more or not page.kvs:
-                return
-            start = kv.next_page_key(page.kvs)
+            plan.advance(page.kvs, page.more, page.count)
 
     def delete(
         self,

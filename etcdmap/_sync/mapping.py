@@ -728,11 +728,11 @@ class EtcdKeysView(KeysViewBase):
         cut, key_of = len(source._prefix), source.key_codec.decode
         for page, revision in source._pages(keys_only=True):
             self.revision = revision
-            for kv in page:
-                try:
-                    key = key_of(kv.key[cut:])
-                except Exception:
-                    key = source._relative(kv.key)  # raises the ValueDecodeError
+            try:
+                keys = [key_of(kv.key[cut:]) for kv in page]
+            except Exception:
+                keys = [source._relative(kv.key) for kv in page]  # raises the ValueDecodeError
+            for key in keys:
                 yield key
 
     def count(self) -> int:
@@ -758,28 +758,38 @@ class DecodingView(Generic[V]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._source!r}, on_error={self.on_error!r})"
 
-    def _pairs(self) -> Iterator[tuple[str, V]]:
+    def _pair_pages(self) -> Iterator[list[tuple[str, V]]]:
+        """The pass, a page of decoded pairs at a time (the views yield them one by one)."""
         self.errors = []
         source = self._source
-        # The hot loop of a pass: the codecs' bound methods, no per-key helper calls.
+        # The hot loop of a pass: a page decoded at once by the codecs' bound methods; a page
+        # with a key or value that does not decode is decoded again key by key.
         cut, key_of, value_of = len(source._prefix), source.key_codec.decode, source.codec.decode
         for page, revision in source._pages(keys_only=False):
             self.revision = revision
-            for kv in page:
-                try:
-                    key = key_of(kv.key[cut:])
-                except Exception:
-                    key = source._relative(kv.key)  # raises the ValueDecodeError
-                try:
-                    value = value_of(kv.value)
-                except Exception as error:
-                    problem = decode_error(key, kv.value, kv.mod_revision, source.codec, error)
-                    if self.on_error == "raise":
-                        raise problem from error
-                    if self.on_error == "collect":
-                        self.errors.append(problem)
-                    continue
-                yield key, value
+            try:
+                pairs = [(key_of(kv.key[cut:]), value_of(kv.value)) for kv in page]
+            except Exception:
+                pairs = self._pairs_one_by_one(page)
+            yield pairs
+
+    def _pairs_one_by_one(self, page: Sequence[KeyValue]) -> list[tuple[str, V]]:
+        """The pairs of ``page`` that decode; the others raise, or are skipped or collected,
+        by ``on_error``."""
+        source, pairs = self._source, []
+        for kv in page:
+            key = source._relative(kv.key)  # raises the ValueDecodeError
+            try:
+                value = source.codec.decode(kv.value)
+            except Exception as error:
+                problem = decode_error(key, kv.value, kv.mod_revision, source.codec, error)
+                if self.on_error == "raise":
+                    raise problem from error
+                if self.on_error == "collect":
+                    self.errors.append(problem)
+                continue
+            pairs.append((key, value))
+        return pairs
 
     def count(self) -> int:
         """The number of keys (one count-only Range)."""
@@ -790,8 +800,9 @@ class EtcdValuesView(DecodingView[V], ValuesViewBase[V]):
     """The values of a map; every pass pages Ranges at one revision (see ``values()``)."""
 
     def __iter__(self) -> Iterator[V]:
-        for _, value in self._pairs():
-            yield value
+        for pairs in self._pair_pages():
+            for _, value in pairs:
+                yield value
 
     def contains(self, item: object) -> bool:
         """Whether some key has the value ``item`` (a full pass, stopping at the first)."""
@@ -805,8 +816,9 @@ class EtcdItemsView(DecodingView[V], ItemsViewBase[V]):
     """The ``(key, value)`` pairs of a map; every pass pages Ranges at one revision."""
 
     def __iter__(self) -> Iterator[tuple[str, V]]:
-        for pair in self._pairs():
-            yield pair
+        for pairs in self._pair_pages():
+            for pair in pairs:
+                yield pair
 
     def contains(self, item: object) -> bool:
         """Whether ``item`` is a ``(key, value)`` pair of the map (one Range)."""

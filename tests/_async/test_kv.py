@@ -328,7 +328,7 @@ async def test_get_pages_is_one_snapshot_in_bounded_pages(async_etcd_client: Asy
         keys.extend(kv.key for kv in page.kvs)
         await c.put(f"{etcd_prefix}zz-written-during-the-pass-{len(sizes)}", "x")
         await c.delete(f"{etcd_prefix}{24 - len(sizes):02d}")
-    assert sizes == [10, 10, 5]
+    assert sizes[0] == 10 and all(0 < size <= 10 for size in sizes) and sum(sizes) == 25
     assert keys == [f"{etcd_prefix}{i:02d}".encode() for i in range(25)]
     with pytest.raises(ValueError, match="page_size must be positive"):
         async for _ in c.get_pages(etcd_prefix, prefix=True, page_size=0):
