@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import grpc
 
@@ -16,9 +16,9 @@ from .._core.tls import TLSMaterial
 
 __all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel", "settle", "sleep"]
 
-Queue = queue.Queue
 Lock = threading.Lock
 _END = object()
+T = TypeVar("T")
 
 
 def open_channel(
@@ -76,6 +76,57 @@ class HooksInterceptor(grpc.UnaryUnaryClientInterceptor):
         outcome = continuation(details, request)
         self._hooks.finish(started, outcome.code().name)
         return outcome
+
+class Queue(Generic[T]):
+    """A FIFO between threads, bounded by ``maxsize`` (0: unbounded), with the operations of
+    ``asyncio.Queue`` the watch uses. Items pass through a C ``SimpleQueue`` (one lock per
+    ``put`` and ``get``, where ``queue.Queue`` takes several Python-level ones); a ``put`` into
+    a full queue waits for the consumer to take one."""
+
+    #: How long a producer waiting for room sleeps before it looks again (the consumer wakes
+    #: it sooner when it sees it waiting).
+    RECHECK = 0.05
+
+    def __init__(self, maxsize: int = 0) -> None:
+        self._items: queue.SimpleQueue[T] = queue.SimpleQueue()
+        self._maxsize = maxsize
+        self._room = threading.Condition()
+        self._producer_waits = False
+
+    def put(self, item: T) -> None:
+        """Add ``item``, first waiting while the queue is full."""
+        if self._maxsize and self._items.qsize() >= self._maxsize:
+            with self._room:
+                while self._items.qsize() >= self._maxsize:
+                    self._producer_waits = True
+                    self._room.wait(self.RECHECK)
+                self._producer_waits = False
+        self._items.put(item)
+
+    def put_nowait(self, item: T) -> None:
+        """Add ``item`` even if the queue is full (to end a consumer's wait)."""
+        self._items.put(item)
+
+    def get(self) -> T:
+        """Take the oldest item, waiting for one."""
+        item = self._items.get()
+        if self._producer_waits:
+            with self._room:
+                self._room.notify()
+        return item
+
+    def get_nowait(self) -> T:
+        """Take the oldest item; ``queue.Empty`` if there is none."""
+        return self._items.get_nowait()
+
+    def empty(self) -> bool:
+        """Whether the queue holds nothing."""
+        return self._items.empty()
+
+    def qsize(self) -> int:
+        """How many items the queue holds."""
+        return self._items.qsize()
+
 
 class BidiStream:
     """A bidirectional gRPC stream: ``send`` requests, ``recv`` responses (None at the end).
