@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from etcdmap import Event, EventType, KeyValue
-from etcdmap._core.kv import next_page_key
 from etcdmap._core.syncer import CopyState, KeyMap, base_range, plan_batches
 
 
@@ -20,7 +19,6 @@ def delete(key: bytes, revision: int) -> Event:
 def test_ranges_and_pages() -> None:
     assert base_range(b"/a/") == (b"/a/", b"/a0")
     assert base_range(b"") == (b"\x00", b"\x00")
-    assert next_page_key([KeyValue(key=b"/a/1"), KeyValue(key=b"/a/2")]) == b"/a/2\x00"
 
 
 def test_key_map() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 
-from .._backends.asyncio import BidiStream, Event, Lock, Queue, Worker, settle
+from .._backends.asyncio import BidiStream, Event, Lock, Queue, SharedReader, Worker, settle
 from .._core.errors import (
     EtcdError,
     InvalidAuthTokenError,
@@ -37,15 +37,23 @@ _END = object()
 
 
 class AsyncWatchStream:
-    """The client's one Watch stream: a worker reads it and feeds every watcher's queue."""
+    """The client's one Watch stream, read a response at a time (``_read``) by the backend's
+    ``SharedReader``: with threads the watchers' consumers take turns reading it themselves
+    (no thread between the stream and a lone consumer), with asyncio a task of its own
+    reads it. Each response's parts go to the watchers' queues. Whoever reads when the
+    stream breaks opens it again (the next endpoint, capped backoff) and every watcher
+    resumes. While no one reads, etcd keeps the backlog."""
 
     def __init__(self, client: AsyncClientBase) -> None:
         self._client = client
         self._mux = WatchMux()
-        self._lock = Lock()
+        self._lock = Lock()  # the mux, the queues and the stream
+        self._reader = SharedReader(self._read, self._keep_reading, _END)
         self._queues: dict[Subscription, Queue[Any]] = {}
         self._stream: BidiStream | None = None
-        self._worker: Worker | None = None
+        self._conn: AsyncConnection | None = None
+        self._received = False  # since the stream was opened
+        self._failures = 0  # openings in a row that brought nothing
         self._stop = Event()
         #: How many times a stream was opened (1 + the number of resumes).
         self.connects = 0
@@ -56,8 +64,6 @@ class AsyncWatchStream:
         async with self._lock:
             self._queues[sub] = queue
             await self._send(self._mux.add(sub))
-            if self._worker is None:
-                self._worker = Worker(self._run, name="etcdmap-watch")
 
     async def cancel(self, sub: Subscription) -> None:
         self._auth_retried.discard(sub)
@@ -66,6 +72,7 @@ class AsyncWatchStream:
             queue = self._queues.pop(sub, None)
         if queue is not None:
             _end_queue(queue)
+            await self._reader.wake()
 
     async def request_progress(self) -> None:
         async with self._lock:
@@ -79,11 +86,18 @@ class AsyncWatchStream:
             queues = list(self._queues.values())
             self._queues.clear()
             if self._stream is not None:
-                self._stream.cancel()
+                self._stream.cancel()  # a consumer waiting in recv() returns
         for queue in queues:
             _end_queue(queue)
-        if self._worker is not None:
-            await self._worker.join()
+        await self._reader.close()
+
+    async def next_item(self, queue: Queue[Any]) -> Any:
+        """The next item of a watcher's ``queue``: a response, an error or the end."""
+        return await self._reader.next(queue)
+
+    def _keep_reading(self) -> bool:
+        """Whether the stream is worth reading: not closed, and open or with watchers."""
+        return not self._stop.is_set() and (self._stream is not None or bool(self._mux.watchers))
 
     async def _send(self, requests: list[Any]) -> None:
         # Called with the lock held, so requests leave in the order the mux produced them.
@@ -91,41 +105,51 @@ class AsyncWatchStream:
             for request in requests:
                 await self._stream.send(request)
 
-    async def _run(self) -> None:
-        failures = 0
-        while not self._stop.is_set():
-            stream = None
-            conn = None
-            try:
-                conn, stream = await self._client._open_stream("watch", self.connects)
-                async with self._lock:
-                    self._stream = stream
-                    self.connects += 1
-                    if self.connects > 1 and self._client._hooks is not None:
-                        self._client._hooks.watch_resumed(conn.endpoint)
-                    await self._send(self._mux.on_connect(conn.endpoint))
-                if await self._pump(stream, conn):
-                    failures = 0
-            except grpc.RpcError as error:
-                log.info("watch stream broke (%s); resuming", error)
-                if conn is not None:
-                    if certificate_rejected(error.details() or ""):
-                        await self._fail_all(error_from_status(
-                            error.code(), error.details(), endpoint=conn.endpoint, action="watch"
-                        ))
-                    await self._client._renew_token_after(conn, error, "watch")
-            except EtcdError as error:
-                log.info("watch stream broke (%s); resuming", error)
-            async with self._lock:
-                self._mux.on_disconnect()
-                self._stream = None
-                if stream is not None:
-                    stream.cancel()
-                if not self._mux.watchers:
-                    self._worker = None  # the next watch starts a new worker
-                    return
-            failures += 1
-            await self._stop.wait(min(0.05 * 2**failures, 1.0))
+    async def _read(self) -> None:
+        """One step of the reader: open the stream if needed, or read a response and deliver
+        it; after a failure, close the stream and wait (capped backoff) before the next."""
+        conn = self._conn
+        try:
+            if self._stream is None:
+                await self._open()
+                return
+            assert conn is not None
+            response = await self._stream.recv()
+            if response is not None:
+                self._received = True
+                await self._deliver(response, conn)
+                return
+        except grpc.RpcError as error:
+            log.info("watch stream broke (%s); resuming", error)
+            if conn is not None:
+                if certificate_rejected(error.details() or ""):
+                    await self._fail_all(error_from_status(
+                        error.code(), error.details(), endpoint=conn.endpoint, action="watch"
+                    ))
+                await self._client._renew_token_after(conn, error, "watch")
+        except EtcdError as error:
+            log.info("watch stream broke (%s); resuming", error)
+        await self._close_stream()
+        if self._stop.is_set():
+            return
+        self._failures = (0 if self._received else self._failures) + 1
+        await self._stop.wait(min(0.05 * 2**self._failures, 1.0))
+
+    async def _open(self) -> None:
+        conn, stream = await self._client._open_stream("watch", self.connects)
+        async with self._lock:
+            self._conn, self._stream, self._received = conn, stream, False
+            self.connects += 1
+            if self.connects > 1 and self._client._hooks is not None:
+                self._client._hooks.watch_resumed(conn.endpoint)
+            await self._send(self._mux.on_connect(conn.endpoint))
+
+    async def _close_stream(self) -> None:
+        async with self._lock:
+            self._mux.on_disconnect()
+            if self._stream is not None:
+                self._stream.cancel()
+            self._stream = None
 
     def _stale_token(self, sub: Subscription, item: object) -> bool:
         return (
@@ -143,34 +167,32 @@ class AsyncWatchStream:
             if queue is not None:
                 _end_queue(queue, error)
 
-    async def _pump(self, stream: BidiStream, conn: AsyncConnection) -> bool:
-        """Read responses until the stream ends; True if any arrived."""
-        received = False
-        while (response := await stream.recv()) is not None:
-            received = True
-            async with self._lock:
-                requests, deliveries = self._mux.on_response(response)
-                await self._send(requests)
-                targets = [(self._queues.get(sub), sub, item) for sub, item in deliveries]
-            for queue, sub, item in targets:
-                if queue is None:
-                    continue
-                if self._stale_token(sub, item):
-                    # The stream's token expired: creating this watcher was refused. Log in
-                    # again and reopen the stream; every watcher resumes, this one included.
-                    self._auth_retried.add(sub)
-                    async with self._lock:
-                        self._mux.retry(sub)
-                    await self._client._authenticate(conn, None)
-                    stream.cancel()
-                    continue
-                self._auth_retried.discard(sub)
-                await queue.put(item)
-                if sub.ended:
-                    async with self._lock:
-                        self._queues.pop(sub, None)
-                    await queue.put(_END)
-        return received
+    async def _deliver(self, response: Any, conn: AsyncConnection) -> None:
+        """Apply one response: each watcher it concerns gets its part in its queue (a full
+        queue holds the reader: the stream waits for that watcher's consumer)."""
+        async with self._lock:
+            requests, deliveries = self._mux.on_response(response)
+            await self._send(requests)
+            targets = [(self._queues.get(sub), sub, item) for sub, item in deliveries]
+        for queue, sub, item in targets:
+            if queue is None:
+                continue
+            if self._stale_token(sub, item):
+                # The stream's token expired: creating this watcher was refused. Log in
+                # again and reopen the stream; every watcher resumes, this one included.
+                self._auth_retried.add(sub)
+                async with self._lock:
+                    self._mux.retry(sub)
+                await self._client._authenticate(conn, None)
+                await self._close_stream()
+                continue
+            self._auth_retried.discard(sub)
+            await queue.put(item)
+            if sub.ended:
+                async with self._lock:
+                    self._queues.pop(sub, None)
+                await queue.put(_END)
+        await self._reader.wake()
 
 
 def _end_queue(queue: Queue[Any], error: EtcdError | None = None) -> None:
@@ -209,7 +231,7 @@ class AsyncWatcher:
         if not self._started:
             self._started = True
             await self._stream.add(self._sub, self._queue)
-            first = await self._queue.get()
+            first = await self._stream.next_item(self._queue)
             if not (isinstance(first, WatchResponse) and first.created):
                 self._pending = first  # an error or the end: iteration reports it
         return self
@@ -239,7 +261,7 @@ class AsyncWatcher:
             elif self._done and self._queue.empty():
                 raise StopAsyncIteration
             else:
-                item = await self._queue.get()
+                item = await self._stream.next_item(self._queue)
             if item is _END:
                 self._done = True
                 raise StopAsyncIteration

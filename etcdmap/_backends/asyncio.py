@@ -13,7 +13,10 @@ import grpc.aio
 from .._core.hooks import HookSet, Started
 from .._core.tls import TLSMaterial
 
-__all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel", "settle", "sleep"]
+__all__ = [
+    "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker", "open_channel", "settle",
+    "sleep",
+]  # fmt: skip
 
 Queue = asyncio.Queue
 Lock = asyncio.Lock
@@ -139,6 +142,45 @@ class Worker:
             await self._task
         except asyncio.CancelledError:
             pass
+
+
+class SharedReader:
+    """Feeds consumers, each with a queue of its own, from one source read a step at a time
+    (``step()``: read one response and hand out its parts) by a task of its own, started by
+    the first consumer to ask and ending once ``keep_reading()`` is false. Consumers only wait
+    on their queues: a task switch is cheap, and a consumer cancelled while it waits (a
+    timeout around a watch iteration) cannot cut a step in half. ``end`` is the threads
+    twin's; here whoever ends the reading ends the queues.
+    """
+
+    def __init__(
+        self,
+        step: Callable[[], Coroutine[Any, Any, None]],
+        keep_reading: Callable[[], bool],
+        end: object,
+    ) -> None:
+        self._step = step
+        self._keep_reading = keep_reading
+        self._worker: Worker | None = None
+
+    async def next(self, items: asyncio.Queue[Any]) -> Any:
+        """The next item of ``items``, starting the reader if it is not running."""
+        if self._worker is None and self._keep_reading():
+            self._worker = Worker(self._run, name="etcdmap-watch")
+        return await items.get()
+
+    async def _run(self) -> None:
+        while self._keep_reading():
+            await self._step()
+        self._worker = None  # the next consumer to ask starts a new reader
+
+    async def wake(self) -> None:
+        """Nothing to do: consumers wait on their queues."""
+
+    async def close(self) -> None:
+        """Stop the reader task (``keep_reading()`` has turned false)."""
+        if self._worker is not None:
+            await self._worker.join()
 
 
 async def settle(outcome: object) -> object:

@@ -14,7 +14,10 @@ import grpc
 from .._core.hooks import HookSet, Started
 from .._core.tls import TLSMaterial
 
-__all__ = ["BidiStream", "Event", "Lock", "Queue", "Worker", "open_channel", "settle", "sleep"]
+__all__ = [
+    "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker", "open_channel", "settle",
+    "sleep",
+]  # fmt: skip
 
 Lock = threading.Lock
 _END = object()
@@ -80,8 +83,9 @@ class HooksInterceptor(grpc.UnaryUnaryClientInterceptor):
 class Queue(Generic[T]):
     """A FIFO between threads, bounded by ``maxsize`` (0: unbounded), with the operations of
     ``asyncio.Queue`` the watch uses. Items pass through a C ``SimpleQueue`` (one lock per
-    ``put`` and ``get``, where ``queue.Queue`` takes several Python-level ones); a ``put`` into
-    a full queue waits for the consumer to take one."""
+    ``put`` and ``get``, where ``queue.Queue`` takes several Python-level ones). A ``put`` into
+    a full queue waits until the consumer has taken half of it, so a producer ahead of its
+    consumer wakes once per half queue, not once per item."""
 
     #: How long a producer waiting for room sleeps before it looks again (the consumer wakes
     #: it sooner when it sees it waiting).
@@ -110,7 +114,7 @@ class Queue(Generic[T]):
     def get(self) -> T:
         """Take the oldest item, waiting for one."""
         item = self._items.get()
-        if self._producer_waits:
+        if self._producer_waits and self._items.qsize() <= self._maxsize // 2:
             with self._room:
                 self._room.notify()
         return item
@@ -198,6 +202,61 @@ class Worker:
         """Wait for the thread to end (the owner has already told it to stop)."""
         if not self.is_current():
             self._thread.join()
+
+
+class SharedReader:
+    """Feeds consumers, each with a queue of its own, from one source read a step at a time
+    (``step()``: read one response and hand out its parts), by the consumers themselves: one
+    whose queue is empty takes the turn and runs steps until its queue has an item, while
+    the others wait for an item or the turn. A lone consumer thus reads its source directly,
+    with no thread in between (a hand-over between threads costs more CPU than the read).
+    ``keep_reading()`` false ends the reading: an empty queue then yields ``end``.
+    """
+
+    def __init__(
+        self, step: Callable[[], None], keep_reading: Callable[[], bool], end: object
+    ) -> None:
+        self._step = step
+        self._keep_reading = keep_reading
+        self._end = end
+        self._turn = threading.Lock()
+        self._changed = threading.Condition()  # a queue got an item, or the turn came free
+        self._waiting = 0  # consumers waiting on _changed
+
+    def next(self, items: Queue[Any]) -> Any:
+        """The next item of ``items``, reading the source for it if no one else is."""
+        while True:
+            if not items.empty():
+                try:
+                    return items.get_nowait()
+                except queue.Empty:
+                    continue  # drained by whoever ended the consumer; its end comes next
+            if not self._keep_reading():
+                return self._end
+            if self._turn.locked():
+                with self._changed:
+                    self._waiting += 1
+                    if items.empty() and self._turn.locked():
+                        self._changed.wait()
+                    self._waiting -= 1
+                continue
+            try:
+                with self._turn:
+                    while items.empty() and self._keep_reading():
+                        self._step()
+            finally:
+                self.wake()  # the turn is free: a waiting consumer may take it
+
+    def wake(self) -> None:
+        """Wake the waiting consumers (after items were handed out). A consumer that counts
+        itself in ``_waiting`` afterwards sees the new state before it waits."""
+        if self._waiting:
+            with self._changed:
+                self._changed.notify_all()
+
+    def close(self) -> None:
+        """Wake every consumer (``keep_reading()`` has turned false)."""
+        self.wake()
 
 
 def settle(outcome: object) -> object:

@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 
-from .._backends.threads import BidiStream, Event, Lock, Queue, Worker, settle
+from .._backends.threads import BidiStream, Event, Lock, Queue, SharedReader, Worker, settle
 from .._core.errors import (
     EtcdError,
     InvalidAuthTokenError,
@@ -38,15 +38,23 @@ _END = object()
 
 
 class WatchStream:
-    """The client's one Watch stream: a worker reads it and feeds every watcher's queue."""
+    """The client's one Watch stream, read a response at a time (``_read``) by the backend's
+    ``SharedReader``: with threads the watchers' consumers take turns reading it themselves
+    (no thread between the stream and a lone consumer), with blocking a task of its own
+    reads it. Each response's parts go to the watchers' queues. Whoever reads when the
+    stream breaks opens it again (the next endpoint, capped backoff) and every watcher
+    resumes. While no one reads, etcd keeps the backlog."""
 
     def __init__(self, client: ClientBase) -> None:
         self._client = client
         self._mux = WatchMux()
-        self._lock = Lock()
+        self._lock = Lock()  # the mux, the queues and the stream
+        self._reader = SharedReader(self._read, self._keep_reading, _END)
         self._queues: dict[Subscription, Queue[Any]] = {}
         self._stream: BidiStream | None = None
-        self._worker: Worker | None = None
+        self._conn: Connection | None = None
+        self._received = False  # since the stream was opened
+        self._failures = 0  # openings in a row that brought nothing
         self._stop = Event()
         #: How many times a stream was opened (1 + the number of resumes).
         self.connects = 0
@@ -57,8 +65,6 @@ class WatchStream:
         with self._lock:
             self._queues[sub] = queue
             self._send(self._mux.add(sub))
-            if self._worker is None:
-                self._worker = Worker(self._run, name="etcdmap-watch")
 
     def cancel(self, sub: Subscription) -> None:
         self._auth_retried.discard(sub)
@@ -67,6 +73,7 @@ class WatchStream:
             queue = self._queues.pop(sub, None)
         if queue is not None:
             _end_queue(queue)
+            self._reader.wake()
 
     def request_progress(self) -> None:
         with self._lock:
@@ -80,11 +87,18 @@ class WatchStream:
             queues = list(self._queues.values())
             self._queues.clear()
             if self._stream is not None:
-                self._stream.cancel()
+                self._stream.cancel()  # a consumer waiting in recv() returns
         for queue in queues:
             _end_queue(queue)
-        if self._worker is not None:
-            self._worker.join()
+        self._reader.close()
+
+    def next_item(self, queue: Queue[Any]) -> Any:
+        """The next item of a watcher's ``queue``: a response, an error or the end."""
+        return self._reader.next(queue)
+
+    def _keep_reading(self) -> bool:
+        """Whether the stream is worth reading: not closed, and open or with watchers."""
+        return not self._stop.is_set() and (self._stream is not None or bool(self._mux.watchers))
 
     def _send(self, requests: list[Any]) -> None:
         # Called with the lock held, so requests leave in the order the mux produced them.
@@ -92,41 +106,51 @@ class WatchStream:
             for request in requests:
                 self._stream.send(request)
 
-    def _run(self) -> None:
-        failures = 0
-        while not self._stop.is_set():
-            stream = None
-            conn = None
-            try:
-                conn, stream = self._client._open_stream("watch", self.connects)
-                with self._lock:
-                    self._stream = stream
-                    self.connects += 1
-                    if self.connects > 1 and self._client._hooks is not None:
-                        self._client._hooks.watch_resumed(conn.endpoint)
-                    self._send(self._mux.on_connect(conn.endpoint))
-                if self._pump(stream, conn):
-                    failures = 0
-            except grpc.RpcError as error:
-                log.info("watch stream broke (%s); resuming", error)
-                if conn is not None:
-                    if certificate_rejected(error.details() or ""):
-                        self._fail_all(error_from_status(
-                            error.code(), error.details(), endpoint=conn.endpoint, action="watch"
-                        ))
-                    self._client._renew_token_after(conn, error, "watch")
-            except EtcdError as error:
-                log.info("watch stream broke (%s); resuming", error)
-            with self._lock:
-                self._mux.on_disconnect()
-                self._stream = None
-                if stream is not None:
-                    stream.cancel()
-                if not self._mux.watchers:
-                    self._worker = None  # the next watch starts a new worker
-                    return
-            failures += 1
-            self._stop.wait(min(0.05 * 2**failures, 1.0))
+    def _read(self) -> None:
+        """One step of the reader: open the stream if needed, or read a response and deliver
+        it; after a failure, close the stream and wait (capped backoff) before the next."""
+        conn = self._conn
+        try:
+            if self._stream is None:
+                self._open()
+                return
+            assert conn is not None
+            response = self._stream.recv()
+            if response is not None:
+                self._received = True
+                self._deliver(response, conn)
+                return
+        except grpc.RpcError as error:
+            log.info("watch stream broke (%s); resuming", error)
+            if conn is not None:
+                if certificate_rejected(error.details() or ""):
+                    self._fail_all(error_from_status(
+                        error.code(), error.details(), endpoint=conn.endpoint, action="watch"
+                    ))
+                self._client._renew_token_after(conn, error, "watch")
+        except EtcdError as error:
+            log.info("watch stream broke (%s); resuming", error)
+        self._close_stream()
+        if self._stop.is_set():
+            return
+        self._failures = (0 if self._received else self._failures) + 1
+        self._stop.wait(min(0.05 * 2**self._failures, 1.0))
+
+    def _open(self) -> None:
+        conn, stream = self._client._open_stream("watch", self.connects)
+        with self._lock:
+            self._conn, self._stream, self._received = conn, stream, False
+            self.connects += 1
+            if self.connects > 1 and self._client._hooks is not None:
+                self._client._hooks.watch_resumed(conn.endpoint)
+            self._send(self._mux.on_connect(conn.endpoint))
+
+    def _close_stream(self) -> None:
+        with self._lock:
+            self._mux.on_disconnect()
+            if self._stream is not None:
+                self._stream.cancel()
+            self._stream = None
 
     def _stale_token(self, sub: Subscription, item: object) -> bool:
         return (
@@ -144,34 +168,32 @@ class WatchStream:
             if queue is not None:
                 _end_queue(queue, error)
 
-    def _pump(self, stream: BidiStream, conn: Connection) -> bool:
-        """Read responses until the stream ends; True if any arrived."""
-        received = False
-        while (response := stream.recv()) is not None:
-            received = True
-            with self._lock:
-                requests, deliveries = self._mux.on_response(response)
-                self._send(requests)
-                targets = [(self._queues.get(sub), sub, item) for sub, item in deliveries]
-            for queue, sub, item in targets:
-                if queue is None:
-                    continue
-                if self._stale_token(sub, item):
-                    # The stream's token expired: creating this watcher was refused. Log in
-                    # again and reopen the stream; every watcher resumes, this one included.
-                    self._auth_retried.add(sub)
-                    with self._lock:
-                        self._mux.retry(sub)
-                    self._client._authenticate(conn, None)
-                    stream.cancel()
-                    continue
-                self._auth_retried.discard(sub)
-                queue.put(item)
-                if sub.ended:
-                    with self._lock:
-                        self._queues.pop(sub, None)
-                    queue.put(_END)
-        return received
+    def _deliver(self, response: Any, conn: Connection) -> None:
+        """Apply one response: each watcher it concerns gets its part in its queue (a full
+        queue holds the reader: the stream waits for that watcher's consumer)."""
+        with self._lock:
+            requests, deliveries = self._mux.on_response(response)
+            self._send(requests)
+            targets = [(self._queues.get(sub), sub, item) for sub, item in deliveries]
+        for queue, sub, item in targets:
+            if queue is None:
+                continue
+            if self._stale_token(sub, item):
+                # The stream's token expired: creating this watcher was refused. Log in
+                # again and reopen the stream; every watcher resumes, this one included.
+                self._auth_retried.add(sub)
+                with self._lock:
+                    self._mux.retry(sub)
+                self._client._authenticate(conn, None)
+                self._close_stream()
+                continue
+            self._auth_retried.discard(sub)
+            queue.put(item)
+            if sub.ended:
+                with self._lock:
+                    self._queues.pop(sub, None)
+                queue.put(_END)
+        self._reader.wake()
 
 
 def _end_queue(queue: Queue[Any], error: EtcdError | None = None) -> None:
@@ -210,7 +232,7 @@ class Watcher:
         if not self._started:
             self._started = True
             self._stream.add(self._sub, self._queue)
-            first = self._queue.get()
+            first = self._stream.next_item(self._queue)
             if not (isinstance(first, WatchResponse) and first.created):
                 self._pending = first  # an error or the end: iteration reports it
         return self
@@ -240,7 +262,7 @@ class Watcher:
             elif self._done and self._queue.empty():
                 raise StopIteration
             else:
-                item = self._queue.get()
+                item = self._stream.next_item(self._queue)
             if item is _END:
                 self._done = True
                 raise StopIteration
