@@ -20,7 +20,7 @@ def test_consumer_threads_each_get_their_own_events_in_order(etcd_client: Client
     start = c.get("\x00", count_only=True).header.revision + 1
     watchers = [c.watch(p, prefix=True, start_revision=start) for p in prefixes]
     seen: list[list[Event]] = [[] for _ in prefixes]
-    threads = [threading.Thread(target=consume, args=(w, writes, s)) for w, s in zip(watchers, seen)]
+    threads = [threading.Thread(target=consume, args=(w, writes, s)) for w, s in zip(watchers, seen, strict=True)]
     for t in threads:
         t.start()
     expected: list[list[int]] = [[] for _ in prefixes]
