@@ -274,9 +274,10 @@ class Watcher:
 
 
 class WatchCallback:
-    """A watch whose responses are passed to a callback by a worker of its own, never by the
-    stream reader, so the callback may block, add watches or cancel this one. With the
-    blocking client the callback may be a coroutine function; it is awaited."""
+    """A watch whose responses are passed to a callback by a worker of its own, never while
+    the stream is being read (the stream goes on for the other watchers), so the callback may
+    block, add watches or cancel this one. With the blocking client the callback may be a
+    coroutine function; it is awaited."""
 
     def __init__(
         self,
@@ -385,7 +386,7 @@ class Watch(ClientBase):
         fragment: bool = False,
     ) -> WatchCallback:
         """Watch like ``watch()`` and call ``callback(response)`` for each response, from a
-        worker of this watch (never the stream reader). An error that ends the watch is
+        worker of this watch (never while reading the stream). An error that ends the watch is
         passed to the callback too. Returns a handle with ``cancel()``.
         """
         watcher = self.watch(
