@@ -8,7 +8,16 @@ from typing import Any
 
 import grpc
 
-from .._backends.asyncio import BidiStream, Event, Lock, Queue, SharedReader, Worker, settle
+from .._backends.asyncio import (
+    BidiStream,
+    Event,
+    Lock,
+    Queue,
+    SharedReader,
+    Worker,
+    settle,
+    uninterruptible,
+)
 from .._core.errors import (
     EtcdError,
     InvalidAuthTokenError,
@@ -107,11 +116,15 @@ class AsyncWatchStream:
 
     async def _read(self) -> None:
         """One step of the reader: open the stream if needed, or read a response and deliver
-        it; after a failure, close the stream and wait (capped backoff) before the next."""
+        it; after a failure, close the stream and wait (capped backoff) before the next.
+        Ctrl-C waits for the end of opening and closing (``uninterruptible``), which change
+        every watcher's state; delivering a response takes microseconds and is left
+        interruptible (holding Ctrl-C back costs more than the delivery itself)."""
         conn = self._conn
         try:
             if self._stream is None:
-                await self._open()
+                async with uninterruptible():
+                    await self._open()
                 return
             assert conn is not None
             response = await self._stream.recv()
@@ -129,7 +142,15 @@ class AsyncWatchStream:
                 await self._client._renew_token_after(conn, error, "watch")
         except EtcdError as error:
             log.info("watch stream broke (%s); resuming", error)
-        await self._close_stream()
+        except BaseException:
+            # Interrupted (Ctrl-C in the thread that was reading, or the reader task stopped):
+            # a response taken from the stream may not have been handed out. Reopening
+            # resumes every watcher from what it has got, so nothing is lost.
+            async with uninterruptible():
+                await self._close_stream()
+            raise
+        async with uninterruptible():
+            await self._close_stream()
         if self._stop.is_set():
             return
         self._failures = (0 if self._received else self._failures) + 1

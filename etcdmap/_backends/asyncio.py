@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import grpc
@@ -15,7 +16,7 @@ from .._core.tls import TLSMaterial
 
 __all__ = [
     "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker", "open_channel", "settle",
-    "sleep",
+    "sleep", "uninterruptible",
 ]  # fmt: skip
 
 Queue = asyncio.Queue
@@ -181,6 +182,13 @@ class SharedReader:
         """Stop the reader task (``keep_reading()`` has turned false)."""
         if self._worker is not None:
             await self._worker.join()
+
+
+@contextlib.asynccontextmanager
+async def uninterruptible() -> AsyncIterator[None]:
+    """Nothing to hold back: only the reader task runs the block, and it is stopped only
+    when the client closes (the threads twin defers Ctrl-C in the main thread)."""
+    yield
 
 
 async def settle(outcome: object) -> object:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +18,7 @@ from .._core.tls import TLSMaterial
 
 __all__ = [
     "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker", "open_channel", "settle",
-    "sleep",
+    "sleep", "uninterruptible",
 ]  # fmt: skip
 
 Lock = threading.Lock
@@ -257,6 +259,25 @@ class SharedReader:
     def close(self) -> None:
         """Wake every consumer (``keep_reading()`` has turned false)."""
         self.wake()
+
+
+@contextlib.contextmanager
+def uninterruptible() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) during the block when run by the main thread, the only one
+    Python interrupts: the signal is noted and raised again right after the block, for the
+    handler that was in place (KeyboardInterrupt by default). Other threads run the block
+    as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if noted:
+            signal.raise_signal(signal.SIGINT)
 
 
 def settle(outcome: object) -> object:

@@ -1,0 +1,69 @@
+"""The blocking backend: its bounded queue (what each sync watcher buffers responses in) and
+``uninterruptible`` (Ctrl-C held back while the watch stream's shared state changes)."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+import time
+
+import pytest
+
+from etcdmap._backends.threads import Queue, uninterruptible
+
+
+def test_a_full_queue_holds_the_producer_until_the_consumer_takes_one() -> None:
+    q: Queue[int] = Queue(maxsize=3)
+    produced: list[int] = []
+
+    def produce() -> None:
+        for i in range(40):
+            q.put(i)
+            produced.append(i)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    time.sleep(0.2)
+    assert produced == [0, 1, 2] and q.qsize() == 3  # the fourth put waits
+    taken = []
+    while len(taken) < 40:
+        assert q.qsize() <= 3
+        taken.append(q.get())
+    producer.join(5)
+    assert not producer.is_alive()
+    assert taken == list(range(40))
+
+
+def test_put_nowait_passes_the_bound_and_get_nowait_does_not_wait() -> None:
+    q: Queue[str] = Queue(maxsize=1)
+    q.put("a")
+    q.put_nowait("end")  # ending a consumer never blocks
+    assert [q.get_nowait(), q.get_nowait()] == ["a", "end"]
+    assert q.empty()
+    with pytest.raises(queue.Empty):
+        q.get_nowait()
+
+
+class Interrupted(Exception):  # noqa: N818 - it stands for KeyboardInterrupt
+    pass
+
+
+def test_uninterruptible_holds_ctrl_c_back_until_the_block_has_ended() -> None:
+    def interrupt(signum: int, frame: object) -> None:
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        steps = []
+        with pytest.raises(Interrupted):
+            with uninterruptible():
+                signal.raise_signal(signal.SIGINT)
+                steps.append("the block ran to its end")
+            steps.append("not reached: the held-back Ctrl-C is raised here")
+        assert steps == ["the block ran to its end"]
+        assert signal.getsignal(signal.SIGINT) is interrupt  # the handler is back
+        with pytest.raises(Interrupted):  # and outside a block Ctrl-C interrupts at once
+            signal.raise_signal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
