@@ -238,9 +238,11 @@ class SharedReader:
             if self._turn.locked():
                 with self._changed:
                     self._waiting += 1
-                    if items.empty() and self._turn.locked():
-                        self._changed.wait()
-                    self._waiting -= 1
+                    try:
+                        if items.empty() and self._turn.locked():
+                            self._changed.wait()
+                    finally:
+                        self._waiting -= 1
                 continue
             try:
                 with self._turn:
