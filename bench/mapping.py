@@ -162,9 +162,10 @@ def raw_windows(endpoint: str, stubs_dir: str, n: int) -> Any:
     decoding. The ceiling for a paged pass at page_size=1000."""
     import grpc
     from _common import load_stubs, prefix_end
+    from _kvclients import channel_options
 
     stubs = load_stubs(stubs_dir)
-    channel = grpc.insecure_channel(endpoint, options=[("grpc.max_receive_message_length", -1)])
+    channel = grpc.insecure_channel(endpoint, options=channel_options())
     stub, request = stubs.grpc_pb2.KVStub(channel), stubs.pb2.RangeRequest
     prefix = PREFIX.encode()
     bounds = [prefix + b"%08d" % i for i in range(0, n, 1000)] + [prefix_end(prefix)]

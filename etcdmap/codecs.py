@@ -25,7 +25,6 @@ import msgspec
 __all__ = ["Codec", "Json", "MsgPack", "Raw", "Str", "codec_for"]
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 
 @runtime_checkable

@@ -13,26 +13,32 @@ import pytest
 from etcdmap._backends.threads import Queue, uninterruptible
 
 
-def test_a_full_queue_holds_the_producer_until_the_consumer_takes_one() -> None:
-    q: Queue[int] = Queue(maxsize=3)
+def test_a_full_queue_holds_the_producer_until_the_consumer_takes_half(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No timed re-check to fall back on: only the consumer's taking can wake the producer.
+    monkeypatch.setattr(Queue, "RECHECK", 60.0)
+    q: Queue[int] = Queue(maxsize=4)
     produced: list[int] = []
 
     def produce() -> None:
-        for i in range(40):
+        for i in range(200):
             q.put(i)
             produced.append(i)
 
     producer = threading.Thread(target=produce)
     producer.start()
     time.sleep(0.2)
-    assert produced == [0, 1, 2] and q.qsize() == 3  # the fourth put waits
-    taken = []
-    while len(taken) < 40:
-        assert q.qsize() <= 3
-        taken.append(q.get())
+    assert produced == [0, 1, 2, 3] and q.qsize() == 4  # the fifth put waits
+    taken: list[int] = []
+    deadline = time.monotonic() + 10
+    while len(taken) < 200 and time.monotonic() < deadline:
+        assert q.qsize() <= 4
+        try:
+            taken.append(q.get_nowait())  # how SharedReader takes items
+        except queue.Empty:
+            time.sleep(0.0005)
     producer.join(5)
     assert not producer.is_alive()
-    assert taken == list(range(40))
+    assert taken == list(range(200))
 
 
 def test_put_nowait_passes_the_bound_and_get_nowait_does_not_wait() -> None:

@@ -171,9 +171,11 @@ class SharedReader:
         return await items.get()
 
     async def _run(self) -> None:
-        while self._keep_reading():
-            await self._step()
-        self._worker = None  # the next consumer to ask starts a new reader
+        try:
+            while self._keep_reading():
+                await self._step()
+        finally:
+            self._worker = None  # the next consumer to ask starts a new reader
 
     async def wake(self) -> None:
         """Nothing to do: consumers wait on their queues."""

@@ -113,17 +113,14 @@ class Queue(Generic[T]):
         """Add ``item`` even if the queue is full (to end a consumer's wait)."""
         self._items.put(item)
 
-    def get(self) -> T:
-        """Take the oldest item, waiting for one."""
-        item = self._items.get()
+    def get_nowait(self) -> T:
+        """Take the oldest item; ``queue.Empty`` if there is none. (Consumers wait for an
+        item through ``SharedReader``, not here.)"""
+        item = self._items.get_nowait()
         if self._producer_waits and self._items.qsize() <= self._maxsize // 2:
             with self._room:
                 self._room.notify()
         return item
-
-    def get_nowait(self) -> T:
-        """Take the oldest item; ``queue.Empty`` if there is none."""
-        return self._items.get_nowait()
 
     def empty(self) -> bool:
         """Whether the queue holds nothing."""
