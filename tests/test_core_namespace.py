@@ -23,7 +23,7 @@ from etcdmap import (
     WatchResponse,
 )
 from etcdmap._core import namespace as ns
-from etcdmap._core.kv import _range_end
+from etcdmap._core.kv import resolve_range
 from etcdmap._pb import etcdserverpb
 
 HEADER = ResponseHeader(1, 2, 3, 4)
@@ -96,7 +96,7 @@ def test_translated_range_selects_exactly_the_namespaced_keys(
     options: dict[str, object] = {"range_end": end} if mode == "range_end" else {}
     if mode in ("prefix", "from_key"):
         options[mode] = True
-    original = _range_end(key, options.get("range_end"), mode == "prefix", mode == "from_key")  # type: ignore[arg-type]
+    original = resolve_range(key, options.get("range_end"), mode == "prefix", mode == "from_key")  # type: ignore[arg-type]
     start, stop = ns.prefix_range(namespace, key, **options)  # type: ignore[arg-type]
     candidate = namespace + probe if inside else probe
     expected = candidate.startswith(namespace) and in_range(candidate[len(namespace):], *original)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from etcdmap import Event, EventType, KeyValue
-from etcdmap._core.syncer import CopyState, KeyMap, base_range, plan_batches
+from etcdmap._core.keys import prefix_range
+from etcdmap._core.syncer import CopyState, KeyMap, plan_batches
 
 
 def put(key: bytes, revision: int) -> Event:
@@ -17,8 +18,8 @@ def delete(key: bytes, revision: int) -> Event:
 
 
 def test_ranges_and_pages() -> None:
-    assert base_range(b"/a/") == (b"/a/", b"/a0")
-    assert base_range(b"") == (b"\x00", b"\x00")
+    assert prefix_range(b"/a/") == (b"/a/", b"/a0")
+    assert prefix_range(b"") == (b"\x00", b"\x00")
 
 
 def test_key_map() -> None:

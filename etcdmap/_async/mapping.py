@@ -19,8 +19,8 @@ from .._backends.mapping import (
     AsyncValuesViewBase,
 )
 from .._core.errors import CompactedError, ConflictError, TooManyOpsError, ValueDecodeError
-from .._core.keys import prefix_range_end
-from .._core.kv import Compare, LeaseLike, Op
+from .._core.keys import prefix_range, to_bytes
+from .._core.kv import Compare, LeaseLike, Op, check_page_size
 from .._core.mapping import (
     MISSING,
     Entry,
@@ -29,9 +29,7 @@ from .._core.mapping import (
     PreviewRow,
     UpdateResult,
     check_on_error,
-    check_page_size,
     decode_error,
-    full_prefix,
     summarize,
 )
 from .._core.results import GetResponse, KeyValue, TxnResponse
@@ -89,11 +87,9 @@ class AsyncMapReader(AsyncMappingBase[V]):
         self.key_codec = Str("surrogateescape") if key_codec is None else codec_for(key_codec)
         self.page_size = check_page_size(page_size)
         self.serializable = serializable
-        self._prefix = full_prefix(prefix)
+        self._prefix = to_bytes(prefix, "prefix")
         self.prefix = self._prefix.decode("utf-8", "backslashreplace")
-        # An empty prefix is the whole keyspace, which etcd spells key "\0", range end "\0".
-        self._start = self._prefix or b"\x00"
-        self._end = prefix_range_end(self._prefix)
+        self._start, self._end = prefix_range(self._prefix)
         self._read_revision = read_revision
         #: The store's revision in the latest response this map received (0 before any).
         self.revision = read_revision

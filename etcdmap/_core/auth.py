@@ -16,7 +16,7 @@ import msgspec
 from .._pb import authpb, etcdserverpb
 from .errors import AuthOldRevisionError, EtcdError, InvalidAuthTokenError, UserEmptyError
 from .keys import to_bytes
-from .kv import _range_end, parse_header
+from .kv import parse_header, resolve_range
 from .results import ResponseHeader
 
 __all__ = [
@@ -155,7 +155,7 @@ def permission_key_range(
     key: bytes | str, range_end: bytes | str | None, prefix: bool
 ) -> tuple[bytes, bytes]:
     """The key and range end a permission covers (an empty range end: the key alone)."""
-    return _range_end(to_bytes(key), range_end, prefix, False)
+    return resolve_range(to_bytes(key), range_end, prefix, False)
 
 
 def user_add_request(name: str, password: str | None) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ALL_KEYS", "prefix_range_end", "to_bytes"]
+__all__ = ["ALL_KEYS", "prefix_range", "prefix_range_end", "to_bytes"]
 
 #: The range end meaning "to the end of the keyspace" (etcd's ``"\x00"``).
 ALL_KEYS = b"\x00"
@@ -32,3 +32,9 @@ def prefix_range_end(prefix: bytes) -> bytes:
     if not stripped:
         return ALL_KEYS
     return stripped[:-1] + bytes((stripped[-1] + 1,))
+
+
+def prefix_range(prefix: bytes) -> tuple[bytes, bytes]:
+    """``(key, range_end)`` of every key starting with ``prefix``; the empty prefix is the
+    whole keyspace, which etcd spells key ``"\x00"``, range end ``"\x00"``."""
+    return prefix or ALL_KEYS, prefix_range_end(prefix)

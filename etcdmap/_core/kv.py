@@ -10,7 +10,7 @@ from typing import Any, Literal, Protocol
 import msgspec
 
 from .._pb import etcdserverpb
-from .keys import ALL_KEYS, prefix_range_end, to_bytes
+from .keys import ALL_KEYS, prefix_range, to_bytes
 from .results import (
     CompactResponse,
     DeleteResponse,
@@ -28,6 +28,7 @@ __all__ = [
     "PagePlan",
     "SortOrder",
     "SortTarget",
+    "check_page_size",
     "compact_request",
     "delete_request",
     "parse_compact",
@@ -37,6 +38,7 @@ __all__ = [
     "parse_txn",
     "put_request",
     "range_request",
+    "resolve_range",
     "txn_request",
 ]
 
@@ -77,16 +79,14 @@ def lease_id(lease: Any) -> int:
     raise TypeError(f"lease must be an int lease id or a Lease, not {type(lease).__name__}")
 
 
-def _range_end(
+def resolve_range(
     key: bytes, range_end: bytes | str | None, prefix: bool, from_key: bool
 ) -> tuple[bytes, bytes]:
     """Resolve the key and range end of a ranged request as Go's WithPrefix/WithFromKey do."""
     if (range_end is not None) + prefix + from_key > 1:
         raise ValueError("give at most one of range_end, prefix and from_key")
     if prefix:
-        if not key:
-            return ALL_KEYS, ALL_KEYS
-        return key, prefix_range_end(key)
+        return prefix_range(key)
     if from_key:
         return key or ALL_KEYS, ALL_KEYS
     if range_end is not None:
@@ -114,7 +114,7 @@ def range_request(
     """Build an ``etcdserverpb.RangeRequest`` (only the non-default fields are set)."""
     request = RangeRequest(key=to_bytes(key))
     if range_end is not None or prefix or from_key:
-        request.key, request.range_end = _range_end(request.key, range_end, prefix, from_key)
+        request.key, request.range_end = resolve_range(request.key, range_end, prefix, from_key)
     if limit:
         request.limit = _non_negative(limit, "limit")
     if revision:
@@ -175,7 +175,7 @@ def delete_request(
     """Build an ``etcdserverpb.DeleteRangeRequest``."""
     request = DeleteRangeRequest(key=to_bytes(key))
     if range_end is not None or prefix or from_key:
-        request.key, request.range_end = _range_end(request.key, range_end, prefix, from_key)
+        request.key, request.range_end = resolve_range(request.key, range_end, prefix, from_key)
     if prev_kv:
         request.prev_kv = True
     return request
@@ -216,6 +216,13 @@ def _choice(table: dict[str, int], name: str, what: str) -> int:
         return table[name]
     except KeyError:
         raise ValueError(f"{what} must be one of {', '.join(table)}; got {name!r}") from None
+
+
+def check_page_size(page_size: int) -> int:
+    """``page_size`` if it is a positive int, else ``ValueError``."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise ValueError(f"page_size must be positive (an int), got {page_size!r}")
+    return page_size
 
 
 class PagePlan:
@@ -460,7 +467,7 @@ class Compare(msgspec.Struct, frozen=True):
             raise ValueError(f"compare op must be one of ==, !=, <, >; got {op!r}")
         if target != "value" and (not isinstance(operand, int) or isinstance(operand, bool)):
             raise TypeError(f"{target} comparison needs an int, not {type(operand).__name__}")
-        key_bytes, end = _range_end(to_bytes(key), range_end, prefix, False)
+        key_bytes, end = resolve_range(to_bytes(key), range_end, prefix, False)
         return cls(target, key_bytes, op, operand, end)  # type: ignore[arg-type]
 
 

@@ -17,7 +17,6 @@ __all__ = [
     "Preview",
     "UpdateResult",
     "decode_error",
-    "full_prefix",
 ]
 
 V = TypeVar("V")
@@ -129,22 +128,6 @@ def summarize(value: object, width: int = 60) -> str:
     """A one-line ``repr`` of ``value`` cut to ``width`` characters."""
     text = repr(value).replace("\n", " ")
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def full_prefix(prefix: bytes | str) -> bytes:
-    """The prefix as bytes (str is UTF-8)."""
-    if isinstance(prefix, str):
-        return prefix.encode()
-    if isinstance(prefix, bytes):
-        return prefix
-    raise TypeError(f"prefix must be str or bytes, not {type(prefix).__name__}")
-
-
-def check_page_size(page_size: int) -> int:
-    """``page_size`` if it is a positive int, else ``ValueError``."""
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-        raise ValueError(f"page_size must be a positive int, got {page_size!r}")
-    return page_size
 
 
 def check_on_error(on_error: str) -> OnError:

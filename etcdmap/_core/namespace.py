@@ -21,7 +21,7 @@ import msgspec
 from .._pb import etcdserverpb
 from .errors import EmptyKeyError, EtcdError
 from .keys import ALL_KEYS, prefix_range_end, to_bytes
-from .kv import Compare, Op, _checked, _range_end
+from .kv import Compare, Op, _checked, resolve_range
 from .lease import LeaseTimeToLive
 from .results import (
     DeleteResponse,
@@ -95,7 +95,7 @@ def prefix_range(
     Returns the key and the range end to pass on (None for a single key). An empty key is
     ``EmptyKeyError`` unless ``prefix`` or ``from_key`` made it "every key" (as in Go).
     """
-    resolved, end = _range_end(to_bytes(key), range_end, prefix, from_key)
+    resolved, end = resolve_range(to_bytes(key), range_end, prefix, from_key)
     return prefix_key(namespace, resolved, action), prefix_end(namespace, end) or None
 
 

@@ -18,7 +18,7 @@ from .errors import (
     TransportError,
     UnhealthyError,
 )
-from .keys import ALL_KEYS, prefix_range_end, to_bytes
+from .keys import to_bytes
 from .kv import Op
 from .watch import Event, EventType
 
@@ -31,7 +31,6 @@ __all__ = [
     "CopyProgress",
     "CopyState",
     "KeyMap",
-    "base_range",
     "plan_batches",
 ]
 
@@ -52,13 +51,6 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     UnhealthyError,
     TooManyRequestsError,
 )
-
-
-def base_range(prefix: bytes) -> tuple[bytes, bytes]:
-    """``(start, range_end)`` of a prefix; the empty prefix means every key (from ``"\\x00"``)."""
-    if not prefix:
-        return ALL_KEYS, ALL_KEYS
-    return prefix, prefix_range_end(prefix)
 
 
 class KeyMap:

@@ -20,7 +20,7 @@ import msgspec
 from .._pb import etcdserverpb
 from .errors import CompactedError, EtcdError, ServerError, error_from_status
 from .keys import to_bytes
-from .kv import _range_end, parse_header
+from .kv import parse_header, resolve_range
 from .results import KeyValue, ResponseHeader
 
 __all__ = [
@@ -95,7 +95,7 @@ def watch_options(
     fragment: bool = False,
 ) -> WatchOptions:
     """Validate a watch's arguments (TypeError/ValueError naming the argument)."""
-    key_bytes, end = _range_end(to_bytes(key), range_end, prefix, False)
+    key_bytes, end = resolve_range(to_bytes(key), range_end, prefix, False)
     try:
         codes = tuple(sorted({_FILTERS[f] for f in filters}))
     except KeyError as missing:
@@ -159,8 +159,8 @@ class WatchMux:
     ``on_response`` also returns what to deliver to which watcher. Not thread-safe: the owner
     serialises calls (a lock in the threaded client, the event loop in the asyncio one)."""
 
-    def __init__(self, endpoint: str = "") -> None:
-        self.endpoint = endpoint
+    def __init__(self) -> None:
+        self.endpoint = ""  # set by on_connect
         self.connected = False
         self._to_create: deque[Subscription] = deque()
         self._creating: Subscription | None = None
@@ -279,11 +279,10 @@ class WatchMux:
 
     def _on_progress_all(self, response: Any) -> list[Delivery]:
         next_revision = response.header.revision + 1
-        deliveries: list[Delivery] = []
+        progress = parse_watch_response(response, [])  # frozen: one for every watcher
         for sub in self._active.values():
             sub.next_revision = max(sub.next_revision, next_revision)
-            deliveries.append((sub, parse_watch_response(response, [])))
-        return deliveries
+        return [(sub, progress) for sub in self._active.values()]
 
     def _cancel_error(self, sub: Subscription, response: Any) -> EtcdError:
         key = sub.options.key

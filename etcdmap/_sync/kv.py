@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from .._core import kv
 from .._core.errors import CompactedError, EtcdError
+from .._core.keys import to_bytes
 from .._core.kv import Compare, LeaseLike, Op, SortOrder, SortTarget
 from .._core.results import (
     CompactResponse,
@@ -155,10 +156,8 @@ class KV(ClientBase):
         O(N²/page_size)); their ``count`` and ``more`` describe their window, and a page may
         hold fewer keys than ``page_size``.
         """
-        if page_size < 1:
-            raise ValueError(f"page_size must be positive, got {page_size}")
-        first = kv.range_request(key, range_end, prefix)  # resolves prefix and range end
-        plan = kv.PagePlan(first.key, first.range_end, page_size)
+        start, end = kv.resolve_range(to_bytes(key), range_end, prefix, False)
+        plan = kv.PagePlan(start, end, kv.check_page_size(page_size))
         opening = True
         while not plan.done:
             start, end = plan.window()

@@ -14,7 +14,7 @@ from typing import Any
 from .._backends.threads import Event, Worker, settle
 from .._core.errors import CompactedError
 from .._core.keys import to_bytes
-from .._core.kv import Op
+from .._core.kv import Op, check_page_size
 from .._core.results import GetResponse
 from .._core.syncer import (
     BASE_PAGE_SIZE,
@@ -24,7 +24,6 @@ from .._core.syncer import (
     CopyProgress,
     CopyState,
     KeyMap,
-    base_range,
     plan_batches,
 )
 from .client import Client
@@ -67,12 +66,10 @@ class Syncer:
     ) -> None:
         if rev < 0:
             raise ValueError(f"rev must be >= 0, not {rev}")
-        if page_size < 1:
-            raise ValueError(f"page_size must be at least 1, not {page_size}")
         self._client = client
         self.prefix = to_bytes(prefix, "prefix")
         self.revision = rev
-        self._page_size = page_size
+        self._page_size = check_page_size(page_size)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(prefix={self.prefix!r}, revision={self.revision})"
@@ -86,12 +83,11 @@ class Syncer:
         key order; each is yielded, the last one with ``more`` False. ``CompactedError`` if
         ``revision`` was compacted meanwhile.
         """
-        start, end = base_range(self.prefix)
         if not self.revision:
             probe = self._client.get(self.prefix or b"foo", count_only=True, timeout=timeout)
             self.revision = probe.header.revision
         for page in self._client.get_pages(
-            start, range_end=end, page_size=self._page_size, revision=self.revision,
+            self.prefix, prefix=True, page_size=self._page_size, revision=self.revision,
             timeout=timeout,
         ):  # fmt: skip
             yield page
@@ -102,9 +98,8 @@ class Syncer:
         fixed a revision (Go panics there)."""
         if not self.revision:
             raise RuntimeError("sync_updates() needs a revision: call sync_base() first")
-        start, end = base_range(self.prefix)
         return self._client.watch(
-            start, range_end=end, start_revision=self.revision + 1, prev_kv=prev_kv
+            self.prefix, prefix=True, start_revision=self.revision + 1, prev_kv=prev_kv
         )
 
 
@@ -310,10 +305,9 @@ class PrefixCopy:
 
     def _prune(self, present: set[bytes]) -> bool:
         """Delete destination keys under the destination prefix that the source lacks."""
-        start, end = base_range(self._keys.dest_prefix)
         stale: list[bytes] = []
         for page in self._destination.get_pages(
-            start, range_end=end, page_size=BASE_PAGE_SIZE, keys_only=True,
+            self._keys.dest_prefix, prefix=True, page_size=BASE_PAGE_SIZE, keys_only=True,
             timeout=self._timeout,
         ):  # fmt: skip
             stale.extend(kv.key for kv in page.kvs if kv.key not in present)
