@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -241,10 +242,18 @@ def test_plugin_fixtures(etcd_server: EtcdServer | ExternalEtcd, etcd_prefix: st
     assert etcd_server.etcdctl("get", "--prefix", etcd_prefix, "--keys-only").split() == [key]
 
 
-def test_plugin_prefix_unique(etcd_prefix: str, request: pytest.FixtureRequest) -> None:
+PREFIXES_SEEN: list[str] = []
+
+
+@pytest.mark.parametrize("run", [1, 2])
+def test_plugin_prefix_unique(run: int, etcd_prefix: str, request: pytest.FixtureRequest) -> None:
     other = request.getfixturevalue("etcd_prefix")
     assert other == etcd_prefix  # one value per test
     assert "test_plugin_prefix_unique" in etcd_prefix
+    # the test's name, then a random part: two runs of one test never share a prefix
+    assert re.fullmatch(rf"/etcdmap-test/test_plugin_prefix_unique_{run}-[0-9a-f]{{8}}/", etcd_prefix)
+    assert etcd_prefix not in PREFIXES_SEEN
+    PREFIXES_SEEN.append(etcd_prefix)
 
 
 def test_external_etcd() -> None:

@@ -84,6 +84,12 @@ class AsyncClientBase:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoints={self.endpoints!r})"
 
+    @property
+    def hooks(self) -> HookSet | None:
+        """The observation hooks given as ``hooks=`` (one ``HookSet``), None without any.
+        Layers above the client (mirrors) report through them too."""
+        return self._hooks
+
     async def _connect(self) -> AsyncConnection:
         # Created on first use, so an async channel binds to the loop that uses it.
         if self._closed:

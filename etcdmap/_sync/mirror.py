@@ -482,8 +482,11 @@ class Mirror(MirrorBase[V]):
             self._after_apply()
 
     def _after_apply(self) -> None:
-        """Under the guard: wake waiters, mark synced/ready."""
+        """Under the guard: wake waiters, mark synced/ready, report the lag to the client's
+        hooks (``mirror_lag``)."""
         revision = self._store.revision
+        if self.client.hooks is not None:
+            self.client.hooks.mirror_lag(self.prefix, self.lag)
         while self._waiters and self._waiters[0][0] <= revision:
             heapq.heappop(self._waiters)[2].set()
         if self._sync_target >= 0 and revision >= self._sync_target:

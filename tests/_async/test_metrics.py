@@ -8,13 +8,14 @@ the blocking client only (see _backends/asyncio.py), so they are not asserted he
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import pytest
 
 import etcdmap
-from etcdmap import AsyncClient
+from etcdmap import AsyncClient, AsyncMirror
 from etcdmap.metrics import ClientHooks, LoggingHooks, PrometheusMetrics
 from etcdmap.testing import EtcdServer
 
@@ -62,6 +63,8 @@ async def test_prometheus_scrape_after_a_workload(etcd_server: EtcdServer, etcd_
         lease = await c.lease_grant(30)
         await c.lease_keep_alive_once(lease)
         await lease.revoke()
+        async with AsyncMirror(c, etcd_prefix) as mirror:
+            assert len(mirror) == 4
     text = prometheus_client.generate_latest(registry).decode()
     assert 'etcdmap_rpc_handled_total{code="OK",method="KV/Put"} 4.0' in text
     assert sample(registry, "etcdmap_rpc_handled_total", method="KV/Range", code="OK") >= 3
@@ -70,8 +73,28 @@ async def test_prometheus_scrape_after_a_workload(etcd_server: EtcdServer, etcd_
     assert sample(registry, "etcdmap_rpc_handled_total", method="KV/Range", code="UNAVAILABLE") >= 1
     assert sample(registry, "etcdmap_rpc_duration_seconds_count", method="KV/Put") == 4
     assert sample(registry, "etcdmap_rpc_handled_total", method="Lease/LeaseGrant", code="OK") == 1
-    assert "etcdmap_watch_resumes_total" in text and "etcdmap_mirror_lag_revisions" in text
+    assert registry.get_sample_value("etcdmap_mirror_lag_revisions", {"mirror": etcd_prefix}) == 0
     assert ("KV/Put", "OK", "span:KV/Put") in trace.finished
+
+
+async def test_watch_resumes_are_counted_by_endpoint(etcd_prefix: str) -> None:
+    registry = prometheus_client.CollectorRegistry()
+    with EtcdServer() as server:
+        async with AsyncClient(server.endpoints, hooks=[PrometheusMetrics(registry)], timeout=5) as c:
+            start = (await c.put(etcd_prefix + "a", "1")).header.revision
+            async with c.watch(etcd_prefix, prefix=True, start_revision=start) as watcher:
+                seen = [(await watcher.__anext__()).events[0].kv.mod_revision]
+                server.kill()
+                server.restart()
+                for _ in range(100):  # the first writes may meet the restarting server
+                    try:
+                        written = await c.put(etcd_prefix + "b", "2")
+                        break
+                    except etcdmap.EtcdError:
+                        await asyncio.sleep(0.1)
+                seen.append((await watcher.__anext__()).events[0].kv.mod_revision)
+    assert seen == [start, written.header.revision]
+    assert sample(registry, "etcdmap_watch_resumes_total", endpoint=server.endpoints[0]) >= 1
 
 
 async def test_no_hooks_no_interceptors(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:

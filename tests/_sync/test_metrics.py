@@ -9,13 +9,14 @@ the blocking client only (see _backends/blocking.py), so they are not asserted h
 
 from __future__ import annotations
 
+import time
 import logging
 from typing import Any
 
 import pytest
 
 import etcdmap
-from etcdmap import Client
+from etcdmap import Client, Mirror
 from etcdmap.metrics import ClientHooks, LoggingHooks, PrometheusMetrics
 from etcdmap.testing import EtcdServer
 
@@ -63,6 +64,8 @@ def test_prometheus_scrape_after_a_workload(etcd_server: EtcdServer, etcd_prefix
         lease = c.lease_grant(30)
         c.lease_keep_alive_once(lease)
         lease.revoke()
+        with Mirror(c, etcd_prefix) as mirror:
+            assert len(mirror) == 4
     text = prometheus_client.generate_latest(registry).decode()
     assert 'etcdmap_rpc_handled_total{code="OK",method="KV/Put"} 4.0' in text
     assert sample(registry, "etcdmap_rpc_handled_total", method="KV/Range", code="OK") >= 3
@@ -71,8 +74,28 @@ def test_prometheus_scrape_after_a_workload(etcd_server: EtcdServer, etcd_prefix
     assert sample(registry, "etcdmap_rpc_handled_total", method="KV/Range", code="UNAVAILABLE") >= 1
     assert sample(registry, "etcdmap_rpc_duration_seconds_count", method="KV/Put") == 4
     assert sample(registry, "etcdmap_rpc_handled_total", method="Lease/LeaseGrant", code="OK") == 1
-    assert "etcdmap_watch_resumes_total" in text and "etcdmap_mirror_lag_revisions" in text
+    assert registry.get_sample_value("etcdmap_mirror_lag_revisions", {"mirror": etcd_prefix}) == 0
     assert ("KV/Put", "OK", "span:KV/Put") in trace.finished
+
+
+def test_watch_resumes_are_counted_by_endpoint(etcd_prefix: str) -> None:
+    registry = prometheus_client.CollectorRegistry()
+    with EtcdServer() as server:
+        with Client(server.endpoints, hooks=[PrometheusMetrics(registry)], timeout=5) as c:
+            start = (c.put(etcd_prefix + "a", "1")).header.revision
+            with c.watch(etcd_prefix, prefix=True, start_revision=start) as watcher:
+                seen = [(watcher.__next__()).events[0].kv.mod_revision]
+                server.kill()
+                server.restart()
+                for _ in range(100):  # the first writes may meet the restarting server
+                    try:
+                        written = c.put(etcd_prefix + "b", "2")
+                        break
+                    except etcdmap.EtcdError:
+                        time.sleep(0.1)
+                seen.append((watcher.__next__()).events[0].kv.mod_revision)
+    assert seen == [start, written.header.revision]
+    assert sample(registry, "etcdmap_watch_resumes_total", endpoint=server.endpoints[0]) >= 1
 
 
 def test_no_hooks_no_interceptors(etcd_client: Client, etcd_prefix: str) -> None:
