@@ -85,7 +85,7 @@ def test_election_txns_and_observe_helpers() -> None:
     assert core.parse_campaign(TxnResponse(header(8), False, [existing]), b"old") == (4, False)
     compare, success, _ = core.proclaim_txn(b"/e/a", 4, "new", 10)
     assert (compare[0].operand, success[0].request.lease) == (4, 10)
-    compare, success, _ = core.resign_txn(b"/e/a", 4)
+    compare, success, _ = core.delete_owned_txn(b"/e/a", 4)
     assert success[0].kind == "delete" and compare[0].operand == 4
     with pytest.raises(ElectionNoLeaderError, match="/e/"):
         core.leader_of(b"/e/", got(3))

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from .._backends.asyncio import Lock
+from .._core.concurrency import delete_owned_txn
 from .._core.errors import DeadlineExceededError, EtcdError, SessionExpiredError
 from .._core.keys import to_bytes
 from .._core.kv import Compare, LeaseLike, Op
@@ -236,9 +237,7 @@ class AsyncLeasingKV:
         if handle is not None:
             await handle.cancel()
         leasing_key = self._leasing_key(key)
-        await self.client.txn(
-            [Compare.create_revision(leasing_key, "==", leasing_rev)], [Op.delete(leasing_key)]
-        )
+        await self.client.txn(*delete_owned_txn(leasing_key, leasing_rev))
 
     # --- writes --------------------------------------------------------------------------
 

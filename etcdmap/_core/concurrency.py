@@ -44,6 +44,7 @@ __all__ = [
     "STMState",
     "acquire_txn",
     "campaign_txn",
+    "delete_owned_txn",
     "first_created",
     "first_put",
     "is_owner",
@@ -54,7 +55,6 @@ __all__ = [
     "parse_acquire",
     "parse_campaign",
     "proclaim_txn",
-    "resign_txn",
     "waiter_key",
     "was_deleted",
 ]
@@ -205,8 +205,9 @@ def proclaim_txn(
     return [is_owner(key, rev)], [Op.put(key, value, lease=lease)], []
 
 
-def resign_txn(key: bytes, rev: int) -> tuple[list[Compare], list[Op], list[Op]]:
-    """Delete the leader key, only while it is still the key created at ``rev``."""
+def delete_owned_txn(key: bytes, rev: int) -> tuple[list[Compare], list[Op], list[Op]]:
+    """Delete ``key`` only while it is still the key created at ``rev``: a lock, leader or
+    leasing key this session owns (resign, unlock, give up)."""
     return [is_owner(key, rev)], [Op.delete(key)], []
 
 

@@ -20,6 +20,7 @@ from .._core.concurrency import (
     STMState,
     acquire_txn,
     campaign_txn,
+    delete_owned_txn,
     first_created,
     first_put,
     is_owner,
@@ -30,7 +31,6 @@ from .._core.concurrency import (
     parse_acquire,
     parse_campaign,
     proclaim_txn,
-    resign_txn,
     waiter_key,
     was_deleted,
 )
@@ -45,7 +45,7 @@ from .._core.errors import (
     SessionExpiredError,
 )
 from .._core.keys import to_bytes
-from .._core.kv import Compare, LeaseLike, Op, lease_id
+from .._core.kv import Compare, LeaseLike, lease_id
 from .._core.results import GetResponse, ResponseHeader, TxnResponse
 from .._core.watch import WatchResponse
 from .lease import LeaseKeepAlive
@@ -381,7 +381,7 @@ class Mutex:
         if key is None:
             raise LockReleasedError(f"mutex: lock has already been released ({self.prefix!r})")
         self._key, self._rev = None, 0
-        response = self.client.txn([is_owner(key, rev)], [Op.delete(key)], timeout=timeout)
+        response = self.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
         if not response.succeeded:
             raise SessionExpiredError(
                 f"mutex: session is expired: lock key {key!r} was gone before its release "
@@ -515,7 +515,7 @@ class Election:
         if self._key is None:
             return
         key, rev, self._key, self._rev = self._key, self._rev, None, 0
-        response = self.client.txn(*resign_txn(key, rev), timeout=timeout)
+        response = self.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
         self.header = response.header
 
     def leader(self, *, timeout: float | None = None) -> GetResponse:

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from .._backends.threads import Lock
+from .._core.concurrency import delete_owned_txn
 from .._core.errors import DeadlineExceededError, EtcdError, SessionExpiredError
 from .._core.keys import to_bytes
 from .._core.kv import Compare, LeaseLike, Op
@@ -237,9 +238,7 @@ class LeasingKV:
         if handle is not None:
             handle.cancel()
         leasing_key = self._leasing_key(key)
-        self.client.txn(
-            [Compare.create_revision(leasing_key, "==", leasing_rev)], [Op.delete(leasing_key)]
-        )
+        self.client.txn(*delete_owned_txn(leasing_key, leasing_rev))
 
     # --- writes --------------------------------------------------------------------------
 

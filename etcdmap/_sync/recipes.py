@@ -13,7 +13,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, TypeAlias
 
-from .._core.concurrency import first_created, is_owner, lock_prefix, was_deleted
+from .._core.concurrency import delete_owned_txn, first_created, lock_prefix, was_deleted
 from .._core.errors import (
     DeadlineExceededError,
     EtcdError,
@@ -164,7 +164,7 @@ class RWMutex:
             kind = "write" if write else "read"
             raise LockReleasedError(f"rwmutex {self.keys.root!r}: no {kind} lock held")
         self._key, self._rev = None, 0
-        response = self.client.txn([is_owner(key, rev)], [Op.delete(key)], timeout=timeout)
+        response = self.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
         if not response.succeeded:
             raise SessionExpiredError(
                 f"rwmutex: session is expired: our key {key!r} was gone before its release",
