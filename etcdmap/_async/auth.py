@@ -60,7 +60,7 @@ class AsyncAuth(AsyncClientBase):
         ``username=`` and ``password=``. ``AuthFailedError`` for a wrong name or password,
         ``AuthNotEnabledError`` when auth is off.
         """
-        request = etcdserverpb.AuthenticateRequest(name=name, password=password)
+        request = auth.Credentials(name, password).request()
         response = await self._unary("authenticate", request, timeout)
         token: str = response.token
         return token

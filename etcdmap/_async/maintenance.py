@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 import grpc
 
 from .._core.auth import needs_new_token
+from .._core.cluster import member_list_request, parse_members
 from .._core.endpoints import resolve_endpoints
 from .._core.errors import EtcdError, NoLeaderError, TransportError
 from .._core.kv import parse_header
@@ -154,12 +155,10 @@ class AsyncMaintenance(AsyncClientBase):
                 return endpoint
             leader_id = leader_id or status.leader
         if leader_id:
-            members = await self._unary(
-                "member_list", etcdserverpb.MemberListRequest(linearizable=True), timeout
-            )
-            for member in members.members:
-                if member.ID == leader_id and member.clientURLs:
-                    return resolve_endpoints([member.clientURLs[0]])[0]
+            response = await self._unary("member_list", member_list_request(), timeout)
+            for member in parse_members(response).members:
+                if member.id == leader_id and member.client_urls:
+                    return resolve_endpoints(member.client_urls[:1])[0]
         raise NoLeaderError(
             f"move_leader: found no leader through {', '.join(self.endpoints)}"
             + (f" ({failure})" if failure is not None else "")

@@ -61,7 +61,7 @@ class Auth(ClientBase):
         ``username=`` and ``password=``. ``AuthFailedError`` for a wrong name or password,
         ``AuthNotEnabledError`` when auth is off.
         """
-        request = etcdserverpb.AuthenticateRequest(name=name, password=password)
+        request = auth.Credentials(name, password).request()
         response = self._unary("authenticate", request, timeout)
         token: str = response.token
         return token
