@@ -265,8 +265,9 @@ class AsyncMapReader(AsyncMappingBase[V]):
         )  # fmt: skip
 
     async def snapshot(self) -> AsyncEtcdMapSnapshot[V]:
-        """``at()`` the current revision (learned with one count-only Range)."""
-        await self.count()
+        """``at()`` the current revision, learned with one count-only Range of a single key
+        (counting the whole prefix would make etcd walk every key of it)."""
+        await self._get(self._start, count_only=True)
         return self.at(self._read_revision or self.revision)
 
 

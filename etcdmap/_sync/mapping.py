@@ -266,8 +266,9 @@ class MapReader(MappingBase[V]):
         )  # fmt: skip
 
     def snapshot(self) -> EtcdMapSnapshot[V]:
-        """``at()`` the current revision (learned with one count-only Range)."""
-        self.count()
+        """``at()`` the current revision, learned with one count-only Range of a single key
+        (counting the whole prefix would make etcd walk every key of it)."""
+        self._get(self._start, count_only=True)
         return self.at(self._read_revision or self.revision)
 
 

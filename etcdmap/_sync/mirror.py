@@ -429,15 +429,18 @@ class Mirror(MirrorBase[V]):
         )  # fmt: skip
         with watcher:
             self._watcher = watcher
-            if self._stop.is_set():
-                return
-            if self._sync_target < 0:
-                # restored from a file: synced once the copy reaches the current revision
-                self._sync_target = (m.client.get(m._start, count_only=True)).header.revision
-            self.client.request_progress()
-            for response in watcher:
-                self._on_response(response)
-            self._watcher = None
+            try:
+                if self._stop.is_set():
+                    return
+                if self._sync_target < 0:
+                    # restored from a file: synced once the copy reaches the current revision
+                    current = m.client.get(m._start, count_only=True)
+                    self._sync_target = current.header.revision
+                self.client.request_progress()
+                for response in watcher:
+                    self._on_response(response)
+            finally:
+                self._watcher = None  # however the watch ended: no progress requests to it
 
     def _on_response(self, response: WatchResponse) -> None:
         self._confirmed_at = time.monotonic()
