@@ -45,18 +45,14 @@ class AsyncInbox(Generic[T]):
 
     def __init__(self) -> None:
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        self.closed = False
 
     def put(self, item: T) -> None:
         self._queue.put_nowait(item)
 
     def close(self) -> None:
-        self.closed = True
-        self._queue.put_nowait(_CLOSED)
+        self._queue.put_nowait(_CLOSED)  # stays queued: every later get() sees it
 
     async def get(self, timeout: float | None = None) -> T | None:
-        if self.closed and self._queue.empty():
-            return None
         try:
             item = await asyncio.wait_for(self._queue.get(), timeout)
         except asyncio.TimeoutError:
@@ -74,18 +70,14 @@ class Inbox(Generic[T]):
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.closed = False
 
     def put(self, item: T) -> None:
         self._queue.put(item)
 
     def close(self) -> None:
-        self.closed = True
-        self._queue.put(_CLOSED)
+        self._queue.put(_CLOSED)  # stays queued: every later get() sees it
 
     def get(self, timeout: float | None = None) -> T | None:
-        if self.closed and self._queue.empty():
-            return None
         try:
             item = self._queue.get(timeout=timeout)
         except queue.Empty:
