@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 from .._core import kv
-from .._core.errors import CompactedError, EtcdError
+from .._core.errors import CompactedError, EtcdError, FutureRevisionError
 from .._core.keys import to_bytes
 from .._core.kv import Compare, LeaseLike, Op, SortOrder, SortTarget
 from .._core.results import (
@@ -154,21 +154,47 @@ class AsyncKV(AsyncClientBase):
         limited read's range end, so pages that all ran to the end would cost the server
         O(N²/page_size)); their ``count`` and ``more`` describe their window, and a page may
         hold fewer keys than ``page_size``.
+
+        A page at a pinned revision is the same on every member that has reached it, so it
+        is read serializable (no ReadIndex round trip to the leader); a member that has not
+        reached it yet answers ``FutureRevisionError``, and the page is then read
+        linearizable, which waits for the member to catch up. Only a first page read at the
+        latest revision honours ``serializable``.
         """
         start, end = kv.resolve_range(to_bytes(key), range_end, prefix, False)
         plan = kv.PagePlan(start, end, kv.check_page_size(page_size))
         opening = True
         while not plan.done:
             start, end = plan.window()
-            page = await self.get(
-                start, range_end=end, limit=page_size, revision=revision,
-                keys_only=keys_only, serializable=serializable, timeout=timeout,
-            )  # fmt: skip
+            page = await self._page(
+                start, end, page_size, revision, keys_only, serializable, timeout
+            )
             if page.kvs or opening:  # the first page always: it carries the count
                 yield page
             opening = False
             revision = revision or page.header.revision
             plan.advance(page.kvs, page.more, page.count)
+
+    async def _page(
+        self,
+        start: bytes,
+        end: bytes,
+        limit: int,
+        revision: int,
+        keys_only: bool,
+        serializable: bool,
+        timeout: float | None,
+    ) -> GetResponse:
+        """One page of ``get_pages``: serializable when its revision is pinned (see there)."""
+        if revision and not serializable:
+            try:
+                return await self._page(start, end, limit, revision, keys_only, True, timeout)
+            except FutureRevisionError:
+                pass  # this member is behind the revision: a linearizable read waits for it
+        return await self.get(
+            start, range_end=end, limit=limit, revision=revision, keys_only=keys_only,
+            serializable=serializable, timeout=timeout,
+        )  # fmt: skip
 
     async def delete(
         self,

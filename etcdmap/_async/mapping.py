@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from .._backends.asyncio import flatten
 from .._backends.mapping import (
     AsyncBody,
     AsyncItemsViewBase,
@@ -719,7 +720,10 @@ class AsyncEtcdKeysView(AsyncKeysViewBase):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._source!r})"
 
-    async def __aiter__(self) -> AsyncIterator[str]:
+    def __aiter__(self) -> AsyncIterator[str]:
+        return flatten(self._key_pages())
+
+    async def _key_pages(self) -> AsyncIterator[list[str]]:
         source = self._source
         cut, key_of = len(source._prefix), source.key_codec.decode
         async for page, revision in source._pages(keys_only=True):
@@ -728,8 +732,7 @@ class AsyncEtcdKeysView(AsyncKeysViewBase):
                 keys = [key_of(kv.key[cut:]) for kv in page]
             except Exception:
                 keys = [source._relative(kv.key) for kv in page]  # raises the ValueDecodeError
-            for key in keys:
-                yield key
+            yield keys
 
     async def count(self) -> int:
         """The number of keys (one count-only Range)."""
@@ -795,10 +798,12 @@ class AsyncDecodingView(Generic[V]):
 class AsyncEtcdValuesView(AsyncDecodingView[V], AsyncValuesViewBase[V]):
     """The values of a map; every pass pages Ranges at one revision (see ``values()``)."""
 
-    async def __aiter__(self) -> AsyncIterator[V]:
+    def __aiter__(self) -> AsyncIterator[V]:
+        return flatten(self._value_pages())
+
+    async def _value_pages(self) -> AsyncIterator[list[V]]:
         async for pairs in self._pair_pages():
-            for _, value in pairs:
-                yield value
+            yield [value for _, value in pairs]
 
     async def contains(self, item: object) -> bool:
         """Whether some key has the value ``item`` (a full pass, stopping at the first)."""
@@ -811,10 +816,8 @@ class AsyncEtcdValuesView(AsyncDecodingView[V], AsyncValuesViewBase[V]):
 class AsyncEtcdItemsView(AsyncDecodingView[V], AsyncItemsViewBase[V]):
     """The ``(key, value)`` pairs of a map; every pass pages Ranges at one revision."""
 
-    async def __aiter__(self) -> AsyncIterator[tuple[str, V]]:
-        async for pairs in self._pair_pages():
-            for pair in pairs:
-                yield pair
+    def __aiter__(self) -> AsyncIterator[tuple[str, V]]:
+        return flatten(self._pair_pages())
 
     async def contains(self, item: object) -> bool:
         """Whether ``item`` is a ``(key, value)`` pair of the map (one Range)."""

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import inspect
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
@@ -15,12 +15,13 @@ from .._core.hooks import HookSet, Started
 from .._core.tls import TLSMaterial
 
 __all__ = [
-    "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker", "open_channel", "settle",
-    "sleep", "uninterruptible",
+    "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker", "flatten", "open_channel",
+    "settle", "sleep", "uninterruptible",
 ]  # fmt: skip
 
 Queue = asyncio.Queue
 Lock = asyncio.Lock
+T = TypeVar("T")
 
 
 def open_channel(
@@ -203,3 +204,10 @@ async def settle(outcome: object) -> object:
 async def sleep(seconds: float) -> None:
     """Pause this task."""
     await asyncio.sleep(seconds)
+
+
+async def flatten(pages: AsyncIterator[list[T]]) -> AsyncIterator[T]:
+    """The items of ``pages``, one by one."""
+    async for page in pages:
+        for item in page:
+            yield item

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import queue
 import signal
 import threading
@@ -17,8 +18,8 @@ from .._core.hooks import HookSet, Started
 from .._core.tls import TLSMaterial
 
 __all__ = [
-    "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker", "open_channel", "settle",
-    "sleep", "uninterruptible",
+    "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker", "flatten", "open_channel",
+    "settle", "sleep", "uninterruptible",
 ]  # fmt: skip
 
 Lock = threading.Lock
@@ -287,3 +288,9 @@ def settle(outcome: object) -> object:
 def sleep(seconds: float) -> None:
     """Pause this thread."""
     time.sleep(seconds)
+
+
+def flatten(pages: Iterator[list[T]]) -> Iterator[T]:
+    """The items of ``pages``, one by one: ``itertools.chain``, so no Python frame runs per
+    item."""
+    return itertools.chain.from_iterable(pages)

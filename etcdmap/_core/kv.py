@@ -294,7 +294,7 @@ class PagePlan:
         scale = self._scale
         keys = sum(read for _, _, read in self._spans)
         spread = scale.number(self._spans[-1][1]) - scale.number(self._spans[0][0])
-        wanted = min(self.page_size, self.MAX_GROWTH * keys) if keys else self.MAX_GROWTH
+        wanted = min(self.page_size * 3 // 2, self.MAX_GROWTH * keys) if keys else self.MAX_GROWTH
         end = scale.key(scale.number(last) + max(1, spread * wanted // max(1, keys)))
         if end is None or end <= self.start or _range_order(end) >= _range_order(self.end):
             return self.end

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from .._backends.threads import flatten
 from .._backends.mapping import (
     Body,
     ItemsViewBase,
@@ -721,6 +722,9 @@ class EtcdKeysView(KeysViewBase):
         return f"{type(self).__name__}({self._source!r})"
 
     def __iter__(self) -> Iterator[str]:
+        return flatten(self._key_pages())
+
+    def _key_pages(self) -> Iterator[list[str]]:
         source = self._source
         cut, key_of = len(source._prefix), source.key_codec.decode
         for page, revision in source._pages(keys_only=True):
@@ -729,8 +733,7 @@ class EtcdKeysView(KeysViewBase):
                 keys = [key_of(kv.key[cut:]) for kv in page]
             except Exception:
                 keys = [source._relative(kv.key) for kv in page]  # raises the ValueDecodeError
-            for key in keys:
-                yield key
+            yield keys
 
     def count(self) -> int:
         """The number of keys (one count-only Range)."""
@@ -797,9 +800,11 @@ class EtcdValuesView(DecodingView[V], ValuesViewBase[V]):
     """The values of a map; every pass pages Ranges at one revision (see ``values()``)."""
 
     def __iter__(self) -> Iterator[V]:
+        return flatten(self._value_pages())
+
+    def _value_pages(self) -> Iterator[list[V]]:
         for pairs in self._pair_pages():
-            for _, value in pairs:
-                yield value
+            yield [value for _, value in pairs]
 
     def contains(self, item: object) -> bool:
         """Whether some key has the value ``item`` (a full pass, stopping at the first)."""
@@ -813,9 +818,7 @@ class EtcdItemsView(DecodingView[V], ItemsViewBase[V]):
     """The ``(key, value)`` pairs of a map; every pass pages Ranges at one revision."""
 
     def __iter__(self) -> Iterator[tuple[str, V]]:
-        for pairs in self._pair_pages():
-            for pair in pairs:
-                yield pair
+        return flatten(self._pair_pages())
 
     def contains(self, item: object) -> bool:
         """Whether ``item`` is a ``(key, value)`` pair of the map (one Range)."""

@@ -98,3 +98,31 @@ async def test_reject_old_cluster_accepts_a_current_server(etcd_cluster: object,
                            retry=etcdmap.RetryPolicy(max_attempts=2)) as unreachable:
         with pytest.raises(etcdmap.ConnectionFailedError):
             await unreachable.get(etcd_prefix + "k")
+
+
+async def test_a_paged_pass_goes_on_through_a_follower_that_lost_its_quorum(
+    etcd_cluster: object, etcd_prefix: str
+) -> None:
+    # the pages after the first are read at the pinned revision, serializable: a member that
+    # has applied that revision serves them alone, as a linearizable read cannot
+    cluster = etcd_cluster
+    leader = cluster.leader()  # type: ignore[attr-defined]
+    follower = next(i for i in range(3) if i != leader)
+    others = [i for i in range(3) if i != follower]
+    async with AsyncClient([cluster.endpoints[follower]]) as client:  # type: ignore[attr-defined]
+        for i in range(30):
+            await client.put(f"{etcd_prefix}{i:02d}", str(i))
+        pages = client.get_pages(etcd_prefix, prefix=True, page_size=10, timeout=5)
+        first = await pages.__anext__()
+        for member in others:
+            cluster.kill(member)  # type: ignore[attr-defined]
+        try:
+            rest = [page async for page in pages]
+            with pytest.raises(etcdmap.EtcdError):  # the follower has no quorum left
+                await client.get(etcd_prefix + "00", timeout=2)
+        finally:
+            for member in others:
+                cluster.restart(member)  # type: ignore[attr-defined]
+        keys = [kv.key for page in [first, *rest] for kv in page.kvs]
+        assert keys == [f"{etcd_prefix}{i:02d}".encode() for i in range(30)]
+        assert {page.header.revision for page in rest} <= {first.header.revision}

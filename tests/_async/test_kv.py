@@ -17,6 +17,7 @@ import pytest
 
 import etcdmap
 from etcdmap import AsyncClient, Compare, Op
+from etcdmap.metrics import ClientHooks
 
 MiB = 1024 * 1024
 
@@ -333,3 +334,29 @@ async def test_get_pages_is_one_snapshot_in_bounded_pages(async_etcd_client: Asy
     with pytest.raises(ValueError, match="page_size must be positive"):
         async for _ in c.get_pages(etcd_prefix, prefix=True, page_size=0):
             pass
+
+
+async def test_get_pages_at_a_future_revision_asks_again_linearizable_then_fails(
+    etcd_server: object, etcd_prefix: str
+) -> None:
+    # a pinned page is read serializable first; a member behind the revision answers
+    # FutureRevisionError, and the page is asked for again linearizable (which waits for the
+    # member to catch up): here the revision is beyond the whole cluster, so that fails too
+    hooks = RangeCodes()
+    async with AsyncClient(etcd_server.endpoints, hooks=hooks) as c:  # type: ignore[attr-defined]
+        ahead = (await c.put(etcd_prefix + "k", "v")).header.revision + 5
+        with pytest.raises(etcdmap.FutureRevisionError):
+            async for _ in c.get_pages(etcd_prefix, prefix=True, revision=ahead):
+                pass
+    assert hooks.codes == ["OUT_OF_RANGE", "OUT_OF_RANGE"]
+
+
+class RangeCodes(ClientHooks):
+    """The gRPC status code of each KV/Range the client sends."""
+
+    def __init__(self) -> None:
+        self.codes: list[str] = []
+
+    def rpc_finished(self, method: str, code: str, seconds: float, state: object) -> None:
+        if method == "KV/Range":
+            self.codes.append(code)
