@@ -39,6 +39,7 @@ from ..codecs import Str, codec_for
 from .client import Client
 
 if TYPE_CHECKING:
+    from .concurrency import STM
     from .mirror import Mirror
 
 __all__ = [
@@ -345,6 +346,22 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
             return self.client.lease_grant(max(1, round(ttl)))
         return self.lease if lease is None else lease
 
+    def _unless_changed(
+        self, full: bytes, revision: int, op: Op
+    ) -> tuple[int, KeyValue | None]:
+        """Run ``op`` if ``full``'s mod_revision is still ``revision`` (0: absent), in one Txn
+        that otherwise reads the key: the revision ``op`` ran at, or 0 and the key as it is
+        now (None if absent)."""
+        response = self.client.txn(
+            compare=[Compare.mod_revision(full, "==", revision)],
+            success=[op],
+            failure=[Op.get(full)],
+        )
+        self._note(response)
+        if response.succeeded:
+            return response.header.revision, None
+        return 0, _first_kv(response.responses[0])
+
     # --- writes -------------------------------------------------------------------------------
 
     def set(
@@ -442,19 +459,14 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         ``ValueDecodeError`` and stays stored. Exactly one of several racing callers gets it.
         """
         full = self._full(key)
-        kvs = (self.client.get(full)).kvs
-        while kvs:
-            value = self._decode(key, kvs[0])
-            response = self.client.txn(
-                compare=[Compare.mod_revision(full, "==", kvs[0].mod_revision)],
-                success=[Op.delete(full)],
-                failure=[Op.get(full)],
+        current = _first_kv(self.client.get(full))
+        while current is not None:
+            value = self._decode(key, current)
+            deleted, current = self._unless_changed(
+                full, current.mod_revision, Op.delete(full)
             )
-            self._note(response)
-            if response.succeeded:
+            if deleted:
                 return value
-            assert isinstance(response.responses[0], GetResponse)
-            kvs = response.responses[0].kvs
         if default is MISSING:
             raise KeyError(key)
         return default
@@ -497,8 +509,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         ``fn`` must not have side effects: it can run more than once.
         """
         full = self._full(key)
-        kv = (self.client.get(full)).kvs
-        current = kv[0] if kv else None
+        current = _first_kv(self.client.get(full))
         lease_used = self._lease(ttl, lease)
         for _ in range(retries + 1):
             if current is None:
@@ -509,15 +520,10 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
             else:
                 value, revision = self._decode(key, current), current.mod_revision
             new = fn(value)
-            response = self.client.txn(
-                compare=[Compare.mod_revision(full, "==", revision)],
-                success=[Op.put(full, self._encode(key, new), lease=lease_used)],
-                failure=[Op.get(full)],
-            )
-            self._note(response)
-            if response.succeeded:
+            put = Op.put(full, self._encode(key, new), lease=lease_used)
+            written, current = self._unless_changed(full, revision, put)
+            if written:
                 return new
-            current = _first_kv(response.responses[0])
         raise ConflictError(
             f"modify({key!r}) on map {self.prefix!r}: the key changed under each of "
             f"{retries + 1} attempts",
@@ -576,24 +582,29 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     ) -> T:
         """Run ``fn(tx)`` as one serializable multi-key read-modify-write, and return its result.
 
-        ``tx`` reads (``tx[key]``, ``tx.get``, ``tx.contains``) at one revision, the
-        one of its first read, and buffers writes (``tx.set``, ``tx.delete``). When ``fn``
-        returns, one Txn writes the buffer if no key ``fn`` read has changed since; else
-        ``fn`` runs again from scratch, at most ``retries`` more times, then
-        ``ConflictError``. ``fn`` must have no other side effects.
+        This is the client's ``stm()`` at ``"serializable"`` isolation, with the map's keys and
+        codec: ``tx`` reads (``tx[key]``, ``tx.get``, ``tx.contains``) at one revision,
+        the one of its first read (serializable Ranges in a KV.Txn, each key once per attempt;
+        a key the attempt wrote reads as written), and buffers writes (``tx.set``,
+        ``tx.delete``). When ``fn`` returns, one Txn writes the buffer if no key ``fn`` read
+        has changed since; if one has, the same Txn reads the keys again and ``fn`` runs anew
+        from those values, at most ``retries`` more times, then ``ConflictError``. ``fn`` must
+        have no other side effects.
         """
-        for _ in range(retries + 1):
-            tx = MapTransaction(self)
-            try:
-                result = fn(tx)
-            except CompactedError:
-                continue  # the snapshot revision of the reads is gone: start over
-            if tx.commit():
-                return result
-        raise ConflictError(
-            f"transaction on map {self.prefix!r}: keys it read changed under each of "
-            f"{retries + 1} attempts"
-        )
+        results: list[T] = []
+
+        def attempt(stm: STM) -> None:
+            results[:] = [fn(MapTransaction(self, stm))]
+
+        try:
+            response = self.client.stm(attempt, isolation="serializable", retries=retries)
+        except ConflictError as error:
+            raise ConflictError(
+                f"transaction on map {self.prefix!r}: keys it read changed under each of "
+                f"{retries + 1} attempts"
+            ) from error
+        self._note(response)
+        return results[0]
 
 
 class Editing(Generic[V]):
@@ -625,16 +636,11 @@ class Editing(Generic[V]):
             return
         m, key = self._map, self.key
         full = m._full(key)
-        response = m.client.txn(
-            compare=[Compare.mod_revision(full, "==", self.revision)],
-            success=[Op.put(full, m._encode(key, self.value), lease=m.lease)],
-            failure=[Op.get(full)],
-        )
-        m._note(response)
-        if response.succeeded:
-            self.revision = response.header.revision
+        put = Op.put(full, m._encode(key, self.value), lease=m.lease)
+        written, kv = m._unless_changed(full, self.revision, put)
+        if written:
+            self.revision = written
             return
-        kv = _first_kv(response.responses[0])
         current = m._decode(key, kv) if kv else None
         raise ConflictError(
             f"editing({key!r}) on map {m.prefix!r}: the key changed since it was read at "
@@ -647,30 +653,25 @@ class Editing(Generic[V]):
 
 
 class MapTransaction(Generic[V]):
-    """The ``tx`` of ``EtcdMap.transaction(fn)``: snapshot reads, buffered writes."""
+    """The ``tx`` of ``EtcdMap.transaction(fn)``: the map's keys and values over one
+    attempt of the client's STM (snapshot reads, buffered writes)."""
 
-    def __init__(self, target: EtcdMap[V]) -> None:
+    def __init__(self, target: EtcdMap[V], stm: STM) -> None:
         self._map = target
-        self.revision = 0
-        self._read: dict[bytes, KeyValue | None] = {}
-        self._writes: dict[bytes, bytes | None] = {}
-
-    def _kv(self, key: str) -> tuple[bytes, KeyValue | None]:
-        full = self._map._full(key)
-        if full not in self._read:
-            response = self._map.client.get(full, revision=self.revision)
-            if not self.revision:
-                self.revision = response.header.revision
-            self._read[full] = response.kvs[0] if response.kvs else None
-        return full, self._read[full]
+        self._stm = stm
 
     def get(self, key: str, default: Any = None) -> V | Any:
         """``key``'s value as this transaction sees it (its own writes included)."""
-        full, kv = self._kv(key)
-        if full in self._writes:
-            data = self._writes[full]
-            return default if data is None else self._map.codec.decode(data)
-        return default if kv is None else self._map._decode(key, kv)
+        m, full = self._map, self._map._full(key)
+        data = self._stm.get(full)
+        if data is None:
+            return default
+        try:
+            value: V = m.codec.decode(data)
+        except Exception as error:
+            revision = self._stm.rev(full)
+            raise decode_error(key, data, revision, m.codec, error) from error
+        return value
 
     def __getitem__(self, key: str) -> V:
         value = self.get(key, MISSING)
@@ -681,33 +682,18 @@ class MapTransaction(Generic[V]):
 
     def contains(self, key: str) -> bool:
         """Whether ``key`` exists as this transaction sees it."""
-        return self.get(key, MISSING) is not MISSING
+        return self._stm.get(self._map._full(key)) is not None
 
     def set(self, key: str, value: V) -> None:
         """Buffer a write of ``key`` (validated now, sent at commit)."""
-        self._writes[self._map._full(key)] = self._map._encode(key, value)
+        m = self._map
+        self._stm.put(m._full(key), m._encode(key, value), lease=m.lease)
 
     def delete(self, key: str) -> None:
         """Buffer the deletion of ``key``; ``KeyError`` if it does not exist."""
         if not self.contains(key):
             raise KeyError(key)
-        self._writes[self._map._full(key)] = None
-
-    def commit(self) -> bool:
-        """Write the buffer if nothing read changed (one Txn); whether it was written."""
-        if not self._writes:
-            return True
-        compare = [
-            Compare.mod_revision(full, "==", kv.mod_revision if kv else 0)
-            for full, kv in self._read.items()
-        ]
-        success = [
-            Op.delete(full) if data is None else Op.put(full, data, lease=self._map.lease)
-            for full, data in self._writes.items()
-        ]
-        response = self._map.client.txn(compare=compare, success=success)
-        self._map._note(response)
-        return response.succeeded
+        self._stm.delete(self._map._full(key))
 
 
 class EtcdKeysView(KeysViewBase):

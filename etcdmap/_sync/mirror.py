@@ -705,13 +705,14 @@ class Mirror(MirrorBase[V]):
             raise ValueError("save() needs a path (or persist= on the mirror)")
         prefix, encode = self.map._prefix, self.codec.encode
         full_key = self.map._full
-        with self._guard:
+        with self._guard:  # copy, so the watch is held up for a copy and not an encoding
             revision = self._store.revision
-            items = [
-                (full_key(key), b"" if self.keys_only else encode(value))
-                for key, value in self._store.data.items()
-            ]
-            items += [(full_key(key), bad.data) for key, bad in self._store.invalid.items()]
+            data, invalid = dict(self._store.data), dict(self._store.invalid)
+        items = [
+            (full_key(key), b"" if self.keys_only else encode(value))
+            for key, value in data.items()
+        ]
+        items += [(full_key(key), bad.data) for key, bad in invalid.items()]
         content = dump_copy(prefix, revision, items)
         temporary = target.with_name(target.name + ".tmp")
         temporary.write_bytes(content)
