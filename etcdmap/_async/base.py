@@ -107,9 +107,8 @@ class AsyncClientBase:
         version this client supports (clientv3's RejectOldCluster), else OldClusterError."""
         for endpoint in self.endpoints:
             request = etcdserverpb.StatusRequest()
-            status = await self._unary_at(
-                endpoint, "status", request, self._connect_timeout or self._timeout or 5.0
-            )
+            timeout = self._connect_timeout or self._timeout or 5.0
+            status = await self._unary("status", request, timeout, endpoint)
             if is_old_server(status.version):
                 raise OldClusterError(
                     f"etcdclient: old cluster version: {endpoint} runs etcd {status.version}, "
@@ -144,27 +143,23 @@ class AsyncClientBase:
                 await self._authenticate(conn, self._connect_timeout)
         return conn
 
-    async def _unary(self, rpc: str, request: Any, timeout: float | None) -> Any:
-        """Call the unary ``rpc`` on the current endpoint; on failure, see ``_recover``."""
-        conn = self._conn or await self._connect()
+    async def _unary(
+        self, rpc: str, request: Any, timeout: float | None, endpoint: str | None = None
+    ) -> Any:
+        """Call the unary ``rpc`` on the current endpoint, or only ever on ``endpoint``
+        (Maintenance calls address one member); on failure, see ``_recover``."""
+        if endpoint is None:
+            conn = self._conn or await self._connect()
+        else:
+            conn = await self._connection_for(endpoint)
         try:
             return await getattr(conn, rpc)(
                 request, timeout=self._timeout if timeout is None else timeout,
                 metadata=self._metadata,
             )
         except grpc.RpcError as error:
-            return await self._recover(conn, rpc, request, timeout, error, pinned=False)
-
-    async def _unary_at(self, endpoint: str, rpc: str, request: Any, timeout: float | None) -> Any:
-        """Call the unary ``rpc`` on one given endpoint (Maintenance calls address one member)."""
-        conn = await self._connection_for(endpoint)
-        try:
-            return await getattr(conn, rpc)(
-                request, timeout=self._timeout if timeout is None else timeout,
-                metadata=self._metadata,
-            )
-        except grpc.RpcError as error:
-            return await self._recover(conn, rpc, request, timeout, error, pinned=True)
+            pinned = endpoint is not None
+            return await self._recover(conn, rpc, request, timeout, error, pinned=pinned)
 
     async def _recover(
         self,

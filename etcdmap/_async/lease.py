@@ -17,7 +17,7 @@ from .._core.errors import (
     LeaseNotFoundError,
     error_from_status,
 )
-from .._core.kv import LeaseLike, lease_id
+from .._core.kv import LeaseLike, required_lease
 from .._core.lease import (
     KeepAliveSchedule,
     LeaseKeepAliveResponse,
@@ -37,13 +37,6 @@ log = logging.getLogger("etcdmap.lease")
 TICK = 0.5
 #: Seconds to wait before re-opening a broken keep-alive stream (clientv3's retryConnWait).
 RECONNECT_WAIT = 0.5
-
-
-def _required_id(lease: LeaseLike) -> int:
-    ident = lease_id(lease)
-    if not ident:
-        raise ValueError("a lease id (or Lease) is required, not 0/None")
-    return ident
 
 
 class AsyncLease:
@@ -334,7 +327,7 @@ class AsyncLeaseService(AsyncClientBase):
         A keep-alive of it on this client ends as lost. ``LeaseNotFoundError`` if the lease
         does not exist (expired or already revoked).
         """
-        ident = _required_id(lease)
+        ident = required_lease(lease)
         try:
             response = await self._unary("lease_revoke", core.revoke_request(ident), timeout)
         except LeaseNotFoundError:
@@ -349,7 +342,7 @@ class AsyncLeaseService(AsyncClientBase):
         """The remaining and granted TTL of a lease (Lease.LeaseTimeToLive, served by the
         leader). ``keys=True`` also lists the attached keys. For an expired or unknown lease
         ``ttl`` is -1."""
-        request = core.time_to_live_request(_required_id(lease), keys)
+        request = core.time_to_live_request(required_lease(lease), keys)
         return core.parse_time_to_live(await self._unary("lease_time_to_live", request, timeout))
 
     async def leases(self, *, timeout: float | None = None) -> list[LeaseStatus]:
@@ -365,7 +358,7 @@ class AsyncLeaseService(AsyncClientBase):
         The lease's TTL starts again from its granted TTL. ``LeaseNotFoundError`` if the
         lease expired or was revoked (the server answers TTL 0).
         """
-        ident = _required_id(lease)
+        ident = required_lease(lease)
         conn = self._conn or await self._connect()
         stream = BidiStream(
             functools.partial(
@@ -412,7 +405,7 @@ class AsyncLeaseService(AsyncClientBase):
                 ...
                 keep.check()  # raises LeaseExpiredError if the lease was lost
         """
-        ident = _required_id(lease)
+        ident = required_lease(lease)
         ttl = getattr(lease, "ttl", None)
         await self._connect()  # raises ClientClosedError after aclose()
         if self._lease_keeper is None:

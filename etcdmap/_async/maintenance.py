@@ -63,7 +63,7 @@ class AsyncMaintenance(AsyncClientBase):
         """
         target = self._member_endpoint(endpoint)
         request = etcdserverpb.StatusRequest()
-        return parse_status(await self._unary_at(target, "status", request, timeout))
+        return parse_status(await self._unary("status", request, timeout, target))
 
     async def defragment(
         self, endpoint: str | None = None, *, timeout: float | None = None
@@ -75,7 +75,7 @@ class AsyncMaintenance(AsyncClientBase):
         """
         target = self._member_endpoint(endpoint)
         request = etcdserverpb.DefragmentRequest()
-        response = await self._unary_at(target, "defragment", request, timeout)
+        response = await self._unary("defragment", request, timeout, target)
         return DefragmentResponse(parse_header(response.header))
 
     async def hash_kv(
@@ -89,7 +89,7 @@ class AsyncMaintenance(AsyncClientBase):
         """
         target = self._member_endpoint(endpoint)
         request = hash_kv_request(revision)
-        return parse_hash_kv(await self._unary_at(target, "hash_kv", request, timeout))
+        return parse_hash_kv(await self._unary("hash_kv", request, timeout, target))
 
     async def alarm_list(self, *, timeout: float | None = None) -> AlarmResponse:
         """Every alarm raised in the cluster (Maintenance.Alarm GET, via the client's
@@ -138,7 +138,7 @@ class AsyncMaintenance(AsyncClientBase):
         """
         request = etcdserverpb.MoveLeaderRequest(targetID=target_id)
         leader = await self._leader_endpoint(timeout)
-        response = await self._unary_at(leader, "move_leader", request, timeout)
+        response = await self._unary("move_leader", request, timeout, leader)
         return MoveLeaderResponse(parse_header(response.header))
 
     async def _leader_endpoint(self, timeout: float | None) -> str:

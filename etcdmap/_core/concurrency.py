@@ -25,7 +25,7 @@ import msgspec
 from .._pb import v3electionpb, v3lockpb
 from .errors import ElectionNoLeaderError
 from .keys import to_bytes
-from .kv import Compare, Op, SortOrder, SortTarget, lease_id, parse_header
+from .kv import Compare, Op, SortOrder, SortTarget, parse_header, required_lease
 from .results import GetResponse, KeyValue, ResponseHeader, TxnResponse
 from .watch import EventType, WatchResponse
 
@@ -479,10 +479,3 @@ def parse_campaign_response(response: Any) -> CampaignResponse:
 def parse_leader(response: Any) -> LeaderResponse:
     """``v3electionpb.LeaderResponse`` -> LeaderResponse."""
     return LeaderResponse(parse_header(response.header), response.kv)
-
-
-def required_lease(lease: object) -> int:
-    ident = lease_id(lease)
-    if ident <= 0:
-        raise ValueError("a lease id (or Lease) is required, not 0/None")
-    return ident

@@ -79,6 +79,14 @@ def lease_id(lease: Any) -> int:
     raise TypeError(f"lease must be an int lease id or a Lease, not {type(lease).__name__}")
 
 
+def required_lease(lease: Any) -> int:
+    """``lease_id(lease)`` for a call that needs a lease: ``ValueError`` for none (0/None)."""
+    ident = lease_id(lease)
+    if ident <= 0:
+        raise ValueError("a lease id (or Lease) is required, not 0/None")
+    return ident
+
+
 def resolve_range(
     key: bytes, range_end: bytes | str | None, prefix: bool, from_key: bool
 ) -> tuple[bytes, bytes]:

@@ -64,7 +64,7 @@ class Maintenance(ClientBase):
         """
         target = self._member_endpoint(endpoint)
         request = etcdserverpb.StatusRequest()
-        return parse_status(self._unary_at(target, "status", request, timeout))
+        return parse_status(self._unary("status", request, timeout, target))
 
     def defragment(
         self, endpoint: str | None = None, *, timeout: float | None = None
@@ -76,7 +76,7 @@ class Maintenance(ClientBase):
         """
         target = self._member_endpoint(endpoint)
         request = etcdserverpb.DefragmentRequest()
-        response = self._unary_at(target, "defragment", request, timeout)
+        response = self._unary("defragment", request, timeout, target)
         return DefragmentResponse(parse_header(response.header))
 
     def hash_kv(
@@ -90,7 +90,7 @@ class Maintenance(ClientBase):
         """
         target = self._member_endpoint(endpoint)
         request = hash_kv_request(revision)
-        return parse_hash_kv(self._unary_at(target, "hash_kv", request, timeout))
+        return parse_hash_kv(self._unary("hash_kv", request, timeout, target))
 
     def alarm_list(self, *, timeout: float | None = None) -> AlarmResponse:
         """Every alarm raised in the cluster (Maintenance.Alarm GET, via the client's
@@ -139,7 +139,7 @@ class Maintenance(ClientBase):
         """
         request = etcdserverpb.MoveLeaderRequest(targetID=target_id)
         leader = self._leader_endpoint(timeout)
-        response = self._unary_at(leader, "move_leader", request, timeout)
+        response = self._unary("move_leader", request, timeout, leader)
         return MoveLeaderResponse(parse_header(response.header))
 
     def _leader_endpoint(self, timeout: float | None) -> str:

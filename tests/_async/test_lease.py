@@ -160,3 +160,13 @@ async def test_close_stops_every_keep_alive(etcd_server: EtcdServer) -> None:
     async with AsyncClient(etcd_server.endpoints) as other:
         await other.lease_revoke(first)
         await other.lease_revoke(second)
+
+
+async def test_calls_that_need_a_lease_refuse_none_by_name(async_etcd_client: AsyncClient) -> None:
+    for no_lease in (None, 0):
+        with pytest.raises(ValueError, match="a lease id .or Lease. is required"):
+            await async_etcd_client.lease_revoke(no_lease)
+        with pytest.raises(ValueError, match="a lease id .or Lease. is required"):
+            await async_etcd_client.lease_time_to_live(no_lease)
+    with pytest.raises(TypeError, match="lease must be an int lease id or a Lease, not str"):
+        await async_etcd_client.lease_revoke("7")  # type: ignore[arg-type]

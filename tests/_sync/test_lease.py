@@ -161,3 +161,13 @@ def test_close_stops_every_keep_alive(etcd_server: EtcdServer) -> None:
     with Client(etcd_server.endpoints) as other:
         other.lease_revoke(first)
         other.lease_revoke(second)
+
+
+def test_calls_that_need_a_lease_refuse_none_by_name(etcd_client: Client) -> None:
+    for no_lease in (None, 0):
+        with pytest.raises(ValueError, match="a lease id .or Lease. is required"):
+            etcd_client.lease_revoke(no_lease)
+        with pytest.raises(ValueError, match="a lease id .or Lease. is required"):
+            etcd_client.lease_time_to_live(no_lease)
+    with pytest.raises(TypeError, match="lease must be an int lease id or a Lease, not str"):
+        etcd_client.lease_revoke("7")  # type: ignore[arg-type]
