@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from etcdmap import STM, Client, Election, Mutex, Session
+from etcdmap import STM, Client, Election, Mutex, NoLeaderError, Session
 from etcdmap.testing import EtcdServer, find_binary
 
 #: One critical section: a marker key that must be absent on entry (else two holders) and a
@@ -269,3 +269,33 @@ def test_sessions_leak_no_lease(etcd_client: Client, etcd_prefix: str) -> None:
         with Session(etcd_client, ttl=5) as session, Mutex(session, etcd_prefix + "lock"):
             pass
     assert {status.id for status in etcd_client.leases()} == before
+
+
+@pytest.mark.cluster
+def test_an_observe_stream_ends_when_its_member_loses_the_leader(
+    etcd_cluster: object, etcd_prefix: str
+) -> None:
+    # the stream requires a leader, as watches do: a member that loses quorum ends it with
+    # NoLeaderError instead of leaving the observer on a leader it can no longer vouch for
+    cluster = etcd_cluster
+    leader = cluster.leader()  # type: ignore[attr-defined]
+    follower = next(i for i in range(3) if i != leader)
+    others = [i for i in range(3) if i != follower]
+    name = etcd_prefix + "election"
+    with Client([cluster.endpoints[follower]]) as client:  # type: ignore[attr-defined]
+        lease = client.lease_grant(60)
+        client.election_campaign(name, "me", lease)
+        stream = client.election_observe(name)
+        give_up = threading.Timer(30, stream.cancel)  # without hasleader the stream stays open
+        give_up.start()
+        try:
+            assert next(stream).kv.value == b"me"
+            for member in others:
+                cluster.kill(member)  # type: ignore[attr-defined]
+            with pytest.raises(NoLeaderError):
+                next(stream)
+        finally:
+            give_up.cancel()
+            stream.cancel()
+            for member in others:
+                cluster.restart(member)  # type: ignore[attr-defined]

@@ -62,9 +62,13 @@ class ElectionService(ClientBase):
     def election_observe(self, name: bytes | str) -> LeaderStream:
         """Stream the leaders of ``name`` and their values (Election.Observe, a server
         stream): iterate the returned stream for ``LeaderResponse`` items; ``cancel()`` it,
-        or use it as a context manager, to stop."""
+        or use it as a context manager, to stop.
+
+        Like watches, the stream requires a leader (``hasleader`` metadata): a member that
+        loses its leader ends it with ``NoLeaderError`` rather than keep the observer on a
+        leader the rest of the cluster may have replaced; open a new stream then."""
         conn = self._conn or self._connect()
-        call = conn.election_observe(core.leader_request(name), metadata=self._metadata)
+        call = conn.election_observe(core.leader_request(name), metadata=self._stream_metadata())
         return LeaderStream(call, conn.endpoint, name)
 
 
