@@ -31,6 +31,7 @@ v
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime
 import importlib.util
 import ipaddress
@@ -48,7 +49,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -964,7 +965,7 @@ class EtcdCluster:
     def leader(self, timeout: float = 10.0) -> int:
         """Index (into :attr:`members`) of the current leader.
 
-        Asks every running member (``etcdctl endpoint status -w json``) and
+        Asks every running member (one ``etcdctl endpoint status -w json``) and
         waits, up to `timeout` seconds, until they agree on a leader that is
         itself running -- e.g. while an election follows a leader's death.
 
@@ -980,13 +981,8 @@ class EtcdCluster:
             try:
                 if not ids:
                     ids = self._member_ids()
-                leaders: set[int] = set()
-                for m in self.members:
-                    if not m.running:
-                        continue
-                    out = m.etcdctl("endpoint", "status", "-w", "json", timeout=5)
-                    for status in json.loads(out):
-                        leaders.add(int(status["Status"]["leader"]))
+                out = self.etcdctl("endpoint", "status", "-w", "json", timeout=5)
+                leaders = {int(status["Status"]["leader"]) for status in json.loads(out)}
                 last = f"leaders reported: {sorted(leaders)}"
                 if len(leaders) == 1:
                     (lid,) = leaders
@@ -998,6 +994,32 @@ class EtcdCluster:
             if time.monotonic() >= deadline:
                 raise EtcdCommandError(f"no etcd leader after {timeout}s ({last})", -1, "", last)
             time.sleep(0.1)
+
+    def follower(self) -> int:
+        """Index (into :attr:`members`) of a running member that is not the leader."""
+        leader = self.leader()
+        for index, member in enumerate(self.members):
+            if index != leader and member.running:
+                return index
+        raise EtcdCommandError("the cluster has no running follower", -1, "", "")
+
+    @contextlib.contextmanager
+    def alone(self, member: int | EtcdServer) -> Iterator[EtcdServer]:
+        """Kill every other member for the block and restart them after it.
+
+        ``member`` keeps serving what it has applied (serializable reads), but
+        without a quorum it soon has no leader: linearizable requests and
+        streams that require a leader fail on it.
+        """
+        kept = self._member(member)
+        others = [m for m in self.members if m is not kept and m.running]
+        for other in others:
+            other.kill()
+        try:
+            yield kept
+        finally:
+            for other in others:
+                self.restart(other)
 
     def etcdctl(
         self,

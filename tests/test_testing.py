@@ -179,6 +179,12 @@ def test_cluster_failover() -> None:
         assert old.etcdctl("get", "/c/k2", "--print-value-only").strip() == "v2"
         status = json.loads(cluster.etcdctl("endpoint", "status", "-w", "json"))
         assert len(status) == 3
+        follower = cluster.follower()
+        assert follower != cluster.leader()
+        with cluster.alone(follower) as kept:
+            assert kept is cluster.members[follower]
+            assert [m.running for m in cluster.members] == [m is kept for m in cluster.members]
+        assert all(m.running for m in cluster.members)
         cluster_dir = cluster.data_dir
     assert not any(m.running for m in cluster.members)
     assert not os.path.exists(cluster_dir)
