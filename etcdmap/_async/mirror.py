@@ -113,8 +113,7 @@ class AsyncMirrorSubscription:
     async def cancel(self, drain: float = 5.0) -> None:
         """Stop the callback once it has been given the items already queued (waiting at
         most ``drain`` seconds for that); safe from inside the callback."""
-        self._mirror._feeds = [f for f in self._mirror._feeds if f is not self.feed]
-        self.feed.inbox.close()
+        self._mirror._detach(self.feed)
         if not self._worker.is_current():
             await self._drained.wait(drain)
         await self._worker.join()
@@ -145,8 +144,7 @@ class AsyncChanges:
 
     def close(self) -> None:
         """Stop receiving batches; iteration ends after those already queued."""
-        self._mirror._feeds = [f for f in self._mirror._feeds if f is not self.feed]
-        self.feed.inbox.close()
+        self._mirror._detach(self.feed)
 
     async def __aenter__(self) -> AsyncChanges:
         return self
@@ -650,16 +648,23 @@ class AsyncMirror(AsyncMirrorBase[V]):
         worker of its own: never on the watch reader; a callback that raises is logged and
         the mirror goes on. With the asyncio mirror the callback may be a coroutine
         function. Returns a handle with ``cancel()``."""
-        feed: AsyncFeed[Batch] = AsyncFeed(debounce, max_wait)
-        self._feeds = [*self._feeds, feed]
-        return AsyncMirrorSubscription(self, callback, feed)
+        return AsyncMirrorSubscription(self, callback, self._attach(debounce, max_wait))
 
     def changes(self, *, debounce: float = 0.0, max_wait: float | None = None) -> AsyncChanges:
         """An iterator of the batches applied from now on (``debounce`` as for
         ``subscribe``); it ends when the mirror closes. Unconsumed batches are queued."""
+        return AsyncChanges(self, self._attach(debounce, max_wait))
+
+    def _attach(self, debounce: float, max_wait: float | None) -> AsyncFeed[Batch]:
+        """A new feed of the batches applied from now on."""
         feed: AsyncFeed[Batch] = AsyncFeed(debounce, max_wait)
         self._feeds = [*self._feeds, feed]
-        return AsyncChanges(self, feed)
+        return feed
+
+    def _detach(self, feed: AsyncFeed[Any]) -> None:
+        """Stop feeding ``feed``; its reader ends after the batches already queued."""
+        self._feeds = [f for f in self._feeds if f is not feed]
+        feed.inbox.close()
 
     # --- writes -------------------------------------------------------------------------------
 

@@ -114,8 +114,7 @@ class MirrorSubscription:
     def cancel(self, drain: float = 5.0) -> None:
         """Stop the callback once it has been given the items already queued (waiting at
         most ``drain`` seconds for that); safe from inside the callback."""
-        self._mirror._feeds = [f for f in self._mirror._feeds if f is not self.feed]
-        self.feed.inbox.close()
+        self._mirror._detach(self.feed)
         if not self._worker.is_current():
             self._drained.wait(drain)
         self._worker.join()
@@ -146,8 +145,7 @@ class Changes:
 
     def close(self) -> None:
         """Stop receiving batches; iteration ends after those already queued."""
-        self._mirror._feeds = [f for f in self._mirror._feeds if f is not self.feed]
-        self.feed.inbox.close()
+        self._mirror._detach(self.feed)
 
     def __enter__(self) -> Changes:
         return self
@@ -651,16 +649,23 @@ class Mirror(MirrorBase[V]):
         worker of its own: never on the watch reader; a callback that raises is logged and
         the mirror goes on. With the blocking mirror the callback may be a coroutine
         function. Returns a handle with ``cancel()``."""
-        feed: Feed[Batch] = Feed(debounce, max_wait)
-        self._feeds = [*self._feeds, feed]
-        return MirrorSubscription(self, callback, feed)
+        return MirrorSubscription(self, callback, self._attach(debounce, max_wait))
 
     def changes(self, *, debounce: float = 0.0, max_wait: float | None = None) -> Changes:
         """An iterator of the batches applied from now on (``debounce`` as for
         ``subscribe``); it ends when the mirror closes. Unconsumed batches are queued."""
+        return Changes(self, self._attach(debounce, max_wait))
+
+    def _attach(self, debounce: float, max_wait: float | None) -> Feed[Batch]:
+        """A new feed of the batches applied from now on."""
         feed: Feed[Batch] = Feed(debounce, max_wait)
         self._feeds = [*self._feeds, feed]
-        return Changes(self, feed)
+        return feed
+
+    def _detach(self, feed: Feed[Any]) -> None:
+        """Stop feeding ``feed``; its reader ends after the batches already queued."""
+        self._feeds = [f for f in self._feeds if f is not feed]
+        feed.inbox.close()
 
     # --- writes -------------------------------------------------------------------------------
 
