@@ -8,29 +8,15 @@ tests/test_concurrency_sync.py.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from time import monotonic
 
 import pytest
 
 import etcdmap
 from etcdmap import AsyncClient, AsyncElection, AsyncMutex, AsyncSession, AsyncSTM
-from etcdmap.testing import EtcdServer, find_binary
+from etcdmap.testing import EtcdServer
 
-
-def etcdctl_background(server: EtcdServer, *args: str) -> subprocess.Popen[str]:
-    """``etcdctl *args`` running in the background (lock / elect block while they hold)."""
-    return subprocess.Popen(
-        [find_binary("etcdctl"), f"--endpoints={server.endpoint}", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    """Kill ``proc`` if it still runs, and release its pipes."""
-    if proc.poll() is None:
-        proc.kill()
-    proc.communicate()
+from .helpers import etcdctl_background, stop
 
 
 async def wait_for_keys(client: AsyncClient, prefix: str, count: int) -> list[bytes]:

@@ -21,20 +21,13 @@ from etcdmap._async.mirror import AsyncMirror
 from etcdmap._core.mirror import Batch, ChangeKind, MirrorState
 from etcdmap.testing import EtcdServer
 
+from .helpers import put_retrying
+
 
 async def server_copy(client: AsyncClient, prefix: str, revision: int) -> dict[str, bytes]:
     """The prefix as the server has it at ``revision`` (one range)."""
     response = await client.get(prefix, prefix=True, revision=revision)
     return {kv.key[len(prefix):].decode(): kv.value for kv in response.kvs}
-
-
-async def put_retrying(client: AsyncClient, key: str, value: str) -> int:
-    for _ in range(300):
-        try:
-            return (await client.put(key, value, timeout=2)).header.revision
-        except etcdmap.EtcdError:
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"could not write {key}")
 
 
 def replay(start: dict[str, Any], batches: list[Batch]) -> dict[str, Any]:

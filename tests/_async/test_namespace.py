@@ -13,6 +13,8 @@ import pytest
 import etcdmap
 from etcdmap import AsyncClient, AsyncNamespace, Compare, EmptyKeyError, EventType, Op
 
+from .helpers import collect
+
 
 def neighbours(prefix: str) -> list[str]:
     """Keys just outside ``prefix`` on both sides, and its own range end."""
@@ -28,16 +30,6 @@ async def with_neighbours(client: AsyncClient, etcd_prefix: str) -> AsyncNamespa
     app = etcdmap.namespace(client, prefix)
     assert isinstance(app, AsyncNamespace) and app.prefix == prefix.encode()
     return app
-
-
-async def collect(watcher: etcdmap.AsyncNamespaceWatcher, until_revision: int) -> list[etcdmap.Event]:
-    """Every event the watcher delivers up to and including ``until_revision``."""
-    seen: list[etcdmap.Event] = []
-    async for response in watcher:
-        seen.extend(response.events)
-        if seen and seen[-1].kv.mod_revision >= until_revision:
-            break
-    return seen
 
 
 def keys(kvs: object) -> list[bytes]:

@@ -8,7 +8,6 @@ tests/test_recipes_sync.py.
 
 from __future__ import annotations
 
-import subprocess
 from time import monotonic
 
 import pytest
@@ -22,27 +21,9 @@ from etcdmap import (
     AsyncRWMutex,
     AsyncSession,
 )
-from etcdmap.testing import EtcdServer, find_binary
+from etcdmap.testing import EtcdServer
 
-
-def etcdctl_later(server: EtcdServer, delay: float, *args: str) -> subprocess.Popen[str]:
-    """Run ``etcdctl *args`` after ``delay`` seconds, in the background."""
-    command = [find_binary("etcdctl"), f"--endpoints={server.endpoint}", *args]
-    return subprocess.Popen(
-        ["sh", "-c", f'sleep {delay}; exec "$@"', "etcdctl-later", *command],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
-def finished(proc: subprocess.Popen[str]) -> None:
-    """Wait for ``proc`` (killed if it hangs) and check it succeeded."""
-    try:
-        _, err = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
+from .helpers import etcdctl_background, finished
 
 
 async def count(client: AsyncClient, prefix: str) -> int:
@@ -85,7 +66,7 @@ async def test_rwmutex_readers_share_and_a_writer_excludes_all(
         await c.put(f"{name}/write/1", "", lease=session.lease_id)
         with pytest.raises(etcdmap.DeadlineExceededError):
             await r1.read_lock(timeout=0.3)
-        writer_leaves = etcdctl_later(etcd_server, 0.3, "del", f"{name}/write/1")
+        writer_leaves = etcdctl_background(etcd_server, "del", f"{name}/write/1", delay=0.3)
         try:
             started = monotonic()
             await r1.read_lock(timeout=10)
@@ -118,7 +99,7 @@ async def test_barrier_hold_wait_release(
     assert not await barrier.hold()  # held already
     with pytest.raises(etcdmap.DeadlineExceededError, match="still held"):
         await barrier.wait(timeout=0.3)
-    releaser = etcdctl_later(etcd_server, 0.3, "del", key)
+    releaser = etcdctl_background(etcd_server, "del", key, delay=0.3)
     try:
         started = monotonic()
         await barrier.wait(timeout=10)
@@ -160,7 +141,7 @@ async def test_double_barrier_enter_and_leave(
         assert await count(c, key + "/waiters/") == 2  # the refused one took its key back
 
         # Not the oldest: we delete our key and wait for the oldest to leave.
-        oldest_leaves = etcdctl_later(etcd_server, 0.3, "del", f"{key}/waiters/1")
+        oldest_leaves = etcdctl_background(etcd_server, "del", f"{key}/waiters/1", delay=0.3)
         try:
             started = monotonic()
             await second.leave(timeout=10)
@@ -188,7 +169,7 @@ async def test_queue_is_fifo_by_create_revision_and_dequeue_waits(
 
     with pytest.raises(etcdmap.DeadlineExceededError, match="no item"):
         await queue.dequeue(timeout=0.3)
-    producer = etcdctl_later(etcd_server, 0.3, "put", f"{name}/late", "late")
+    producer = etcdctl_background(etcd_server, "put", f"{name}/late", "late", delay=0.3)
     try:
         assert await queue.dequeue(timeout=10) == b"late"
     finally:

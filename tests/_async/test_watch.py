@@ -14,33 +14,13 @@ import etcdmap
 from etcdmap import AsyncClient, EventType
 from etcdmap.testing import EtcdServer
 
+from .helpers import collect, put_retrying
+
 MiB = 1024 * 1024
-
-
-async def collect(watcher: etcdmap.AsyncWatcher, until_revision: int) -> list[etcdmap.Event]:
-    """Every event the watcher delivers up to and including ``until_revision``."""
-    seen: list[etcdmap.Event] = []
-    async for response in watcher:
-        seen.extend(response.events)
-        if seen and seen[-1].kv.mod_revision >= until_revision:
-            break
-    return seen
 
 
 async def current_revision(client: AsyncClient) -> int:
     return (await client.get("\x00", count_only=True)).header.revision
-
-
-async def put_retrying(client: AsyncClient, key: str, value: str) -> None:
-    """Write through an outage: retry until the cluster answers (a retried write whose first
-    try did apply shows up as one more revision, which the watchers must also see)."""
-    for _ in range(200):
-        try:
-            await client.put(key, value, timeout=2)
-            return
-        except etcdmap.EtcdError:
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"could not write {key}")
 
 
 async def test_ordered_delivery_with_prev_kv_and_filters(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:

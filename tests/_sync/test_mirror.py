@@ -22,20 +22,13 @@ from etcdmap._sync.mirror import Mirror
 from etcdmap._core.mirror import Batch, ChangeKind, MirrorState
 from etcdmap.testing import EtcdServer
 
+from .helpers import put_retrying
+
 
 def server_copy(client: Client, prefix: str, revision: int) -> dict[str, bytes]:
     """The prefix as the server has it at ``revision`` (one range)."""
     response = client.get(prefix, prefix=True, revision=revision)
     return {kv.key[len(prefix):].decode(): kv.value for kv in response.kvs}
-
-
-def put_retrying(client: Client, key: str, value: str) -> int:
-    for _ in range(300):
-        try:
-            return (client.put(key, value, timeout=2)).header.revision
-        except etcdmap.EtcdError:
-            time.sleep(0.1)
-    raise AssertionError(f"could not write {key}")
 
 
 def replay(start: dict[str, Any], batches: list[Batch]) -> dict[str, Any]:

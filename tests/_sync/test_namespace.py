@@ -14,6 +14,8 @@ import pytest
 import etcdmap
 from etcdmap import Client, Namespace, Compare, EmptyKeyError, EventType, Op
 
+from .helpers import collect
+
 
 def neighbours(prefix: str) -> list[str]:
     """Keys just outside ``prefix`` on both sides, and its own range end."""
@@ -29,16 +31,6 @@ def with_neighbours(client: Client, etcd_prefix: str) -> Namespace:
     app = etcdmap.namespace(client, prefix)
     assert isinstance(app, Namespace) and app.prefix == prefix.encode()
     return app
-
-
-def collect(watcher: etcdmap.NamespaceWatcher, until_revision: int) -> list[etcdmap.Event]:
-    """Every event the watcher delivers up to and including ``until_revision``."""
-    seen: list[etcdmap.Event] = []
-    for response in watcher:
-        seen.extend(response.events)
-        if seen and seen[-1].kv.mod_revision >= until_revision:
-            break
-    return seen
 
 
 def keys(kvs: object) -> list[bytes]:

@@ -9,7 +9,6 @@ tests/test_recipes_sync.py.
 
 from __future__ import annotations
 
-import subprocess
 from time import monotonic
 
 import pytest
@@ -23,27 +22,9 @@ from etcdmap import (
     RWMutex,
     Session,
 )
-from etcdmap.testing import EtcdServer, find_binary
+from etcdmap.testing import EtcdServer
 
-
-def etcdctl_later(server: EtcdServer, delay: float, *args: str) -> subprocess.Popen[str]:
-    """Run ``etcdctl *args`` after ``delay`` seconds, in the background."""
-    command = [find_binary("etcdctl"), f"--endpoints={server.endpoint}", *args]
-    return subprocess.Popen(
-        ["sh", "-c", f'sleep {delay}; exec "$@"', "etcdctl-later", *command],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
-def finished(proc: subprocess.Popen[str]) -> None:
-    """Wait for ``proc`` (killed if it hangs) and check it succeeded."""
-    try:
-        _, err = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
+from .helpers import etcdctl_background, finished
 
 
 def count(client: Client, prefix: str) -> int:
@@ -86,7 +67,7 @@ def test_rwmutex_readers_share_and_a_writer_excludes_all(
         c.put(f"{name}/write/1", "", lease=session.lease_id)
         with pytest.raises(etcdmap.DeadlineExceededError):
             r1.read_lock(timeout=0.3)
-        writer_leaves = etcdctl_later(etcd_server, 0.3, "del", f"{name}/write/1")
+        writer_leaves = etcdctl_background(etcd_server, "del", f"{name}/write/1", delay=0.3)
         try:
             started = monotonic()
             r1.read_lock(timeout=10)
@@ -119,7 +100,7 @@ def test_barrier_hold_wait_release(
     assert not barrier.hold()  # held already
     with pytest.raises(etcdmap.DeadlineExceededError, match="still held"):
         barrier.wait(timeout=0.3)
-    releaser = etcdctl_later(etcd_server, 0.3, "del", key)
+    releaser = etcdctl_background(etcd_server, "del", key, delay=0.3)
     try:
         started = monotonic()
         barrier.wait(timeout=10)
@@ -161,7 +142,7 @@ def test_double_barrier_enter_and_leave(
         assert count(c, key + "/waiters/") == 2  # the refused one took its key back
 
         # Not the oldest: we delete our key and wait for the oldest to leave.
-        oldest_leaves = etcdctl_later(etcd_server, 0.3, "del", f"{key}/waiters/1")
+        oldest_leaves = etcdctl_background(etcd_server, "del", f"{key}/waiters/1", delay=0.3)
         try:
             started = monotonic()
             second.leave(timeout=10)
@@ -189,7 +170,7 @@ def test_queue_is_fifo_by_create_revision_and_dequeue_waits(
 
     with pytest.raises(etcdmap.DeadlineExceededError, match="no item"):
         queue.dequeue(timeout=0.3)
-    producer = etcdctl_later(etcd_server, 0.3, "put", f"{name}/late", "late")
+    producer = etcdctl_background(etcd_server, "put", f"{name}/late", "late", delay=0.3)
     try:
         assert queue.dequeue(timeout=10) == b"late"
     finally:

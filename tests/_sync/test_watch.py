@@ -15,33 +15,13 @@ import etcdmap
 from etcdmap import Client, EventType
 from etcdmap.testing import EtcdServer
 
+from .helpers import collect, put_retrying
+
 MiB = 1024 * 1024
-
-
-def collect(watcher: etcdmap.Watcher, until_revision: int) -> list[etcdmap.Event]:
-    """Every event the watcher delivers up to and including ``until_revision``."""
-    seen: list[etcdmap.Event] = []
-    for response in watcher:
-        seen.extend(response.events)
-        if seen and seen[-1].kv.mod_revision >= until_revision:
-            break
-    return seen
 
 
 def current_revision(client: Client) -> int:
     return (client.get("\x00", count_only=True)).header.revision
-
-
-def put_retrying(client: Client, key: str, value: str) -> None:
-    """Write through an outage: retry until the cluster answers (a retried write whose first
-    try did apply shows up as one more revision, which the watchers must also see)."""
-    for _ in range(200):
-        try:
-            client.put(key, value, timeout=2)
-            return
-        except etcdmap.EtcdError:
-            time.sleep(0.1)
-    raise AssertionError(f"could not write {key}")
 
 
 def test_ordered_delivery_with_prev_kv_and_filters(etcd_client: Client, etcd_prefix: str) -> None:

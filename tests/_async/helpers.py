@@ -1,0 +1,61 @@
+"""Helpers shared by the async tests (tests/_sync/helpers.py is generated from this file)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterable
+
+import etcdmap
+from etcdmap import AsyncClient
+from etcdmap.testing import EtcdServer, find_binary
+
+
+async def collect(
+    watcher: AsyncIterable[etcdmap.WatchResponse], until_revision: int
+) -> list[etcdmap.Event]:
+    """Every event the watcher delivers up to and including ``until_revision``."""
+    seen: list[etcdmap.Event] = []
+    async for response in watcher:
+        seen.extend(response.events)
+        if seen and seen[-1].kv.mod_revision >= until_revision:
+            break
+    return seen
+
+
+async def put_retrying(client: AsyncClient, key: str, value: str) -> int:
+    """Write through an outage: retry until the cluster answers, and return the revision of
+    the write (a retried write whose first try did apply shows up as one more revision,
+    which watchers and mirrors must also see)."""
+    for _ in range(300):
+        try:
+            return (await client.put(key, value, timeout=2)).header.revision
+        except etcdmap.EtcdError:
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"could not write {key}")
+
+
+def etcdctl_background(server: EtcdServer, *args: str, delay: float = 0.0) -> subprocess.Popen[str]:
+    """``etcdctl *args`` running in the background (lock / elect block while they hold),
+    started after ``delay`` seconds."""
+    command = [find_binary("etcdctl"), f"--endpoints={server.endpoint}", *args]
+    if delay:
+        command = ["sh", "-c", f'sleep {delay}; exec "$@"', "etcdctl-later", *command]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Kill ``proc`` if it still runs, and release its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate()
+
+
+def finished(proc: subprocess.Popen[str]) -> None:
+    """Wait for ``proc`` (killed if it hangs) and check it succeeded."""
+    try:
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            stop(proc)
+    assert proc.returncode == 0, err
