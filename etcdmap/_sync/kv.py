@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 
 from .._core import kv
@@ -156,11 +157,11 @@ class KV(ClientBase):
         O(N²/page_size)); their ``count`` and ``more`` describe their window, and a page may
         hold fewer keys than ``page_size``.
 
-        A page at a pinned revision is the same on every member that has reached it, so it
-        is read serializable (no ReadIndex round trip to the leader); a member that has not
-        reached it yet answers ``FutureRevisionError``, and the page is then read
-        linearizable, which waits for the member to catch up. Only a first page read at the
-        latest revision honours ``serializable``.
+        A page at a pinned revision (every page but a first one read at the latest revision,
+        which honours ``serializable``) is the same on every member that has reached that
+        revision, so it is read serializable, with no ReadIndex round trip to the leader; a
+        member that has not reached it yet answers ``FutureRevisionError``, and the page is
+        read again linearizable, which waits for the member to catch up.
         """
         start, end = kv.resolve_range(to_bytes(key), range_end, prefix, False)
         plan = kv.PagePlan(start, end, kv.check_page_size(page_size))
@@ -187,15 +188,16 @@ class KV(ClientBase):
         timeout: float | None,
     ) -> GetResponse:
         """One page of ``get_pages``: serializable when its revision is pinned (see there)."""
-        if revision and not serializable:
-            try:
-                return self._page(start, end, limit, revision, keys_only, True, timeout)
-            except FutureRevisionError:
-                pass  # this member is behind the revision: a linearizable read waits for it
-        return self.get(
-            start, range_end=end, limit=limit, revision=revision, keys_only=keys_only,
-            serializable=serializable, timeout=timeout,
+        read = functools.partial(
+            self.get, start, range_end=end, limit=limit, revision=revision,
+            keys_only=keys_only, timeout=timeout,
         )  # fmt: skip
+        if revision:
+            try:
+                return read(serializable=True)
+            except FutureRevisionError:
+                serializable = False  # this member is behind: a linearizable read waits
+        return read(serializable=serializable)
 
     def delete(
         self,
