@@ -10,7 +10,7 @@ reports their median time and largest peak; each scenario runs ``--rounds`` chil
 rotating order; the table shows medians. Prints a table and writes bench/results/mapping.json.
 
 Paging costs a request per page; on etcd 3.5 a Range with a limit also counts every key from its
-start to its range end, which ``get_pages`` keeps to about a page by reading windows of the
+start to its range end, which ``get_pages`` keeps to about 1.5 pages by reading windows of the
 range (see ``etcdmap._core.kv.PagePlan``). The ``page_size=5000`` row shows the trade.
 
     /work/venv/bin/python bench/mapping.py            # ~1 min

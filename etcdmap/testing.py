@@ -1013,13 +1013,17 @@ class EtcdCluster:
         """
         kept = self._member(member)
         others = [m for m in self.members if m is not kept and m.running]
-        for other in others:
-            other.kill()
         try:
+            for other in others:
+                other.kill()
             yield kept
         finally:
-            for other in others:
-                self.restart(other)
+            stopped = [other for other in others if not other.running]
+            for other in stopped:  # all before waiting: with 4+ members one is no quorum
+                other._spawn()
+            deadline = time.monotonic() + self.start_timeout
+            for other in stopped:
+                other.wait_healthy(max(0.1, deadline - time.monotonic()))
 
     def etcdctl(
         self,

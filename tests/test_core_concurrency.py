@@ -108,8 +108,6 @@ def stored(key: bytes, value: bytes, mod: int) -> KeyValue:
 def reads(state: core.STMState, revision: int, **values: tuple[bytes, int]) -> None:
     keys = [k.encode() for k in values]
     assert state.missing(keys) == keys
-    ops = state.read_ops(keys)
-    assert all(op.request.serializable for op in ops)
     responses = [
         got(revision, stored(k, v, mod)) if mod else got(revision)
         for k, (v, mod) in zip(keys, values.values(), strict=True)
@@ -142,17 +140,25 @@ def test_stm_conflict_rules(isolation: core.Isolation, expected: set[object]) ->
     assert [op.kind for op in failure] == (["get", "get"] if pinned else [])
 
 
+def read_mode(op: object) -> tuple[bool, int]:
+    request = op.request  # type: ignore[attr-defined]
+    return request.serializable, request.revision
+
+
 def test_stm_reads_pin_to_the_first_reads_revision_in_serializable_levels() -> None:
+    # as Go's STM: the first read is linearizable, later ones serializable at its revision
     state = core.STMState("serializable")
     state.reset()
-    assert state.read_ops([b"a"])[0].request.revision == 0
+    assert read_mode(state.read_ops([b"a"])[0]) == (False, 0)
     reads(state, 10, a=(b"1", 3))
-    assert state.read_ops([b"b"])[0].request.revision == 10
+    assert read_mode(state.read_ops([b"b"])[0]) == (True, 10)
+    assert read_mode(state.read_ops([b"b"], serializable=False)[0]) == (False, 10)
     assert state.missing([b"a", b"b"]) == [b"b"]
     assert state.value(b"a") == b"1" and state.mod_revision(b"a") == 3
     repeatable = core.STMState("repeatable_reads")
+    assert read_mode(repeatable.read_ops([b"a"])[0]) == (True, 0)
     reads(repeatable, 10, a=(b"1", 3))
-    assert repeatable.read_ops([b"b"])[0].request.revision == 0
+    assert read_mode(repeatable.read_ops([b"b"])[0]) == (True, 0)
 
 
 def test_stm_writes_are_read_back_and_a_conflict_prefetches() -> None:
@@ -170,7 +176,13 @@ def test_stm_writes_are_read_back_and_a_conflict_prefetches() -> None:
     assert not state.committed(TxnResponse(header(12), False, [got(12, stored(b"a", b"5", 12))]))
     state.reset()
     assert state.missing([b"a"]) == []
-    assert state.value(b"a") == b"5" and state.read_ops([b"b"])[0].request.revision == 12
+    assert state.value(b"a") == b"5" and read_mode(state.read_ops([b"b"])[0]) == (True, 12)
+    # An attempt whose first read is not among them drops them: a fresh read pins the
+    # revision, and no later read may come from the older one.
+    assert not state.committed(TxnResponse(header(13), False, [got(13, stored(b"a", b"6", 13))]))
+    state.reset()
+    assert state.missing([b"b"]) == [b"b"]
+    assert state.missing([b"a"]) == [b"a"]
     with pytest.raises(ValueError, match="isolation"):
         core.STMState("snapshot")  # type: ignore[arg-type]
 

@@ -38,6 +38,7 @@ from .._core.errors import (
     DeadlineExceededError,
     ElectionNotLeaderError,
     EtcdError,
+    FutureRevisionError,
     LeaseExpiredError,
     LeaseNotFoundError,
     LockReleasedError,
@@ -613,28 +614,36 @@ class AsyncSTM:
 
     async def get(self, *keys: bytes | str) -> bytes | None:
         """The value of the first of ``keys`` (None if missing), reading all of them in one
-        KV.Txn of serializable Ranges (at the transaction's read revision in the
-        serializable levels). A key written earlier in this attempt reads as written."""
+        KV.Txn of Ranges. In the serializable levels the attempt's first read is
+        linearizable and later ones are serializable at its revision; in the other levels
+        reads are serializable. A key written earlier in this attempt reads as written."""
         if not keys:
             return None
         wanted = [to_bytes(key) for key in keys]
         buffered = self._state.buffered(wanted)
         if buffered is not None:
             return buffered.value
-        missing = self._state.missing(wanted)
-        if missing:
-            response = await self._client.txn(success=self._state.read_ops(missing))
-            self._state.record(missing, response)
+        await self._fetch(self._state.missing(wanted))
         return self._state.value(wanted[0])
 
     async def rev(self, key: bytes | str) -> int:
         """The mod revision of ``key`` as this transaction read it (0 if missing)."""
         wanted = to_bytes(key)
-        missing = self._state.missing([wanted])
-        if missing:
-            response = await self._client.txn(success=self._state.read_ops(missing))
-            self._state.record(missing, response)
+        await self._fetch(self._state.missing([wanted]))
         return self._state.mod_revision(wanted)
+
+    async def _fetch(self, keys: list[bytes]) -> None:
+        """Read ``keys`` into the read set in one KV.Txn (again linearizable if this member
+        has not reached the read revision yet)."""
+        if not keys:
+            return
+        try:
+            response = await self._client.txn(success=self._state.read_ops(keys))
+        except FutureRevisionError:
+            response = await self._client.txn(
+                success=self._state.read_ops(keys, serializable=False)
+            )
+        self._state.record(keys, response)
 
     def put(self, key: bytes | str, value: bytes | str, *, lease: LeaseLike = None) -> None:
         """Buffer a write of ``key`` (sent by the commit)."""

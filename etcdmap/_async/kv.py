@@ -151,10 +151,10 @@ class AsyncKV(AsyncClientBase):
         revision.
 
         The first page's ``count`` is the whole range's. Later pages are read over windows of
-        the range sized to hold about ``page_size`` keys (etcd counts every key up to a
-        limited read's range end, so pages that all ran to the end would cost the server
-        O(N²/page_size)); their ``count`` and ``more`` describe their window, and a page may
-        hold fewer keys than ``page_size``.
+        the range sized to hold about 1.5 pages, cut to a page by the limit (etcd counts
+        every key up to a limited read's range end, so pages that all ran to the end would
+        cost the server O(N²/page_size)); their ``count`` and ``more`` describe their window,
+        and a page may hold fewer keys than ``page_size``.
 
         A page at a pinned revision (every page but a first one read at the latest revision,
         which honours ``serializable``) is the same on every member that has reached that

@@ -258,7 +258,7 @@ class BufferedWrite:
 class STMState:
     """One STM's read set, write set and reads' revision, and its conflict rules.
 
-    The shell runs each attempt: ``reset()``; the user's function reads (``cached`` /
+    The shell runs each attempt: ``reset()``; the user's function reads (``missing`` /
     ``read_ops`` + ``record``) and writes (``put`` / ``delete``, buffered); then one Txn of
     ``commit_txn()`` whose answer goes to ``committed()``. Per isolation level, as Go's STM:
 
@@ -271,7 +271,8 @@ class STMState:
     - ``read_committed``: reads as above, no conflict check (lost updates are possible).
 
     After a conflict the serializable levels receive the current values of the keys read in
-    the same round trip, and the next attempt starts from them.
+    the same round trip, and the next attempt starts from them if its first read is among
+    them.
     """
 
     def __init__(self, isolation: Isolation = "serializable_snapshot") -> None:
@@ -300,19 +301,33 @@ class STMState:
 
     def missing(self, keys: list[bytes]) -> list[bytes]:
         """Which of ``keys`` must be fetched (not read yet in this attempt). Values the last
-        conflict returned count as read, in the serializable levels."""
-        first_read = not self.reads
-        for key in keys:
-            if key in self._prefetched:
-                self.reads[key] = self._prefetched.pop(key)
-        if first_read and self.reads and self._pinned:
-            self.read_revision = min(r.header.revision for r in self.reads.values())
+        conflict returned count as read, in the serializable levels, if the attempt's first
+        read finds all its keys among them: they then pin the read revision. Otherwise they
+        are dropped, so no later read mixes their revision with a fresh one."""
+        if not self.reads and self._prefetched:
+            if all(key in self._prefetched for key in keys):
+                self.reads = {key: self._prefetched.pop(key) for key in dict.fromkeys(keys)}
+                self.read_revision = min(r.header.revision for r in self.reads.values())
+            else:
+                self._prefetched = {}
+        elif self._prefetched:
+            for key in keys:
+                if key in self._prefetched:
+                    self.reads[key] = self._prefetched.pop(key)
         return [key for key in dict.fromkeys(keys) if key not in self.reads]
 
-    def read_ops(self, keys: list[bytes]) -> list[Op]:
-        """Gets of ``keys`` in one Txn: serializable (this member's state), and in the
-        serializable levels at the attempt's read revision once there is one."""
-        return [Op.get(key, serializable=True, revision=self.read_revision) for key in keys]
+    def read_ops(self, keys: list[bytes], *, serializable: bool = True) -> list[Op]:
+        """Gets of ``keys`` in one Txn. As Go's STM: in the serializable levels the attempt's
+        first read is linearizable and later ones are serializable at its revision (the
+        same on every member that has reached it); the other levels read serializable.
+        ``serializable=False`` reads linearizable anyway (a member behind the read revision
+        answers the serializable read with ``FutureRevisionError``; a linearizable one
+        waits for it to catch up)."""
+        if self._pinned:
+            serializable = serializable and bool(self.read_revision)
+        return [
+            Op.get(key, serializable=serializable, revision=self.read_revision) for key in keys
+        ]
 
     def record(self, keys: list[bytes], response: TxnResponse) -> None:
         """Add the reads of ``read_ops(keys)`` to the read set."""

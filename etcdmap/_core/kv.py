@@ -241,8 +241,10 @@ class PagePlan:
     run to the end of an N-key range make the server visit about N²/(2·page_size) keys. Only
     the first page runs to the end, and its ``count`` says how many keys the range holds at
     the pinned revision. Each later page reads a window from the first unread key to an end
-    chosen to hold about ``page_size`` keys, by how the keys of the last two pages were
-    spread (see ``KeyScale``); the last page, once the rest fits, runs to the end. A window
+    chosen to hold about 1.5 pages of keys, by how the keys of the last two pages were
+    spread (see ``KeyScale``), so the limit, not an estimate that fell short, ends nearly
+    every page: counting a key costs the server far less than another request. The last
+    page, once the rest fits, runs to the end. A window
     cut short by the limit continues from just after its last key, a window read whole from
     its end: the windows tile the range, so every key is read exactly once, in order,
     whatever the estimates. A poor one costs a short page or a larger count, never a key.
@@ -298,7 +300,8 @@ class PagePlan:
         self.window_end = end
 
     def _estimate_end(self, last: bytes) -> bytes:
-        """An end for the window after ``last`` expected to hold ``page_size`` keys."""
+        """An end for the window after ``last`` expected to hold 1.5 pages of keys (at most
+        ``MAX_GROWTH`` times the keys the last two pages spanned)."""
         scale = self._scale
         keys = sum(read for _, _, read in self._spans)
         spread = scale.number(self._spans[-1][1]) - scale.number(self._spans[0][0])

@@ -584,27 +584,40 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
 
         This is the client's ``stm()`` at ``"serializable"`` isolation, with the map's keys and
         codec: ``tx`` reads (``tx[key]``, ``tx.get``, ``tx.contains``) at one revision,
-        the one of its first read (serializable Ranges in a KV.Txn, each key once per attempt;
-        a key the attempt wrote reads as written), and buffers writes (``tx.set``,
-        ``tx.delete``). When ``fn`` returns, one Txn writes the buffer if no key ``fn`` read
-        has changed since; if one has, the same Txn reads the keys again and ``fn`` runs anew
-        from those values, at most ``retries`` more times, then ``ConflictError``. ``fn`` must
-        have no other side effects.
+        the one of its first read (a linearizable Range, then serializable ones at that
+        revision, each key once per attempt; a key the attempt wrote reads as written), and
+        buffers writes (``tx.set``, ``tx.delete``). When ``fn`` returns, one Txn writes the
+        buffer if no key ``fn`` read has changed since; if one has, the same Txn reads the
+        keys again and ``fn`` runs anew from those values, at most ``retries`` more times,
+        then ``ConflictError``. An ``fn`` that writes nothing commits nothing: its reads were
+        one snapshot. Compaction past the read revision starts over at the latest one.
+        ``fn`` must have no other side effects.
         """
         results: list[T] = []
 
         def attempt(stm: STM) -> None:
-            results[:] = [fn(MapTransaction(self, stm))]
+            tx = MapTransaction(self, stm)
+            results[:] = [fn(tx)]
+            if not tx.written:
+                raise _NothingToCommit
 
-        try:
-            response = self.client.stm(attempt, isolation="serializable", retries=retries)
-        except ConflictError as error:
-            raise ConflictError(
-                f"transaction on map {self.prefix!r}: keys it read changed under each of "
-                f"{retries + 1} attempts"
-            ) from error
-        self._note(response)
-        return results[0]
+        compactions = 0
+        while True:
+            try:
+                response = self.client.stm(attempt, isolation="serializable", retries=retries)
+            except _NothingToCommit:
+                return results[0]
+            except CompactedError:
+                compactions += 1  # the read revision was compacted away under the attempt
+                if compactions > retries:
+                    raise
+                continue
+            self._note(response)
+            return results[0]
+
+
+class _NothingToCommit(Exception):  # noqa: N818 - a signal, not an error
+    """Ends the STM of a map transaction whose function wrote nothing."""
 
 
 class Editing(Generic[V]):
@@ -659,6 +672,8 @@ class MapTransaction(Generic[V]):
     def __init__(self, target: EtcdMap[V], stm: STM) -> None:
         self._map = target
         self._stm = stm
+        #: Whether ``set`` or ``delete`` buffered a write.
+        self.written = False
 
     def get(self, key: str, default: Any = None) -> V | Any:
         """``key``'s value as this transaction sees it (its own writes included)."""
@@ -688,12 +703,14 @@ class MapTransaction(Generic[V]):
         """Buffer a write of ``key`` (validated now, sent at commit)."""
         m = self._map
         self._stm.put(m._full(key), m._encode(key, value), lease=m.lease)
+        self.written = True
 
     def delete(self, key: str) -> None:
         """Buffer the deletion of ``key``; ``KeyError`` if it does not exist."""
         if not self.contains(key):
             raise KeyError(key)
         self._stm.delete(self._map._full(key))
+        self.written = True
 
 
 class EtcdKeysView(KeysViewBase):

@@ -30,11 +30,13 @@ class STMService(KV):
     ) -> TxnResponse:
         """Run ``fn(stm)`` as one atomic multi-key transaction, retried on conflict.
 
-        ``fn`` reads with ``stm.get(key)`` / ``stm.rev(key)`` (KV.Txn of
-        serializable Ranges, each key once per attempt) and writes with ``stm.put(key,
-        value)`` / ``stm.delete(key)`` (buffered). Then one KV.Txn commits the writes if the
-        isolation level's conditions hold; otherwise ``fn`` runs again from scratch, so it
-        must have no other side effects. Returns the commit's ``TxnResponse``; an error
+        ``fn`` reads with ``stm.get(key)`` / ``stm.rev(key)`` (a KV.Txn of
+        Ranges, each key once per attempt: as Go, linearizable for an attempt's first read
+        and serializable at its revision after it in the serializable levels, serializable
+        in the others) and writes with ``stm.put(key, value)`` / ``stm.delete(key)``
+        (buffered). Then one KV.Txn commits the writes if the isolation level's conditions
+        hold; otherwise ``fn`` runs again from scratch, so it must have no other side
+        effects. Returns the commit's ``TxnResponse``; an error
         raised by ``fn`` or an RPC ends the STM.
 
         Parameters

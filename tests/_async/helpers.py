@@ -1,4 +1,5 @@
-"""Helpers shared by the async tests (tests/_sync/helpers.py is generated from this file)."""
+"""Helpers shared by the test modules of this directory (tests/_sync/helpers.py is generated
+from tests/_async/helpers.py)."""
 
 from __future__ import annotations
 

@@ -336,12 +336,13 @@ async def test_get_pages_is_one_snapshot_in_bounded_pages(async_etcd_client: Asy
             pass
 
 
-async def test_get_pages_at_a_future_revision_asks_again_linearizable_then_fails(
+async def test_get_pages_at_a_future_revision_asks_twice_then_raises(
     etcd_server: object, etcd_prefix: str
 ) -> None:
     # a pinned page is read serializable first; a member behind the revision answers
-    # FutureRevisionError, and the page is asked for again linearizable (which waits for the
-    # member to catch up): here the revision is beyond the whole cluster, so that fails too
+    # FutureRevisionError, and the page is asked for once more, linearizable (which waits for
+    # the member to catch up): here the revision is beyond the whole cluster, so that fails
+    # too. (The hooks see two Ranges; the quorum-loss test in test_failover shows which kind.)
     hooks = RangeCodes()
     async with AsyncClient(etcd_server.endpoints, hooks=hooks) as c:  # type: ignore[attr-defined]
         ahead = (await c.put(etcd_prefix + "k", "v")).header.revision + 5

@@ -25,6 +25,7 @@ from etcdmap import (
     Str,
     ValueDecodeError,
 )
+from etcdmap.metrics import ClientHooks
 
 
 class Server(msgspec.Struct):
@@ -378,6 +379,58 @@ async def test_transaction_is_serializable_with_retry(async_etcd_client: AsyncCl
 
     with pytest.raises(ConflictError, match="2 attempts"):
         await m.transaction(always_loses, retries=1)
+
+
+async def test_a_read_only_transaction_is_one_snapshot_and_commits_nothing(
+    etcd_server: object, etcd_prefix: str
+) -> None:
+    calls = KVCalls()
+    async with AsyncClient(etcd_server.endpoints, hooks=calls) as client:  # type: ignore[attr-defined]
+        m: AsyncEtcdMap[int] = AsyncEtcdMap(client, etcd_prefix, codec=Json(int))
+        await m.update({"a": 1, "b": 2})
+        calls.methods.clear()
+
+        async def total(tx: Any) -> int:
+            a = await tx["a"]
+            await client.put(etcd_prefix + "b", "20")  # after the snapshot: not seen
+            return int(a + await tx["b"])
+
+        assert await m.transaction(total) == 3
+        assert calls.methods == ["KV/Txn", "KV/Put", "KV/Txn"]  # two reads, no commit
+
+
+async def test_a_transaction_whose_read_revision_is_compacted_starts_over(
+    async_etcd_client: AsyncClient, etcd_prefix: str
+) -> None:
+    m: AsyncEtcdMap[int] = AsyncEtcdMap(async_etcd_client, etcd_prefix, codec=Json(int))
+    await m.update({"a": 1, "b": 2})
+    attempts = []
+
+    async def move(tx: Any) -> int:
+        attempts.append(1)
+        a = await tx["a"]
+        if len(attempts) == 1:  # compaction overtakes the revision the attempt reads at
+            revision = (await async_etcd_client.put(etcd_prefix + "c", "0")).header.revision
+            await async_etcd_client.compact(revision)
+        b = await tx["b"]
+        tx.set("a", 0)
+        tx.set("b", a + b)
+        return int(a + b)
+
+    assert await m.transaction(move) == 3
+    assert len(attempts) == 2 and await as_dict(m) == {"a": 0, "b": 3, "c": 0}
+
+
+class KVCalls(ClientHooks):
+    """The KV RPCs a client sends, in order."""
+
+    def __init__(self) -> None:
+        self.methods: list[str] = []
+
+    def rpc_started(self, method: str, metadata: list[tuple[str, str]]) -> object:
+        if method.startswith("KV/"):
+            self.methods.append(method)
+        return None
 
 
 async def test_reprs_do_no_io_and_preview_is_bounded(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:

@@ -1,5 +1,6 @@
 # Generated from tests/_async/helpers.py by scripts/unasync: do not edit.
-"""Helpers shared by the async tests (tests/_sync/helpers.py is generated from this file)."""
+"""Helpers shared by the test modules of this directory (tests/_sync/helpers.py is generated
+from tests/_async/helpers.py)."""
 
 from __future__ import annotations
 

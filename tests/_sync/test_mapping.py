@@ -26,6 +26,7 @@ from etcdmap import (
     Str,
     ValueDecodeError,
 )
+from etcdmap.metrics import ClientHooks
 
 
 class Server(msgspec.Struct):
@@ -379,6 +380,58 @@ def test_transaction_is_serializable_with_retry(etcd_client: Client, etcd_prefix
 
     with pytest.raises(ConflictError, match="2 attempts"):
         m.transaction(always_loses, retries=1)
+
+
+def test_a_read_only_transaction_is_one_snapshot_and_commits_nothing(
+    etcd_server: object, etcd_prefix: str
+) -> None:
+    calls = KVCalls()
+    with Client(etcd_server.endpoints, hooks=calls) as client:  # type: ignore[attr-defined]
+        m: EtcdMap[int] = EtcdMap(client, etcd_prefix, codec=Json(int))
+        m.update({"a": 1, "b": 2})
+        calls.methods.clear()
+
+        def total(tx: Any) -> int:
+            a = tx["a"]
+            client.put(etcd_prefix + "b", "20")  # after the snapshot: not seen
+            return int(a + tx["b"])
+
+        assert m.transaction(total) == 3
+        assert calls.methods == ["KV/Txn", "KV/Put", "KV/Txn"]  # two reads, no commit
+
+
+def test_a_transaction_whose_read_revision_is_compacted_starts_over(
+    etcd_client: Client, etcd_prefix: str
+) -> None:
+    m: EtcdMap[int] = EtcdMap(etcd_client, etcd_prefix, codec=Json(int))
+    m.update({"a": 1, "b": 2})
+    attempts = []
+
+    def move(tx: Any) -> int:
+        attempts.append(1)
+        a = tx["a"]
+        if len(attempts) == 1:  # compaction overtakes the revision the attempt reads at
+            revision = (etcd_client.put(etcd_prefix + "c", "0")).header.revision
+            etcd_client.compact(revision)
+        b = tx["b"]
+        tx.set("a", 0)
+        tx.set("b", a + b)
+        return int(a + b)
+
+    assert m.transaction(move) == 3
+    assert len(attempts) == 2 and as_dict(m) == {"a": 0, "b": 3, "c": 0}
+
+
+class KVCalls(ClientHooks):
+    """The KV RPCs a client sends, in order."""
+
+    def __init__(self) -> None:
+        self.methods: list[str] = []
+
+    def rpc_started(self, method: str, metadata: list[tuple[str, str]]) -> object:
+        if method.startswith("KV/"):
+            self.methods.append(method)
+        return None
 
 
 def test_reprs_do_no_io_and_preview_is_bounded(etcd_client: Client, etcd_prefix: str) -> None:
