@@ -9,6 +9,7 @@ from collections.abc import AsyncIterable
 
 import etcdmap
 from etcdmap import AsyncClient
+from etcdmap.metrics import ClientHooks
 from etcdmap.testing import EtcdServer, find_binary
 
 
@@ -60,3 +61,21 @@ def finished(proc: subprocess.Popen[str]) -> None:
         if proc.poll() is None:
             stop(proc)
     assert proc.returncode == 0, err
+
+
+class KVCalls(ClientHooks):
+    """Client hooks that record the KV RPCs a client sends (``methods``, in order) and how
+    each ended (``codes``: method and gRPC status code)."""
+
+    def __init__(self) -> None:
+        self.methods: list[str] = []
+        self.codes: list[tuple[str, str]] = []
+
+    def rpc_started(self, method: str, metadata: list[tuple[str, str]]) -> object:
+        if method.startswith("KV/"):
+            self.methods.append(method)
+        return None
+
+    def rpc_finished(self, method: str, code: str, seconds: float, state: object) -> None:
+        if method.startswith("KV/"):
+            self.codes.append((method, code))

@@ -25,7 +25,8 @@ from etcdmap import (
     Str,
     ValueDecodeError,
 )
-from etcdmap.metrics import ClientHooks
+
+from .helpers import KVCalls
 
 
 class Server(msgspec.Struct):
@@ -419,18 +420,6 @@ async def test_a_transaction_whose_read_revision_is_compacted_starts_over(
 
     assert await m.transaction(move) == 3
     assert len(attempts) == 2 and await as_dict(m) == {"a": 0, "b": 3, "c": 0}
-
-
-class KVCalls(ClientHooks):
-    """The KV RPCs a client sends, in order."""
-
-    def __init__(self) -> None:
-        self.methods: list[str] = []
-
-    def rpc_started(self, method: str, metadata: list[tuple[str, str]]) -> object:
-        if method.startswith("KV/"):
-            self.methods.append(method)
-        return None
 
 
 async def test_reprs_do_no_io_and_preview_is_bounded(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:

@@ -18,7 +18,8 @@ import pytest
 
 import etcdmap
 from etcdmap import Client, Compare, Op
-from etcdmap.metrics import ClientHooks
+
+from .helpers import KVCalls
 
 MiB = 1024 * 1024
 
@@ -344,21 +345,10 @@ def test_get_pages_at_a_future_revision_asks_twice_then_raises(
     # FutureRevisionError, and the page is asked for once more, linearizable (which waits for
     # the member to catch up): here the revision is beyond the whole cluster, so that fails
     # too. (The hooks see two Ranges; the quorum-loss test in test_failover shows which kind.)
-    hooks = RangeCodes()
+    hooks = KVCalls()
     with Client(etcd_server.endpoints, hooks=hooks) as c:  # type: ignore[attr-defined]
         ahead = (c.put(etcd_prefix + "k", "v")).header.revision + 5
         with pytest.raises(etcdmap.FutureRevisionError):
             for _ in c.get_pages(etcd_prefix, prefix=True, revision=ahead):
                 pass
-    assert hooks.codes == ["OUT_OF_RANGE", "OUT_OF_RANGE"]
-
-
-class RangeCodes(ClientHooks):
-    """The gRPC status code of each KV/Range the client sends."""
-
-    def __init__(self) -> None:
-        self.codes: list[str] = []
-
-    def rpc_finished(self, method: str, code: str, seconds: float, state: object) -> None:
-        if method == "KV/Range":
-            self.codes.append(code)
+    assert hooks.codes[1:] == [("KV/Range", "OUT_OF_RANGE")] * 2  # after the put

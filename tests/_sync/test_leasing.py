@@ -13,20 +13,9 @@ import time
 import pytest
 
 from etcdmap import Client, LeasingKV, Compare, Op
-from etcdmap.metrics import ClientHooks
 from etcdmap.testing import EtcdServer
 
-
-class CountKV(ClientHooks):
-    """Counts unary KV RPCs (KV/Range, KV/Txn, ...)."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def rpc_started(self, method: str, metadata: list[tuple[str, str]]) -> object:
-        if method.startswith("KV/"):
-            self.calls.append(method)
-        return None
+from .helpers import KVCalls
 
 
 def eventually_value(kv: LeasingKV, key: str, expected: bytes | None) -> None:
@@ -40,35 +29,35 @@ def eventually_value(kv: LeasingKV, key: str, expected: bytes | None) -> None:
 
 
 def test_cached_reads_make_no_rpc(etcd_server: EtcdServer, etcd_prefix: str) -> None:
-    hooks = CountKV()
+    hooks = KVCalls()
     key = etcd_prefix + "k"
     with Client(etcd_server.endpoints, hooks=hooks) as client:
         client.put(key, "v1")
         with LeasingKV(client, etcd_prefix + "leasing/") as kv:
-            hooks.calls.clear()
+            hooks.methods.clear()
             first = kv.get(key)
-            assert first.kvs[0].value == b"v1" and hooks.calls == ["KV/Txn"]
+            assert first.kvs[0].value == b"v1" and hooks.methods == ["KV/Txn"]
             assert kv.held == 1
             assert (client.get(etcd_prefix + "leasing/" + key)).count == 1
-            hooks.calls.clear()
+            hooks.methods.clear()
             for _ in range(50):
                 assert (kv.get(key)).kvs[0].value == b"v1"
-            assert hooks.calls == []
+            assert hooks.methods == []
             # The holder's own write updates the cache: still no read RPC.
             written = kv.put(key, "v2")
-            hooks.calls.clear()
+            hooks.methods.clear()
             cached = kv.get(key)
-            assert hooks.calls == []
+            assert hooks.methods == []
             assert cached.kvs[0].value == b"v2" and cached.kvs[0].version == 2
             assert cached.kvs[0].mod_revision == written.header.revision
             assert cached.kvs[0] == (client.get(key)).kvs[0]
             kv.delete(key)
-            hooks.calls.clear()
+            hooks.methods.clear()
             assert (kv.get(key)).kvs == []
-            assert hooks.calls == []
+            assert hooks.methods == []
             # Options make it a plain server read.
             assert (kv.get(key, serializable=True)).count == 0
-            assert hooks.calls == ["KV/Range"]
+            assert hooks.methods == ["KV/Range"]
         # Closing revokes the session: the leasing key is gone.
         assert (client.get(etcd_prefix + "leasing/", prefix=True)).count == 0
 

@@ -26,7 +26,8 @@ from etcdmap import (
     Str,
     ValueDecodeError,
 )
-from etcdmap.metrics import ClientHooks
+
+from .helpers import KVCalls
 
 
 class Server(msgspec.Struct):
@@ -420,18 +421,6 @@ def test_a_transaction_whose_read_revision_is_compacted_starts_over(
 
     assert m.transaction(move) == 3
     assert len(attempts) == 2 and as_dict(m) == {"a": 0, "b": 3, "c": 0}
-
-
-class KVCalls(ClientHooks):
-    """The KV RPCs a client sends, in order."""
-
-    def __init__(self) -> None:
-        self.methods: list[str] = []
-
-    def rpc_started(self, method: str, metadata: list[tuple[str, str]]) -> object:
-        if method.startswith("KV/"):
-            self.methods.append(method)
-        return None
 
 
 def test_reprs_do_no_io_and_preview_is_bounded(etcd_client: Client, etcd_prefix: str) -> None:
