@@ -761,8 +761,10 @@ class DecodingView(Generic[V]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._source!r}, on_error={self.on_error!r})"
 
-    def _pair_pages(self) -> Iterator[list[tuple[str, V]]]:
-        """The pass, a page of decoded pairs at a time (the views yield them one by one)."""
+    def _decoded_pages(self, with_keys: bool) -> Iterator[list[Any]]:
+        """The pass, a page at a time (the views yield its items one by one): ``(key,
+        value)`` pairs, or values alone, whose keys are then decoded only to name a value
+        that does not decode."""
         self.errors = []
         source = self._source
         # The hot loop of a pass: a page decoded at once by the codecs' bound methods; a page
@@ -771,10 +773,14 @@ class DecodingView(Generic[V]):
         for page, revision in source._pages(keys_only=False):
             self.revision = revision
             try:
-                pairs = [(key_of(kv.key[cut:]), value_of(kv.value)) for kv in page]
+                if with_keys:
+                    items: list[Any] = [(key_of(kv.key[cut:]), value_of(kv.value)) for kv in page]
+                else:
+                    items = [value_of(kv.value) for kv in page]
             except Exception:
                 pairs = self._pairs_one_by_one(page)
-            yield pairs
+                items = pairs if with_keys else [value for _, value in pairs]
+            yield items
 
     def _pairs_one_by_one(self, page: Sequence[KeyValue]) -> list[tuple[str, V]]:
         """The pairs of ``page`` that decode; the others raise, or are skipped or collected,
@@ -803,11 +809,7 @@ class EtcdValuesView(DecodingView[V], ValuesViewBase[V]):
     """The values of a map; every pass pages Ranges at one revision (see ``values()``)."""
 
     def __iter__(self) -> Iterator[V]:
-        return flatten(self._value_pages())
-
-    def _value_pages(self) -> Iterator[list[V]]:
-        for pairs in self._pair_pages():
-            yield [value for _, value in pairs]
+        return flatten(self._decoded_pages(with_keys=False))
 
     def contains(self, item: object) -> bool:
         """Whether some key has the value ``item`` (a full pass, stopping at the first)."""
@@ -821,7 +823,7 @@ class EtcdItemsView(DecodingView[V], ItemsViewBase[V]):
     """The ``(key, value)`` pairs of a map; every pass pages Ranges at one revision."""
 
     def __iter__(self) -> Iterator[tuple[str, V]]:
-        return flatten(self._pair_pages())
+        return flatten(self._decoded_pages(with_keys=True))
 
     def contains(self, item: object) -> bool:
         """Whether ``item`` is a ``(key, value)`` pair of the map (one Range)."""
