@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from etcdmap._backends.threads import Queue, uninterruptible
+from etcdmap._backends.threads import Queue, SharedReader, uninterruptible
 
 
 def test_a_full_queue_holds_the_producer_until_the_consumer_takes_half(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,3 +73,58 @@ def test_uninterruptible_holds_ctrl_c_back_until_the_block_has_ended() -> None:
             signal.raise_signal(signal.SIGINT)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+class _LooksFreeOnce:
+    """A lock whose first ``locked()`` answers False although it is held: the moment a
+    consumer looks at the turn just before another one takes it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lied = False
+
+    def acquire(self, blocking: bool = True) -> bool:
+        return self._lock.acquire(blocking)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        if not self._lied and self._lock.locked():
+            self._lied = True
+            return False
+        return self._lock.locked()
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+def test_a_consumer_that_misses_the_turn_is_woken_for_its_item() -> None:
+    # A reads for both; B comes while A holds the turn. B must wait where the reader wakes
+    # it (not on the turn's lock), so it gets its item while A still reads.
+    mine: Queue[str] = Queue(maxsize=8)
+    theirs: Queue[str] = Queue(maxsize=8)
+    got_theirs = threading.Event()
+
+    def step() -> None:
+        deadline = time.monotonic() + 2
+        while not reader._waiting and time.monotonic() < deadline:
+            time.sleep(0.01)
+        theirs.put("for-b")
+        reader.wake()
+        served.append(got_theirs.wait(2))  # while this consumer still holds the turn
+        mine.put("for-a")
+
+    served: list[bool] = []
+    reader = SharedReader(step, lambda: True, end=None)
+    reader._turn = _LooksFreeOnce()  # type: ignore[assignment]
+    a = threading.Thread(target=reader.next, args=(mine,))
+    a.start()
+    while not reader._turn._lock.locked():  # A holds the turn (asked past the lie)
+        time.sleep(0.001)
+    assert reader.next(theirs) == "for-b"
+    got_theirs.set()
+    a.join(5)
+    assert served == [True]

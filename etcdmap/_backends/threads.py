@@ -226,14 +226,15 @@ class SharedReader:
     def next(self, items: Queue[Any]) -> Any:
         """The next item of ``items``, reading the source for it if no one else is."""
         while True:
-            if not items.empty():
-                try:
-                    return items.get_nowait()
-                except queue.Empty:
-                    continue  # drained by whoever ended the consumer; its end comes next
+            try:
+                return items.get_nowait()
+            except queue.Empty:
+                pass
             if not self._keep_reading():
                 return self._end
-            if self._turn.locked():
+            # Taking the turn and finding it taken are one step: a consumer that only looked
+            # and then blocked on the lock could not be woken by ``wake()``.
+            if not self._turn.acquire(blocking=False):
                 with self._changed:
                     self._waiting += 1
                     try:
@@ -243,10 +244,10 @@ class SharedReader:
                         self._waiting -= 1
                 continue
             try:
-                with self._turn:
-                    while items.empty() and self._keep_reading():
-                        self._step()
+                while items.empty() and self._keep_reading():
+                    self._step()
             finally:
+                self._turn.release()
                 self.wake()  # the turn is free: a waiting consumer may take it
 
     def wake(self) -> None:
