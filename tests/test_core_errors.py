@@ -10,6 +10,7 @@ import pytest
 import etcdmap
 from etcdmap._core import errors
 from etcdmap._core.retry import RetryPolicy, backoff, retry_class, should_retry
+from etcdmap._core.tls import certificate_rejected
 
 
 def test_every_table_class_is_public_and_an_etcd_error() -> None:
@@ -33,7 +34,7 @@ def test_the_table_covers_every_rpctypes_error() -> None:
          etcdmap.CompactedError),
         ("etcdserver: no leader", grpc.StatusCode.UNAVAILABLE, etcdmap.NoLeaderError),
         ("etcdserver: request timed out", grpc.StatusCode.UNAVAILABLE, etcdmap.RequestTimeoutError),
-        ("Socket closed", grpc.StatusCode.UNAVAILABLE, etcdmap.ConnectionFailedError),
+        ("Socket closed", grpc.StatusCode.UNAVAILABLE, etcdmap.ConnectionLostError),
         ("Deadline Exceeded", grpc.StatusCode.DEADLINE_EXCEEDED, etcdmap.DeadlineExceededError),
         ("Cancelled", grpc.StatusCode.CANCELLED, etcdmap.CancelledError),
         ("something new", grpc.StatusCode.INTERNAL, etcdmap.ServerError),
@@ -45,6 +46,91 @@ def test_message_first_code_second(message: str, code: grpc.StatusCode, cls: typ
     assert error.code is code and error.details == message
     assert error.endpoint == "127.0.0.1:2379"
     assert "127.0.0.1:2379" in str(error) and "get b'k'" in str(error)
+
+
+UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
+REFUSED = (
+    "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: "
+    "Failed to connect to remote host: Connection refused"
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "details", "cls"),
+    [
+        # the request provably never left: safe to send again
+        (UNAVAILABLE, REFUSED, etcdmap.ConnectionFailedError),
+        (UNAVAILABLE, "DNS resolution failed for nowhere.invalid:2379: C-ares status is not "
+         "ARES_SUCCESS", etcdmap.ConnectionFailedError),
+        (UNAVAILABLE, "empty address list: ", etcdmap.ConnectionFailedError),
+        (UNAVAILABLE, "there is no connection available", etcdmap.ConnectionFailedError),
+        (UNAVAILABLE, "there is no address available", etcdmap.ConnectionFailedError),
+        (UNAVAILABLE, "failed to connect to all addresses; last error: UNKNOWN: "
+         "ipv4:127.0.0.1:2379: Ssl handshake failed: SSL_ERROR_SSL: CERTIFICATE_VERIFY_FAILED",
+         etcdmap.TLSHandshakeError),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "Sent message larger than max (3 vs. 2)",
+         etcdmap.RequestTooLargeError),
+        # sent, then the connection went: applied or not
+        (UNAVAILABLE, "Socket closed", etcdmap.ConnectionLostError),
+        (UNAVAILABLE, "recvmsg:Connection reset by peer", etcdmap.ConnectionLostError),
+        (UNAVAILABLE, "Connection reset by peer", etcdmap.ConnectionLostError),
+        (UNAVAILABLE, "GOAWAY received", etcdmap.ConnectionLostError),
+        (UNAVAILABLE, "keepalive watchdog timeout", etcdmap.ConnectionLostError),
+        (UNAVAILABLE, "Broken pipe", etcdmap.ConnectionLostError),
+        (UNAVAILABLE, "Transport closed", etcdmap.ConnectionLostError),
+        (UNAVAILABLE, "Stream removed", etcdmap.ConnectionLostError),
+        (UNAVAILABLE, "", etcdmap.ConnectionLostError),
+        (UNAVAILABLE, "something gRPC says one day", etcdmap.ConnectionLostError),
+        # the server proposed it, then gave up waiting or stopped
+        (grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded", etcdmap.DeadlineExceededError),
+        (UNAVAILABLE, "etcdserver: request timed out", etcdmap.RequestTimeoutError),
+        (UNAVAILABLE, "etcdserver: request timed out, possibly due to previous leader failure",
+         etcdmap.TimeoutDueToLeaderFailError),
+        (UNAVAILABLE, "etcdserver: request timed out, possibly due to connection lost",
+         etcdmap.TimeoutDueToConnectionLostError),
+        (UNAVAILABLE, "etcdserver: server stopped", etcdmap.StoppedError),
+        (grpc.StatusCode.CANCELLED, "etcdserver: request canceled", etcdmap.RequestCanceledError),
+        (grpc.StatusCode.CANCELLED, "Cancelled", etcdmap.CancelledError),
+        (grpc.StatusCode.UNKNOWN, "context deadline exceeded", etcdmap.DeadlineExceededError),
+        # refused before anything was proposed: not applied
+        (UNAVAILABLE, "etcdserver: no leader", etcdmap.NoLeaderError),
+        (UNAVAILABLE, "etcdserver: leader changed", etcdmap.LeaderChangedError),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "etcdserver: too many requests",
+         etcdmap.TooManyRequestsError),
+        (grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: request is too large",
+         etcdmap.RequestTooLargeError),
+        (grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: too many operations in txn request",
+         etcdmap.TooManyOpsError),
+    ],
+)
+def test_the_class_says_whether_a_write_may_have_applied(
+    code: grpc.StatusCode, details: str, cls: type
+) -> None:
+    error = errors.error_from_status(code, details, endpoint="e:1", action="txn")
+    assert type(error) is cls
+    unknown = issubclass(cls, etcdmap.OutcomeUnknownError)
+    never_sent = issubclass(cls, etcdmap.ConnectionFailedError)
+    assert not (unknown and never_sent)
+    # the retry policy sends a write again exactly when it provably never left
+    assert should_retry("KV/Txn", code, details) is (
+        never_sent and not certificate_rejected(details)
+    )
+    assert ("may or may not have been applied" in str(error)) is unknown
+
+
+def test_outcome_unknown_errors_keep_their_families() -> None:
+    assert issubclass(etcdmap.OutcomeUnknownError, etcdmap.EtcdError)
+    assert issubclass(etcdmap.ConnectionLostError, etcdmap.TransportError)
+    assert not issubclass(etcdmap.ConnectionLostError, etcdmap.ConnectionFailedError)
+    assert not issubclass(etcdmap.ConnectionFailedError, etcdmap.OutcomeUnknownError)
+    for cls in (etcdmap.DeadlineExceededError, etcdmap.RequestTimeoutError):
+        assert issubclass(cls, TimeoutError) and issubclass(cls, etcdmap.OutcomeUnknownError)
+    assert issubclass(etcdmap.DeadlineExceededError, etcdmap.TransportError)
+    for cls in (etcdmap.RequestTimeoutError, etcdmap.StoppedError, etcdmap.RequestCanceledError):
+        assert issubclass(cls, etcdmap.ServerError) and issubclass(cls, etcdmap.OutcomeUnknownError)
+    for cls in (etcdmap.NoLeaderError, etcdmap.TooManyRequestsError, etcdmap.TLSHandshakeError,
+                etcdmap.RequestTooLargeError):
+        assert not issubclass(cls, etcdmap.OutcomeUnknownError)
 
 
 def test_timeouts_are_builtin_timeouts_and_decode_errors_value_errors() -> None:

@@ -11,7 +11,7 @@ import grpc
 from .._backends.asyncio import BidiStream, Event, Lock, Worker
 from .._core import lease as core
 from .._core.errors import (
-    ConnectionFailedError,
+    ConnectionLostError,
     EtcdError,
     LeaseExpiredError,
     LeaseNotFoundError,
@@ -377,7 +377,7 @@ class AsyncLeaseService(AsyncClientBase):
         finally:
             stream.cancel()
         if message is None:
-            raise ConnectionFailedError(
+            raise ConnectionLostError(
                 f"the keep-alive stream to {conn.endpoint} ended without an answer ({action})",
                 endpoint=conn.endpoint,
             )

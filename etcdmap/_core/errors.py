@@ -3,6 +3,10 @@
 etcd gives many different errors the same gRPC status code (``InvalidArgument`` covers an empty
 key, a too-large request and a failed login), so the server's *message* picks the class, as Go's
 ``rpctypes.Error`` does; the status code is only the fallback for messages not in the table.
+
+The class also says what became of a write: an ``OutcomeUnknownError`` (a deadline, etcd's
+request timeouts, a connection lost after sending) may or may not have been applied; a
+``ConnectionFailedError`` provably never left the client; any other error was not applied.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import Any
 
 import grpc
 
+from .retry import never_sent
 from .tls import tls_failure_hint
 
 __all__ = [
@@ -44,6 +49,18 @@ class EtcdError(Exception):
         self.code = code
         self.details = details or message
         self.endpoint = endpoint
+
+
+class OutcomeUnknownError(EtcdError):
+    """The request may or may not have been applied: it left the client, then the answer was
+    lost (a deadline passed, the connection broke, etcd gave up waiting for its proposal).
+
+    Sending a write again after this error may apply it twice; read the key back (or make the
+    write conditional, e.g. a Txn on a revision) first. Its subclasses are
+    ``DeadlineExceededError``, ``ConnectionLostError``, ``CancelledError``,
+    ``RequestTimeoutError`` (and its ``TimeoutDueTo...`` kinds), ``StoppedError`` and
+    ``RequestCanceledError``. Every other ``EtcdError`` of a write means it was not applied.
+    """
 
 
 # --- errors the server reported -------------------------------------------------------------
@@ -250,13 +267,14 @@ class NotCapableError(ServerError):
     """``etcdserver: not capable``."""
 
 
-class StoppedError(ServerError):
-    """``etcdserver: server stopped``."""
+class StoppedError(ServerError, OutcomeUnknownError):
+    """``etcdserver: server stopped``: the member stopped, possibly after proposing the
+    request, which may or may not have been applied."""
 
 
-class RequestTimeoutError(ServerError, TimeoutError):
-    """``etcdserver: request timed out``: the server gave up proposing the request. Whether it
-    was applied is unknown."""
+class RequestTimeoutError(ServerError, OutcomeUnknownError, TimeoutError):
+    """``etcdserver: request timed out``: the server proposed the request and gave up waiting
+    for it; it may or may not have been applied."""
 
 
 class TimeoutDueToLeaderFailError(RequestTimeoutError):
@@ -307,19 +325,24 @@ class NoInflightDowngradeError(ServerError):
     """``etcdserver: no inflight downgrade job``."""
 
 
-class RequestCanceledError(ServerError):
-    """``etcdserver: request canceled``."""
+class RequestCanceledError(ServerError, OutcomeUnknownError):
+    """``etcdserver: request canceled``: the call was cancelled while its proposal was
+    pending; it may or may not have been applied."""
 
 
 # --- errors of the connection ---------------------------------------------------------------
 
 
 class TransportError(EtcdError):
-    """The request did not get an answer from etcd."""
+    """The request did not get an answer from etcd: ``ConnectionFailedError`` (never sent),
+    ``ConnectionLostError``, ``DeadlineExceededError`` or ``CancelledError`` (outcome
+    unknown)."""
 
 
 class ConnectionFailedError(TransportError):
-    """No connection to the endpoint (refused, reset, unreachable, closed)."""
+    """No connection to the endpoint could be used (refused, unreachable, unresolvable, TLS
+    handshake failed), so the request provably never left the client: nothing was applied and
+    sending it again is safe. (A connection lost after sending is ``ConnectionLostError``.)"""
 
 
 class TLSHandshakeError(ConnectionFailedError):
@@ -327,12 +350,19 @@ class TLSHandshakeError(ConnectionFailedError):
     a missing or refused client certificate, or a server that does not speak TLS."""
 
 
-class DeadlineExceededError(TransportError, TimeoutError):
-    """The call's timeout passed before etcd answered. Whether a mutation applied is unknown."""
+class ConnectionLostError(TransportError, OutcomeUnknownError):
+    """The connection broke after the request was sent (the member died or closed it: socket
+    closed, reset, GOAWAY, keepalive timeout); the request may or may not have been applied."""
 
 
-class CancelledError(TransportError):
-    """The RPC was cancelled on the client side (for example the client was closed)."""
+class DeadlineExceededError(TransportError, OutcomeUnknownError, TimeoutError):
+    """The call's timeout passed before etcd answered; a write may or may not have been
+    applied."""
+
+
+class CancelledError(TransportError, OutcomeUnknownError):
+    """The RPC was cancelled (for example the client was closed during the call); a write may
+    or may not have been applied."""
 
 
 # --- errors raised on the client ------------------------------------------------------------
@@ -563,8 +593,9 @@ _CONCURRENCY_ERRORS: dict[str, type[EtcdError]] = {
     "election: no leader": ElectionNoLeaderError,
 }
 
+#: The fallback by status code; UNAVAILABLE is a lost connection unless ``never_sent``.
 _BY_CODE: dict[grpc.StatusCode, type[EtcdError]] = {
-    grpc.StatusCode.UNAVAILABLE: ConnectionFailedError,
+    grpc.StatusCode.UNAVAILABLE: ConnectionLostError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
     grpc.StatusCode.CANCELLED: CancelledError,
 }
@@ -577,6 +608,8 @@ def error_from_status(
 
     ``action`` says what was being done ("put b'key'"), so every message names the key and the
     endpoint involved, e.g. ``etcdserver: key is not provided (put b'' at 127.0.0.1:2379)``.
+    The message of an ``OutcomeUnknownError`` says the request may or may not have been
+    applied; an UNAVAILABLE status is a ``ConnectionFailedError`` only when ``never_sent``.
     """
     text = details or (code.name if code is not None else "unknown error")
     # Watch cancel reasons carry a Go status string around etcd's message.
@@ -588,6 +621,8 @@ def error_from_status(
         or _CONCURRENCY_ERRORS.get(text)
         or (_BY_CODE.get(code, ServerError) if code else ServerError)
     )
+    if cls is ConnectionLostError and never_sent(code, text):
+        cls = ConnectionFailedError
     if "Sent message larger than max" in text:
         # gRPC refused to send it: nothing reached the server.
         cls = RequestTooLargeError
@@ -601,7 +636,11 @@ def error_from_status(
         cls = TLSHandshakeError
         message = f"TLS handshake with etcd at {endpoint} failed: {hint} ({action}; {text})"
     elif cls is ConnectionFailedError:
-        message = f"cannot reach etcd at {endpoint}: {text} ({action})"
+        message = f"cannot reach etcd at {endpoint}: {text} ({action}; it was never sent)"
+    elif cls is ConnectionLostError:
+        message = f"lost the connection to etcd at {endpoint}: {text} ({action})"
     else:
         message = f"{text} ({action} at {endpoint})"
+    if issubclass(cls, OutcomeUnknownError):
+        message += "; it may or may not have been applied"
     return cls(message, code=code, details=text, endpoint=endpoint)

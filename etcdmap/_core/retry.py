@@ -14,9 +14,9 @@ from typing import Literal
 import grpc
 import msgspec
 
-from .tls import certificate_rejected
+from .tls import certificate_rejected, tls_failure_hint
 
-__all__ = ["REPEATABLE", "RetryPolicy", "backoff", "retry_class", "should_retry"]
+__all__ = ["REPEATABLE", "RetryPolicy", "backoff", "never_sent", "retry_class", "should_retry"]
 
 RetryClass = Literal["repeatable", "non-repeatable", "stream"]
 
@@ -44,9 +44,15 @@ REPEATABLE: frozenset[str] = frozenset({
 #: Streams with their own resume logic; never retried by the unary policy.
 _STREAMS = frozenset({"Watch/Watch"})
 
-#: Messages that prove a request never reached a server (gRPC found no connection to use).
-_NEVER_SENT = ("there is no address available", "there is no connection available",
-               "failed to connect to all addresses")
+#: gRPC's (and grpc-go's) words for a call that found no connection to use: its request
+#: provably never reached a server. Any other UNAVAILABLE may come after sending.
+_NEVER_SENT = (
+    "failed to connect to all addresses",
+    "DNS resolution failed",
+    "empty address list",
+    "there is no address available",
+    "there is no connection available",
+)
 
 #: Unavailable errors from a server that may have partly applied the request still carry an
 #: etcd message; these are the ones the Go client still treats as retryable for reads.
@@ -64,6 +70,15 @@ class RetryPolicy(msgspec.Struct, frozen=True):
     max_attempts: int = 100
     backoff_wait: float = 0.025
     backoff_jitter: float = 0.10
+
+
+def never_sent(code: grpc.StatusCode | None, details: str) -> bool:
+    """Whether a failed call's request provably never left the client: UNAVAILABLE because
+    no connection could be made (refused, unresolvable, a failed TLS handshake). The one
+    definition of "safe to send a write again", and of ``ConnectionFailedError``."""
+    if code is not grpc.StatusCode.UNAVAILABLE:
+        return False
+    return details.startswith(_NEVER_SENT) or tls_failure_hint(details) is not None
 
 
 def retry_class(rpc: str) -> RetryClass:
@@ -93,7 +108,7 @@ def should_retry(
         return False
     if kind == "repeatable":
         return True
-    return details.startswith(_NEVER_SENT)
+    return never_sent(code, details)
 
 
 def backoff(attempt: int, endpoints: int, policy: RetryPolicy, rand: random.Random) -> float:

@@ -12,7 +12,7 @@ import grpc
 from .._backends.threads import BidiStream, Event, Lock, Worker
 from .._core import lease as core
 from .._core.errors import (
-    ConnectionFailedError,
+    ConnectionLostError,
     EtcdError,
     LeaseExpiredError,
     LeaseNotFoundError,
@@ -378,7 +378,7 @@ class LeaseService(ClientBase):
         finally:
             stream.cancel()
         if message is None:
-            raise ConnectionFailedError(
+            raise ConnectionLostError(
                 f"the keep-alive stream to {conn.endpoint} ended without an answer ({action})",
                 endpoint=conn.endpoint,
             )

@@ -294,6 +294,11 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     ``m[key]``, ``m.set(key, value)``, ``m.delete(key)``,
     ``m.contains(key)``, ``m.count()``, ``for key in m``, and views whose
     passes are ``for``. The blocking ``EtcdMap`` is a real ``MutableMapping``.
+
+    Errors of writes: an ``OutcomeUnknownError`` (a deadline, a connection lost after sending,
+    etcd's request timeouts) means the write may or may not have been applied; read the key
+    back before writing again. ``ConnectionFailedError`` means it never left (safe to retry);
+    any other ``EtcdError`` means etcd refused it (nothing applied).
     """
 
     def __init__(
@@ -388,7 +393,8 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
 
     def setdefault(self, key: str, default: Any = None, *, ttl: float | None = None) -> V:
         """``key``'s value if present, else store ``default`` and return it: one Txn
-        (create if the key does not exist, else read it)."""
+        (create if the key does not exist, else read it). After an ``OutcomeUnknownError``
+        calling again is safe: it returns what is stored."""
         full = self._full(key)
         data = self._encode(key, default)
         response = self.client.txn(
@@ -408,7 +414,8 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         self, key: str, value: V, *, ttl: float | None = None, lease: LeaseLike = None
     ) -> bool:
         """Store ``value`` only if ``key`` does not exist (one Txn on its create_revision);
-        True if it was stored."""
+        True if it was stored. After an ``OutcomeUnknownError`` it may be stored: calling
+        again is safe but then returns False."""
         full = self._full(key)
         data = self._encode(key, value)
         response = self.client.txn(
@@ -424,7 +431,8 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     ) -> bool:  # fmt: skip
         """Store ``new`` only if the stored bytes equal ``expected`` encoded (one Txn on the
         value); True if it was stored. The comparison is on bytes: with JSON, a dict must
-        encode the same way (msgspec keeps insertion order)."""
+        encode the same way (msgspec keeps insertion order). After an ``OutcomeUnknownError``
+        ``new`` may be stored: a second call then returns False, so compare the value."""
         full = self._full(key)
         old, data = self._encode(key, expected), self._encode(key, new)
         response = self.client.txn(
@@ -440,7 +448,8 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     ) -> bool:  # fmt: skip
         """Store ``value`` only if ``key``'s mod_revision is still ``revision`` (one Txn;
         ``revision=0`` means "only if absent"); True if it was stored. Use the
-        ``mod_revision`` of ``entry(key)``."""
+        ``mod_revision`` of ``entry(key)``. After an ``OutcomeUnknownError`` it may be stored:
+        calling again is safe (it stores nothing once the key changed) but returns False."""
         full = self._full(key)
         data = self._encode(key, value)
         response = self.client.txn(
@@ -457,6 +466,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         The value is read and decoded first, then deleted by a Txn on its mod_revision
         (re-read if it changed meanwhile), so a value that does not decode raises
         ``ValueDecodeError`` and stays stored. Exactly one of several racing callers gets it.
+        An ``OutcomeUnknownError`` leaves it unknown whether the key was deleted.
         """
         full = self._full(key)
         current = _first_kv(self.client.get(full))
@@ -507,6 +517,12 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         runs again, at most ``retries`` more times, then ``ConflictError``. A missing key
         starts from ``default`` (a fresh decoded copy per attempt), or is a ``KeyError``.
         ``fn`` must not have side effects: it can run more than once.
+
+        Raises ``ConflictError`` (nothing written by this call), ``KeyError``, the codec's
+        ``TypeError`` (before any write), or the client's errors: after an
+        ``OutcomeUnknownError`` the last Txn may have been applied (read the key back; calling
+        ``modify`` again would apply ``fn`` a second time), after ``ConnectionFailedError`` or
+        any other ``EtcdError`` it was not.
         """
         full = self._full(key)
         current = _first_kv(self.client.get(full))
@@ -539,6 +555,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         meanwhile: a ``with`` body cannot be re-run, use ``modify`` to retry. To store a new
         object rather than mutate, assign the handle's ``value``. A missing key starts from
         ``default`` (``KeyError`` without one). Nothing is written if the body raises.
+        An ``OutcomeUnknownError`` on exit leaves it unknown whether the value was written.
         """
         return Editing(self, key, default)
 
@@ -592,6 +609,11 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         then ``ConflictError``. An ``fn`` that writes nothing commits nothing: its reads were
         one snapshot. Compaction past the read revision starts over at the latest one.
         ``fn`` must have no other side effects.
+
+        Raises ``ConflictError`` (nothing committed), what ``fn`` raises (nothing committed),
+        or the client's errors: after an ``OutcomeUnknownError`` the commit Txn may have been
+        applied (running the transaction again would apply ``fn`` twice), after any other
+        ``EtcdError`` it was not.
         """
         results: list[T] = []
 
