@@ -19,7 +19,8 @@ from .._backends.mapping import (
     AsyncMutableMappingBase,
     AsyncValuesViewBase,
 )
-from .._core.errors import CompactedError, ConflictError, TooManyOpsError, ValueDecodeError
+from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, BulkWrite, TxnLimits
+from .._core.errors import CompactedError, ConflictError, EtcdError, ValueDecodeError
 from .._core.keys import prefix_range, to_bytes
 from .._core.kv import Compare, LeaseLike, Op, check_page_size
 from .._core.mapping import (
@@ -55,8 +56,6 @@ __all__ = [
 V = TypeVar("V")
 T = TypeVar("T")
 
-#: etcd's default ``--max-txn-ops``; ``update()`` halves its batches if a server allows fewer.
-MAX_TXN_OPS = 128
 #: How often ``modify`` and ``transaction`` re-run after losing a race, by default.
 RETRIES = 16
 #: Keys fetched for ``_ipython_key_completions_`` (one keys-only page at most this long).
@@ -281,13 +280,16 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
     """A typed mapping over the keys under ``prefix`` (keys are ``str`` relative to it).
 
     ``AsyncEtcdMap(client, prefix, *, value_type=None, codec=None, key_codec=None,
-    page_size=1000, serializable=False, lease=None)``. ``value_type`` picks ``Json(value_type)``;
+    page_size=1000, serializable=False, lease=None, max_txn_ops=128,
+    max_request_bytes=1.5 MiB)``. ``value_type`` picks ``Json(value_type)``;
     ``codec`` takes ``Raw()`` (the default), ``Str()``, ``Json(type)``, ``MsgPack(type)`` or any
     object with ``encode``/``decode``. Values are validated when written and when read. The
     prefix is used exactly as given: end it with a separator (``"/app/"``) so that it does not
     also cover sibling keys (``"/application"``). ``lease`` attaches every write to a lease
     (an id or a ``Lease``); without one, a write detaches the key from any lease it had
     (etcd's Put semantics) unless ``ttl=``/``lease=`` is given for that write.
+    ``max_txn_ops`` and ``max_request_bytes`` are the server's ``--max-txn-ops`` and
+    ``--max-request-bytes`` (etcd's defaults here): ``update()`` plans its Txns under them.
 
     The asyncio map has the operations of a ``MutableMapping`` as coroutines:
     ``await m[key]``, ``await m.set(key, value)``, ``await m.delete(key)``,
@@ -311,13 +313,16 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         page_size: int = 1000,
         serializable: bool = False,
         lease: LeaseLike = None,
+        max_txn_ops: int = MAX_TXN_OPS,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
         super().__init__(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
             page_size=page_size, serializable=serializable,
         )  # fmt: skip
         self.lease = lease
-        self._max_ops = MAX_TXN_OPS
+        #: The server limits ``update()`` plans its Txns under.
+        self.limits = TxnLimits(max_txn_ops, max_request_bytes)
 
     def child(
         self, subprefix: str, *, value_type: Any = None, codec: Any = None
@@ -330,6 +335,7 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
             self.client, self._prefix + self.key_codec.encode(subprefix), value_type=value_type,
             codec=codec, key_codec=self.key_codec, page_size=self.page_size,
             serializable=self.serializable, lease=self.lease,
+            max_txn_ops=self.limits.max_txn_ops, max_request_bytes=self.limits.max_request_bytes,
         )  # fmt: skip
 
     def mirror(self, **options: Any) -> AsyncMirror[V]:
@@ -566,32 +572,52 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         return response.deleted
 
     async def update(  # type: ignore[override, unused-ignore]
-        self, other: Mapping[str, V] | Iterable[tuple[str, V]] = (), /, **kwargs: V
+        self,
+        other: Mapping[str, V] | Iterable[tuple[str, V]] = (),
+        /,
+        *,
+        atomic: bool = False,
+        **kwargs: V,
     ) -> UpdateResult:
-        """Store many keys: every value is encoded (and validated) first, then written in
-        Txns of at most 128 puts (etcd's default ``--max-txn-ops``; halved as long as the
-        server answers ``TooManyOpsError``). A key given twice is written once, last value
-        wins. The result says whether it all went in one (atomic) Txn."""
+        """Store many keys in as few Txns (KV.Txn of puts) as the server's limits allow.
+
+        Every value is encoded (and validated) and every Txn planned before the first is
+        sent: at most ``max_txn_ops`` puts and ``max_request_bytes`` per Txn (the map's, etcd's
+        defaults unless given). A value that cannot fit any Txn raises
+        ``RequestTooLargeError`` naming its key, a value the codec refuses ``TypeError``, and
+        nothing is written. A key given twice is written once, last value wins (a key named
+        ``atomic`` goes in ``other``).
+
+        With ``atomic=True`` it is one Txn (all or nothing) or, before sending,
+        ``RequestTooLargeError`` / ``TooManyOpsError``. Otherwise, a server allowing fewer ops
+        per Txn (``TooManyOpsError``, nothing applied) gets smaller Txns, and a failure after
+        the write was split raises ``PartialWriteError``: ``written``, ``not_written`` and
+        ``unknown`` (the Txn in flight, after an ``OutcomeUnknownError``) name the keys, and it
+        is also an instance of the error that stopped it. A write of one Txn raises that error
+        itself. The result says how many Txns it took.
+        """
         pairs = other.items() if isinstance(other, Mapping) else other
-        data: dict[bytes, bytes] = {}
+        data: dict[bytes, tuple[str, bytes]] = {}
         for key, value in [*pairs, *kwargs.items()]:
-            data[self._full(key)] = self._encode(key, value)
-        ops = [Op.put(full, value, lease=self.lease) for full, value in data.items()]
-        done = transactions = revision = 0
-        while done < len(ops):
-            batch = ops[done : done + self._max_ops]
+            data[self._full(key)] = (key, self._encode(key, value))
+        ops = [Op.put(full, value, lease=self.lease) for full, (_, value) in data.items()]
+        names = [key for key, _ in data.values()]
+        write = BulkWrite(
+            ops, names, self.limits, what=f"update of map {self.prefix!r}", atomic=atomic
+        )
+        while (batch := write.next()) is not None:
             try:
                 response = await self.client.txn(success=batch)
-            except TooManyOpsError:
-                if len(batch) == 1:
+            except EtcdError as error:
+                failure = write.failed(error)
+                if failure is None:
+                    continue
+                if failure is error:
                     raise
-                self._max_ops = len(batch) // 2
-                continue
+                raise failure from error
             self._note(response)
-            done += len(batch)
-            transactions += 1
-            revision = response.header.revision
-        return UpdateResult(len(ops), transactions, transactions <= 1, revision)
+            write.done(response.header.revision)
+        return UpdateResult(len(ops), write.transactions, write.transactions <= 1, write.revision)
 
     async def transaction(
         self, fn: AsyncBody[AsyncMapTransaction[V], T], *, retries: int = RETRIES

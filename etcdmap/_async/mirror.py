@@ -684,10 +684,16 @@ class AsyncMirror(AsyncMirrorBase[V]):
         return await self._applied(await self.map.delete(key))
 
     async def update(  # type: ignore[override, unused-ignore]
-        self, other: Mapping[str, V] | Iterable[tuple[str, V]] = (), /, **kwargs: V
+        self,
+        other: Mapping[str, V] | Iterable[tuple[str, V]] = (),
+        /,
+        *,
+        atomic: bool = False,
+        **kwargs: V,
     ) -> UpdateResult:
-        """``AsyncEtcdMap.update`` (Txns of at most 128 puts), returning once applied."""
-        result = await self.map.update(other, **kwargs)
+        """``AsyncEtcdMap.update`` (Txns planned under the server's limits; ``atomic`` and
+        ``PartialWriteError`` as there), returning once applied."""
+        result = await self.map.update(other, atomic=atomic, **kwargs)
         if result.revision:
             await self._applied(result.revision)
         return result

@@ -11,6 +11,7 @@ request timeouts, a connection lost after sending) may or may not have been appl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -21,6 +22,7 @@ from .tls import tls_failure_hint
 __all__ = [
     "ERROR_CLASSES",
     "error_from_status",
+    "partial_write_error",
 ]
 
 
@@ -500,6 +502,71 @@ class TooManyClientsError(ClientError):
     def __init__(self, message: str, *, key: bytes | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.key = key
+
+
+class PartialWriteError(EtcdError):
+    """A bulk write split over several transactions (``EtcdMap.update``, ``copy_prefix``)
+    failed midway. ``written`` are the keys whose transactions etcd acknowledged,
+    ``not_written`` those it did not apply, ``unknown`` those of the transaction in flight
+    when its outcome became unknown (empty unless ``cause`` is an ``OutcomeUnknownError``);
+    each in the order given, as the caller named them. ``cause`` is the error that stopped it.
+
+    The exception raised is also an instance of ``cause``'s class (a subclass of both, made
+    once per class), so ``except RequestTooLargeError`` or ``except OutcomeUnknownError``
+    still catch it, and the cause's typed fields (``code``, ``endpoint``, ...) are kept.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cause: EtcdError,
+        written: Sequence[Any],
+        not_written: Sequence[Any],
+        unknown: Sequence[Any] = (),
+    ) -> None:
+        EtcdError.__init__(
+            self, message, code=cause.code, details=cause.details, endpoint=cause.endpoint
+        )
+        for name, value in vars(cause).items():  # the cause's own fields, e.g. compact_revision
+            self.__dict__.setdefault(name, value)
+        self.cause = cause
+        self.written = list(written)
+        self.not_written = list(not_written)
+        self.unknown = list(unknown)
+
+
+#: The subclass of PartialWriteError and of each cause's class, made once per cause class.
+_PARTIAL_WRITE_CLASSES: dict[type[EtcdError], type[PartialWriteError]] = {}
+
+
+def _partial_write_class(cause: type[EtcdError]) -> type[PartialWriteError]:
+    cls = _PARTIAL_WRITE_CLASSES.get(cause)
+    if cls is None:
+        made = type(
+            f"PartialWriteError({cause.__name__})", (PartialWriteError, cause),
+            {"__module__": __name__, "__doc__": PartialWriteError.__doc__},
+        )
+        cls = _PARTIAL_WRITE_CLASSES.setdefault(cause, made)
+    return cls
+
+
+def partial_write_error(
+    cause: EtcdError,
+    what: str,
+    written: Sequence[Any],
+    not_written: Sequence[Any],
+    unknown: Sequence[Any] = (),
+) -> PartialWriteError:
+    """The ``PartialWriteError`` for ``what`` (e.g. "update of map '/app/'") stopped by
+    ``cause``: an instance of both ``PartialWriteError`` and ``type(cause)``."""
+    outcome = f", {len(unknown)} unknown" if unknown else ""
+    message = (
+        f"{what}: {len(written)} keys written, {len(not_written)} not written{outcome}: {cause}"
+    )
+    return _partial_write_class(type(cause))(
+        message, cause=cause, written=written, not_written=not_written, unknown=unknown
+    )
 
 
 #: The error table: etcd's exact server message -> the class raised for it.

@@ -685,10 +685,16 @@ class Mirror(MirrorBase[V]):
         return self._applied(self.map.delete(key))
 
     def update(  # type: ignore[override, unused-ignore]
-        self, other: Mapping[str, V] | Iterable[tuple[str, V]] = (), /, **kwargs: V
+        self,
+        other: Mapping[str, V] | Iterable[tuple[str, V]] = (),
+        /,
+        *,
+        atomic: bool = False,
+        **kwargs: V,
     ) -> UpdateResult:
-        """``EtcdMap.update`` (Txns of at most 128 puts), returning once applied."""
-        result = self.map.update(other, **kwargs)
+        """``EtcdMap.update`` (Txns planned under the server's limits; ``atomic`` and
+        ``PartialWriteError`` as there), returning once applied."""
+        result = self.map.update(other, atomic=atomic, **kwargs)
         if result.revision:
             self._applied(result.revision)
         return result
