@@ -7,6 +7,7 @@ from typing import overload
 
 from ._async.client import AsyncClient
 from ._async.syncer import AsyncPrefixCopy, ProgressCallback
+from ._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS
 from ._sync.client import Client
 from ._sync.syncer import PrefixCopy
 
@@ -23,6 +24,8 @@ def copy_prefix(
     progress: ProgressCallback | None = None,
     state_file: str | os.PathLike[str] | None = None,
     timeout: float = 10.0,
+    max_txn_ops: int = MAX_TXN_OPS,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
 ) -> AsyncPrefixCopy: ...
 
 
@@ -36,6 +39,8 @@ def copy_prefix(
     progress: ProgressCallback | None = None,
     state_file: str | os.PathLike[str] | None = None,
     timeout: float = 10.0,
+    max_txn_ops: int = MAX_TXN_OPS,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
 ) -> PrefixCopy: ...
 
 
@@ -48,6 +53,8 @@ def copy_prefix(
     progress: ProgressCallback | None = None,
     state_file: str | os.PathLike[str] | None = None,
     timeout: float = 10.0,
+    max_txn_ops: int = MAX_TXN_OPS,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
 ) -> AsyncPrefixCopy | PrefixCopy:
     """Copy ``prefix`` from ``source`` to ``destination`` and keep it in step until stopped
     (``etcdctl make-mirror``; Go's mirror Syncer underneath).
@@ -55,8 +62,9 @@ def copy_prefix(
     Returns the running copy: ``PrefixCopy`` for two ``Client``, ``AsyncPrefixCopy`` for two
     ``AsyncClient`` (call it from the event loop that uses them). The prefix is read page by
     page at one revision (KV.Range, linearizable) and written to the destination in
-    transactions of at most 128 ops (KV.Txn), under ``dest_prefix`` (default: the same
-    prefix); destination keys the source lacks are deleted. Then every change is applied in
+    transactions (KV.Txn) planned under ``max_txn_ops`` and ``max_request_bytes``, under
+    ``dest_prefix`` (default: the same prefix); destination keys the source lacks are
+    deleted. Then every change is applied in
     source order from a watch (Watch.Watch from that revision + 1). Both sides may restart;
     with ``state_file`` a new copy resumes from the saved revision (copying everything again
     only if the source was compacted past it).
@@ -69,6 +77,10 @@ def copy_prefix(
         Path of a small JSON file recording how far the copy got.
     timeout:
         Seconds for each RPC before it counts as failed (and is tried again).
+    max_txn_ops, max_request_bytes:
+        The destination's ``--max-txn-ops`` and ``--max-request-bytes`` (etcd's defaults,
+        128 and 1.5 MiB); a source value too large for one Txn ends the copy with
+        ``RequestTooLargeError`` naming its key, before its page is written.
 
     Example::
 
@@ -78,12 +90,14 @@ def copy_prefix(
     if isinstance(source, AsyncClient) and isinstance(destination, AsyncClient):
         return AsyncPrefixCopy(
             source, destination, prefix, dest_prefix, progress=progress,
-            state_file=state_file, timeout=timeout,
+            state_file=state_file, timeout=timeout, max_txn_ops=max_txn_ops,
+            max_request_bytes=max_request_bytes,
         ).start()
     if isinstance(source, Client) and isinstance(destination, Client):
         return PrefixCopy(
             source, destination, prefix, dest_prefix, progress=progress,
-            state_file=state_file, timeout=timeout,
+            state_file=state_file, timeout=timeout, max_txn_ops=max_txn_ops,
+            max_request_bytes=max_request_bytes,
         ).start()
     raise TypeError(
         "copy_prefix() needs two Client or two AsyncClient, not "

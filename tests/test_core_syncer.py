@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+import etcdmap
 from etcdmap import Event, EventType, KeyValue
+from etcdmap._core.bulk import TxnLimits
 from etcdmap._core.keys import prefix_range
 from etcdmap._core.syncer import CopyState, KeyMap, plan_batches
 
 
-def put(key: bytes, revision: int) -> Event:
-    return Event(type=EventType.PUT, kv=KeyValue(key=key, value=b"v", mod_revision=revision))
+def put(key: bytes, revision: int, value: bytes = b"v") -> Event:
+    return Event(type=EventType.PUT, kv=KeyValue(key=key, value=value, mod_revision=revision))
 
 
 def delete(key: bytes, revision: int) -> Event:
@@ -43,11 +45,18 @@ def test_batches_keep_order_and_never_repeat_a_key() -> None:
 
 def test_a_revision_split_over_batches_is_completed_only_by_the_last() -> None:
     events = [put(b"/k%d" % i, 9) for i in range(5)] + [put(b"/z", 10)]
-    batches = plan_batches(events, KeyMap(""), max_ops=2)
+    batches = plan_batches(events, KeyMap(""), TxnLimits(max_txn_ops=2))
     assert [len(b.ops) for b in batches] == [2, 2, 2]
     assert [b.revision for b in batches] == [0, 0, 10]
-    with pytest.raises(ValueError):
-        plan_batches(events, KeyMap(""), max_ops=0)
+
+
+def test_batches_stay_under_the_request_bytes() -> None:
+    events = [put(b"/k%d" % i, 9, b"v" * 400) for i in range(5)]
+    batches = plan_batches(events, KeyMap(""), TxnLimits(max_request_bytes=1400))
+    assert [len(b.ops) for b in batches] == [2, 2, 1]
+    too_big = [put(b"/small", 3), put(b"/huge", 4, b"h" * 2000)]
+    with pytest.raises(etcdmap.RequestTooLargeError, match="/huge"):
+        plan_batches(too_big, KeyMap(""), TxnLimits(max_request_bytes=1400))
 
 
 def test_state_belongs_to_one_copy() -> None:

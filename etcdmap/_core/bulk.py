@@ -20,11 +20,13 @@ from .errors import (
 from .kv import Op
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "MAX_REQUEST_BYTES",
     "MAX_TXN_OPS",
     "REQUEST_OVERHEAD",
     "BulkWrite",
     "TxnLimits",
+    "fitting_size",
     "op_size",
     "plan_txns",
 ]
@@ -63,6 +65,10 @@ class TxnLimits(msgspec.Struct, frozen=True):
         return self.max_request_bytes - REQUEST_OVERHEAD
 
 
+#: etcd's default limits.
+DEFAULT_LIMITS = TxnLimits()
+
+
 def _varint_size(number: int) -> int:
     return max(1, (number.bit_length() + 6) // 7)
 
@@ -71,6 +77,20 @@ def op_size(op: Op) -> int:
     """The bytes ``op`` adds to a TxnRequest: its encoded RequestOp with tag and length."""
     size: int = op.request_op().ByteSize()
     return 1 + _varint_size(size) + size
+
+
+def fitting_size(op: Op, limits: TxnLimits, name: Any = None) -> int:
+    """``op_size(op)``, or ``RequestTooLargeError`` naming the key (``name``, else the op's
+    key) when the op alone is over what one Txn may hold."""
+    size = op_size(op)
+    if size > limits.max_txn_bytes:
+        raise RequestTooLargeError(
+            f"key {op.request.key if name is None else name!r}: its write takes {size} bytes, "
+            f"over the {limits.max_txn_bytes} a request may hold (max_request_bytes="
+            f"{limits.max_request_bytes} less {REQUEST_OVERHEAD} for etcd's header); "
+            "nothing was sent"
+        )
+    return size
 
 
 def plan_txns(
@@ -85,14 +105,7 @@ def plan_txns(
     batches: list[range] = []
     start = used = 0
     for index, op in enumerate(ops):
-        size = op_size(op)
-        if size > limits.max_txn_bytes:
-            name = names[index] if names is not None else op.request.key
-            raise RequestTooLargeError(
-                f"key {name!r}: its write takes {size} bytes, over the {limits.max_txn_bytes} "
-                f"a request may hold (max_request_bytes={limits.max_request_bytes} less "
-                f"{REQUEST_OVERHEAD} for etcd's header); nothing was sent"
-            )
+        size = fitting_size(op, limits, None if names is None else names[index])
         if index > start and (
             index - start >= limits.max_txn_ops or used + size > limits.max_txn_bytes
         ):

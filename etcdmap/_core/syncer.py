@@ -8,6 +8,7 @@ from typing import Literal
 
 import msgspec
 
+from .bulk import DEFAULT_LIMITS, MAX_TXN_OPS, TxnLimits, fitting_size
 from .errors import (
     LeaderChangedError,
     NoLeaderError,
@@ -36,8 +37,6 @@ __all__ = [
 
 #: Keys per Range page in ``sync_base`` (Go's mirror package uses 1000 as well).
 BASE_PAGE_SIZE = 1000
-#: Ops per destination transaction: etcd's default ``--max-txn-ops`` is 128.
-MAX_TXN_OPS = 128
 
 #: Errors after which copying waits and tries again: the other side is restarting, has no
 #: leader or is overloaded. Anything else (permissions, bad arguments) ends the copy.
@@ -86,21 +85,22 @@ class CopyBatch(msgspec.Struct, frozen=True):
 
 
 def plan_batches(
-    events: Sequence[Event], keys: KeyMap, max_ops: int = MAX_TXN_OPS
+    events: Sequence[Event], keys: KeyMap, limits: TxnLimits = DEFAULT_LIMITS
 ) -> list[CopyBatch]:
     """Turn watch events (in revision order) into destination transactions.
 
-    A batch never names a key twice (etcd refuses that in one Txn), holds at most ``max_ops``
-    ops and applies events in order, so applying the batches one after the other leaves the
-    destination as the source was. A batch's ``revision`` is the last source revision it
-    completes: if a revision is split over two batches, the first one reports the revision
-    before it (replaying from there is harmless: puts and deletes are idempotent).
+    A batch never names a key twice (etcd refuses that in one Txn), holds at most
+    ``limits.max_txn_ops`` ops and ``limits.max_txn_bytes`` bytes, and applies events in
+    order, so applying the batches one after the other leaves the destination as the source
+    was. A batch's ``revision`` is the last source revision it completes: if a revision is
+    split over two batches, the first one reports the revision before it (replaying from
+    there is harmless: puts and deletes are idempotent). A put too large for any Txn raises
+    ``RequestTooLargeError`` naming its key.
     """
-    if max_ops < 1:
-        raise ValueError(f"max_ops must be at least 1, not {max_ops}")
     batches: list[CopyBatch] = []
     ops: list[Op] = []
     seen: set[bytes] = set()
+    used = 0  # bytes of ``ops``
     done = 0  # the last revision whose events are all in closed batches or in ``ops``
 
     def close(revision: int) -> None:
@@ -111,12 +111,15 @@ def plan_batches(
     for index, event in enumerate(events):
         key = keys(event.kv.key)
         revision = event.kv.mod_revision
-        if key in seen or len(ops) >= max_ops:
+        op = Op.put(key, event.kv.value) if event.type is EventType.PUT else Op.delete(key)
+        size = fitting_size(op, limits)
+        if ops and (
+            key in seen or len(ops) >= limits.max_txn_ops or used + size > limits.max_txn_bytes
+        ):
             close(done)
-        if event.type is EventType.PUT:
-            ops.append(Op.put(key, event.kv.value))
-        else:
-            ops.append(Op.delete(key))
+            used = 0
+        ops.append(op)
+        used += size
         seen.add(key)
         following = events[index + 1].kv.mod_revision if index + 1 < len(events) else None
         if following != revision:

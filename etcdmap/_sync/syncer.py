@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from .._backends.threads import Event, Worker, settle
+from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, TxnLimits, plan_txns
 from .._core.errors import CompactedError
 from .._core.keys import to_bytes
 from .._core.kv import Op, check_page_size
 from .._core.results import GetResponse
 from .._core.syncer import (
     BASE_PAGE_SIZE,
-    MAX_TXN_OPS,
     TRANSIENT_ERRORS,
     CopyPhase,
     CopyProgress,
@@ -111,7 +111,9 @@ class PrefixCopy:
 
     A worker copies the source prefix at one revision (``phase == "base"``), deletes
     destination keys the source does not have, then applies every change from the next
-    revision on (``"updates"``), one destination transaction per batch of changes. Values are
+    revision on (``"updates"``), one destination transaction per batch of changes, every
+    transaction planned under ``max_txn_ops`` and ``max_request_bytes`` (the destination's
+    ``--max-txn-ops`` and ``--max-request-bytes``; etcd's defaults unless given). Values are
     copied; leases are not (a key with a lease on the source is a plain key on the
     destination, deleted when the source deletes it).
 
@@ -121,7 +123,10 @@ class PrefixCopy:
     ``STATE_SAVE_INTERVAL`` seconds and when stopped), and a new copy with the same file and
     prefixes continues from it instead of copying everything again; if the source history
     was compacted past it, the prefix is copied again (a relist) and stale keys removed.
-    Other errors end the copy: ``error`` holds it and ``wait_for`` raises it.
+    Other errors end the copy: ``error`` holds it and ``wait_for`` raises it; the destination
+    then holds every change up to ``revision`` (and possibly some after it: a new copy
+    rewrites them). A source value too large for one destination Txn ends it with
+    ``RequestTooLargeError`` naming the key, before any Txn of its page or batch is sent.
 
     ``revision`` is the source revision the destination holds; ``status()`` a
     ``CopyProgress``, also passed to the ``progress`` callback after every base page and
@@ -139,7 +144,10 @@ class PrefixCopy:
         progress: ProgressCallback | None = None,
         state_file: str | os.PathLike[str] | None = None,
         timeout: float = 10.0,
+        max_txn_ops: int = MAX_TXN_OPS,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
+        self._limits = TxnLimits(max_txn_ops, max_request_bytes)
         self._source = source
         self._destination = destination
         self._keys = KeyMap(prefix, dest_prefix)
@@ -288,11 +296,8 @@ class PrefixCopy:
         for page in syncer.sync_base(timeout=self._timeout):
             self._cluster_id = page.header.cluster_id
             kvs = page.kvs
-            for first in range(0, len(kvs), MAX_TXN_OPS):
-                chunk = kvs[first:first + MAX_TXN_OPS]
-                ops = [Op.put(self._keys(kv.key), kv.value) for kv in chunk]
-                if not self._apply(ops):
-                    return
+            if not self._apply_all([Op.put(self._keys(kv.key), kv.value) for kv in kvs]):
+                return
             present.update(self._keys(kv.key) for kv in kvs)
             self.keys_copied += len(kvs)
             self._report()
@@ -311,10 +316,7 @@ class PrefixCopy:
             timeout=self._timeout,
         ):  # fmt: skip
             stale.extend(kv.key for kv in page.kvs if kv.key not in present)
-        for first in range(0, len(stale), MAX_TXN_OPS):
-            if not self._apply([Op.delete(k) for k in stale[first:first + MAX_TXN_OPS]]):
-                return False
-        return True
+        return self._apply_all([Op.delete(key) for key in stale])
 
     def _follow(self) -> None:
         """Apply the source's changes after ``revision`` until stopped."""
@@ -326,7 +328,7 @@ class PrefixCopy:
             if self._stop.is_set():
                 return
             for response in watcher:
-                for batch in plan_batches(response.events, self._keys):
+                for batch in plan_batches(response.events, self._keys, self._limits):
                     if not self._apply(batch.ops):
                         return
                     self.events_applied += batch.events
@@ -336,6 +338,14 @@ class PrefixCopy:
         finally:
             self._watcher = None
             watcher.cancel()
+
+    def _apply_all(self, ops: list[Op]) -> bool:
+        """Run ``ops`` in as few destination transactions as the limits allow, all planned
+        first (see ``_apply``); False if stopped first."""
+        for batch in plan_txns(ops, self._limits):
+            if not self._apply([ops[i] for i in batch]):
+                return False
+        return True
 
     def _apply(self, ops: list[Op]) -> bool:
         """Run ``ops`` in one destination transaction (KV.Txn), trying again while the

@@ -135,3 +135,39 @@ async def test_a_server_dying_midway_leaves_exactly_the_reported_keys(
             assert isinstance(error, type(error.cause))
             server.restart()
             assert await stored(client, etcd_prefix) == set(error.written)
+
+
+async def test_copy_prefix_splits_by_bytes_and_ops(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    source, target = etcd_prefix + "src/", etcd_prefix + "dst/"
+    async with AsyncClient(etcd_server.endpoints, timeout=30) as client:
+        m: AsyncEtcdMap[bytes] = AsyncEtcdMap(client, source)
+        data = mixed()
+        await m.update(data)
+        async with etcdmap.copy_prefix(client, client, source, target) as copy:
+            # the base copy, then changes too big for one Txn together (one revision each)
+            assert await copy.wait_for(m.revision, timeout=30), copy.error
+            assert await stored(client, target) == set(data)
+            await m.update({f"big{i:02}": b"c" * (100 * KB) for i in range(20)})
+            assert await copy.wait_for(m.revision, timeout=30), copy.error
+        changed = await client.get(target + "big19", timeout=10)
+        assert changed.kvs[0].value == b"c" * (100 * KB)
+
+
+async def test_copy_prefix_of_a_value_too_large_for_the_destination_stops_before_writing(
+    small_server: EtcdServer, etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    async with AsyncClient(etcd_server.endpoints) as source, AsyncClient(
+        small_server.endpoints
+    ) as destination:
+        await source.put(etcd_prefix + "a", "1")
+        await source.put(etcd_prefix + "huge", b"h" * (100 * KB))
+        copy = etcdmap.copy_prefix(
+            source, destination, etcd_prefix, max_txn_ops=4, max_request_bytes=64 * KB
+        )
+        async with copy:
+            with pytest.raises(etcdmap.RequestTooLargeError, match="huge.*nothing was sent"):
+                await copy.wait_for(10**9, timeout=10)
+            assert not copy.running
+        assert await stored(destination, etcd_prefix) == set()

@@ -136,3 +136,39 @@ def test_a_server_dying_midway_leaves_exactly_the_reported_keys(
             assert isinstance(error, type(error.cause))
             server.restart()
             assert stored(client, etcd_prefix) == set(error.written)
+
+
+def test_copy_prefix_splits_by_bytes_and_ops(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    source, target = etcd_prefix + "src/", etcd_prefix + "dst/"
+    with Client(etcd_server.endpoints, timeout=30) as client:
+        m: EtcdMap[bytes] = EtcdMap(client, source)
+        data = mixed()
+        m.update(data)
+        with etcdmap.copy_prefix(client, client, source, target) as copy:
+            # the base copy, then changes too big for one Txn together (one revision each)
+            assert copy.wait_for(m.revision, timeout=30), copy.error
+            assert stored(client, target) == set(data)
+            m.update({f"big{i:02}": b"c" * (100 * KB) for i in range(20)})
+            assert copy.wait_for(m.revision, timeout=30), copy.error
+        changed = client.get(target + "big19", timeout=10)
+        assert changed.kvs[0].value == b"c" * (100 * KB)
+
+
+def test_copy_prefix_of_a_value_too_large_for_the_destination_stops_before_writing(
+    small_server: EtcdServer, etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    with Client(etcd_server.endpoints) as source, Client(
+        small_server.endpoints
+    ) as destination:
+        source.put(etcd_prefix + "a", "1")
+        source.put(etcd_prefix + "huge", b"h" * (100 * KB))
+        copy = etcdmap.copy_prefix(
+            source, destination, etcd_prefix, max_txn_ops=4, max_request_bytes=64 * KB
+        )
+        with copy:
+            with pytest.raises(etcdmap.RequestTooLargeError, match="huge.*nothing was sent"):
+                copy.wait_for(10**9, timeout=10)
+            assert not copy.running
+        assert stored(destination, etcd_prefix) == set()
