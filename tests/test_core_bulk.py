@@ -3,6 +3,8 @@ no server."""
 
 from __future__ import annotations
 
+import pickle
+
 import grpc
 import pytest
 from hypothesis import given
@@ -108,6 +110,12 @@ def test_a_failure_midway_says_which_keys_were_written() -> None:
     again = run(BulkWrite(ops, names, TxnLimits(4), what="update"), 2, lost)
     assert type(again) is type(problem)
     assert isinstance(again, etcdmap.PartialWriteError) and again.written == names[:8]
+    copied = pickle.loads(pickle.dumps(again))
+    assert type(copied) is type(again) and str(copied) == str(again)
+    assert (copied.written, copied.unknown, copied.not_written) == (
+        again.written, again.unknown, again.not_written
+    )
+    assert copied.endpoint == "e:1"
 
 
 def test_a_single_txn_raises_the_error_itself() -> None:

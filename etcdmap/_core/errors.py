@@ -535,6 +535,12 @@ class PartialWriteError(EtcdError):
         self.not_written = list(not_written)
         self.unknown = list(unknown)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the class is made at run time: pickle how to make it again
+        return (_rebuild_partial_write, (
+            str(self), self.cause, self.written, self.not_written, self.unknown
+        ))
+
 
 #: The subclass of PartialWriteError and of each cause's class, made once per cause class.
 _PARTIAL_WRITE_CLASSES: dict[type[EtcdError], type[PartialWriteError]] = {}
@@ -551,6 +557,18 @@ def _partial_write_class(cause: type[EtcdError]) -> type[PartialWriteError]:
     return cls
 
 
+def _rebuild_partial_write(
+    message: str,
+    cause: EtcdError,
+    written: list[Any],
+    not_written: list[Any],
+    unknown: list[Any],
+) -> PartialWriteError:
+    return _partial_write_class(type(cause))(
+        message, cause=cause, written=written, not_written=not_written, unknown=unknown
+    )
+
+
 def partial_write_error(
     cause: EtcdError,
     what: str,
@@ -564,9 +582,7 @@ def partial_write_error(
     message = (
         f"{what}: {len(written)} keys written, {len(not_written)} not written{outcome}: {cause}"
     )
-    return _partial_write_class(type(cause))(
-        message, cause=cause, written=written, not_written=not_written, unknown=unknown
-    )
+    return _rebuild_partial_write(message, cause, list(written), list(not_written), list(unknown))
 
 
 #: The error table: etcd's exact server message -> the class raised for it.

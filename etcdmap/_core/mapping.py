@@ -58,9 +58,10 @@ class Entry(msgspec.Struct, Generic[V], frozen=True):
 
 class UpdateResult(msgspec.Struct, frozen=True):
     """What ``update()`` did: ``written`` keys in ``transactions`` transactions; ``atomic`` is
-    True when they all went in one transaction (all or nothing), False when the batch was
-    split (then a failure may leave the first transactions applied). ``revision`` is the
-    store's revision after the last transaction (0 when there was nothing to write)."""
+    True when they all went in one transaction (all or nothing), False when the write was
+    split (a failure midway then raises ``PartialWriteError``, naming the keys written).
+    ``revision`` is the store's revision after the last transaction (0 when there was nothing
+    to write)."""
 
     written: int
     transactions: int
