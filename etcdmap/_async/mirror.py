@@ -29,7 +29,7 @@ from typing import Any, Generic, TypeVar
 from .._backends._mirror import AsyncGuard, AsyncInbox, AsyncMirrorBase
 from .._backends.asyncio import Event, Worker, settle
 from .._core.errors import ClientClosedError, CompactedError, EtcdError
-from .._core.kv import Op
+from .._core.kv import Compare, Op
 from .._core.mapping import MISSING, UpdateResult
 from .._core.mirror import (
     Batch,
@@ -509,10 +509,11 @@ class AsyncMirror(AsyncMirrorBase[V]):
 
     async def _confirm(self, timeout: float | None = None) -> None:
         """Move ``revision`` to the server's current revision when the prefix has not changed
-        since the copy's revision: one Txn of two count-only Ranges (keys modified after it;
-        all keys), linearizable, within ``timeout`` seconds (default the mirror's). A quiet
-        prefix gets no events, so this is how the copy learns it is still current. Events at
-        or below the new revision are then skipped."""
+        since the copy's revision: one Txn, linearizable, within ``timeout`` seconds (default
+        the mirror's): if no key of the prefix was modified after it (a Compare on the whole
+        range), count the keys (a count-only Range; etcd ignores revision filters on counts,
+        hence the Compare). A quiet prefix gets no events, so this is how the copy learns it
+        is still current. Events at or below the new revision are then skipped."""
         m = self.map
         with self._guard:
             revision = self._store.revision
@@ -520,17 +521,20 @@ class AsyncMirror(AsyncMirrorBase[V]):
         if not revision:
             return
         asked = time.monotonic()
-        response = await self.client.txn(success=[
-            Op.get(m._start, range_end=m._end, count_only=True, min_mod_revision=revision + 1),
-            Op.get(m._start, range_end=m._end, count_only=True),
-        ], timeout=self.timeout if timeout is None else timeout)  # fmt: skip
-        changed, total = (r.count for r in response.responses if isinstance(r, GetResponse))
+        response = await self.client.txn(
+            compare=[Compare.mod_revision(m._start, "<", revision + 1, range_end=m._end)],
+            success=[Op.get(m._start, range_end=m._end, count_only=True)],
+            timeout=self.timeout if timeout is None else timeout,
+        )
+        unchanged = response.succeeded and all(
+            r.count == held for r in response.responses if isinstance(r, GetResponse)
+        )
         current = response.header.revision
         with self._guard:
             if asked > self._read_at:
                 self._read_at, self._read_revision = asked, current
             self._server_revision = max(self._server_revision, current)
-            if changed == 0 and total == held and self._store.revision == revision:
+            if unchanged and self._store.revision == revision:
                 self._store.revision = max(revision, current)
             self._after_apply()
 
@@ -567,7 +571,9 @@ class AsyncMirror(AsyncMirrorBase[V]):
         watch has answered since and the copy is there). Every call times out after a beat,
         so a server that does not answer holds up neither this loop nor ``aclose``."""
         beat = self._beat_interval
-        while not await self._stop.wait(beat):
+        due = time.monotonic() + beat
+        while not await self._stop.wait(max(0.0, due - time.monotonic())):
+            due = time.monotonic() + beat  # a call that took the whole beat delays no check
             silent = time.monotonic() - self._confirmed_at
             if self.state is MirrorState.READY and silent > self.degraded_after - beat:
                 self._set_state(
