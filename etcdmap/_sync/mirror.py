@@ -566,7 +566,7 @@ class Mirror(MirrorBase[V]):
 
     def _heartbeat(self) -> None:
         """Every beat: ``DEGRADED`` once the watch has confirmed nothing for
-        ``degraded_after`` less a beat (so at most ``degraded_after`` after it was lost,
+        ``degraded_after`` less 1.25 beats (so at most ``degraded_after`` after it was lost,
         whether the stream broke, is being re-opened or went silent); a progress request;
         while ``DEGRADED`` a read that tells the server's revision (``READY`` follows once the
         watch has answered since and the copy is there). Every call times out after a beat,
@@ -576,7 +576,7 @@ class Mirror(MirrorBase[V]):
         while not self._stop.wait(max(0.0, due - time.monotonic())):
             due = time.monotonic() + beat  # a call that took the whole beat delays no check
             silent = time.monotonic() - self._confirmed_at
-            if self.state is MirrorState.READY and silent > self.degraded_after - beat:
+            if self.state is MirrorState.READY and silent > self.degraded_after - 1.25 * beat:
                 self._set_state(
                     MirrorState.DEGRADED, f"the watch confirmed nothing for {silent:.1f} s"
                 )
