@@ -63,6 +63,8 @@ T = TypeVar("T")
 PAGE_SIZE = 10_000
 #: Longest pause between two progress requests while waiting for a revision.
 _NUDGE_MAX = 0.5
+#: Longest pause between two reads that look for the server while DEGRADED.
+_RECOVERY_BEAT = 0.25
 #: Seconds ``close`` waits for the reader before cancelling a watch stream that does not
 #: answer (a stopped server keeps the connection open), and again after that.
 _CLOSE_GRACE = 1.0
@@ -574,7 +576,10 @@ class Mirror(MirrorBase[V]):
         beat = self._beat_interval
         due = time.monotonic() + beat
         while not self._stop.wait(max(0.0, due - time.monotonic())):
-            due = time.monotonic() + beat  # a call that took the whole beat delays no check
+            # A call that took the whole beat delays no check; a DEGRADED mirror looks for
+            # the server more often, so it is READY soon after the server is back.
+            pause = min(beat, _RECOVERY_BEAT) if self.state is MirrorState.DEGRADED else beat
+            due = time.monotonic() + pause
             silent = time.monotonic() - self._confirmed_at
             if self.state is MirrorState.READY and silent > self.degraded_after - 1.25 * beat:
                 self._set_state(
