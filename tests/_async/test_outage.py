@@ -73,10 +73,11 @@ async def test_mirror_degrades_within_its_bound_and_is_ready_once_current(
                     # within the bound (polled every 20 ms, and the kill itself takes a moment)
                     assert await seconds_until(mirror, MirrorState.DEGRADED, 5.0) <= 3.0
                     assert mirror.local_get("a") == b"1"  # the last copy still answers local reads
-                    started = time.monotonic()
-                    with pytest.raises(etcdmap.EtcdError):
-                        await mirror.read("a", consistency="linearizable")
-                    assert time.monotonic() - started <= 2.5  # failed fast, typed
+                    for consistency in ("linearizable", "session"):
+                        started = time.monotonic()
+                        with pytest.raises(etcdmap.EtcdError):
+                            await mirror.read("a", consistency=consistency)  # type: ignore[arg-type]
+                        assert time.monotonic() - started <= 2.5  # failed fast, typed
                 async with AsyncClient(server.endpoints) as writer:
                     written = (await writer.put(etcd_prefix + "b", "2", timeout=10)).header.revision
                 await seconds_until(mirror, MirrorState.READY, 10.0)
