@@ -630,6 +630,8 @@ class EtcdServer:
                     proc.kill()
                 else:
                     proc.terminate()
+                    with contextlib.suppress(OSError):
+                        os.kill(proc.pid, signal.SIGCONT)  # a stopped server acts on SIGTERM
                     try:
                         proc.wait(timeout=grace)
                     except subprocess.TimeoutExpired:
@@ -645,7 +647,9 @@ class EtcdServer:
         ----------
         sig : int
             Signal to send; default ``SIGKILL``.  If the process has not exited
-            10 s after a non-``SIGKILL`` signal, it is ``SIGKILL``-ed.
+            10 s after a non-``SIGKILL`` signal, it is ``SIGKILL``-ed.  ``SIGSTOP``
+            and ``SIGCONT`` are only sent: ``kill(signal.SIGSTOP)`` freezes the server
+            (its connections stay open and nothing answers) until ``kill(signal.SIGCONT)``.
 
         Notes
         -----
@@ -653,6 +657,9 @@ class EtcdServer:
         """
         proc = self._proc
         if proc is None or proc.poll() is not None:
+            return
+        if sig in (signal.SIGSTOP, signal.SIGCONT):
+            os.kill(proc.pid, sig)
             return
         try:
             os.kill(proc.pid, sig)

@@ -25,6 +25,7 @@ from .._core.lease import (
     LeaseStatus,
     LeaseTimeToLive,
 )
+from .._core.outage import FailureLog, describe
 from .._core.results import ResponseHeader
 from .base import AsyncClientBase
 from .connection import AsyncConnection
@@ -179,6 +180,7 @@ class AsyncLeaseKeeper:
         self._stream: BidiStream | None = None
         self._workers: list[Worker] = []
         self._stop = Event()
+        self._faults = FailureLog(log, "lease keep-alive stream")
         #: How many times a stream was opened (1 + the number of re-opens).
         self.connects = 0
 
@@ -238,7 +240,8 @@ class AsyncLeaseKeeper:
             try:
                 await stream.send(core.keep_alive_request(ident))
             except Exception as error:  # a broken call: the reader sees it and re-opens
-                log.info("lease keep-alive send failed (%r); re-opening the stream", error)
+                log.debug("lease keep-alive send failed (%s); re-opening the stream",
+                          describe(error))
                 stream.cancel()
                 return
 
@@ -259,6 +262,7 @@ class AsyncLeaseKeeper:
         while not self._stop.is_set():
             stream = None
             conn: AsyncConnection | None = None
+            cause: BaseException | None = None  # of the failure, None for a stream that ended
             try:
                 conn, stream = await self._client._open_stream("lease_keep_alive", self.connects)
                 async with self._lock:
@@ -269,21 +273,24 @@ class AsyncLeaseKeeper:
                     self.connects += 1
                     self._schedule.resend_all(time.monotonic())
                     await self._send_due()
-                await self._pump(stream)
+                await self._pump(stream, conn)
             except grpc.RpcError as error:
-                log.info("lease keep-alive stream broke (%s); re-opening", error)
+                cause = error
                 if conn is not None:
                     await self._client._renew_token_after(conn, error, "lease_keep_alive")
             except EtcdError as error:
-                log.info("lease keep-alive stream broke (%s); re-opening", error)
+                cause = error
             async with self._lock:
                 self._stream = None
                 if stream is not None:
                     stream.cancel()
+            if not self._stop.is_set():
+                self._faults.failed(None if conn is None else conn.endpoint, cause, RECONNECT_WAIT)
             await self._stop.wait(RECONNECT_WAIT)
 
-    async def _pump(self, stream: BidiStream) -> None:
+    async def _pump(self, stream: BidiStream, conn: AsyncConnection) -> None:
         while (message := await stream.recv()) is not None:
+            self._faults.recovered(conn.endpoint)
             response = core.parse_keep_alive(message)
             async with self._lock:
                 outcome = self._schedule.on_response(response.id, response.ttl, time.monotonic())

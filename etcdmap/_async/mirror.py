@@ -7,9 +7,12 @@ A broken stream is resumed by the client's watch from ``revision + 1`` (no gap, 
 when that revision was compacted the prefix is listed again at one revision, diffed against
 the copy, and the diff is applied and emitted as one batch marked ``source="relist"``.
 Progress requests confirm a quiet prefix is still watched (``last_confirmed``, ``lag``,
-``state``). Subscribers run on workers of their own, never on the watch reader.
+``state``): a mirror whose watch confirmed nothing for ``degraded_after`` seconds is
+``DEGRADED``, and ``READY`` again once a read has told the server's revision and the watch has
+brought the copy there. Subscribers run on workers of their own, never on the watch reader.
 
-Uses only the public client API and ``etcdmap._core.mirror``.
+Uses the public client API (and, to close while the server does not answer, the client's
+watch stream ``reopen``) and ``etcdmap._core.mirror``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any, Generic, TypeVar
 from .._backends._mirror import AsyncGuard, AsyncInbox, AsyncMirrorBase
 from .._backends.asyncio import Event, Worker, settle
 from .._core.errors import ClientClosedError, CompactedError, EtcdError
-from .._core.kv import Op
+from .._core.kv import Compare, Op
 from .._core.mapping import MISSING, UpdateResult
 from .._core.mirror import (
     Batch,
@@ -41,6 +44,7 @@ from .._core.mirror import (
     merge_batches,
     saved_pages,
 )
+from .._core.outage import FailureLog, describe
 from .._core.results import GetResponse
 from .._core.watch import WatchResponse
 from .client import AsyncClient
@@ -58,6 +62,11 @@ T = TypeVar("T")
 PAGE_SIZE = 10_000
 #: Longest pause between two progress requests while waiting for a revision.
 _NUDGE_MAX = 0.5
+#: Longest pause between two reads that look for the server while DEGRADED.
+_RECOVERY_BEAT = 0.25
+#: Seconds ``aclose`` waits for the reader before cancelling a watch stream that does not
+#: answer (a stopped server keeps the connection open), and again after that.
+_CLOSE_GRACE = 1.0
 
 
 class AsyncFeed(Generic[T]):
@@ -158,13 +167,18 @@ class AsyncMirror(AsyncMirrorBase[V]):
 
     ``AsyncMirror(client, prefix, *, value_type=None, codec=None, key_codec=None,
     consistency="session", keys_only=False, transform=None, persist=None,
-    on_state_change=None, timeout=30.0, progress_interval=1.0, page_size=10000)``;
+    on_state_change=None, timeout=30.0, progress_interval=1.0, degraded_after=3.0,
+    page_size=10000)``;
     ``async with AsyncMirror(...) as m:`` starts it and waits until it is synced.
 
     Reads (``m[key]``, ``key in m``, ``len(m)``, iteration, ``keys/values/items``,
     ``snapshot()``, ``lookup``) answer from the local copy with no RPC; with the asyncio
     mirror the dunders answer now, ``await m.read(key, consistency=...)`` and
     ``await m.barrier(...)`` wait first as ``consistency`` says (see ``Consistency``).
+    While the mirror is ``DEGRADED`` (its watch is lost or silent: the server is down or
+    unreachable) the local copy keeps answering, but a ``"session"`` or ``"linearizable"``
+    read first asks the server and fails fast with its ``EtcdError``
+    (``ConnectionFailedError``, ``DeadlineExceededError``...) when it does not answer.
     Writes (``set``, ``delete``, ``update``, ``clear``) go to the server through ``m.map``
     (an ``AsyncEtcdMap`` over the same prefix and codec) and return once the mirror has
     applied them: read-your-writes. Values are stored decoded (then ``transform(key,
@@ -188,8 +202,14 @@ class AsyncMirror(AsyncMirrorBase[V]):
     timeout:
         Default seconds for ``wait_synced``, ``wait_for`` and the wait of every write.
     progress_interval:
-        Seconds between progress requests that confirm the watch is alive; the mirror is
-        ``DEGRADED`` after three intervals without any confirmation.
+        Seconds between progress requests that confirm the watch is alive (at most a third
+        of ``degraded_after``).
+    degraded_after:
+        The mirror turns ``DEGRADED`` at most this many seconds after its watch stream
+        confirmed anything last (stream lost, server killed or stopped, network gone). It is
+        ``READY`` again once a read (one Txn of count-only Ranges, linearizable) has told the
+        server's current revision and the watch has brought the copy there and answered since.
+        ``on_state_change`` sees each change.
     """
 
     def __init__(
@@ -209,9 +229,14 @@ class AsyncMirror(AsyncMirrorBase[V]):
         progress_interval: float = 1.0,
         page_size: int = PAGE_SIZE,
         lease: Any = None,
+        degraded_after: float = 3.0,
     ) -> None:
         if persist is not None and transform is not None:
             raise ValueError("persist= saves the values the codec encodes: not with transform=")
+        for name, seconds in [("progress_interval", progress_interval),
+                              ("degraded_after", degraded_after)]:
+            if not (isinstance(seconds, (int, float)) and 0 < seconds < float("inf")):
+                raise ValueError(f"{name} must be positive seconds, got {seconds!r}")
         self.client = client
         self.map: AsyncEtcdMap[V] = AsyncEtcdMap(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
@@ -223,6 +248,9 @@ class AsyncMirror(AsyncMirrorBase[V]):
         self.keys_only = keys_only
         self.timeout = timeout
         self.progress_interval = progress_interval
+        self.degraded_after = degraded_after
+        #: Seconds between two heartbeats: a progress request, a look at the silence.
+        self._beat_interval = min(progress_interval, degraded_after / 3)
         self.persist = Path(persist) if persist is not None else None
         self._store = MirrorStore(
             self.map._prefix, self.map.key_codec.decode, self.codec.decode, codec=self.codec,
@@ -239,6 +267,11 @@ class AsyncMirror(AsyncMirrorBase[V]):
         #: How many relists the mirror did after a compaction (the first load not counted).
         self.relists = 0
         self._confirmed_at = 0.0
+        #: When (monotonic) the last confirming read was sent, and the revision it told.
+        self._read_at = 0.0
+        self._read_revision = 0
+        self._degraded_at = 0.0
+        self._faults = FailureLog(log, f"mirror of {self.prefix!r}")
         self._server_revision = 0
         self._written = 0
         self._sync_target = 0
@@ -287,9 +320,14 @@ class AsyncMirror(AsyncMirrorBase[V]):
         watcher = self._watcher
         if watcher is not None:
             await watcher.cancel()
-        for worker in (self._reader, self._beat):
-            if worker is not None:
-                await worker.join()
+        if self._beat is not None:
+            await self._beat.join()  # soon: its calls time out after a beat
+        if self._reader is not None and not await self._reader.join(_CLOSE_GRACE):
+            # Reading a stream nothing answers on (a stopped server keeps its connection
+            # open): cancelling the stream frees the reader; other watchers resume.
+            await self.client._watches().reopen()
+            if not await self._reader.join(2 * _CLOSE_GRACE):
+                log.debug("mirror of %r: the reader is still in a call; not waiting", self.prefix)
         if self.persist is not None and self.synced.is_set():
             self.save()
         self._set_state(MirrorState.CLOSED)
@@ -346,10 +384,14 @@ class AsyncMirror(AsyncMirrorBase[V]):
         with self._guard:
             return dict(self._store.invalid)
 
-    def _set_state(self, state: MirrorState) -> None:
+    def _set_state(self, state: MirrorState, why: str = "") -> None:
         old, self.state = self.state, state
         if old is not state and old is not MirrorState.CLOSED:
-            log.info("mirror of %r: %s -> %s", self.prefix, old.value, state.value)
+            level = logging.WARNING if state is MirrorState.DEGRADED else logging.INFO
+            log.log(level, "mirror of %r: %s -> %s%s", self.prefix, old.value, state.value,
+                    f" ({why})" if why else "")
+            if state is MirrorState.DEGRADED:
+                self._degraded_at = time.monotonic()
             if self._state_feed is not None:
                 self._state_feed.inbox.put((old, state))
 
@@ -373,9 +415,14 @@ class AsyncMirror(AsyncMirrorBase[V]):
             except Exception as error:  # noqa: BLE001 - the reader must outlive any failure
                 self.error = error if isinstance(error, EtcdError) else None
                 failures += 1
-                log.warning("mirror of %r: %r; retrying", self.prefix, error, exc_info=True)
+                if not isinstance(error, EtcdError):
+                    log.debug("mirror of %r: unexpected failure", self.prefix, exc_info=True)
+                wait = min(0.05 * 2**failures, 2.0)
+                self._faults.failed(None, error, wait)
                 if self.synced.is_set():
-                    self._set_state(MirrorState.DEGRADED)
+                    self._set_state(MirrorState.DEGRADED, describe(error))
+                await self._stop.wait(wait)
+                continue
             await self._stop.wait(min(0.05 * 2**failures, 2.0))
 
     async def _restore(self) -> bool:
@@ -402,7 +449,8 @@ class AsyncMirror(AsyncMirrorBase[V]):
             revision = 0
             try:
                 async for page in self.client.get_pages(
-                    m._start, range_end=m._end, page_size=m.page_size, keys_only=self.keys_only
+                    m._start, range_end=m._end, page_size=m.page_size, keys_only=self.keys_only,
+                    timeout=self.timeout,
                 ):
                     revision = revision or page.header.revision
                     store.add_page(data, invalid, page.kvs)
@@ -424,20 +472,23 @@ class AsyncMirror(AsyncMirrorBase[V]):
             m._start, range_end=m._end, start_revision=self._store.revision + 1,
             progress_notify=True,
         )  # fmt: skip
-        async with watcher:
-            self._watcher = watcher
-            try:
+        self._watcher = watcher  # before start(): aclose cancels a start nothing answers
+        try:
+            if self._stop.is_set():
+                return
+            async with watcher:
                 if self._stop.is_set():
                     return
+                self._faults.recovered(None)
                 if self._sync_target < 0:
                     # restored from a file: synced once the copy reaches the current revision
-                    current = await m.client.get(m._start, count_only=True)
+                    current = await m.client.get(m._start, count_only=True, timeout=self.timeout)
                     self._sync_target = current.header.revision
                 await self.client.request_progress()
                 async for response in watcher:
                     self._on_response(response)
-            finally:
-                self._watcher = None  # however the watch ended: no progress requests to it
+        finally:
+            self._watcher = None  # however the watch ended: no progress requests to it
 
     def _on_response(self, response: WatchResponse) -> None:
         self._confirmed_at = time.monotonic()
@@ -458,26 +509,34 @@ class AsyncMirror(AsyncMirrorBase[V]):
             self._server_revision = max(self._server_revision, header_revision)
             self._after_apply()
 
-    async def _confirm(self) -> None:
+    async def _confirm(self, timeout: float | None = None) -> None:
         """Move ``revision`` to the server's current revision when the prefix has not changed
-        since the copy's revision: one Txn of two count-only Ranges (keys modified after it;
-        all keys), linearizable. A quiet prefix gets no events, so this is how the copy learns
-        it is still current. Events at or below the new revision are then skipped."""
+        since the copy's revision: one Txn, linearizable, within ``timeout`` seconds (default
+        the mirror's): if no key of the prefix was modified after it (a Compare on the whole
+        range), count the keys (a count-only Range; etcd ignores revision filters on counts,
+        hence the Compare). A quiet prefix gets no events, so this is how the copy learns it
+        is still current. Events at or below the new revision are then skipped."""
         m = self.map
         with self._guard:
             revision = self._store.revision
             held = len(self._store.data) + len(self._store.invalid)
         if not revision:
             return
-        response = await self.client.txn(success=[
-            Op.get(m._start, range_end=m._end, count_only=True, min_mod_revision=revision + 1),
-            Op.get(m._start, range_end=m._end, count_only=True),
-        ])  # fmt: skip
-        changed, total = (r.count for r in response.responses if isinstance(r, GetResponse))
+        asked = time.monotonic()
+        response = await self.client.txn(
+            compare=[Compare.mod_revision(m._start, "<", revision + 1, range_end=m._end)],
+            success=[Op.get(m._start, range_end=m._end, count_only=True)],
+            timeout=self.timeout if timeout is None else timeout,
+        )
+        unchanged = response.succeeded and all(
+            r.count == held for r in response.responses if isinstance(r, GetResponse)
+        )
         current = response.header.revision
         with self._guard:
+            if asked > self._read_at:
+                self._read_at, self._read_revision = asked, current
             self._server_revision = max(self._server_revision, current)
-            if changed == 0 and total == held and self._store.revision == revision:
+            if unchanged and self._store.revision == revision:
                 self._store.revision = max(revision, current)
             self._after_apply()
 
@@ -492,7 +551,13 @@ class AsyncMirror(AsyncMirrorBase[V]):
         if self._sync_target >= 0 and revision >= self._sync_target:
             if not self.synced.is_set():
                 self.synced.set()
+            if self.state is MirrorState.DEGRADED and not (
+                self._degraded_at < self._read_at < self._confirmed_at
+                and revision >= self._read_revision
+            ):
+                return  # not until the watch has answered since a read told where the server is
             if self.state is not MirrorState.CLOSED and self.state is not MirrorState.READY:
+                self._confirmed_at = max(self._confirmed_at, time.monotonic())
                 self._set_state(MirrorState.READY)
 
     def _emit(self, batches: list[Batch]) -> None:
@@ -501,19 +566,30 @@ class AsyncMirror(AsyncMirrorBase[V]):
                 feed.inbox.put(batch)
 
     async def _heartbeat(self) -> None:
-        interval = self.progress_interval
-        while not await self._stop.wait(interval):
-            if self._watcher is None:
-                continue
-            try:
-                await self.client.request_progress()
-                if self.lag:
-                    await self._confirm()
-            except EtcdError as error:
-                log.debug("mirror of %r: progress request failed: %s", self.prefix, error)
+        """Every beat: ``DEGRADED`` once the watch has confirmed nothing for
+        ``degraded_after`` less 1.25 beats (so at most ``degraded_after`` after it was lost,
+        whether the stream broke, is being re-opened or went silent); a progress request;
+        while ``DEGRADED`` a read that tells the server's revision (``READY`` follows once the
+        watch has answered since and the copy is there). Every call times out after a beat,
+        so a server that does not answer holds up neither this loop nor ``aclose``."""
+        beat = self._beat_interval
+        due = time.monotonic() + beat
+        while not await self._stop.wait(max(0.0, due - time.monotonic())):
+            # A call that took the whole beat delays no check; a DEGRADED mirror looks for
+            # the server more often, so it is READY soon after the server is back.
+            pause = min(beat, _RECOVERY_BEAT) if self.state is MirrorState.DEGRADED else beat
+            due = time.monotonic() + pause
             silent = time.monotonic() - self._confirmed_at
-            if self.state is MirrorState.READY and silent > 3 * interval:
-                self._set_state(MirrorState.DEGRADED)
+            if self.state is MirrorState.READY and silent > self.degraded_after - 1.25 * beat:
+                self._set_state(
+                    MirrorState.DEGRADED, f"the watch confirmed nothing for {silent:.1f} s"
+                )
+            try:
+                if self.state is MirrorState.DEGRADED or self.lag:
+                    await self._confirm(beat)
+                await self.client.request_progress()
+            except EtcdError as error:
+                log.debug("mirror of %r: heartbeat failed (%s)", self.prefix, describe(error))
 
     # --- waiting ------------------------------------------------------------------------------
 
@@ -543,7 +619,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
                 )
             if self._watcher is not None:
                 try:
-                    await self._confirm()
+                    await self._confirm(max(0.05, deadline - time.monotonic()))
                 except EtcdError:
                     pass  # the server is unreachable; the heartbeat and the reader deal with it
             pause = min(pause * 2, _NUDGE_MAX)
@@ -557,8 +633,13 @@ class AsyncMirror(AsyncMirrorBase[V]):
         """Wait as ``consistency`` (default the mirror's) says, then return the revision
         local reads now answer at: ``"local"`` waits for nothing, ``"session"`` for this
         mirror's writes, ``"linearizable"`` for the server's current revision (one
-        count-only Range, linearizable, on the prefix)."""
+        count-only Range, linearizable, on the prefix). While the mirror is ``DEGRADED`` the
+        last two first read the server's revision (one Txn, linearizable), so they raise its
+        ``EtcdError`` within a heartbeat when the server does not answer."""
         mode = self.consistency if consistency is None else check_consistency(consistency)
+        if mode != "local" and self.state is MirrorState.DEGRADED:
+            # The copy may be stale: ask the server first, a typed error at once if it is down.
+            await self._confirm(self._beat_interval)
         if mode == "linearizable":
             await self._confirm()
             return await self.wait_for(self._server_revision)

@@ -24,6 +24,7 @@ from .._core.errors import (
     PermissionDeniedError,
     error_from_status,
 )
+from .._core.outage import FailureLog, describe
 from .._core.tls import certificate_rejected
 from .._core.watch import (
     Subscription,
@@ -42,6 +43,9 @@ log = logging.getLogger("etcdmap.watch")
 
 #: Responses a watcher buffers before the shared stream waits for its consumer.
 DEFAULT_BUFFER = 1024
+#: Longest pause before re-opening a broken stream (the channel's ``reconnect_backoff``
+#: bounds how soon after an outage the connection itself is back).
+MAX_REOPEN_WAIT = 0.5
 _END = object()
 
 
@@ -63,6 +67,7 @@ class AsyncWatchStream:
         self._conn: AsyncConnection | None = None
         self._received = False  # since the stream was opened
         self._failures = 0  # openings in a row that brought nothing
+        self._faults = FailureLog(log, "watch stream")
         self._stop = Event()
         #: How many times a stream was opened (1 + the number of resumes).
         self.connects = 0
@@ -86,6 +91,14 @@ class AsyncWatchStream:
     async def request_progress(self) -> None:
         async with self._lock:
             await self._send([progress_request()])
+
+    async def reopen(self) -> None:
+        """Cancel the current stream, so that the reader opens a new one (the next endpoint)
+        and every watcher resumes: for a stream that went silent (a member that stopped
+        answering but keeps its connection open), and to free a consumer blocked reading it."""
+        async with self._lock:
+            if self._stream is not None:
+                self._stream.cancel()
 
     async def aclose(self) -> None:
         self._stop.set()
@@ -111,8 +124,13 @@ class AsyncWatchStream:
     async def _send(self, requests: list[Any]) -> None:
         # Called with the lock held, so requests leave in the order the mux produced them.
         if self._stream is not None:
-            for request in requests:
-                await self._stream.send(request)
+            try:
+                for request in requests:
+                    await self._stream.send(request)
+            except Exception as error:  # a call that already ended: the reader re-opens it,
+                # and the mux sends what the new stream needs (a cancel needs nothing there)
+                log.debug("watch stream send failed (%s)", describe(error))
+                self._stream.cancel()
 
     async def _read(self) -> None:
         """One step of the reader: open the stream if needed, or read a response and deliver
@@ -121,6 +139,7 @@ class AsyncWatchStream:
         every watcher's state; delivering a response takes microseconds and is left
         interruptible (holding Ctrl-C back costs more than the delivery itself)."""
         conn = self._conn
+        cause: BaseException | None = None  # of the failure, None for a stream that ended
         try:
             if self._stream is None:
                 async with uninterruptible():
@@ -129,11 +148,13 @@ class AsyncWatchStream:
             assert conn is not None
             response = await self._stream.recv()
             if response is not None:
+                if not self._received:
+                    self._faults.recovered(conn.endpoint)
                 self._received = True
                 await self._deliver(response, conn)
                 return
         except grpc.RpcError as error:
-            log.info("watch stream broke (%s); resuming", error)
+            cause = error
             if conn is not None:
                 if certificate_rejected(error.details() or ""):
                     await self._fail_all(error_from_status(
@@ -141,7 +162,7 @@ class AsyncWatchStream:
                     ))
                 await self._client._renew_token_after(conn, error, "watch")
         except EtcdError as error:
-            log.info("watch stream broke (%s); resuming", error)
+            cause = error
         except BaseException:
             # Interrupted (Ctrl-C in the thread that was reading, or the reader task stopped):
             # a response taken from the stream may not have been handed out. Reopening
@@ -154,7 +175,9 @@ class AsyncWatchStream:
         if self._stop.is_set():
             return
         self._failures = (0 if self._received else self._failures) + 1
-        await self._stop.wait(min(0.05 * 2**self._failures, 1.0))
+        wait = min(0.05 * 2**self._failures, MAX_REOPEN_WAIT)
+        self._faults.failed(None if conn is None else conn.endpoint, cause, wait)
+        await self._stop.wait(wait)
 
     async def _open(self) -> None:
         conn, stream = await self._client._open_stream("watch", self.connects)

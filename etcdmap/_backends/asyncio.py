@@ -135,15 +135,17 @@ class Worker:
         """Whether the caller runs inside this worker."""
         return asyncio.current_task() is self._task
 
-    async def join(self) -> None:
-        """Stop the task and wait for it to end."""
+    async def join(self, timeout: float | None = None) -> bool:
+        """Stop the task and wait for it to end (cancelled, it ends at once: ``timeout`` is
+        the threads twin's); True once it has ended."""
         if self.is_current():
-            return
+            return False
         self._task.cancel()
         try:
             await self._task
         except asyncio.CancelledError:
             pass
+        return True
 
 
 class SharedReader:

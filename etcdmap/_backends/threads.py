@@ -198,10 +198,13 @@ class Worker:
         """Whether the caller runs inside this worker."""
         return threading.current_thread() is self._thread
 
-    def join(self) -> None:
-        """Wait for the thread to end (the owner has already told it to stop)."""
-        if not self.is_current():
-            self._thread.join()
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end (the owner has already told it to stop), at most
+        ``timeout`` seconds; True once it has ended."""
+        if self.is_current():
+            return False
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 class SharedReader:

@@ -43,13 +43,25 @@ def resolve_endpoints(endpoints: str | Sequence[str] | None) -> list[str]:
 
 
 def channel_options(
-    max_send_bytes: int, max_recv_bytes: int | None, keepalive_time: float, keepalive_timeout: float
+    max_send_bytes: int,
+    max_recv_bytes: int | None,
+    keepalive_time: float,
+    keepalive_timeout: float,
+    reconnect_backoff: float = 0.5,
 ) -> list[tuple[str, Any]]:
     """gRPC channel arguments for one endpoint.
 
     gRPC Python receives at most 4 MiB by default, which breaks any large range; etcd's Go
     client receives without limit (-1 here) and sends at most 2 MiB.
+
+    ``reconnect_backoff`` caps the pause between two attempts to reconnect to an endpoint
+    that is down. gRPC's own cap is 120 s, and the pause is kept by a subchannel shared by
+    every channel of the process to that endpoint, so after a long outage even a new client
+    waited up to two minutes for a server that was back.
     """
+    if not reconnect_backoff > 0:
+        raise ValueError(f"reconnect_backoff must be positive seconds, got {reconnect_backoff!r}")
+    backoff_ms = max(1, int(reconnect_backoff * 1000))
     return [
         ("grpc.max_send_message_length", max_send_bytes),
         ("grpc.max_receive_message_length", -1 if max_recv_bytes is None else max_recv_bytes),
@@ -57,4 +69,6 @@ def channel_options(
         ("grpc.keepalive_timeout_ms", int(keepalive_timeout * 1000)),
         # etcd refuses pings on an idle connection by default (PermitWithoutStream=false).
         ("grpc.keepalive_permit_without_calls", 0),
+        ("grpc.initial_reconnect_backoff_ms", min(100, backoff_ms)),
+        ("grpc.max_reconnect_backoff_ms", backoff_ms),
     ]

@@ -56,13 +56,14 @@ class ClientBase:
         reject_old_cluster: bool = False,
         connect_timeout: float | None = None,
         hooks: ClientHooks | Sequence[ClientHooks] = (),
+        reconnect_backoff: float = 0.5,
     ) -> None:
         self.endpoints = resolve_endpoints(endpoints)
         #: Certificates read once here; None means plaintext channels.
         self._tls = client_tls(endpoints, tls)
         self._timeout = timeout
         self._options = channel_options(
-            max_send_bytes, max_recv_bytes, keepalive_time, keepalive_timeout
+            max_send_bytes, max_recv_bytes, keepalive_time, keepalive_timeout, reconnect_backoff
         )
         self._conn: Connection | None = None
         self._conns: dict[str, Connection] = {}

@@ -35,6 +35,10 @@ class Client(
     loop of that use; one channel per endpoint is reused by every call. Close it with
     ``client.close()`` or ``with Client() as client:``.
 
+    ``reconnect_backoff=0.5`` caps the seconds between two attempts to reconnect to an
+    endpoint that is down (gRPC's default cap is 120 s), so requests succeed again within
+    about that long after the server is back.
+
     With ``username=`` and ``password=`` (both or neither) the client logs in on first use and
     sends its token with every call, logging in again when the server rejects the token
     (expired, e.g. after ``--auth-token-ttl``, or a restarted member).

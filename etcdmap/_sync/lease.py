@@ -26,6 +26,7 @@ from .._core.lease import (
     LeaseStatus,
     LeaseTimeToLive,
 )
+from .._core.outage import FailureLog, describe
 from .._core.results import ResponseHeader
 from .base import ClientBase
 from .connection import Connection
@@ -180,6 +181,7 @@ class LeaseKeeper:
         self._stream: BidiStream | None = None
         self._workers: list[Worker] = []
         self._stop = Event()
+        self._faults = FailureLog(log, "lease keep-alive stream")
         #: How many times a stream was opened (1 + the number of re-opens).
         self.connects = 0
 
@@ -239,7 +241,8 @@ class LeaseKeeper:
             try:
                 stream.send(core.keep_alive_request(ident))
             except Exception as error:  # a broken call: the reader sees it and re-opens
-                log.info("lease keep-alive send failed (%r); re-opening the stream", error)
+                log.debug("lease keep-alive send failed (%s); re-opening the stream",
+                          describe(error))
                 stream.cancel()
                 return
 
@@ -260,6 +263,7 @@ class LeaseKeeper:
         while not self._stop.is_set():
             stream = None
             conn: Connection | None = None
+            cause: BaseException | None = None  # of the failure, None for a stream that ended
             try:
                 conn, stream = self._client._open_stream("lease_keep_alive", self.connects)
                 with self._lock:
@@ -270,21 +274,24 @@ class LeaseKeeper:
                     self.connects += 1
                     self._schedule.resend_all(time.monotonic())
                     self._send_due()
-                self._pump(stream)
+                self._pump(stream, conn)
             except grpc.RpcError as error:
-                log.info("lease keep-alive stream broke (%s); re-opening", error)
+                cause = error
                 if conn is not None:
                     self._client._renew_token_after(conn, error, "lease_keep_alive")
             except EtcdError as error:
-                log.info("lease keep-alive stream broke (%s); re-opening", error)
+                cause = error
             with self._lock:
                 self._stream = None
                 if stream is not None:
                     stream.cancel()
+            if not self._stop.is_set():
+                self._faults.failed(None if conn is None else conn.endpoint, cause, RECONNECT_WAIT)
             self._stop.wait(RECONNECT_WAIT)
 
-    def _pump(self, stream: BidiStream) -> None:
+    def _pump(self, stream: BidiStream, conn: Connection) -> None:
         while (message := stream.recv()) is not None:
+            self._faults.recovered(conn.endpoint)
             response = core.parse_keep_alive(message)
             with self._lock:
                 outcome = self._schedule.on_response(response.id, response.ttl, time.monotonic())

@@ -25,6 +25,7 @@ from .._core.errors import (
     PermissionDeniedError,
     error_from_status,
 )
+from .._core.outage import FailureLog, describe
 from .._core.tls import certificate_rejected
 from .._core.watch import (
     Subscription,
@@ -43,6 +44,9 @@ log = logging.getLogger("etcdmap.watch")
 
 #: Responses a watcher buffers before the shared stream waits for its consumer.
 DEFAULT_BUFFER = 1024
+#: Longest pause before re-opening a broken stream (the channel's ``reconnect_backoff``
+#: bounds how soon after an outage the connection itself is back).
+MAX_REOPEN_WAIT = 0.5
 _END = object()
 
 
@@ -64,6 +68,7 @@ class WatchStream:
         self._conn: Connection | None = None
         self._received = False  # since the stream was opened
         self._failures = 0  # openings in a row that brought nothing
+        self._faults = FailureLog(log, "watch stream")
         self._stop = Event()
         #: How many times a stream was opened (1 + the number of resumes).
         self.connects = 0
@@ -87,6 +92,14 @@ class WatchStream:
     def request_progress(self) -> None:
         with self._lock:
             self._send([progress_request()])
+
+    def reopen(self) -> None:
+        """Cancel the current stream, so that the reader opens a new one (the next endpoint)
+        and every watcher resumes: for a stream that went silent (a member that stopped
+        answering but keeps its connection open), and to free a consumer blocked reading it."""
+        with self._lock:
+            if self._stream is not None:
+                self._stream.cancel()
 
     def close(self) -> None:
         self._stop.set()
@@ -112,8 +125,13 @@ class WatchStream:
     def _send(self, requests: list[Any]) -> None:
         # Called with the lock held, so requests leave in the order the mux produced them.
         if self._stream is not None:
-            for request in requests:
-                self._stream.send(request)
+            try:
+                for request in requests:
+                    self._stream.send(request)
+            except Exception as error:  # a call that already ended: the reader re-opens it,
+                # and the mux sends what the new stream needs (a cancel needs nothing there)
+                log.debug("watch stream send failed (%s)", describe(error))
+                self._stream.cancel()
 
     def _read(self) -> None:
         """One step of the reader: open the stream if needed, or read a response and deliver
@@ -122,6 +140,7 @@ class WatchStream:
         every watcher's state; delivering a response takes microseconds and is left
         interruptible (holding Ctrl-C back costs more than the delivery itself)."""
         conn = self._conn
+        cause: BaseException | None = None  # of the failure, None for a stream that ended
         try:
             if self._stream is None:
                 with uninterruptible():
@@ -130,11 +149,13 @@ class WatchStream:
             assert conn is not None
             response = self._stream.recv()
             if response is not None:
+                if not self._received:
+                    self._faults.recovered(conn.endpoint)
                 self._received = True
                 self._deliver(response, conn)
                 return
         except grpc.RpcError as error:
-            log.info("watch stream broke (%s); resuming", error)
+            cause = error
             if conn is not None:
                 if certificate_rejected(error.details() or ""):
                     self._fail_all(error_from_status(
@@ -142,7 +163,7 @@ class WatchStream:
                     ))
                 self._client._renew_token_after(conn, error, "watch")
         except EtcdError as error:
-            log.info("watch stream broke (%s); resuming", error)
+            cause = error
         except BaseException:
             # Interrupted (Ctrl-C in the thread that was reading, or the reader task stopped):
             # a response taken from the stream may not have been handed out. Reopening
@@ -155,7 +176,9 @@ class WatchStream:
         if self._stop.is_set():
             return
         self._failures = (0 if self._received else self._failures) + 1
-        self._stop.wait(min(0.05 * 2**self._failures, 1.0))
+        wait = min(0.05 * 2**self._failures, MAX_REOPEN_WAIT)
+        self._faults.failed(None if conn is None else conn.endpoint, cause, wait)
+        self._stop.wait(wait)
 
     def _open(self) -> None:
         conn, stream = self._client._open_stream("watch", self.connects)

@@ -311,3 +311,16 @@ async def test_etcd_map_mirror_and_arguments(async_etcd_client: AsyncClient, etc
         AsyncMirror(async_etcd_client, etcd_prefix, consistency="eventual")  # type: ignore[arg-type]
     with pytest.raises(etcdmap.ClientClosedError):
         await mirror.wait_for(mirror.revision + 1)
+
+
+async def test_a_quiet_prefix_with_keys_is_confirmed_at_the_server_revision(
+    async_etcd_client: AsyncClient, etcd_prefix: str
+) -> None:
+    c = async_etcd_client
+    await c.put(f"{etcd_prefix}a", b"1")
+    async with AsyncMirror(c, etcd_prefix) as m:
+        # writes elsewhere only: no event here, and the copy is still current at their revision
+        elsewhere = await c.put(f"{etcd_prefix[:-1]}-elsewhere", b"1")
+        assert await m.wait_for(elsewhere.header.revision, timeout=3) >= elsewhere.header.revision
+        assert await m.barrier("linearizable") >= elsewhere.header.revision
+        assert m.lag == 0

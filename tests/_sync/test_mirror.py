@@ -312,3 +312,16 @@ def test_etcd_map_mirror_and_arguments(etcd_client: Client, etcd_prefix: str) ->
         Mirror(etcd_client, etcd_prefix, consistency="eventual")  # type: ignore[arg-type]
     with pytest.raises(etcdmap.ClientClosedError):
         mirror.wait_for(mirror.revision + 1)
+
+
+def test_a_quiet_prefix_with_keys_is_confirmed_at_the_server_revision(
+    etcd_client: Client, etcd_prefix: str
+) -> None:
+    c = etcd_client
+    c.put(f"{etcd_prefix}a", b"1")
+    with Mirror(c, etcd_prefix) as m:
+        # writes elsewhere only: no event here, and the copy is still current at their revision
+        elsewhere = c.put(f"{etcd_prefix[:-1]}-elsewhere", b"1")
+        assert m.wait_for(elsewhere.header.revision, timeout=3) >= elsewhere.header.revision
+        assert m.barrier("linearizable") >= elsewhere.header.revision
+        assert m.lag == 0
