@@ -12,6 +12,7 @@ import grpc
 
 from .._backends.asyncio import BidiStream, Event, Worker, sleep
 from .._core.auth import Credentials, Metadata, needs_new_token, token_metadata
+from .._core.checks import check_count, check_seconds, check_timeout
 from .._core.cluster import endpoints_from_members, member_list_request, parse_members
 from .._core.endpoints import MiB, channel_options, resolve_endpoints
 from .._core.errors import (
@@ -59,9 +60,14 @@ class AsyncClientBase:
         self.endpoints = resolve_endpoints(endpoints)
         #: Certificates read once here; None means plaintext channels.
         self._tls = client_tls(endpoints, tls)
-        self._timeout = timeout
+        self._timeout = check_timeout(timeout)
         self._options = channel_options(
-            max_send_bytes, max_recv_bytes, keepalive_time, keepalive_timeout
+            check_count(max_send_bytes, "max_send_bytes", minimum=1),
+            None if max_recv_bytes is None else check_count(
+                max_recv_bytes, "max_recv_bytes", minimum=1
+            ),
+            check_seconds(keepalive_time, "keepalive_time"),
+            check_seconds(keepalive_timeout, "keepalive_timeout"),
         )
         self._conn: AsyncConnection | None = None
         self._conns: dict[str, AsyncConnection] = {}
@@ -72,10 +78,10 @@ class AsyncClientBase:
         self._authenticated = False
         self._retry = retry or RetryPolicy()
         self._random = random.Random()
-        self._auto_sync_interval = auto_sync_interval
+        self._auto_sync_interval = check_timeout(auto_sync_interval, "auto_sync_interval")
         self._reject_old_cluster = reject_old_cluster
         #: Bounds the first login and the reject_old_cluster check (Go's DialTimeout).
-        self._connect_timeout = connect_timeout
+        self._connect_timeout = check_timeout(connect_timeout, "connect_timeout")
         #: Observation hooks (etcdmap.metrics); None keeps channels free of interceptors.
         self._hooks = HookSet(hooks) if hooks else None
         self._syncer: Worker | None = None
@@ -147,19 +153,23 @@ class AsyncClientBase:
         self, rpc: str, request: Any, timeout: float | None, endpoint: str | None = None
     ) -> Any:
         """Call the unary ``rpc`` on the current endpoint, or only ever on ``endpoint``
-        (Maintenance calls address one member); on failure, see ``_recover``."""
+        (Maintenance calls address one member); on failure, see ``_recover``. ``timeout`` is
+        checked here, before any I/O, for every public method."""
+        seconds = self._call_timeout(timeout)
         if endpoint is None:
             conn = self._conn or await self._connect()
         else:
             conn = await self._connection_for(endpoint)
         try:
-            return await getattr(conn, rpc)(
-                request, timeout=self._timeout if timeout is None else timeout,
-                metadata=self._metadata,
-            )
+            return await getattr(conn, rpc)(request, timeout=seconds, metadata=self._metadata)
         except grpc.RpcError as error:
             pinned = endpoint is not None
             return await self._recover(conn, rpc, request, timeout, error, pinned=pinned)
+
+    def _call_timeout(self, timeout: float | None) -> float | None:
+        """The seconds one call may take: its ``timeout`` (checked: None or a finite number
+        >= 0, where 0 is a deadline already passed), else the client's default."""
+        return self._timeout if timeout is None else check_timeout(timeout, zero=True)
 
     async def _recover(
         self,

@@ -305,12 +305,15 @@ class AsyncLeaseService(AsyncClientBase):
     _lease_keeper: AsyncLeaseKeeper | None = None
 
     async def lease_grant(
-        self, ttl: int, id: int = 0, *, timeout: float | None = None
+        self, ttl: float, id: int = 0, *, timeout: float | None = None
     ) -> AsyncLease:
         """Create a lease of ``ttl`` seconds (Lease.LeaseGrant, through raft).
 
-        ``id`` picks the lease id (0: the server chooses; ``LeaseExistError`` if taken). The
-        server may raise a too-small TTL to its minimum; ``Lease.ttl`` is what it granted.
+        ``ttl`` is a finite number > 0; etcd leases are whole seconds, so a fraction is
+        rounded up (0.5 is 1 s). ``id`` picks the lease id, 1 to 2**63 - 1 (0: the server
+        chooses; ``LeaseExistError`` if taken). Bad values raise ``TypeError``/``ValueError``
+        naming ``ttl`` or ``id`` before anything is sent. The server may raise a too-small
+        TTL to its minimum; ``Lease.ttl`` is what it granted.
         Keys attached to the lease are deleted when it expires or is revoked.
 
         Example: ``lease = await client.lease_grant(10)``.
@@ -359,11 +362,10 @@ class AsyncLeaseService(AsyncClientBase):
         lease expired or was revoked (the server answers TTL 0).
         """
         ident = required_lease(lease)
+        seconds = self._call_timeout(timeout)
         conn = self._conn or await self._connect()
         stream = BidiStream(
-            functools.partial(
-                conn.lease_keep_alive, timeout=self._timeout if timeout is None else timeout
-            ),
+            functools.partial(conn.lease_keep_alive, timeout=seconds),
             self._stream_metadata(),
         )
         action = f"lease_keep_alive_once {ident:#x}"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .._backends.asyncio import Event, Worker, settle
+from .._core.checks import check_client, check_revision, check_seconds, check_timeout
 from .._core.errors import CompactedError
 from .._core.keys import to_bytes
 from .._core.kv import Op, check_page_size
@@ -63,9 +64,9 @@ class AsyncSyncer:
         *,
         page_size: int = BASE_PAGE_SIZE,
     ) -> None:
-        if rev < 0:
-            raise ValueError(f"rev must be >= 0, not {rev}")
+        check_client(client, AsyncSyncer)
         self._client = client
+        check_revision(rev, "rev")
         self.prefix = to_bytes(prefix, "prefix")
         self.revision = rev
         self._page_size = check_page_size(page_size)
@@ -139,12 +140,14 @@ class AsyncPrefixCopy:
         state_file: str | os.PathLike[str] | None = None,
         timeout: float = 10.0,
     ) -> None:
+        check_client(source, AsyncPrefixCopy)
+        check_client(destination, AsyncPrefixCopy)
         self._source = source
         self._destination = destination
         self._keys = KeyMap(prefix, dest_prefix)
         self._progress = progress
         self._state_file = None if state_file is None else Path(state_file)
-        self._timeout = timeout
+        self._timeout = check_seconds(timeout, "timeout")
         self.revision = 0
         self.phase: CopyPhase = "base"
         self.keys_copied = 0
@@ -191,6 +194,7 @@ class AsyncPrefixCopy:
         Returns False if ``timeout`` seconds passed first or the copy was stopped; raises
         the error that ended the copy, if one did.
         """
+        timeout = check_timeout(timeout, zero=True)
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.revision < revision:
             if self.error is not None:
