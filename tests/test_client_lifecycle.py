@@ -22,13 +22,27 @@ def _threads() -> tuple[int, int]:
     return threading.active_count(), len(os.listdir("/proc/self/task"))
 
 
-def _settled(baseline: tuple[int, int], timeout: float = 10.0) -> tuple[int, int]:
-    """The thread counts once they are back to ``baseline`` (or after ``timeout``)."""
+def _quiet() -> tuple[int, int]:
+    """The thread counts once threads that were ending have ended (stable for 0.3 s)."""
+    before = None
+    for _ in range(50):
+        gc.collect()
+        if (now := _threads()) == before:
+            return now
+        before = now
+        time.sleep(0.3)
+    raise AssertionError(f"thread counts do not settle: {now}")
+
+
+def _back_to(baseline: tuple[int, int], timeout: float = 10.0) -> bool:
+    """Whether both thread counts come back to ``baseline`` (or below) within ``timeout``."""
     deadline = time.monotonic() + timeout
-    while (now := _threads()) > baseline and time.monotonic() < deadline:
+    while any(now > base for now, base in zip(_threads(), baseline, strict=True)):
+        if time.monotonic() > deadline:
+            return False
         gc.collect()
         time.sleep(0.05)
-    return now
+    return True
 
 
 def test_dropped_clients_release_their_threads_and_warn(
@@ -38,7 +52,7 @@ def test_dropped_clients_release_their_threads_and_warn(
         with warm.watch(etcd_prefix) as watcher:
             warm.put(etcd_prefix, "0")
             next(iter(watcher))
-    baseline = _settled(_threads())
+    baseline = _quiet()
     with pytest.warns(ResourceWarning, match=r"^unclosed Client\(endpoints=") as caught:
         for i in range(20):
             client = Client(etcd_server.endpoints)
@@ -47,8 +61,21 @@ def test_dropped_clients_release_their_threads_and_warn(
             next(iter(watcher))
             del client, watcher
         gc.collect()
-        assert _settled(baseline) == baseline
+        assert _back_to(baseline), (_threads(), baseline)
     assert len([w for w in caught if issubclass(w.category, ResourceWarning)]) == 20
+
+
+def test_dropped_clients_stop_their_keep_alives(etcd_server: EtcdServer) -> None:
+    with Client(etcd_server.endpoints) as warm, warm.lease_keep_alive(warm.lease_grant(5)):
+        pass
+    baseline = _quiet()
+    with pytest.warns(ResourceWarning, match=r"^unclosed Client"):
+        for _ in range(5):
+            client = Client(etcd_server.endpoints)
+            client.lease_keep_alive(client.lease_grant(5)).wait(0.2)
+            del client
+        gc.collect()
+        assert _back_to(baseline), (_threads(), baseline)
 
 
 def test_a_closed_or_unused_client_does_not_warn(etcd_server: EtcdServer) -> None:

@@ -64,7 +64,7 @@ def test_a_ttl_is_rounded_up_to_whole_seconds(seconds: float) -> None:
 @pytest.mark.parametrize(
     ("bad", "error"),
     [(0, ValueError), (-1, ValueError), (math.inf, ValueError), (math.nan, ValueError),
-     (MAX_LEASE_TTL + 1, ValueError), (True, TypeError), ("10", TypeError), (None, TypeError)],
+     (2**63, ValueError), (1e300, ValueError), (True, TypeError), ("10", TypeError), (None, TypeError)],
 )
 def test_bad_ttls_name_the_argument(bad: Any, error: type[Exception]) -> None:
     with pytest.raises(error, match="^ttl must"):

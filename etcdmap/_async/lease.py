@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+import weakref
 
 import grpc
 
@@ -172,13 +173,16 @@ class AsyncLeaseKeeper:
     """
 
     def __init__(self, client: AsyncClientBase) -> None:
-        self._client = client
+        # Weak: the workers must not keep a client alive that its user dropped, so that the
+        # client's finalizer can run and stop them (through _stop).
+        self._client = weakref.proxy(client)
         self._schedule = KeepAliveSchedule()
         self._handles: dict[int, list[AsyncLeaseKeepAlive]] = {}
         self._lock = Lock()
         self._stream: BidiStream | None = None
         self._workers: list[Worker] = []
         self._stop = Event()
+        client._leftovers.stops.append(self._stop)
         #: How many times a stream was opened (1 + the number of re-opens).
         self.connects = 0
 
@@ -256,6 +260,12 @@ class AsyncLeaseKeeper:
             await self._stop.wait(TICK if wait is None else min(wait, TICK))
 
     async def _run(self) -> None:
+        try:
+            await self._serve()
+        except ReferenceError:
+            pass  # the client was dropped without aclose(): its finalizer stops the keeper
+
+    async def _serve(self) -> None:
         while not self._stop.is_set():
             stream = None
             conn: AsyncConnection | None = None

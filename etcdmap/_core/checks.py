@@ -75,14 +75,15 @@ def check_seconds(value: Any, name: str, *, zero: bool = False) -> float:
 def check_ttl(value: Any, name: str = "ttl") -> int:
     """A lease TTL in whole seconds: ``value`` must be a finite number > 0; a fraction is
     rounded up (etcd leases are whole seconds, and a key should live at least as long as
-    asked), so ``0.2`` is 1 s and ``1.5`` is 2 s. At most ``MAX_LEASE_TTL``."""
+    asked), so ``0.2`` is 1 s and ``1.5`` is 2 s. It must fit etcd's int64; the server's
+    own limit (``MAX_LEASE_TTL``) is left to the server, which answers
+    ``LeaseTTLTooLargeError`` and grants nothing."""
     seconds = _number(value, name)
     if not math.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
     whole = math.ceil(value)  # ceil of an int (or Fraction) is exact; of a float, its int
-    if whole > MAX_LEASE_TTL:
-        raise ValueError(f"{name} must be at most {MAX_LEASE_TTL} seconds (etcd's limit), "
-                         f"got {value!r}")
+    if whole > INT64_MAX:
+        raise ValueError(f"{name} must be at most {INT64_MAX} seconds, got {value!r}")
     return int(whole)
 
 

@@ -336,6 +336,8 @@ class _Leftovers:
         self.name = name
         self.conns: dict[str, Connection] = {}
         self.streams: weakref.WeakSet[BidiStream] = weakref.WeakSet()
+        #: Set to stop the client's background workers (they hold no strong reference).
+        self.stops: list[Event] = []
 
     def release(self) -> None:
         """Warn (``ResourceWarning``, as an unclosed file does) and end every stream and
@@ -347,6 +349,8 @@ class _Leftovers:
             f"unclosed {self.name}: close it with close() or use it in an with block",
             ResourceWarning, stacklevel=2,
         )
+        for stop in self.stops:
+            stop.set()
         for stream in list(self.streams):
             stream.cancel()
         for conn in self.conns.values():

@@ -36,7 +36,7 @@ async def test_bad_writes_send_nothing(
 ) -> None:
     client, calls = recorded
     m: AsyncEtcdMap[Any] = AsyncEtcdMap(client, etcd_prefix, codec=Json())
-    for ttl in (math.inf, -math.inf, math.nan, -1, 0, 0.0, 9_000_000_001):
+    for ttl in (math.inf, -math.inf, math.nan, -1, 0, 0.0, 2**63, 1e300):
         with pytest.raises(ValueError, match="^ttl must"):
             await m.set("k", 1, ttl=ttl)
         with pytest.raises(ValueError, match="^ttl must"):
