@@ -469,8 +469,10 @@ class Compare(msgspec.Struct, frozen=True):
     ) -> Compare:
         if op not in _COMPARE_OPS:
             raise ValueError(f"compare op must be one of ==, !=, <, >; got {op!r}")
-        if target != "value" and (not isinstance(operand, int) or isinstance(operand, bool)):
-            raise TypeError(f"{target} comparison needs an int, not {type(operand).__name__}")
+        if target != "value":
+            if not isinstance(operand, int) or isinstance(operand, bool):
+                raise TypeError(f"{target} comparison needs an int, not {type(operand).__name__}")
+            check_count(operand, f"{target} comparison value")
         key_bytes, end = resolve_range(to_bytes(key), range_end, prefix, False)
         return cls(target, key_bytes, op, operand, end)  # type: ignore[arg-type]
 

@@ -279,8 +279,7 @@ class MapReader(MappingBase[V]):
     def at(self, revision: int) -> EtcdMapSnapshot[V]:
         """A read-only view of this map as it was at ``revision`` (every read is a Range at
         that revision; ``CompactedError`` once the store is compacted past it)."""
-        if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
-            raise ValueError(f"revision must be a positive int, got {revision!r}")
+        check_count(revision, "revision", minimum=1)
         return EtcdMapSnapshot(
             self.client, self._prefix, codec=self.codec, key_codec=self.key_codec,
             page_size=self.page_size, serializable=self.serializable, read_revision=revision,

@@ -62,6 +62,10 @@ async def test_bad_writes_send_nothing(
         await m.set("k", 1, lease=-1)
     with pytest.raises(ValueError, match="^lease must be <= 9223372036854775807"):
         await client.put(etcd_prefix + "k", "v", lease=2**63)
+    with pytest.raises(ValueError, match="^mod_revision comparison value must not be negative"):
+        await m.replace("k", 1, revision=-1)
+    with pytest.raises(ValueError, match="^revision must be <="):
+        m.at(2**64)
     assert calls.rpcs == []
     assert (await client.get(etcd_prefix, prefix=True, count_only=True)).count == 0
 

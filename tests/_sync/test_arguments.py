@@ -63,6 +63,10 @@ def test_bad_writes_send_nothing(
         m.set("k", 1, lease=-1)
     with pytest.raises(ValueError, match="^lease must be <= 9223372036854775807"):
         client.put(etcd_prefix + "k", "v", lease=2**63)
+    with pytest.raises(ValueError, match="^mod_revision comparison value must not be negative"):
+        m.replace("k", 1, revision=-1)
+    with pytest.raises(ValueError, match="^revision must be <="):
+        m.at(2**64)
     assert calls.rpcs == []
     assert (client.get(etcd_prefix, prefix=True, count_only=True)).count == 0
 
