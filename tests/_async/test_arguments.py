@@ -1,8 +1,10 @@
-"""Bad arguments fail at once with a typed error naming the argument, and nothing is sent:
-no RPC runs (the client's hooks see none), no lease is granted, no key is written."""
+"""Misuse is loud: bad arguments fail at once with a typed error naming the argument, and
+nothing is sent (no RPC runs: the client's hooks see none; no lease is granted, no key is
+written); a wrapper given the other flavour's client says so; a client dropped unclosed warns."""
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import AsyncIterator
 from typing import Any
@@ -174,3 +176,11 @@ async def test_a_wrapper_refuses_a_client_of_the_other_flavour(
         etcdmap.copy_prefix(async_etcd_client, other, "/p/")  # type: ignore[call-overload]
     with pytest.raises(TypeError, match=rf"^{AsyncEtcdMap.__name__} needs an? {mine}, not str"):
         AsyncEtcdMap("127.0.0.1:2379", "/p/")  # type: ignore[arg-type]
+
+
+async def test_a_client_dropped_unclosed_warns(etcd_server: EtcdServer) -> None:
+    client = AsyncClient(etcd_server.endpoints)
+    await client.get("/x")
+    with pytest.warns(ResourceWarning, match=rf"^unclosed {AsyncClient.__name__}\(endpoints="):
+        del client
+        gc.collect()

@@ -1,9 +1,11 @@
 # Generated from tests/_async/test_arguments.py by scripts/unasync: do not edit.
-"""Bad arguments fail at once with a typed error naming the argument, and nothing is sent:
-no RPC runs (the client's hooks see none), no lease is granted, no key is written."""
+"""Misuse is loud: bad arguments fail at once with a typed error naming the argument, and
+nothing is sent (no RPC runs: the client's hooks see none; no lease is granted, no key is
+written); a wrapper given the other flavour's client says so; a client dropped unclosed warns."""
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -175,3 +177,11 @@ def test_a_wrapper_refuses_a_client_of_the_other_flavour(
         etcdmap.copy_prefix(etcd_client, other, "/p/")  # type: ignore[call-overload]
     with pytest.raises(TypeError, match=rf"^{EtcdMap.__name__} needs an? {mine}, not str"):
         EtcdMap("127.0.0.1:2379", "/p/")  # type: ignore[arg-type]
+
+
+def test_a_client_dropped_unclosed_warns(etcd_server: EtcdServer) -> None:
+    client = Client(etcd_server.endpoints)
+    client.get("/x")
+    with pytest.warns(ResourceWarning, match=rf"^unclosed {Client.__name__}\(endpoints="):
+        del client
+        gc.collect()
