@@ -11,6 +11,7 @@ import grpc
 
 from .._backends.asyncio import BidiStream, Event, Lock, Worker
 from .._core import lease as core
+from .._core.checks import check_timeout
 from .._core.errors import (
     ConnectionFailedError,
     EtcdError,
@@ -138,7 +139,7 @@ class AsyncLeaseKeepAlive:
         Raises ``LeaseExpiredError`` if the lease was lost; returns True if it was stopped
         (``stop()``, or the client closed) and False when the timeout passed first.
         """
-        ended = await self._ended.wait(timeout)
+        ended = await self._ended.wait(check_timeout(timeout, zero=True))
         self.check()
         return ended
 

@@ -88,6 +88,14 @@ async def test_bad_lease_arguments_grant_nothing(
     for ttl in (0, -1, math.inf, math.nan):
         with pytest.raises(ValueError, match="^ttl must"):
             await client.lease_grant(ttl)
+    lease = await client.lease_grant(5)
+    calls.rpcs.clear()
+    async with await client.lease_keep_alive(lease) as keep:
+        for timeout in (math.inf, math.nan, -1):
+            with pytest.raises(ValueError, match="^timeout must"):
+                await keep.wait(timeout)
+    await lease.revoke()
+    calls.rpcs.clear()
     with pytest.raises(ValueError, match="^ttl must"):
         etcdmap.AsyncSession(client, ttl=-1)
     with pytest.raises(TypeError, match="^ttl must"):

@@ -89,6 +89,14 @@ def test_bad_lease_arguments_grant_nothing(
     for ttl in (0, -1, math.inf, math.nan):
         with pytest.raises(ValueError, match="^ttl must"):
             client.lease_grant(ttl)
+    lease = client.lease_grant(5)
+    calls.rpcs.clear()
+    with client.lease_keep_alive(lease) as keep:
+        for timeout in (math.inf, math.nan, -1):
+            with pytest.raises(ValueError, match="^timeout must"):
+                keep.wait(timeout)
+    lease.revoke()
+    calls.rpcs.clear()
     with pytest.raises(ValueError, match="^ttl must"):
         etcdmap.Session(client, ttl=-1)
     with pytest.raises(TypeError, match="^ttl must"):
