@@ -188,13 +188,13 @@ class AsyncClientBase:
             return await self._recover(conn, rpc, request, timeout, error, pinned=pinned)
 
     def _warn_blocking_loop(self) -> None:
-        """Warn once per client that a blocking call runs in a thread that runs an asyncio
-        event loop: it works, but the loop stands still until etcd answers."""
+        """Warn once per client that a blocking call runs in a thread that runs an event
+        loop: it works, but the loop stands still until etcd answers."""
         self._loop_check = False
         name = type(self).__name__
         warnings.warn(
-            f"{self!r} made a blocking call in a thread that runs an asyncio event loop, which "
-            f"stops the loop until etcd answers; use Async{name} in async code",
+            f"{self!r} made a blocking call in a thread that runs an event loop, which stops "
+            f"the loop until etcd answers; use Async{name} in async code",
             RuntimeWarning, stacklevel=_caller_level(),
         )
 
