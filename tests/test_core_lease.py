@@ -28,12 +28,13 @@ def test_requests() -> None:
 
 
 def test_bad_grant_arguments() -> None:
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="ttl must be a finite number of seconds > 0"):
         core.grant_request(0)
-    with pytest.raises(TypeError, match="ttl must be an int"):
-        core.grant_request(1.5)  # type: ignore[arg-type]
+    assert core.grant_request(1.5).TTL == 2  # leases are whole seconds: rounded up
     with pytest.raises(TypeError, match="id must be an int"):
         core.grant_request(5, True)
+    with pytest.raises(ValueError, match="id must not be negative"):
+        core.grant_request(5, -1)
 
 
 def test_parsers() -> None:

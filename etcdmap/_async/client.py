@@ -32,7 +32,15 @@ class AsyncClient(
     keepalive_time=30, keepalive_timeout=10)``. With no endpoints it reads ``ETCDMAP_ENDPOINTS``
     (comma-separated), else ``127.0.0.1:2379``. The channel opens on first use, on the event
     loop of that use; one channel per endpoint is reused by every call. Close it with
-    ``await client.aclose()`` or ``async with AsyncClient() as client:``.
+    ``await client.aclose()`` or ``async with AsyncClient() as client:``; a client dropped
+    unclosed after it connected releases its channels, streams and keep-alive workers when
+    it is garbage-collected, and warns ``ResourceWarning`` as an unclosed file does. The
+    blocking ``Client`` warns once (``RuntimeWarning``) when it is called from a thread that
+    runs an event loop, which it would stop until etcd answers.
+
+    Every argument is checked before any I/O (``etcdmap._core.checks``): a wrong type is a
+    ``TypeError``, a bad value (a timeout that is NaN, infinite, negative or zero, an endpoint
+    that is not ``host:port``) a ``ValueError``, both naming the argument.
 
     ``reconnect_backoff=0.5`` caps the seconds between two attempts to reconnect to an
     endpoint that is down (gRPC's default cap is 120 s), so requests succeed again within

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
 from .._backends.asyncio import Event, Lock, Worker
+from .._core.checks import check_client, check_count, check_timeout, check_ttl
 from .._core.concurrency import (
     AsyncSTMBody,
     Isolation,
@@ -77,8 +78,7 @@ def _left(deadline: float | None) -> float | None:
 
 
 def _deadline(timeout: float | None) -> float | None:
-    if timeout is not None and timeout < 0:
-        raise ValueError(f"timeout must not be negative, got {timeout}")
+    timeout = check_timeout(timeout, zero=True)
     return None if timeout is None else time.monotonic() + timeout
 
 
@@ -102,10 +102,9 @@ class AsyncSession:
     """
 
     def __init__(self, client: AsyncKVClient, ttl: int = 60, lease: LeaseLike = None) -> None:
-        if ttl <= 0:
-            raise ValueError(f"a session ttl must be positive, got {ttl}")
+        check_client(client, AsyncSession)
         self.client = client
-        self.ttl = ttl
+        self.ttl = check_ttl(ttl)
         self._lease_id = lease_id(lease)
         self._lease = lease
         self._keep: AsyncLeaseKeepAlive | None = None
@@ -266,6 +265,7 @@ class AsyncMutex:
     """
 
     def __init__(self, session: AsyncSession, prefix: bytes | str) -> None:
+        check_client(session.client, AsyncMutex)
         self.session = session
         #: The lock's key prefix, ``prefix + "/"``.
         self.prefix = lock_prefix(prefix)
@@ -411,6 +411,7 @@ class AsyncElection:
     """
 
     def __init__(self, session: AsyncSession, prefix: bytes | str) -> None:
+        check_client(session.client, AsyncElection)
         self.session = session
         #: The election's key prefix, ``prefix + "/"``.
         self.prefix = lock_prefix(prefix)
@@ -665,6 +666,8 @@ async def run_stm(
     """Run ``fn(stm)`` and commit its writes in one KV.Txn, again until no conflict (see
     ``AsyncSTMService.stm``)."""
     state = STMState(isolation)
+    if retries is not None:
+        check_count(retries, "retries")
     stm = AsyncSTM(client, state)
     attempts = 0
     while True:

@@ -217,7 +217,7 @@ class AsyncMaintenance(AsyncClientBase):
             conn = await self._connection_for(endpoint)
             call: Any = conn.snapshot(
                 etcdserverpb.SnapshotRequest(),
-                timeout=self._timeout if timeout is None else timeout,
+                timeout=self._call_timeout(timeout),
                 metadata=self._metadata,
             )
             try:

@@ -20,7 +20,14 @@ from .._backends.mapping import (
     AsyncValuesViewBase,
 )
 from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, BulkWrite, TxnLimits
-from .._core.errors import CompactedError, ConflictError, EtcdError, ValueDecodeError
+from .._core.checks import check_client, check_count, check_ttl
+from .._core.errors import (
+    CompactedError,
+    ConflictError,
+    EtcdError,
+    ValueDecodeError,
+    ValueEncodeError,
+)
 from .._core.keys import prefix_range, to_bytes
 from .._core.kv import Compare, LeaseLike, Op, check_page_size
 from .._core.mapping import (
@@ -62,6 +69,12 @@ RETRIES = 16
 COMPLETION_KEYS = 1000
 
 
+def _encode_problem(error: BaseException) -> str:
+    if isinstance(error, RecursionError):
+        return "it refers to itself (a reference cycle) or is nested too deeply"
+    return str(error)
+
+
 def _first_kv(response: Any) -> KeyValue | None:
     """The key of a txn's single ``Op.get`` response, or None if it was missing."""
     assert isinstance(response, GetResponse)
@@ -83,6 +96,7 @@ class AsyncMapReader(AsyncMappingBase[V]):
         serializable: bool = False,
         read_revision: int = 0,
     ) -> None:
+        check_client(client, AsyncEtcdMap)
         self.client = client
         self.codec = codec_for(codec, value_type)
         self.key_codec = Str("surrogateescape") if key_codec is None else codec_for(key_codec)
@@ -121,6 +135,11 @@ class AsyncMapReader(AsyncMappingBase[V]):
             data: bytes = self.codec.encode(value)
         except TypeError as error:
             raise TypeError(f"value for key {key!r} of map {self.prefix!r}: {error}") from None
+        except (ValueError, RecursionError) as error:
+            raise ValueEncodeError(
+                f"value for key {key!r} of map {self.prefix!r} cannot be encoded: "
+                f"{_encode_problem(error)}", key=key,
+            ) from None
         return data
 
     def _decode(self, key: str, kv: KeyValue) -> V:
@@ -258,8 +277,7 @@ class AsyncMapReader(AsyncMappingBase[V]):
     def at(self, revision: int) -> AsyncEtcdMapSnapshot[V]:
         """A read-only view of this map as it was at ``revision`` (every read is a Range at
         that revision; ``CompactedError`` once the store is compacted past it)."""
-        if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
-            raise ValueError(f"revision must be a positive int, got {revision!r}")
+        check_count(revision, "revision", minimum=1)
         return AsyncEtcdMapSnapshot(
             self.client, self._prefix, codec=self.codec, key_codec=self.key_codec,
             page_size=self.page_size, serializable=self.serializable, read_revision=revision,
@@ -351,9 +369,7 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
     async def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:
         """The lease of one write: a new one for ``ttl`` seconds, ``lease``, or the map's."""
         if ttl is not None:
-            if lease is not None:
-                raise TypeError("give ttl= or lease=, not both")
-            return await self.client.lease_grant(max(1, round(ttl)))
+            return await self.client.lease_grant(_check_lease_args(ttl, lease))
         return self.lease if lease is None else lease
 
     async def _unless_changed(
@@ -379,9 +395,12 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
     ) -> int:
         """Store ``value`` under ``key`` (one Put) and return the write's revision.
 
-        ``ttl`` puts the key on a new lease of that many seconds (it then disappears unless
-        rewritten); ``lease`` on an existing lease. ``TypeError`` if the value does not match
-        the codec's type (nothing is sent).
+        ``ttl`` puts the key on a new lease of that many seconds (Lease.LeaseGrant first; it
+        then disappears unless rewritten): a finite number > 0, a fraction rounded up to
+        whole seconds as etcd leases are. ``lease`` puts it on an existing lease.
+        ``TypeError`` if the value does not match the codec's type, ``ValueEncodeError`` if it
+        cannot be encoded (e.g. it refers to itself), ``TypeError``/``ValueError`` naming
+        ``ttl`` for a bad TTL: nothing is sent then.
         """
         data = self._encode(key, value)
         response = await self.client.put(self._full(key), data, lease=await self._lease(ttl, lease))
@@ -529,6 +548,9 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         ``modify`` again would apply ``fn`` a second time), after ``ConnectionFailedError`` or
         any other ``EtcdError`` it was not.
         """
+        check_count(retries, "retries")
+        if ttl is not None:
+            _check_lease_args(ttl, lease)
         full = self._full(key)
         current = _first_kv(await self.client.get(full))
         lease_used = await self._lease(ttl, lease)
@@ -640,6 +662,7 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         applied (running the transaction again would apply ``fn`` twice), after any other
         ``EtcdError`` it was not.
         """
+        check_count(retries, "retries")
         results: list[T] = []
 
         async def attempt(stm: AsyncSTM) -> None:
@@ -661,6 +684,14 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
                 continue
             self._note(response)
             return results[0]
+
+
+def _check_lease_args(ttl: float, lease: LeaseLike) -> int:
+    """The whole seconds of a write's ``ttl`` (``check_ttl``); ``ttl`` and ``lease`` together
+    are a ``TypeError``."""
+    if lease is not None:
+        raise TypeError("give ttl= or lease=, not both")
+    return check_ttl(ttl)
 
 
 class _NothingToCommit(Exception):  # noqa: N818 - a signal, not an error

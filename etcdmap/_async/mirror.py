@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 
 from .._backends._mirror import AsyncGuard, AsyncInbox, AsyncMirrorBase
 from .._backends.asyncio import Event, Worker, settle
+from .._core.checks import check_client, check_seconds
 from .._core.errors import ClientClosedError, CompactedError, EtcdError
 from .._core.kv import Compare, Op
 from .._core.mapping import MISSING, UpdateResult
@@ -233,10 +234,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
     ) -> None:
         if persist is not None and transform is not None:
             raise ValueError("persist= saves the values the codec encodes: not with transform=")
-        for name, seconds in [("progress_interval", progress_interval),
-                              ("degraded_after", degraded_after)]:
-            if not (isinstance(seconds, (int, float)) and 0 < seconds < float("inf")):
-                raise ValueError(f"{name} must be positive seconds, got {seconds!r}")
+        check_client(client, AsyncMirror)
         self.client = client
         self.map: AsyncEtcdMap[V] = AsyncEtcdMap(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
@@ -246,11 +244,11 @@ class AsyncMirror(AsyncMirrorBase[V]):
         self.codec = self.map.codec
         self.consistency = check_consistency(consistency)
         self.keys_only = keys_only
-        self.timeout = timeout
-        self.progress_interval = progress_interval
-        self.degraded_after = degraded_after
+        self.timeout = check_seconds(timeout, "timeout")
+        self.progress_interval = check_seconds(progress_interval, "progress_interval")
+        self.degraded_after = check_seconds(degraded_after, "degraded_after")
         #: Seconds between two heartbeats: a progress request, a look at the silence.
-        self._beat_interval = min(progress_interval, degraded_after / 3)
+        self._beat_interval = min(self.progress_interval, self.degraded_after / 3)
         self.persist = Path(persist) if persist is not None else None
         self._store = MirrorStore(
             self.map._prefix, self.map.key_codec.decode, self.codec.decode, codec=self.codec,
@@ -357,7 +355,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
         """Wait until the copy has caught up with the server once (``TimeoutError`` naming
         the last error after ``timeout`` seconds, default the mirror's ``timeout``)."""
         await self.start()
-        limit = self.timeout if timeout is None else timeout
+        limit = self.timeout if timeout is None else check_seconds(timeout, "timeout", zero=True)
         if not await self.synced.wait(limit):
             raise TimeoutError(
                 f"mirror of {self.prefix!r} not synced after {limit} s (state "
@@ -598,9 +596,9 @@ class AsyncMirror(AsyncMirrorBase[V]):
         the mirror's revision. Progress requests move a quiet prefix along. ``TimeoutError``
         naming the lag after ``timeout`` seconds (default the mirror's ``timeout``),
         ``ClientClosedError`` if the mirror closes meanwhile."""
+        limit = self.timeout if timeout is None else check_seconds(timeout, "timeout", zero=True)
         if self._store.revision >= revision:
             return self._store.revision
-        limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         event = Event()
         with self._guard:

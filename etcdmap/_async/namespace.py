@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .._core import namespace as core
+from .._core.checks import check_client
 from .._core.errors import EtcdError
 from .._core.keys import to_bytes
 from .._core.kv import Compare, LeaseLike, Op, SortOrder, SortTarget
@@ -86,6 +87,7 @@ class AsyncNamespace:
     """
 
     def __init__(self, client: AsyncClient | AsyncNamespace, prefix: bytes | str) -> None:
+        check_client(client, AsyncNamespace)
         self.client = client
         #: The namespace's key prefix, as bytes.
         self.prefix = to_bytes(prefix, "prefix")
@@ -274,7 +276,7 @@ class AsyncNamespace:
     # --- Lease (not namespaced) ---------------------------------------------------------------
 
     async def lease_grant(
-        self, ttl: int, id: int = 0, *, timeout: float | None = None
+        self, ttl: float, id: int = 0, *, timeout: float | None = None
     ) -> AsyncLease:
         """Create a lease (Lease.LeaseGrant); see ``lease_grant`` of the client."""
         return await self.client.lease_grant(ttl, id, timeout=timeout)

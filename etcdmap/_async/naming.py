@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core.checks import check_client
 from .._core.errors import LeaseNotFoundError
 from .._core.naming import (
     Endpoint,
@@ -124,6 +125,7 @@ class AsyncRegistry:
     """
 
     def __init__(self, client: AsyncClient, service_prefix: bytes | str) -> None:
+        check_client(client, AsyncRegistry)
         self.client = client
         self.prefix = prefix_of_service(service_prefix)
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .._backends.asyncio import settle
+from .._core.checks import check_client
 from .._core.errors import OrderingViolationError
 from .._core.kv import Compare, Op
 from .._core.ordering import RevisionGuard, ViolationBudget, violation
@@ -65,6 +66,7 @@ class AsyncOrderingKV:
     def __init__(
         self, client: AsyncClient, on_violation: ViolationHandler | None = None
     ) -> None:
+        check_client(client, AsyncOrderingKV)
         self.client = client
         self._on_violation = on_violation or raise_violation
         self._guard = RevisionGuard()

@@ -12,6 +12,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, TypeAlias
 
+from .._core.checks import check_client, check_count
 from .._core.concurrency import delete_owned_txn, first_created, lock_prefix, was_deleted
 from .._core.errors import (
     DeadlineExceededError,
@@ -82,6 +83,7 @@ class AsyncRWMutex:
     """
 
     def __init__(self, session: AsyncSession, prefix: bytes | str) -> None:
+        check_client(session.client, AsyncRWMutex)
         self.session = session
         #: The lock's keys (``keys.root`` is ``prefix + "/"``).
         self.keys = RWMutexKeys(prefix)
@@ -179,6 +181,7 @@ class AsyncBarrier:
     """
 
     def __init__(self, client: AsyncKVClient, key: bytes | str) -> None:
+        check_client(client, AsyncBarrier)
         self.client = client
         self.key = to_bytes(key, "key")
 
@@ -220,10 +223,9 @@ class AsyncDoubleBarrier:
     """
 
     def __init__(self, session: AsyncSession, key: bytes | str, count: int) -> None:
-        if count < 1:
-            raise ValueError(f"a double barrier's count must be positive, got {count}")
+        check_client(session.client, AsyncDoubleBarrier)
+        self.count = check_count(count, "count", minimum=1)
         self.session = session
-        self.count = count
         #: The barrier's keys: ``keys.waiters`` and ``keys.ready``.
         self.keys = DoubleBarrierKeys(key)
         self._key: bytes | None = None
@@ -326,6 +328,7 @@ class AsyncQueue:
     taken oldest first (by create revision), each by exactly one consumer."""
 
     def __init__(self, client: AsyncKVClient, prefix: bytes | str) -> None:
+        check_client(client, AsyncQueue)
         self.client = client
         #: The queue's key prefix, ``prefix + "/"``.
         self.prefix = lock_prefix(prefix)

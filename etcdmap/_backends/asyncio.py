@@ -15,12 +15,16 @@ from .._core.hooks import HookSet, Started
 from .._core.tls import TLSMaterial
 
 __all__ = [
-    "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker", "flatten", "open_channel",
-    "settle", "sleep", "uninterruptible",
+    "BLOCKING", "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker",
+    "close_channel_now", "flatten", "open_channel", "running_loop", "settle", "sleep",
+    "uninterruptible",
 ]  # fmt: skip
 
 Queue = asyncio.Queue
 Lock = asyncio.Lock
+#: Calls of this flavour never block their thread: there is no loop to warn about.
+BLOCKING = False
+running_loop = asyncio._get_running_loop
 T = TypeVar("T")
 
 
@@ -213,3 +217,8 @@ async def flatten(pages: AsyncIterator[list[T]]) -> AsyncIterator[T]:
     async for page in pages:
         for item in page:
             yield item
+
+
+def close_channel_now(channel: Any) -> None:
+    """Nothing to do from a finalizer, which cannot await ``close()``: a grpc.aio channel
+    closes its core channel itself when it is dropped (``Channel.__del__``)."""

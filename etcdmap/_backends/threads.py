@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import itertools
@@ -18,11 +19,16 @@ from .._core.hooks import HookSet, Started
 from .._core.tls import TLSMaterial
 
 __all__ = [
-    "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker", "flatten", "open_channel",
-    "settle", "sleep", "uninterruptible",
+    "BLOCKING", "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker",
+    "close_channel_now", "flatten", "open_channel", "running_loop", "settle", "sleep",
+    "uninterruptible",
 ]  # fmt: skip
 
 Lock = threading.Lock
+#: Calls of this flavour block their thread (a client warns when that thread runs a loop).
+BLOCKING = True
+#: The event loop running in this thread, or None (C-accelerated: ~30 ns a call).
+running_loop = asyncio._get_running_loop
 _END = object()
 T = TypeVar("T")
 
@@ -298,3 +304,8 @@ def flatten(pages: Iterator[list[T]]) -> Iterator[T]:
     """The items of ``pages``, one by one: ``itertools.chain``, so no Python frame runs per
     item."""
     return itertools.chain.from_iterable(pages)
+
+
+def close_channel_now(channel: Any) -> None:
+    """Close ``channel`` at once (from a finalizer): its calls end and so do its threads."""
+    channel.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +11,8 @@ __all__ = ["DEFAULT_ENDPOINT", "channel_options", "given_endpoints", "resolve_en
 
 DEFAULT_ENDPOINT = "127.0.0.1:2379"
 MiB = 1024 * 1024
+#: A plain endpoint: host (a name, an IPv4 address or a bracketed IPv6 one) and port.
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.%\w]+\]|[^\s:/\[\]]+):(\d{1,5})")
 
 
 def given_endpoints(endpoints: str | Sequence[str] | None) -> list[str]:
@@ -21,6 +24,15 @@ def given_endpoints(endpoints: str | Sequence[str] | None) -> list[str]:
         endpoints = os.environ.get("ETCDMAP_ENDPOINTS") or DEFAULT_ENDPOINT
     if isinstance(endpoints, str):
         endpoints = endpoints.split(",")
+    elif isinstance(endpoints, (bytes, bytearray)) or not isinstance(endpoints, Sequence):
+        raise TypeError(
+            f"endpoints must be a str or a sequence of str, not {type(endpoints).__name__}"
+        )
+    for endpoint in endpoints:
+        if not isinstance(endpoint, str):
+            raise TypeError(
+                f"endpoints must hold str ('host:port'), not {type(endpoint).__name__}"
+            )
     return [endpoint.strip() for endpoint in endpoints]
 
 
@@ -29,13 +41,21 @@ def resolve_endpoints(endpoints: str | Sequence[str] | None) -> list[str]:
 
     None reads ``ETCDMAP_ENDPOINTS`` (comma-separated), else ``127.0.0.1:2379``. The scheme
     (``http://`` or ``https://``) is dropped: whether channels use TLS is decided once per
-    client by ``_core.tls.client_tls``.
+    client by ``_core.tls.client_tls``. Other gRPC target URIs (``unix:///path``,
+    ``dns:///host:port``) are passed on as they are.
+
+    Raises ``TypeError`` for endpoints that are not strings, ``ValueError`` naming the
+    endpoint for an empty one or one that is not ``host:port`` (port 1 to 65535).
     """
     targets = []
-    for endpoint in given_endpoints(endpoints):
-        endpoint = endpoint.removeprefix("http://").removeprefix("https://").rstrip("/")
+    for given in given_endpoints(endpoints):
+        endpoint = given.removeprefix("http://").removeprefix("https://").rstrip("/")
         if not endpoint:
-            raise ValueError("an endpoint is empty; expected host:port")
+            raise ValueError("endpoints: an endpoint is empty; expected host:port")
+        if "://" not in endpoint:
+            match = _HOST_PORT.fullmatch(endpoint)
+            if match is None or not 0 < int(match[2]) < 65536:
+                raise ValueError(f"endpoints: {given!r} is not host:port")
         targets.append(endpoint)
     if not targets:
         raise ValueError("no endpoints given")
@@ -59,8 +79,6 @@ def channel_options(
     every channel of the process to that endpoint, so after a long outage even a new client
     waited up to two minutes for a server that was back.
     """
-    if not reconnect_backoff > 0:
-        raise ValueError(f"reconnect_backoff must be positive seconds, got {reconnect_backoff!r}")
     backoff_ms = max(1, int(reconnect_backoff * 1000))
     return [
         ("grpc.max_send_message_length", max_send_bytes),

@@ -585,6 +585,16 @@ def partial_write_error(
     return _rebuild_partial_write(message, cause, list(written), list(not_written), list(unknown))
 
 
+class ValueEncodeError(ClientError, ValueError):
+    """A value could not be encoded for storage although its type is right (it refers to
+    itself, is nested too deeply, or the codec refused it with a ``ValueError``); nothing
+    was written. ``key`` is the key, as the mapping names it."""
+
+    def __init__(self, message: str, *, key: object = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.key = key
+
+
 #: The error table: etcd's exact server message -> the class raised for it.
 ERROR_CLASSES: dict[str, type[EtcdError]] = {
     "etcdserver: key is not provided": EmptyKeyError,

@@ -10,6 +10,7 @@ from typing import Any, Literal, Protocol
 import msgspec
 
 from .._pb import etcdserverpb
+from .checks import check_count, check_lease_id, check_revision
 from .keys import ALL_KEYS, prefix_range, to_bytes
 from .results import (
     CompactResponse,
@@ -68,21 +69,21 @@ LeaseLike = int | _HasLeaseId | None
 
 
 def lease_id(lease: Any) -> int:
-    """The numeric id of ``lease`` (an int or an object with ``id``); 0 for None."""
+    """The numeric id of ``lease`` (an int or an object with ``id``); 0 for None (no lease).
+    An id is 1 to 2**63 - 1 (etcd's int64, as the server grants them): ``ValueError``
+    otherwise."""
     if lease is None:
         return 0
-    if isinstance(lease, int) and not isinstance(lease, bool):
-        return lease
-    ident = getattr(lease, "id", None)
-    if isinstance(ident, int):
-        return ident
-    raise TypeError(f"lease must be an int lease id or a Lease, not {type(lease).__name__}")
+    ident = lease if isinstance(lease, int) else getattr(lease, "id", None)
+    if isinstance(ident, bool) or not isinstance(ident, int):
+        raise TypeError(f"lease must be an int lease id or a Lease, not {type(lease).__name__}")
+    return check_lease_id(ident, zero=True)
 
 
 def required_lease(lease: Any) -> int:
     """``lease_id(lease)`` for a call that needs a lease: ``ValueError`` for none (0/None)."""
     ident = lease_id(lease)
-    if ident <= 0:
+    if ident == 0:
         raise ValueError("a lease id (or Lease) is required, not 0/None")
     return ident
 
@@ -124,9 +125,9 @@ def range_request(
     if range_end is not None or prefix or from_key:
         request.key, request.range_end = resolve_range(request.key, range_end, prefix, from_key)
     if limit:
-        request.limit = _non_negative(limit, "limit")
+        request.limit = check_count(limit, "limit")
     if revision:
-        request.revision = _non_negative(revision, "revision")
+        request.revision = check_revision(revision)
     if sort_order != "none" or sort_target != "key":
         order = _choice(_SORT_ORDERS, sort_order, "sort_order")
         target = _choice(_SORT_TARGETS, sort_target, "sort_target")
@@ -142,13 +143,13 @@ def range_request(
     if count_only:
         request.count_only = True
     if min_mod_revision:
-        request.min_mod_revision = min_mod_revision
+        request.min_mod_revision = check_revision(min_mod_revision, "min_mod_revision")
     if max_mod_revision:
-        request.max_mod_revision = max_mod_revision
+        request.max_mod_revision = check_revision(max_mod_revision, "max_mod_revision")
     if min_create_revision:
-        request.min_create_revision = min_create_revision
+        request.min_create_revision = check_revision(min_create_revision, "min_create_revision")
     if max_create_revision:
-        request.max_create_revision = max_create_revision
+        request.max_create_revision = check_revision(max_create_revision, "max_create_revision")
     return request
 
 
@@ -191,7 +192,7 @@ def delete_request(
 
 def compact_request(revision: int, physical: bool = False) -> Any:
     """Build an ``etcdserverpb.CompactionRequest``."""
-    return CompactionRequest(revision=_non_negative(revision, "revision"), physical=physical)
+    return CompactionRequest(revision=check_revision(revision), physical=physical)
 
 
 def txn_request(
@@ -213,12 +214,6 @@ def _checked(items: Iterable[Any], cls: type, what: str) -> list[Any]:
     return listed
 
 
-def _non_negative(number: int, what: str) -> int:
-    if number < 0:
-        raise ValueError(f"{what} must not be negative, got {number}")
-    return number
-
-
 def _choice(table: dict[str, int], name: str, what: str) -> int:
     try:
         return table[name]
@@ -227,10 +222,8 @@ def _choice(table: dict[str, int], name: str, what: str) -> int:
 
 
 def check_page_size(page_size: int) -> int:
-    """``page_size`` if it is a positive int, else ``ValueError``."""
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-        raise ValueError(f"page_size must be positive (an int), got {page_size!r}")
-    return page_size
+    """``page_size`` if it is a positive int (``TypeError`` / ``ValueError`` otherwise)."""
+    return check_count(page_size, "page_size", minimum=1)
 
 
 class PagePlan:
@@ -476,8 +469,10 @@ class Compare(msgspec.Struct, frozen=True):
     ) -> Compare:
         if op not in _COMPARE_OPS:
             raise ValueError(f"compare op must be one of ==, !=, <, >; got {op!r}")
-        if target != "value" and (not isinstance(operand, int) or isinstance(operand, bool)):
-            raise TypeError(f"{target} comparison needs an int, not {type(operand).__name__}")
+        if target != "value":
+            if not isinstance(operand, int) or isinstance(operand, bool):
+                raise TypeError(f"{target} comparison needs an int, not {type(operand).__name__}")
+            check_count(operand, f"{target} comparison value")
         key_bytes, end = resolve_range(to_bytes(key), range_end, prefix, False)
         return cls(target, key_bytes, op, operand, end)  # type: ignore[arg-type]
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import msgspec
 
 from .._pb import etcdserverpb
+from .checks import MAX_LEASE_TTL, check_lease_id, check_ttl
 from .kv import parse_header
 from .results import ResponseHeader
 
@@ -38,8 +39,6 @@ __all__ = [
     "time_to_live_request",
 ]
 
-#: The largest TTL etcd accepts (seconds); larger ones fail with ``LeaseTTLTooLargeError``.
-MAX_LEASE_TTL = 9_000_000_000
 
 #: Seconds to wait for the first keep-alive response of a lease whose TTL is not known
 #: (clientv3's default first-keep-alive timeout).
@@ -92,18 +91,12 @@ class LeaseKeepAliveResponse(msgspec.Struct, frozen=True, gc=False):
 # --- requests ---------------------------------------------------------------------------------
 
 
-def _lease_number(value: Any, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    return value
-
-
-def grant_request(ttl: int, lease_id: int = 0) -> Any:
-    """Build an ``etcdserverpb.LeaseGrantRequest`` (``lease_id`` 0 lets the server choose)."""
-    ttl = _lease_number(ttl, "ttl")
-    if ttl <= 0:
-        raise ValueError(f"lease ttl must be positive, got {ttl}")
-    return etcdserverpb.LeaseGrantRequest(TTL=ttl, ID=_lease_number(lease_id, "id"))
+def grant_request(ttl: float, lease_id: int = 0) -> Any:
+    """Build an ``etcdserverpb.LeaseGrantRequest``: ``ttl`` seconds > 0, a fraction rounded
+    up (``check_ttl``); ``lease_id`` 1 to 2**63 - 1, or 0 to let the server choose."""
+    return etcdserverpb.LeaseGrantRequest(
+        TTL=check_ttl(ttl), ID=check_lease_id(lease_id, "id", zero=True)
+    )
 
 
 def revoke_request(lease_id: int) -> Any:

@@ -14,6 +14,7 @@ from typing import Literal
 import grpc
 import msgspec
 
+from .checks import check_count, check_seconds
 from .tls import certificate_rejected, tls_failure_hint
 
 __all__ = ["REPEATABLE", "RetryPolicy", "backoff", "never_sent", "retry_class", "should_retry"]
@@ -70,6 +71,14 @@ class RetryPolicy(msgspec.Struct, frozen=True):
     max_attempts: int = 100
     backoff_wait: float = 0.025
     backoff_jitter: float = 0.10
+
+    def __post_init__(self) -> None:
+        check_count(self.max_attempts, "max_attempts", minimum=1)
+        check_seconds(self.backoff_wait, "backoff_wait", zero=True)
+        if not isinstance(self.backoff_jitter, (int, float)) or not (
+            0 <= self.backoff_jitter <= 1
+        ):
+            raise ValueError(f"backoff_jitter must be a fraction 0..1, got {self.backoff_jitter!r}")
 
 
 def never_sent(code: grpc.StatusCode | None, details: str) -> bool:

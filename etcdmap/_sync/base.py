@@ -4,15 +4,28 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
+import sys
 import time
+import warnings
+import weakref
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import grpc
 
-from .._backends.threads import BidiStream, Event, Worker, sleep
+from .._backends.threads import (
+    BLOCKING,
+    BidiStream,
+    Event,
+    Worker,
+    close_channel_now,
+    running_loop,
+    sleep,
+)
 from .._core.auth import Credentials, Metadata, needs_new_token, token_metadata
+from .._core.checks import check_count, check_seconds, check_timeout
 from .._core.cluster import endpoints_from_members, member_list_request, parse_members
 from .._core.endpoints import MiB, channel_options, resolve_endpoints
 from .._core.errors import (
@@ -61,12 +74,22 @@ class ClientBase:
         self.endpoints = resolve_endpoints(endpoints)
         #: Certificates read once here; None means plaintext channels.
         self._tls = client_tls(endpoints, tls)
-        self._timeout = timeout
+        self._timeout = check_timeout(timeout)
         self._options = channel_options(
-            max_send_bytes, max_recv_bytes, keepalive_time, keepalive_timeout, reconnect_backoff
+            check_count(max_send_bytes, "max_send_bytes", minimum=1),
+            None if max_recv_bytes is None else check_count(
+                max_recv_bytes, "max_recv_bytes", minimum=1
+            ),
+            check_seconds(keepalive_time, "keepalive_time"),
+            check_seconds(keepalive_timeout, "keepalive_timeout"),
+            check_seconds(reconnect_backoff, "reconnect_backoff"),
         )
         self._conn: Connection | None = None
-        self._conns: dict[str, Connection] = {}
+        self._leftovers = _Leftovers(repr(self))
+        self._conns = self._leftovers.conns
+        #: Releases the channels and streams of a client dropped without close().
+        self._finalizer = weakref.finalize(self, self._leftovers.release)
+        self._finalizer.atexit = False  # at exit threads die anyway: no warning then
         self._closed = False
         self._credentials = Credentials.from_options(username, password)
         #: ("token", token) metadata sent with every call once authenticated; None without.
@@ -74,14 +97,17 @@ class ClientBase:
         self._authenticated = False
         self._retry = retry or RetryPolicy()
         self._random = random.Random()
-        self._auto_sync_interval = auto_sync_interval
+        self._auto_sync_interval = check_timeout(auto_sync_interval, "auto_sync_interval")
         self._reject_old_cluster = reject_old_cluster
         #: Bounds the first login and the reject_old_cluster check (Go's DialTimeout).
-        self._connect_timeout = connect_timeout
+        self._connect_timeout = check_timeout(connect_timeout, "connect_timeout")
         #: Observation hooks (etcdmap.metrics); None keeps channels free of interceptors.
         self._hooks = HookSet(hooks) if hooks else None
         self._syncer: Worker | None = None
         self._stopping = Event()
+        #: Whether a call should still look for an event loop in its thread (blocking
+        #: clients only, until they warned once).
+        self._loop_check = BLOCKING
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoints={self.endpoints!r})"
@@ -149,19 +175,36 @@ class ClientBase:
         self, rpc: str, request: Any, timeout: float | None, endpoint: str | None = None
     ) -> Any:
         """Call the unary ``rpc`` on the current endpoint, or only ever on ``endpoint``
-        (Maintenance calls address one member); on failure, see ``_recover``."""
+        (Maintenance calls address one member); on failure, see ``_recover``. ``timeout`` is
+        checked here, before any I/O, for every public method."""
+        seconds = self._call_timeout(timeout)
+        if self._loop_check and running_loop() is not None:
+            self._warn_blocking_loop()
         if endpoint is None:
             conn = self._conn or self._connect()
         else:
             conn = self._connection_for(endpoint)
         try:
-            return getattr(conn, rpc)(
-                request, timeout=self._timeout if timeout is None else timeout,
-                metadata=self._metadata,
-            )
+            return getattr(conn, rpc)(request, timeout=seconds, metadata=self._metadata)
         except grpc.RpcError as error:
             pinned = endpoint is not None
             return self._recover(conn, rpc, request, timeout, error, pinned=pinned)
+
+    def _warn_blocking_loop(self) -> None:
+        """Warn once per client that a blocking call runs in a thread that runs an event
+        loop: it works, but the loop stands still until etcd answers."""
+        self._loop_check = False
+        name = type(self).__name__
+        warnings.warn(
+            f"{self!r} made a blocking call in a thread that runs an event loop, which stops "
+            f"the loop until etcd answers; use Async{name} in async code",
+            RuntimeWarning, stacklevel=_caller_level(),
+        )
+
+    def _call_timeout(self, timeout: float | None) -> float | None:
+        """The seconds one call may take: its ``timeout`` (checked: None or a finite number
+        >= 0, where 0 is a deadline already passed), else the client's default."""
+        return self._timeout if timeout is None else check_timeout(timeout, zero=True)
 
     def _recover(
         self,
@@ -228,7 +271,9 @@ class ClientBase:
         turn, so a re-opened stream tries the next member (the last may be gone for good)."""
         endpoints = self.endpoints
         conn = self._connection_for(endpoints[attempt % len(endpoints)])
-        return conn, BidiStream(getattr(conn, rpc), self._stream_metadata())
+        stream = BidiStream(getattr(conn, rpc), self._stream_metadata())
+        self._leftovers.streams.add(stream)
+        return conn, stream
 
     def _renew_token_after(self, conn: Connection, error: Any, action: str) -> None:
         """After a stream failed: log in again if the token was the reason (streams are
@@ -267,6 +312,7 @@ class ClientBase:
 
     def close(self) -> None:
         """Close the channel. The client cannot be used afterwards."""
+        self._finalizer.detach()
         self._closed = True
         self._stopping.set()
         if self._syncer is not None:
@@ -281,6 +327,49 @@ class ClientBase:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class _Leftovers:
+    """What a client holds open: its connections and the streams opened on them. It never
+    refers to the client, so the client's finalizer can own it and release them when the
+    client is dropped without ``close()``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.conns: dict[str, Connection] = {}
+        self.streams: weakref.WeakSet[BidiStream] = weakref.WeakSet()
+        #: Set to stop the client's background workers (they hold no strong reference).
+        self.stops: list[Event] = []
+
+    def release(self) -> None:
+        """Warn (``ResourceWarning``, as an unclosed file does) and end every stream and
+        channel, which ends their threads. A client that never connected has nothing to
+        release and does not warn."""
+        if not self.conns:
+            return
+        warnings.warn(
+            f"unclosed {self.name}: close it with close() or use it in an with block",
+            ResourceWarning, stacklevel=2,
+        )
+        for stop in self.stops:
+            stop.set()
+        for stream in list(self.streams):
+            stream.cancel()
+        for conn in self.conns.values():
+            close_channel_now(conn.channel)
+        self.conns.clear()
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of a warning raised here that points at the first frame outside
+    etcdmap (the user's line), however deep in the library the call came from."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _error(error: Any, endpoint: str, rpc: str, request: Any) -> EtcdError:

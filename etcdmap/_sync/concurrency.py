@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
 from .._backends.threads import Event, Lock, Worker
+from .._core.checks import check_client, check_count, check_timeout, check_ttl
 from .._core.concurrency import (
     STMBody,
     Isolation,
@@ -78,8 +79,7 @@ def _left(deadline: float | None) -> float | None:
 
 
 def _deadline(timeout: float | None) -> float | None:
-    if timeout is not None and timeout < 0:
-        raise ValueError(f"timeout must not be negative, got {timeout}")
+    timeout = check_timeout(timeout, zero=True)
     return None if timeout is None else time.monotonic() + timeout
 
 
@@ -103,10 +103,9 @@ class Session:
     """
 
     def __init__(self, client: KVClient, ttl: int = 60, lease: LeaseLike = None) -> None:
-        if ttl <= 0:
-            raise ValueError(f"a session ttl must be positive, got {ttl}")
+        check_client(client, Session)
         self.client = client
-        self.ttl = ttl
+        self.ttl = check_ttl(ttl)
         self._lease_id = lease_id(lease)
         self._lease = lease
         self._keep: LeaseKeepAlive | None = None
@@ -267,6 +266,7 @@ class Mutex:
     """
 
     def __init__(self, session: Session, prefix: bytes | str) -> None:
+        check_client(session.client, Mutex)
         self.session = session
         #: The lock's key prefix, ``prefix + "/"``.
         self.prefix = lock_prefix(prefix)
@@ -412,6 +412,7 @@ class Election:
     """
 
     def __init__(self, session: Session, prefix: bytes | str) -> None:
+        check_client(session.client, Election)
         self.session = session
         #: The election's key prefix, ``prefix + "/"``.
         self.prefix = lock_prefix(prefix)
@@ -666,6 +667,8 @@ def run_stm(
     """Run ``fn(stm)`` and commit its writes in one KV.Txn, again until no conflict (see
     ``STMService.stm``)."""
     state = STMState(isolation)
+    if retries is not None:
+        check_count(retries, "retries")
     stm = STM(client, state)
     attempts = 0
     while True:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import functools
 import logging
 import time
+import weakref
 
 import grpc
 
 from .._backends.threads import BidiStream, Event, Lock, Worker
 from .._core import lease as core
+from .._core.checks import check_timeout
 from .._core.errors import (
     ConnectionLostError,
     EtcdError,
@@ -139,7 +141,7 @@ class LeaseKeepAlive:
         Raises ``LeaseExpiredError`` if the lease was lost; returns True if it was stopped
         (``stop()``, or the client closed) and False when the timeout passed first.
         """
-        ended = self._ended.wait(timeout)
+        ended = self._ended.wait(check_timeout(timeout, zero=True))
         self.check()
         return ended
 
@@ -174,7 +176,9 @@ class LeaseKeeper:
     """
 
     def __init__(self, client: ClientBase) -> None:
-        self._client = client
+        # Weak: the workers must not keep a client alive that its user dropped, so that the
+        # client's finalizer can run and stop them (through _stop).
+        self._client = weakref.proxy(client)
         self._schedule = KeepAliveSchedule()
         self._handles: dict[int, list[LeaseKeepAlive]] = {}
         self._lock = Lock()
@@ -182,6 +186,7 @@ class LeaseKeeper:
         self._workers: list[Worker] = []
         self._stop = Event()
         self._faults = FailureLog(log, "lease keep-alive stream")
+        client._leftovers.stops.append(self._stop)
         #: How many times a stream was opened (1 + the number of re-opens).
         self.connects = 0
 
@@ -260,6 +265,12 @@ class LeaseKeeper:
             self._stop.wait(TICK if wait is None else min(wait, TICK))
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        except ReferenceError:
+            pass  # the client was dropped without close(): its finalizer stops the keeper
+
+    def _serve(self) -> None:
         while not self._stop.is_set():
             stream = None
             conn: Connection | None = None
@@ -313,12 +324,15 @@ class LeaseService(ClientBase):
     _lease_keeper: LeaseKeeper | None = None
 
     def lease_grant(
-        self, ttl: int, id: int = 0, *, timeout: float | None = None
+        self, ttl: float, id: int = 0, *, timeout: float | None = None
     ) -> Lease:
         """Create a lease of ``ttl`` seconds (Lease.LeaseGrant, through raft).
 
-        ``id`` picks the lease id (0: the server chooses; ``LeaseExistError`` if taken). The
-        server may raise a too-small TTL to its minimum; ``Lease.ttl`` is what it granted.
+        ``ttl`` is a finite number > 0; etcd leases are whole seconds, so a fraction is
+        rounded up (0.5 is 1 s). ``id`` picks the lease id, 1 to 2**63 - 1 (0: the server
+        chooses; ``LeaseExistError`` if taken). Bad values raise ``TypeError``/``ValueError``
+        naming ``ttl`` or ``id`` before anything is sent. The server may raise a too-small
+        TTL to its minimum; ``Lease.ttl`` is what it granted.
         Keys attached to the lease are deleted when it expires or is revoked.
 
         Example: ``lease = client.lease_grant(10)``.
@@ -367,11 +381,10 @@ class LeaseService(ClientBase):
         lease expired or was revoked (the server answers TTL 0).
         """
         ident = required_lease(lease)
+        seconds = self._call_timeout(timeout)
         conn = self._conn or self._connect()
         stream = BidiStream(
-            functools.partial(
-                conn.lease_keep_alive, timeout=self._timeout if timeout is None else timeout
-            ),
+            functools.partial(conn.lease_keep_alive, timeout=seconds),
             self._stream_metadata(),
         )
         action = f"lease_keep_alive_once {ident:#x}"

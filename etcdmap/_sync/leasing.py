@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from .._backends.threads import Lock
+from .._core.checks import check_client, check_ttl
 from .._core.concurrency import delete_owned_txn
 from .._core.errors import DeadlineExceededError, EtcdError, SessionExpiredError
 from .._core.keys import to_bytes
@@ -80,11 +81,12 @@ class LeasingKV:
     def __init__(
         self, client: Client, leasing_prefix: bytes | str, *, session_ttl: int = 60
     ) -> None:
+        check_client(client, LeasingKV)
         self.client = client
         self.prefix = to_bytes(leasing_prefix, "leasing_prefix")
         if not self.prefix:
             raise ValueError("leasing_prefix must not be empty")
-        self.session_ttl = session_ttl
+        self.session_ttl = check_ttl(session_ttl, "session_ttl")
         self._session: Session | None = None
         self._cache = LeasingCache()
         self._lock = Lock()

@@ -218,7 +218,7 @@ class Maintenance(ClientBase):
             conn = self._connection_for(endpoint)
             call: Any = conn.snapshot(
                 etcdserverpb.SnapshotRequest(),
-                timeout=self._timeout if timeout is None else timeout,
+                timeout=self._call_timeout(timeout),
                 metadata=self._metadata,
             )
             try:

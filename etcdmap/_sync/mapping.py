@@ -21,7 +21,14 @@ from .._backends.mapping import (
     ValuesViewBase,
 )
 from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, BulkWrite, TxnLimits
-from .._core.errors import CompactedError, ConflictError, EtcdError, ValueDecodeError
+from .._core.checks import check_client, check_count, check_ttl
+from .._core.errors import (
+    CompactedError,
+    ConflictError,
+    EtcdError,
+    ValueDecodeError,
+    ValueEncodeError,
+)
 from .._core.keys import prefix_range, to_bytes
 from .._core.kv import Compare, LeaseLike, Op, check_page_size
 from .._core.mapping import (
@@ -63,6 +70,12 @@ RETRIES = 16
 COMPLETION_KEYS = 1000
 
 
+def _encode_problem(error: BaseException) -> str:
+    if isinstance(error, RecursionError):
+        return "it refers to itself (a reference cycle) or is nested too deeply"
+    return str(error)
+
+
 def _first_kv(response: Any) -> KeyValue | None:
     """The key of a txn's single ``Op.get`` response, or None if it was missing."""
     assert isinstance(response, GetResponse)
@@ -84,6 +97,7 @@ class MapReader(MappingBase[V]):
         serializable: bool = False,
         read_revision: int = 0,
     ) -> None:
+        check_client(client, EtcdMap)
         self.client = client
         self.codec = codec_for(codec, value_type)
         self.key_codec = Str("surrogateescape") if key_codec is None else codec_for(key_codec)
@@ -122,6 +136,11 @@ class MapReader(MappingBase[V]):
             data: bytes = self.codec.encode(value)
         except TypeError as error:
             raise TypeError(f"value for key {key!r} of map {self.prefix!r}: {error}") from None
+        except (ValueError, RecursionError) as error:
+            raise ValueEncodeError(
+                f"value for key {key!r} of map {self.prefix!r} cannot be encoded: "
+                f"{_encode_problem(error)}", key=key,
+            ) from None
         return data
 
     def _decode(self, key: str, kv: KeyValue) -> V:
@@ -259,8 +278,7 @@ class MapReader(MappingBase[V]):
     def at(self, revision: int) -> EtcdMapSnapshot[V]:
         """A read-only view of this map as it was at ``revision`` (every read is a Range at
         that revision; ``CompactedError`` once the store is compacted past it)."""
-        if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
-            raise ValueError(f"revision must be a positive int, got {revision!r}")
+        check_count(revision, "revision", minimum=1)
         return EtcdMapSnapshot(
             self.client, self._prefix, codec=self.codec, key_codec=self.key_codec,
             page_size=self.page_size, serializable=self.serializable, read_revision=revision,
@@ -352,9 +370,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:
         """The lease of one write: a new one for ``ttl`` seconds, ``lease``, or the map's."""
         if ttl is not None:
-            if lease is not None:
-                raise TypeError("give ttl= or lease=, not both")
-            return self.client.lease_grant(max(1, round(ttl)))
+            return self.client.lease_grant(_check_lease_args(ttl, lease))
         return self.lease if lease is None else lease
 
     def _unless_changed(
@@ -380,9 +396,12 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     ) -> int:
         """Store ``value`` under ``key`` (one Put) and return the write's revision.
 
-        ``ttl`` puts the key on a new lease of that many seconds (it then disappears unless
-        rewritten); ``lease`` on an existing lease. ``TypeError`` if the value does not match
-        the codec's type (nothing is sent).
+        ``ttl`` puts the key on a new lease of that many seconds (Lease.LeaseGrant first; it
+        then disappears unless rewritten): a finite number > 0, a fraction rounded up to
+        whole seconds as etcd leases are. ``lease`` puts it on an existing lease.
+        ``TypeError`` if the value does not match the codec's type, ``ValueEncodeError`` if it
+        cannot be encoded (e.g. it refers to itself), ``TypeError``/``ValueError`` naming
+        ``ttl`` for a bad TTL: nothing is sent then.
         """
         data = self._encode(key, value)
         response = self.client.put(self._full(key), data, lease=self._lease(ttl, lease))
@@ -530,6 +549,9 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         ``modify`` again would apply ``fn`` a second time), after ``ConnectionFailedError`` or
         any other ``EtcdError`` it was not.
         """
+        check_count(retries, "retries")
+        if ttl is not None:
+            _check_lease_args(ttl, lease)
         full = self._full(key)
         current = _first_kv(self.client.get(full))
         lease_used = self._lease(ttl, lease)
@@ -641,6 +663,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         applied (running the transaction again would apply ``fn`` twice), after any other
         ``EtcdError`` it was not.
         """
+        check_count(retries, "retries")
         results: list[T] = []
 
         def attempt(stm: STM) -> None:
@@ -662,6 +685,14 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
                 continue
             self._note(response)
             return results[0]
+
+
+def _check_lease_args(ttl: float, lease: LeaseLike) -> int:
+    """The whole seconds of a write's ``ttl`` (``check_ttl``); ``ttl`` and ``lease`` together
+    are a ``TypeError``."""
+    if lease is not None:
+        raise TypeError("give ttl= or lease=, not both")
+    return check_ttl(ttl)
 
 
 class _NothingToCommit(Exception):  # noqa: N818 - a signal, not an error

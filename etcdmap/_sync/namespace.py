@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .._core import namespace as core
+from .._core.checks import check_client
 from .._core.errors import EtcdError
 from .._core.keys import to_bytes
 from .._core.kv import Compare, LeaseLike, Op, SortOrder, SortTarget
@@ -87,6 +88,7 @@ class Namespace:
     """
 
     def __init__(self, client: Client | Namespace, prefix: bytes | str) -> None:
+        check_client(client, Namespace)
         self.client = client
         #: The namespace's key prefix, as bytes.
         self.prefix = to_bytes(prefix, "prefix")
@@ -275,7 +277,7 @@ class Namespace:
     # --- Lease (not namespaced) ---------------------------------------------------------------
 
     def lease_grant(
-        self, ttl: int, id: int = 0, *, timeout: float | None = None
+        self, ttl: float, id: int = 0, *, timeout: float | None = None
     ) -> Lease:
         """Create a lease (Lease.LeaseGrant); see ``lease_grant`` of the client."""
         return self.client.lease_grant(ttl, id, timeout=timeout)

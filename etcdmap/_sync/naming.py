@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core.checks import check_client
 from .._core.errors import LeaseNotFoundError
 from .._core.naming import (
     Endpoint,
@@ -125,6 +126,7 @@ class Registry:
     """
 
     def __init__(self, client: Client, service_prefix: bytes | str) -> None:
+        check_client(client, Registry)
         self.client = client
         self.prefix = prefix_of_service(service_prefix)
 

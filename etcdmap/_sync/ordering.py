@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .._backends.threads import settle
+from .._core.checks import check_client
 from .._core.errors import OrderingViolationError
 from .._core.kv import Compare, Op
 from .._core.ordering import RevisionGuard, ViolationBudget, violation
@@ -66,6 +67,7 @@ class OrderingKV:
     def __init__(
         self, client: Client, on_violation: ViolationHandler | None = None
     ) -> None:
+        check_client(client, OrderingKV)
         self.client = client
         self._on_violation = on_violation or raise_violation
         self._guard = RevisionGuard()

@@ -13,6 +13,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, TypeAlias
 
+from .._core.checks import check_client, check_count
 from .._core.concurrency import delete_owned_txn, first_created, lock_prefix, was_deleted
 from .._core.errors import (
     DeadlineExceededError,
@@ -83,6 +84,7 @@ class RWMutex:
     """
 
     def __init__(self, session: Session, prefix: bytes | str) -> None:
+        check_client(session.client, RWMutex)
         self.session = session
         #: The lock's keys (``keys.root`` is ``prefix + "/"``).
         self.keys = RWMutexKeys(prefix)
@@ -180,6 +182,7 @@ class Barrier:
     """
 
     def __init__(self, client: KVClient, key: bytes | str) -> None:
+        check_client(client, Barrier)
         self.client = client
         self.key = to_bytes(key, "key")
 
@@ -221,10 +224,9 @@ class DoubleBarrier:
     """
 
     def __init__(self, session: Session, key: bytes | str, count: int) -> None:
-        if count < 1:
-            raise ValueError(f"a double barrier's count must be positive, got {count}")
+        check_client(session.client, DoubleBarrier)
+        self.count = check_count(count, "count", minimum=1)
         self.session = session
-        self.count = count
         #: The barrier's keys: ``keys.waiters`` and ``keys.ready``.
         self.keys = DoubleBarrierKeys(key)
         self._key: bytes | None = None
@@ -327,6 +329,7 @@ class Queue:
     taken oldest first (by create revision), each by exactly one consumer."""
 
     def __init__(self, client: KVClient, prefix: bytes | str) -> None:
+        check_client(client, Queue)
         self.client = client
         #: The queue's key prefix, ``prefix + "/"``.
         self.prefix = lock_prefix(prefix)

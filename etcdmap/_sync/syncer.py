@@ -13,6 +13,7 @@ from typing import Any
 
 from .._backends.threads import Event, Worker, settle
 from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, TxnLimits, plan_txns
+from .._core.checks import check_client, check_revision, check_seconds, check_timeout
 from .._core.errors import CompactedError
 from .._core.keys import to_bytes
 from .._core.kv import Op, check_page_size
@@ -64,9 +65,9 @@ class Syncer:
         *,
         page_size: int = BASE_PAGE_SIZE,
     ) -> None:
-        if rev < 0:
-            raise ValueError(f"rev must be >= 0, not {rev}")
+        check_client(client, Syncer)
         self._client = client
+        check_revision(rev, "rev")
         self.prefix = to_bytes(prefix, "prefix")
         self.revision = rev
         self._page_size = check_page_size(page_size)
@@ -147,13 +148,15 @@ class PrefixCopy:
         max_txn_ops: int = MAX_TXN_OPS,
         max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
+        check_client(source, PrefixCopy)
+        check_client(destination, PrefixCopy)
         self._limits = TxnLimits(max_txn_ops, max_request_bytes)
         self._source = source
         self._destination = destination
         self._keys = KeyMap(prefix, dest_prefix)
         self._progress = progress
         self._state_file = None if state_file is None else Path(state_file)
-        self._timeout = timeout
+        self._timeout = check_seconds(timeout, "timeout")
         self.revision = 0
         self.phase: CopyPhase = "base"
         self.keys_copied = 0
@@ -200,6 +203,7 @@ class PrefixCopy:
         Returns False if ``timeout`` seconds passed first or the copy was stopped; raises
         the error that ended the copy, if one did.
         """
+        timeout = check_timeout(timeout, zero=True)
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.revision < revision:
             if self.error is not None:

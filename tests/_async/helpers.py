@@ -65,13 +65,16 @@ def finished(proc: subprocess.Popen[str]) -> None:
 
 class KVCalls(ClientHooks):
     """Client hooks that record the KV RPCs a client sends (``methods``, in order) and how
-    each ended (``codes``: method and gRPC status code)."""
+    each ended (``codes``: method and gRPC status code); ``rpcs`` has every RPC, of any
+    service."""
 
     def __init__(self) -> None:
         self.methods: list[str] = []
         self.codes: list[tuple[str, str]] = []
+        self.rpcs: list[str] = []
 
     def rpc_started(self, method: str, metadata: list[tuple[str, str]]) -> object:
+        self.rpcs.append(method)
         if method.startswith("KV/"):
             self.methods.append(method)
         return None
