@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from etcdmap import Client
 from etcdmap._core.endpoints import channel_options
 
 
@@ -18,5 +19,6 @@ def test_reconnect_backoff_is_capped() -> None:
 
 @pytest.mark.parametrize("bad", [0, -1.0, float("nan")])
 def test_reconnect_backoff_must_be_positive(bad: float) -> None:
+    # checked by the client's constructor, before any channel exists
     with pytest.raises(ValueError, match="reconnect_backoff"):
-        channel_options(2, None, 30.0, 10.0, reconnect_backoff=bad)
+        Client("127.0.0.1:1", reconnect_backoff=bad)
