@@ -213,6 +213,8 @@ class Mirror(MirrorBase[V]):
     ) -> None:
         if persist is not None and transform is not None:
             raise ValueError("persist= saves the values the codec encodes: not with transform=")
+        if getattr(client, "_closed", False):
+            raise ClientClosedError(f"{client!r} is closed: a mirror needs an open client")
         self.client = client
         self.map: EtcdMap[V] = EtcdMap(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
@@ -459,7 +461,7 @@ class Mirror(MirrorBase[V]):
             self._server_revision = max(self._server_revision, header_revision)
             self._after_apply()
 
-    def _confirm(self) -> None:
+    def _confirm(self, timeout: float | None = None) -> None:
         """Move ``revision`` to the server's current revision when the prefix has not changed
         since the copy's revision: one Txn of two count-only Ranges (keys modified after it;
         all keys), linearizable. A quiet prefix gets no events, so this is how the copy learns
@@ -473,7 +475,7 @@ class Mirror(MirrorBase[V]):
         response = self.client.txn(success=[
             Op.get(m._start, range_end=m._end, count_only=True, min_mod_revision=revision + 1),
             Op.get(m._start, range_end=m._end, count_only=True),
-        ])  # fmt: skip
+        ], timeout=timeout)  # fmt: skip
         changed, total = (r.count for r in response.responses if isinstance(r, GetResponse))
         current = response.header.revision
         with self._guard:
@@ -544,7 +546,7 @@ class Mirror(MirrorBase[V]):
                 )
             if self._watcher is not None:
                 try:
-                    self._confirm()
+                    self._confirm(max(deadline - time.monotonic(), 0.001))
                 except EtcdError:
                     pass  # the server is unreachable; the heartbeat and the reader deal with it
             pause = min(pause * 2, _NUDGE_MAX)
