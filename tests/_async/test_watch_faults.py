@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import etcdmap
-from etcdmap import AsyncClient, AsyncElection, AsyncMutex, AsyncSession
+from etcdmap import AsyncClient, AsyncElection, AsyncMutex, AsyncRWMutex, AsyncSession
 from etcdmap._async.mirror import AsyncMirror
 from etcdmap._backends.asyncio import Worker
 from etcdmap.testing import EtcdServer
@@ -244,6 +244,20 @@ async def test_campaign_timeout_on_a_frozen_server(etcd_server: EtcdServer, etcd
         )
         assert isinstance(error, etcdmap.DeadlineExceededError), error
         await watch_still_works(candidate_client, etcd_prefix + "after")
+
+
+async def test_rwmutex_lock_timeout_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    prefix = etcd_prefix + "rw"
+    async with AsyncClient(etcd_server.endpoints) as holder_client, \
+            AsyncClient(etcd_server.endpoints) as waiter_client, \
+            AsyncSession(holder_client, ttl=30) as holder, AsyncSession(waiter_client, ttl=30) as waiter:
+        await AsyncRWMutex(holder, prefix).lock(timeout=5)
+        rw = AsyncRWMutex(waiter, prefix)
+        error = await wait_frozen_while_waiting(
+            etcd_server, holder_client, prefix, lambda: rw.lock(timeout=2.0), 2.0
+        )
+        assert isinstance(error, etcdmap.DeadlineExceededError), error
+        await watch_still_works(waiter_client, etcd_prefix + "after")
 
 
 async def test_mirror_waits_time_out_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import etcdmap
-from etcdmap import Client, Election, Mutex, Session
+from etcdmap import Client, Election, Mutex, RWMutex, Session
 from etcdmap._sync.mirror import Mirror
 from etcdmap._backends.threads import Worker
 from etcdmap.testing import EtcdServer
@@ -244,6 +244,20 @@ def test_campaign_timeout_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefi
         )
         assert isinstance(error, etcdmap.DeadlineExceededError), error
         watch_still_works(candidate_client, etcd_prefix + "after")
+
+
+def test_rwmutex_lock_timeout_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    prefix = etcd_prefix + "rw"
+    with Client(etcd_server.endpoints) as holder_client, \
+            Client(etcd_server.endpoints) as waiter_client, \
+            Session(holder_client, ttl=30) as holder, Session(waiter_client, ttl=30) as waiter:
+        RWMutex(holder, prefix).lock(timeout=5)
+        rw = RWMutex(waiter, prefix)
+        error = wait_frozen_while_waiting(
+            etcd_server, holder_client, prefix, lambda: rw.lock(timeout=2.0), 2.0
+        )
+        assert isinstance(error, etcdmap.DeadlineExceededError), error
+        watch_still_works(waiter_client, etcd_prefix + "after")
 
 
 def test_mirror_waits_time_out_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
