@@ -182,6 +182,9 @@ class AsyncWatchStream:
     async def _open(self) -> None:
         conn, stream = await self._client._open_stream("watch", self.connects)
         async with self._lock:
+            if self._stop.is_set():  # closed while opening: nobody would cancel this one
+                stream.cancel()
+                return
             self._conn, self._stream, self._received = conn, stream, False
             self.connects += 1
             if self.connects > 1 and self._client._hooks is not None:
@@ -281,6 +284,14 @@ class AsyncWatcher:
         """The first revision this watcher has not delivered yet (0 before it started)."""
         return self._sub.next_revision
 
+    def for_worker(self) -> AsyncWatcher:
+        """Mark this watcher as iterated by a background worker: waiting for an item, the
+        worker leaves reading the shared stream to others, so ``cancel()`` ends its wait
+        at once even while the stream is stuck (a frozen server) and the worker can be
+        joined. Returns the watcher."""
+        self._patience = math.inf
+        return self
+
     async def start(self, timeout: float | None = None) -> AsyncWatcher:
         """Register the watch and wait until the server has created it, so every change
         made after ``start()`` returns is delivered (done by ``with`` and iteration).
@@ -295,7 +306,8 @@ class AsyncWatcher:
             await self._stream.add(self._sub, self._queue)
             self._started = True
             try:
-                first = await self._stream.next_item(self._queue, timeout)
+                wait = self._patience if timeout is None else timeout
+                first = await self._stream.next_item(self._queue, wait)
             except TimeoutError:
                 await self.cancel()
                 raise DeadlineExceededError(
@@ -353,9 +365,7 @@ class AsyncWatchCallback:
         watcher: AsyncWatcher,
         callback: Callable[[WatchResponse | EtcdError], Any],
     ) -> None:
-        self.watcher = watcher
-        # cancel() joins the worker: it must not be stuck reading a stream that hangs
-        watcher._patience = math.inf
+        self.watcher = watcher.for_worker()  # cancel() joins the worker
         self._callback = callback
         self._worker: Worker | None = None
 

@@ -183,6 +183,9 @@ class WatchStream:
     def _open(self) -> None:
         conn, stream = self._client._open_stream("watch", self.connects)
         with self._lock:
+            if self._stop.is_set():  # closed while opening: nobody would cancel this one
+                stream.cancel()
+                return
             self._conn, self._stream, self._received = conn, stream, False
             self.connects += 1
             if self.connects > 1 and self._client._hooks is not None:
@@ -282,6 +285,14 @@ class Watcher:
         """The first revision this watcher has not delivered yet (0 before it started)."""
         return self._sub.next_revision
 
+    def for_worker(self) -> Watcher:
+        """Mark this watcher as iterated by a background worker: waiting for an item, the
+        worker leaves reading the shared stream to others, so ``cancel()`` ends its wait
+        at once even while the stream is stuck (a frozen server) and the worker can be
+        joined. Returns the watcher."""
+        self._patience = math.inf
+        return self
+
     def start(self, timeout: float | None = None) -> Watcher:
         """Register the watch and wait until the server has created it, so every change
         made after ``start()`` returns is delivered (done by ``with`` and iteration).
@@ -296,7 +307,8 @@ class Watcher:
             self._stream.add(self._sub, self._queue)
             self._started = True
             try:
-                first = self._stream.next_item(self._queue, timeout)
+                wait = self._patience if timeout is None else timeout
+                first = self._stream.next_item(self._queue, wait)
             except TimeoutError:
                 self.cancel()
                 raise DeadlineExceededError(
@@ -354,9 +366,7 @@ class WatchCallback:
         watcher: Watcher,
         callback: Callable[[WatchResponse | EtcdError], Any],
     ) -> None:
-        self.watcher = watcher
-        # cancel() joins the worker: it must not be stuck reading a stream that hangs
-        watcher._patience = math.inf
+        self.watcher = watcher.for_worker()  # cancel() joins the worker
         self._callback = callback
         self._worker: Worker | None = None
 

@@ -17,6 +17,7 @@ import pytest
 import etcdmap
 from etcdmap import AsyncClient, AsyncElection, AsyncMutex, AsyncRWMutex, AsyncSession
 from etcdmap._async.mirror import AsyncMirror
+from etcdmap._async.syncer import AsyncPrefixCopy
 from etcdmap._backends.asyncio import Worker
 from etcdmap.testing import EtcdServer
 
@@ -270,3 +271,17 @@ async def test_mirror_waits_time_out_on_a_frozen_server(etcd_server: EtcdServer,
                 with pytest.raises(TimeoutError):
                     await mirror.wait_for(revision + 1000, timeout=1.0)
                 assert time.monotonic() - started < 1.0 + SLACK
+
+
+async def test_stopping_a_prefix_copy_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    async with AsyncClient(etcd_server.endpoints) as c:
+        revision = (await c.put(etcd_prefix + "source/k", "v")).header.revision
+        copy = AsyncPrefixCopy(c, c, etcd_prefix + "source/", etcd_prefix + "copy/").start()
+        try:
+            assert await copy.wait_for(revision, timeout=5)
+            with frozen(etcd_server):
+                started = time.monotonic()
+                await copy.stop()  # its worker waits in the watch: stop() joins it
+                assert time.monotonic() - started < SLACK
+        finally:
+            await copy.stop()

@@ -17,6 +17,7 @@ import pytest
 import etcdmap
 from etcdmap import Client, Election, Mutex, RWMutex, Session
 from etcdmap._sync.mirror import Mirror
+from etcdmap._sync.syncer import PrefixCopy
 from etcdmap._backends.threads import Worker
 from etcdmap.testing import EtcdServer
 
@@ -270,3 +271,17 @@ def test_mirror_waits_time_out_on_a_frozen_server(etcd_server: EtcdServer, etcd_
                 with pytest.raises(TimeoutError):
                     mirror.wait_for(revision + 1000, timeout=1.0)
                 assert time.monotonic() - started < 1.0 + SLACK
+
+
+def test_stopping_a_prefix_copy_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    with Client(etcd_server.endpoints) as c:
+        revision = (c.put(etcd_prefix + "source/k", "v")).header.revision
+        copy = PrefixCopy(c, c, etcd_prefix + "source/", etcd_prefix + "copy/").start()
+        try:
+            assert copy.wait_for(revision, timeout=5)
+            with frozen(etcd_server):
+                started = time.monotonic()
+                copy.stop()  # its worker waits in the watch: stop() joins it
+                assert time.monotonic() - started < SLACK
+        finally:
+            copy.stop()
