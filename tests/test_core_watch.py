@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grpc
 import pytest
 
 import etcdmap
@@ -10,6 +11,8 @@ from etcdmap._core.watch import (
     Subscription,
     WatchMux,
     WatchResponse,
+    check_buffer,
+    check_revision,
     watch_options,
 )
 from etcdmap._pb import etcdserverpb, mvccpb
@@ -204,3 +207,102 @@ def test_prev_kv_is_read_only_when_asked() -> None:
     response.watch_id = 0
     _, ((_, parsed),) = mux.on_response(response)
     assert isinstance(parsed, WatchResponse) and parsed.events[0].prev_kv is None
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "named"),
+    [
+        ({"prefix": "yes"}, TypeError, "prefix must be True or False"),
+        ({"prev_kv": 1}, TypeError, "prev_kv must be True or False"),
+        ({"progress_notify": None}, TypeError, "progress_notify must be True or False"),
+        ({"fragment": "no"}, TypeError, "fragment must be True or False"),
+        ({"filters": "noput"}, TypeError, "filters must be a list"),
+        ({"filters": 3}, TypeError, "filters must be a list"),
+        ({"filters": [["noput"]]}, ValueError, "filters may hold"),
+        ({"range_end": 5}, TypeError, "range_end must be bytes or str"),
+        ({"range_end": "a"}, ValueError, "range_end b'a' must sort after the key b'k'"),
+        ({"range_end": "k"}, ValueError, "range_end b'k' must sort after"),
+        ({"range_end": "a", "prefix": True}, ValueError, "at most one of range_end, prefix"),
+    ],
+)
+def test_each_bad_option_is_named(arguments: dict[str, object], error: type, named: str) -> None:
+    with pytest.raises(error, match=named):
+        watch_options("k", **arguments)  # type: ignore[arg-type]
+
+
+def test_range_ends_etcd_accepts() -> None:
+    assert watch_options("k", range_end="l").range_end == b"l"
+    assert watch_options("k", range_end="\x00").range_end == b"\x00"  # from the key on
+    assert watch_options("", range_end="a").range_end == b"a"  # etcd reads "" as "\x00"
+    assert watch_options("k", range_end="").range_end == b""  # the key alone
+    assert watch_options(b"\xff", prefix=True).range_end == b"\x00"
+
+
+@pytest.mark.parametrize(
+    ("revision", "error", "message"),
+    [
+        (1.5, TypeError, "start_revision must be an int, not float"),
+        ("7", TypeError, "start_revision must be an int, not str"),
+        (True, TypeError, "start_revision must be an int, not bool"),
+        (-1, ValueError, "start_revision must not be negative"),
+        (2**63, ValueError, "start_revision must be below 2\\*\\*63"),
+        (2**64, ValueError, "start_revision must be below 2\\*\\*63"),
+    ],
+)
+def test_bad_start_revisions(revision: object, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        sub("k", start=revision)  # type: ignore[arg-type]
+    assert check_revision(2**63 - 1) == 2**63 - 1
+    assert sub("k", start=2**63 - 1).create_request().create_request.start_revision == 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    ("buffer", "error"), [(0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError)]
+)
+def test_bad_buffers(buffer: object, error: type) -> None:
+    with pytest.raises(error, match="buffer must"):
+        check_buffer(buffer)  # type: ignore[arg-type]
+    assert check_buffer(1) == 1
+
+
+def test_create_bytes_is_the_largest_create() -> None:
+    watcher = sub("k" * 100, start=5)
+    largest = watcher.create_request()
+    largest.create_request.start_revision = 2**63 - 1
+    assert watcher.create_bytes() == largest.ByteSize() > watcher.create_request().ByteSize()
+    assert watcher.next_revision == 5  # measuring changed nothing
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        "grpc: received message larger than max (3145738 vs. 2097152)",  # etcd's gRPC server
+        "Sent message larger than max (3145738 vs. 2097152)",  # this client's gRPC
+    ],
+)
+def test_a_create_too_large_for_grpc_ends_that_watcher_alone(details: str) -> None:
+    mux = connected_mux()
+    active, big, queued = sub("a"), sub("b"), sub("c")
+    mux.add(active)
+    mux.on_response(created(0))
+    mux.add(big)  # its create broke the stream
+    mux.add(queued)
+    ((ended, error),) = mux.on_stream_error(grpc.StatusCode.RESOURCE_EXHAUSTED, details)
+    assert ended is big and big.ended and isinstance(error, etcdmap.RequestTooLargeError)
+    assert error.code is grpc.StatusCode.RESOURCE_EXHAUSTED and details in str(error)
+    mux.on_disconnect()
+    assert creates(mux.on_connect("e")) == [(b"a", 11)]  # the others resume, in order
+    assert creates(mux.on_response(created(1))[0]) == [(b"c", 0)]
+    assert creates(mux.on_response(created(2))[0]) == []
+    assert mux.watchers == 2
+
+
+def test_other_stream_errors_end_no_watcher() -> None:
+    mux = connected_mux()
+    mux.add(sub("a"))
+    assert mux.on_stream_error(grpc.StatusCode.UNAVAILABLE, "connection refused") == []
+    assert mux.on_stream_error(
+        grpc.StatusCode.RESOURCE_EXHAUSTED, "Received message larger than max (9 vs. 4)"
+    ) == []  # a response too large for this client: not the create's fault
+    idle = connected_mux()
+    assert idle.on_stream_error(grpc.StatusCode.RESOURCE_EXHAUSTED, "Sent message larger") == []

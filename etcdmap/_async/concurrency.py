@@ -77,6 +77,16 @@ def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(deadline - time.monotonic(), 0.0)
 
 
+#: Seconds a wait that ended early (timeout, cancellation) gives the delete of its key; if
+#: the server does not answer by then, the key goes with the session's lease.
+CLEANUP_TIMEOUT = 1.0
+
+
+def _cleanup_timeout(deadline: float | None) -> float | None:
+    """The timeout of the clean-up after a wait: bounded when the wait was."""
+    return None if deadline is None else CLEANUP_TIMEOUT
+
+
 def _deadline(timeout: float | None) -> float | None:
     timeout = check_timeout(timeout, zero=True)
     return None if timeout is None else time.monotonic() + timeout
@@ -127,10 +137,11 @@ class AsyncSession:
             raise RuntimeError("the session has no lease yet: start() it (or use async with)")
         return self._lease_id
 
-    async def start(self) -> AsyncSession:
+    async def start(self, *, timeout: float | None = None) -> AsyncSession:
         """Grant (or adopt) the lease and start keeping it alive; a no-op once started.
 
-        Raises ``SessionExpiredError`` after ``aclose()`` / ``orphan()``.
+        ``timeout`` bounds the grant (Lease.LeaseGrant). Raises ``SessionExpiredError``
+        after ``aclose()`` / ``orphan()``.
         """
         async with self._lock:
             if self._ended:
@@ -138,7 +149,7 @@ class AsyncSession:
             if self._keep is None:
                 target: LeaseLike = self._lease
                 if not self._lease_id:
-                    target = await self.client.lease_grant(self.ttl)
+                    target = await self.client.lease_grant(self.ttl, timeout=timeout)
                     self._lease_id = target.id
                 self._keep = await self.client.lease_keep_alive(target)
                 self._watcher = Worker(self._watch, self._keep, name="etcdmap-session")
@@ -202,8 +213,9 @@ async def _wait_for(
     prefix: bool = False,
 ) -> bool:
     """Watch ``key`` (or the prefix) from ``revision`` until a response satisfies
-    ``happened``: True; False if ``deadline`` passed first. The watch's own worker only sets
-    an event, so the wait honours the deadline (and Ctrl-C, and cancellation)."""
+    ``happened``: True; False if ``deadline`` passed first, also while the stream cannot
+    create the watch. The watch's own worker only sets an event, so the wait honours the
+    deadline (and Ctrl-C, and cancellation)."""
     seen = Event()
     failures: list[EtcdError] = []
 
@@ -214,9 +226,14 @@ async def _wait_for(
         elif happened(item):
             seen.set()
 
-    handle = await client.add_watch_callback(
-        key, on_response, prefix=prefix, start_revision=revision
-    )
+    try:
+        handle = await client.add_watch_callback(
+            key, on_response, prefix=prefix, start_revision=revision, timeout=_left(deadline)
+        )
+    except DeadlineExceededError:
+        if _left(deadline) == 0.0:
+            return False
+        raise
     try:
         done = await seen.wait(_left(deadline))
     finally:
@@ -288,7 +305,7 @@ class AsyncMutex:
 
     async def _enqueue(self, timeout: float | None) -> bool:
         """Queue this session (one Txn); True if it holds the lock at once."""
-        await self.session.start()
+        await self.session.start(timeout=timeout)
         self.session.check()
         lease = self.session.lease_id
         key = waiter_key(self.prefix, lease)
@@ -304,7 +321,7 @@ class AsyncMutex:
         someone does): True if it is ours now, False if it is held elsewhere."""
         if await self._enqueue(timeout):
             return True
-        await self._abandon()
+        await self._abandon(timeout)
         return False
 
     async def acquire(self, timeout: float | None = None) -> bool:
@@ -319,6 +336,7 @@ class AsyncMutex:
         deadline = _deadline(timeout)
         if await self._enqueue(timeout):
             return True
+        cleanup = _cleanup_timeout(deadline)
         key, rev = self._key, self._rev
         assert key is not None
         try:
@@ -333,11 +351,13 @@ class AsyncMutex:
                     )
                 self.header = response.header
                 return True
-        except BaseException:
-            if self._key is not None:
-                await self._abandon()
-            raise
-        await self._abandon()
+        except BaseException as error:
+            timed_out = isinstance(error, DeadlineExceededError) and _left(deadline) == 0.0
+            if not timed_out:  # else a read ran out of time before the deadline: False
+                if self._key is not None:
+                    await self._abandon(cleanup)
+                raise
+        await self._abandon(cleanup)
         return False
 
     async def lock(self, timeout: float | None = None) -> None:
@@ -346,13 +366,13 @@ class AsyncMutex:
         if not await self.acquire(timeout):
             raise DeadlineExceededError(f"lock {self.prefix!r} not acquired within {timeout}s")
 
-    async def _abandon(self) -> None:
+    async def _abandon(self, timeout: float | None) -> None:
         """Leave the queue: delete our key (best effort; the lease deletes it otherwise)."""
         key, self._key, self._rev = self._key, None, 0
         if key is None:
             return
         try:
-            await self.client.delete(key)
+            await self.client.delete(key, timeout=timeout)
         except EtcdError as error:
             log.warning("could not delete lock key %r (%s); it goes with its lease", key, error)
 
@@ -458,11 +478,12 @@ class AsyncElection:
         ``SessionExpiredError`` if our key vanished (the lease was lost) while waiting.
         """
         deadline = _deadline(timeout)
-        await self.session.start()
+        await self.session.start(timeout=timeout)
         self.session.check()
         lease = self.session.lease_id
         key = waiter_key(self.prefix, lease)
         response = await self.client.txn(*campaign_txn(key, value, lease), timeout=timeout)
+        cleanup = _cleanup_timeout(deadline)
         self._key, (self._rev, differs) = key, parse_campaign(response, value)
         try:
             if differs:
@@ -478,18 +499,18 @@ class AsyncElection:
                         key=key,
                     )
         except BaseException:
-            await self._withdraw()
+            await self._withdraw(cleanup)
             raise
         if not elected:
-            await self._withdraw()
+            await self._withdraw(cleanup)
             raise DeadlineExceededError(
                 f"campaign in {self.prefix!r} not elected within {timeout}s"
             )
         self.header = response.header
 
-    async def _withdraw(self) -> None:
+    async def _withdraw(self, timeout: float | None) -> None:
         try:
-            await self.resign()
+            await self.resign(timeout=timeout)
         except EtcdError as error:
             log.warning("election %r: could not withdraw our key (%s)", self.prefix, error)
 

@@ -235,6 +235,8 @@ class AsyncMirror(AsyncMirrorBase[V]):
         if persist is not None and transform is not None:
             raise ValueError("persist= saves the values the codec encodes: not with transform=")
         check_client(client, AsyncMirror)
+        if getattr(client, "_closed", False):
+            raise ClientClosedError(f"{client!r} is closed: a mirror needs an open client")
         self.client = client
         self.map: AsyncEtcdMap[V] = AsyncEtcdMap(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,

@@ -44,9 +44,10 @@ class AsyncNamespaceWatcher:
         """The first revision this watcher has not delivered yet (0 before it started)."""
         return self._watcher.next_revision
 
-    async def start(self) -> AsyncNamespaceWatcher:
-        """Register the watch on the client's stream (done by ``with`` and iteration)."""
-        await self._watcher.start()
+    async def start(self, timeout: float | None = None) -> AsyncNamespaceWatcher:
+        """Register the watch on the client's stream (done by ``with`` and iteration);
+        see ``start`` of the client's watcher for ``timeout``."""
+        await self._watcher.start(timeout)
         return self
 
     async def cancel(self) -> None:
@@ -255,6 +256,7 @@ class AsyncNamespace:
         filters: Iterable[WatchFilter] = (),
         progress_notify: bool = False,
         fragment: bool = False,
+        timeout: float | None = None,
     ) -> AsyncWatchCallback:
         """Watch like ``watch()`` and pass each response, keys relative to the namespace, to
         ``callback`` (from a worker of the watch); see ``add_watch_callback`` of the client."""
@@ -267,6 +269,7 @@ class AsyncNamespace:
         return await self.client.add_watch_callback(
             full_key, stripped, range_end=end, start_revision=start_revision, prev_kv=prev_kv,
             filters=filters, progress_notify=progress_notify, fragment=fragment,
+            timeout=timeout,
         )
 
     async def request_progress(self) -> None:

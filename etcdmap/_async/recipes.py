@@ -35,7 +35,14 @@ from .._core.recipes import (
     unique_key,
     was_put,
 )
-from .concurrency import AsyncSession, _deadline, _left, _wait_deletes, _wait_for
+from .concurrency import (
+    AsyncSession,
+    _cleanup_timeout,
+    _deadline,
+    _left,
+    _wait_deletes,
+    _wait_for,
+)
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -62,10 +69,12 @@ async def _create_unique(
             return key, revision
 
 
-async def _delete_quietly(client: AsyncKVClient, key: bytes, what: str) -> None:
+async def _delete_quietly(
+    client: AsyncKVClient, key: bytes, what: str, timeout: float | None
+) -> None:
     """Delete a key we leave behind (best effort: a session's key goes with its lease)."""
     try:
-        await client.delete(key)
+        await client.delete(key, timeout=timeout)
     except EtcdError as error:
         log.warning("could not delete %s key %r (%s)", what, key, error)
 
@@ -119,7 +128,7 @@ class AsyncRWMutex:
         deadline = _deadline(timeout)
         if self._key is not None:
             raise RuntimeError(f"{self!r} already holds or waits for the lock")
-        await self.session.start()
+        await self.session.start(timeout=timeout)
         self.session.check()
         key, rev = await _create_unique(
             self.client, self.keys.queue(write), b"", self.session.lease_id, _left(deadline)
@@ -136,18 +145,18 @@ class AsyncRWMutex:
                     key=key,
                 )
         except BaseException:
-            await self._abandon()
+            await self._abandon(_cleanup_timeout(deadline))
             raise
-        await self._abandon()
+        await self._abandon(_cleanup_timeout(deadline))
         kind = "write" if write else "read"
         raise DeadlineExceededError(
             f"{kind} lock {self.keys.root!r} not acquired within {timeout}s"
         )
 
-    async def _abandon(self) -> None:
+    async def _abandon(self, timeout: float | None) -> None:
         key, self._key, self._rev = self._key, None, 0
         if key is not None:
-            await _delete_quietly(self.client, key, "rwmutex")
+            await _delete_quietly(self.client, key, "rwmutex", timeout)
 
     async def read_unlock(self, *, timeout: float | None = None) -> None:
         """Release a read lock (KV.Txn deleting our key if it is still ours).
@@ -254,7 +263,7 @@ class AsyncDoubleBarrier:
         deadline = _deadline(timeout)
         if self._key is not None:
             raise RuntimeError(f"{self!r} has entered already; leave() first")
-        await self.session.start()
+        await self.session.start(timeout=timeout)
         self.session.check()
         key, rev = await _create_unique(
             self.client, self.keys.waiters, b"", self.session.lease_id, _left(deadline)
@@ -281,7 +290,7 @@ class AsyncDoubleBarrier:
                 f"entered within {timeout}s"
             )
         except BaseException:
-            await self._abandon()
+            await self._abandon(_cleanup_timeout(deadline))
             raise
 
     async def leave(self, timeout: float | None = None) -> None:
@@ -314,13 +323,13 @@ class AsyncDoubleBarrier:
                         f"{timeout}s"
                     )
         except BaseException:
-            await self._abandon()
+            await self._abandon(_cleanup_timeout(deadline))
             raise
 
-    async def _abandon(self) -> None:
+    async def _abandon(self, timeout: float | None) -> None:
         key, self._key = self._key, None
         if key is not None:
-            await _delete_quietly(self.client, key, "double barrier")
+            await _delete_quietly(self.client, key, "double barrier", timeout)
 
 
 class AsyncQueue:

@@ -324,9 +324,10 @@ class AsyncPrefixCopy:
     async def _follow(self) -> None:
         """Apply the source's changes after ``revision`` until stopped."""
         self.phase = "updates"
-        watcher = AsyncSyncer(self._source, self._keys.prefix, self.revision).sync_updates()
+        syncer = AsyncSyncer(self._source, self._keys.prefix, self.revision)
+        # stop() cancels the watcher, at once even while it starts, and joins this worker
+        self._watcher = watcher = syncer.sync_updates().for_worker()
         await watcher.start()
-        self._watcher = watcher
         try:
             if self._stop.is_set():
                 return

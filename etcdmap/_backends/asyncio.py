@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import math
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -171,11 +172,18 @@ class SharedReader:
         self._keep_reading = keep_reading
         self._worker: Worker | None = None
 
-    async def next(self, items: asyncio.Queue[Any]) -> Any:
-        """The next item of ``items``, starting the reader if it is not running."""
+    async def next(self, items: asyncio.Queue[Any], timeout: float | None = None) -> Any:
+        """The next item of ``items``, starting the reader if it is not running;
+        ``TimeoutError`` if none came within ``timeout`` seconds (``math.inf``: no limit,
+        as None)."""
         if self._worker is None and self._keep_reading():
             self._worker = Worker(self._run, name="etcdmap-watch")
-        return await items.get()
+        if timeout is None or timeout == math.inf:
+            return await items.get()
+        try:
+            return await asyncio.wait_for(items.get(), timeout)
+        except asyncio.TimeoutError:  # not yet the builtin TimeoutError on Python 3.10
+            raise TimeoutError(f"no item within {timeout}s") from None
 
     async def _run(self) -> None:
         try:

@@ -30,6 +30,7 @@ BLOCKING = True
 #: The event loop running in this thread, or None (C-accelerated: ~30 ns a call).
 running_loop = asyncio._get_running_loop
 _END = object()
+_NOTHING = object()  # no item yet
 T = TypeVar("T")
 
 
@@ -231,16 +232,16 @@ class SharedReader:
         self._turn = threading.Lock()
         self._changed = threading.Condition()  # a queue got an item, or the turn came free
         self._waiting = 0  # consumers waiting on _changed
+        self._helper: Worker | None = None  # reads for consumers waiting with a deadline
 
-    def next(self, items: Queue[Any]) -> Any:
-        """The next item of ``items``, reading the source for it if no one else is."""
-        while True:
-            try:
-                return items.get_nowait()
-            except queue.Empty:
-                pass
-            if not self._keep_reading():
-                return self._end
+    def next(self, items: Queue[Any], timeout: float | None = None) -> Any:
+        """The next item of ``items``, reading the source for it if no one else is.
+        With a ``timeout`` (``math.inf``: no limit) the caller waits without reading, so
+        its wait ends on time however the source behaves: ``TimeoutError`` if no item came
+        within ``timeout`` seconds."""
+        if timeout is not None:
+            return self._next_within(items, time.monotonic() + timeout)
+        while (item := self._take(items)) is _NOTHING:
             # Taking the turn and finding it taken are one step: a consumer that only looked
             # and then blocked on the lock could not be woken by ``wake()``.
             if not self._turn.acquire(blocking=False):
@@ -252,12 +253,54 @@ class SharedReader:
                     finally:
                         self._waiting -= 1
                 continue
-            try:
-                while items.empty() and self._keep_reading():
-                    self._step()
-            finally:
-                self._turn.release()
-                self.wake()  # the turn is free: a waiting consumer may take it
+            self._read_until(items)
+        return item
+
+    def _take(self, items: Queue[Any]) -> Any:
+        """An item of ``items``; else ``end`` once reading has ended; else ``_NOTHING``."""
+        try:
+            return items.get_nowait()
+        except queue.Empty:
+            return _NOTHING if self._keep_reading() else self._end
+
+    def _read_until(self, items: Queue[Any]) -> None:
+        """With the turn taken: read until ``items`` has an item or reading ends, then give
+        the turn to a waiting consumer."""
+        try:
+            while items.empty() and self._keep_reading():
+                self._step()
+        finally:
+            self._turn.release()
+            self.wake()
+
+    def _next_within(self, items: Queue[Any], deadline: float) -> Any:
+        """``next`` with a deadline: a read of the source cannot be cut short, so this
+        consumer never reads; while no one does, a helper thread reads for it."""
+        while (item := self._take(items)) is _NOTHING:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no item in time")
+            with self._changed:
+                if self._helper is None and not self._turn.locked():
+                    self._helper = Worker(self._read_for, items, name="etcdmap-watch-reader")
+                self._waiting += 1
+                try:
+                    if items.empty():
+                        self._changed.wait(min(left, 1.0))  # math.inf: too long for a lock
+                finally:
+                    self._waiting -= 1
+        return item
+
+    def _read_for(self, items: Queue[Any]) -> None:
+        """The helper thread: take the turn, if it is free, and read until ``items`` has an
+        item (the consumer it reads for timed out and cancelled: an end)."""
+        try:
+            if self._turn.acquire(blocking=False):
+                self._read_until(items)
+        finally:
+            with self._changed:
+                self._helper = None
+                self._changed.notify_all()
 
     def wake(self) -> None:
         """Wake the waiting consumers (after items were handed out). A consumer that counts
@@ -267,8 +310,12 @@ class SharedReader:
                 self._changed.notify_all()
 
     def close(self) -> None:
-        """Wake every consumer (``keep_reading()`` has turned false)."""
+        """Wake every consumer and wait for the helper thread to end (``keep_reading()`` has
+        turned false and the source was cancelled, so its read returns)."""
         self.wake()
+        helper = self._helper
+        if helper is not None:
+            helper.join()
 
 
 @contextlib.contextmanager

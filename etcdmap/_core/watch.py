@@ -18,8 +18,14 @@ from typing import Any, Literal
 import msgspec
 
 from .._pb import etcdserverpb
-from .errors import CompactedError, EtcdError, ServerError, error_from_status
-from .keys import to_bytes
+from .errors import (
+    CompactedError,
+    EtcdError,
+    RequestTooLargeError,
+    ServerError,
+    error_from_status,
+)
+from .keys import ALL_KEYS, to_bytes
 from .kv import parse_header, resolve_range
 from .results import KeyValue, ResponseHeader
 
@@ -34,6 +40,11 @@ __all__ = [
 
 WatchFilter = Literal["noput", "nodelete"]
 _FILTERS = {"noput": 0, "nodelete": 1}
+#: The highest revision etcd can hold (an int64).
+MAX_REVISION = 2**63 - 1
+#: What a broken stream's status says when a request on it was over a size limit: the
+#: client's ``max_send_bytes`` (gRPC core) or what etcd's gRPC server reads (grpc-go).
+_TOO_LARGE = ("Sent message larger than max", "grpc: received message larger than max")
 #: The watch id etcd uses for a progress response meant for every watcher of the stream.
 ALL_WATCHERS = -1
 
@@ -94,13 +105,56 @@ def watch_options(
     progress_notify: bool = False,
     fragment: bool = False,
 ) -> WatchOptions:
-    """Validate a watch's arguments (TypeError/ValueError naming the argument)."""
+    """Validate a watch's arguments (TypeError/ValueError naming the argument), so that a
+    watcher, once queued on the shared stream, has a create request etcd accepts."""
+    for name, flag in (
+        ("prefix", prefix), ("prev_kv", prev_kv), ("progress_notify", progress_notify),
+        ("fragment", fragment),
+    ):  # fmt: skip
+        if type(flag) is not bool:
+            raise TypeError(f"{name} must be True or False, not {type(flag).__name__}")
     key_bytes, end = resolve_range(to_bytes(key), range_end, prefix, False)
-    try:
-        codes = tuple(sorted({_FILTERS[f] for f in filters}))
-    except KeyError as missing:
-        raise ValueError(f"filters may hold 'noput' and 'nodelete', not {missing}") from None
-    return WatchOptions(key_bytes, end, prev_kv, codes, progress_notify, fragment)
+    if range_end is not None and end and end != ALL_KEYS and end <= (key_bytes or ALL_KEYS):
+        # etcd cancels such a watch ("mvcc: watcher range is empty")
+        raise ValueError(f"range_end {end!r} must sort after the key {key_bytes!r}")
+    return WatchOptions(
+        key_bytes, end, prev_kv, _filter_codes(filters), progress_notify, fragment
+    )
+
+
+def _filter_codes(filters: Iterable[WatchFilter]) -> tuple[int, ...]:
+    if isinstance(filters, (str, bytes)) or not isinstance(filters, Iterable):
+        raise TypeError(
+            f"filters must be a list of 'noput' and 'nodelete', not {type(filters).__name__}"
+        )
+    codes = set()
+    for name in filters:
+        code = _FILTERS.get(name) if isinstance(name, str) else None
+        if code is None:
+            raise ValueError(f"filters may hold 'noput' and 'nodelete', not {name!r}")
+        codes.add(code)
+    return tuple(sorted(codes))
+
+
+def check_revision(revision: int, name: str = "start_revision") -> int:
+    """``revision`` if it is a revision etcd can hold (an int from 0 to 2**63 - 1), else
+    TypeError/ValueError naming the argument ``name``."""
+    if isinstance(revision, bool) or not isinstance(revision, int):
+        raise TypeError(f"{name} must be an int, not {type(revision).__name__}")
+    if revision < 0:
+        raise ValueError(f"{name} must not be negative, got {revision}")
+    if revision > MAX_REVISION:
+        raise ValueError(f"{name} must be below 2**63 (an etcd revision), got {revision}")
+    return revision
+
+
+def check_buffer(buffer: int) -> int:
+    """``buffer`` if it can hold a response (an int ≥ 1), else TypeError/ValueError."""
+    if isinstance(buffer, bool) or not isinstance(buffer, int):
+        raise TypeError(f"buffer must be an int, not {type(buffer).__name__}")
+    if buffer < 1:
+        raise ValueError(f"buffer must be at least 1 (responses held), got {buffer}")
+    return buffer
 
 
 class Subscription:
@@ -111,11 +165,9 @@ class Subscription:
     _counter = itertools.count()
 
     def __init__(self, options: WatchOptions, start_revision: int = 0) -> None:
-        if start_revision < 0:
-            raise ValueError(f"start_revision must not be negative, got {start_revision}")
         self.options = options
         #: The first revision not yet delivered; 0 until the server told us where we start.
-        self.next_revision = start_revision
+        self.next_revision = check_revision(start_revision)
         self.watch_id: int | None = None
         self.order = next(self._counter)
         self.cancelled = False
@@ -139,6 +191,13 @@ class Subscription:
             create.fragment = True
         return WatchRequest(create_request=create)
 
+    def create_bytes(self) -> int:
+        """The encoded size of this watcher's create request at its largest (re-created
+        from the highest revision), to hold against a send limit before it is queued."""
+        request = self.create_request()
+        request.create_request.start_revision = MAX_REVISION
+        return int(request.ByteSize())
+
 
 def cancel_request(watch_id: int) -> Any:
     """The request that cancels server watch ``watch_id``."""
@@ -152,6 +211,8 @@ def progress_request() -> Any:
 
 #: A delivery: the subscription and what it gets (a response, or the error that ends it).
 Delivery = tuple[Subscription, "WatchResponse | EtcdError"]
+#: A watcher ended by an error (``Delivery`` where the item is that error).
+Failure = tuple[Subscription, EtcdError]
 
 
 class WatchMux:
@@ -214,7 +275,7 @@ class WatchMux:
         sub.ended = False
         self._to_create.append(sub)
 
-    def fail_all(self, error: EtcdError) -> list[Delivery]:
+    def fail_all(self, error: EtcdError) -> list[Failure]:
         """End every watcher with ``error`` (a failure no reconnect can cure)."""
         subs = [*self._to_create, *self._active.values()]
         if self._creating is not None:
@@ -225,6 +286,26 @@ class WatchMux:
         for sub in subs:
             sub.ended = True
         return [(sub, error) for sub in sorted(subs, key=lambda s: s.order)]
+
+    def on_stream_error(self, code: Any, details: str) -> list[Failure]:
+        """The stream broke with gRPC status ``code``/``details``. If a request was over a
+        size limit, it was the create being answered (cancels and progress requests are a
+        few bytes): that watcher ends with ``RequestTooLargeError``, so that reopening the
+        stream does not send it again, forever; the others resume."""
+        sub = self._creating
+        if sub is None or not any(text in details for text in _TOO_LARGE):
+            return []
+        self._creating = None
+        sub.ended = True
+        action = f"watch {sub.options.key[:64]!r}"
+        error = error_from_status(code, details, endpoint=self.endpoint, action=action)
+        if not isinstance(error, RequestTooLargeError):
+            error = RequestTooLargeError(
+                f"{action}: the create request is over what etcd at {self.endpoint} reads "
+                f"(--max-request-bytes + 512 KiB) ({details})",
+                code=code, details=details, endpoint=self.endpoint,
+            )
+        return [(sub, error)]
 
     def on_response(self, response: Any) -> tuple[list[Any], list[Delivery]]:
         """Apply one response from the server."""

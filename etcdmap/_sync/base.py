@@ -22,7 +22,6 @@ from .._backends.threads import (
     Worker,
     close_channel_now,
     running_loop,
-    sleep,
 )
 from .._core.auth import Credentials, Metadata, needs_new_token, token_metadata
 from .._core.checks import check_count, check_seconds, check_timeout
@@ -120,8 +119,7 @@ class ClientBase:
 
     def _connect(self) -> Connection:
         # Created on first use, so an async channel binds to the loop that uses it.
-        if self._closed:
-            raise ClientClosedError(f"{self!r} is closed")
+        self._check_open()
         if self._conn is None:
             if self._reject_old_cluster:
                 self._check_server_versions()
@@ -129,6 +127,11 @@ class ClientBase:
             if self._auto_sync_interval and self._syncer is None:
                 self._syncer = Worker(self._auto_sync, name="etcdmap-auto-sync")
         return self._conn
+
+    def _check_open(self) -> None:
+        """``ClientClosedError`` once ``close()`` / ``close()`` has begun."""
+        if self._closed:
+            raise ClientClosedError(f"{self!r} is closed")
 
     def _check_server_versions(self) -> None:
         """``reject_old_cluster``: every endpoint must answer Maintenance.Status with a
@@ -160,8 +163,7 @@ class ClientBase:
 
     def _connection_for(self, endpoint: str) -> Connection:
         """The connection to one endpoint: created once, reused, closed with the client."""
-        if self._closed:
-            raise ClientClosedError(f"{self!r} is closed")
+        self._check_open()
         conn = self._conns.get(endpoint)
         if conn is None:
             conn = self._conns[endpoint] = Connection(
@@ -186,6 +188,9 @@ class ClientBase:
             conn = self._connection_for(endpoint)
         try:
             return getattr(conn, rpc)(request, timeout=seconds, metadata=self._metadata)
+        except ValueError:
+            self._check_open()  # gRPC's "Cannot invoke RPC on closed channel!"
+            raise
         except grpc.RpcError as error:
             pinned = endpoint is not None
             return self._recover(conn, rpc, request, timeout, error, pinned=pinned)
@@ -220,13 +225,15 @@ class ClientBase:
         problem; retry as clientv3 does (``_core.retry``: reads on UNAVAILABLE, writes only when
         they never left), moving to the next endpoint unless the call is ``pinned`` to one;
         else raise the mapped error. Retries stop after the policy's attempts or once the
-        call's timeout has passed again since the first failure."""
+        call's timeout has passed again since the first failure; ``ClientClosedError`` as
+        soon as the client is closed meanwhile (a pause between attempts ends at once)."""
         name = RPC_NAMES.get(rpc, rpc)
         timeout = self._timeout if timeout is None else timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         renewed = False
         attempt = 1
         while True:
+            self._check_open()  # a call the closing cut short fails as closed, not cancelled
             failure = _error(error, conn.endpoint, rpc, request)
             code, details = error.code(), error.details() or ""
             if self._credentials is not None and not renewed and needs_new_token(failure):
@@ -243,13 +250,17 @@ class ClientBase:
                     raise failure from None
                 wait = backoff(attempt, len(self.endpoints), self._retry, self._random)
                 if wait:
-                    sleep(wait if left is None else min(wait, left))
+                    self._stopping.wait(wait if left is None else min(wait, left))
+                    self._check_open()
                 attempt += 1
                 if self._hooks is not None:
                     self._hooks.retried(name, code.name)
             remaining = None if deadline is None else max(deadline - time.monotonic(), 0.001)
             try:
                 return getattr(conn, rpc)(request, timeout=remaining, metadata=self._metadata)
+            except ValueError:
+                self._check_open()  # gRPC's "Cannot invoke RPC on closed channel!"
+                raise
             except grpc.RpcError as again:
                 error = again
 

@@ -78,6 +78,16 @@ def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(deadline - time.monotonic(), 0.0)
 
 
+#: Seconds a wait that ended early (timeout, cancellation) gives the delete of its key; if
+#: the server does not answer by then, the key goes with the session's lease.
+CLEANUP_TIMEOUT = 1.0
+
+
+def _cleanup_timeout(deadline: float | None) -> float | None:
+    """The timeout of the clean-up after a wait: bounded when the wait was."""
+    return None if deadline is None else CLEANUP_TIMEOUT
+
+
 def _deadline(timeout: float | None) -> float | None:
     timeout = check_timeout(timeout, zero=True)
     return None if timeout is None else time.monotonic() + timeout
@@ -128,10 +138,11 @@ class Session:
             raise RuntimeError("the session has no lease yet: start() it (or use with)")
         return self._lease_id
 
-    def start(self) -> Session:
+    def start(self, *, timeout: float | None = None) -> Session:
         """Grant (or adopt) the lease and start keeping it alive; a no-op once started.
 
-        Raises ``SessionExpiredError`` after ``close()`` / ``orphan()``.
+        ``timeout`` bounds the grant (Lease.LeaseGrant). Raises ``SessionExpiredError``
+        after ``close()`` / ``orphan()``.
         """
         with self._lock:
             if self._ended:
@@ -139,7 +150,7 @@ class Session:
             if self._keep is None:
                 target: LeaseLike = self._lease
                 if not self._lease_id:
-                    target = self.client.lease_grant(self.ttl)
+                    target = self.client.lease_grant(self.ttl, timeout=timeout)
                     self._lease_id = target.id
                 self._keep = self.client.lease_keep_alive(target)
                 self._watcher = Worker(self._watch, self._keep, name="etcdmap-session")
@@ -203,8 +214,9 @@ def _wait_for(
     prefix: bool = False,
 ) -> bool:
     """Watch ``key`` (or the prefix) from ``revision`` until a response satisfies
-    ``happened``: True; False if ``deadline`` passed first. The watch's own worker only sets
-    an event, so the wait honours the deadline (and Ctrl-C, and cancellation)."""
+    ``happened``: True; False if ``deadline`` passed first, also while the stream cannot
+    create the watch. The watch's own worker only sets an event, so the wait honours the
+    deadline (and Ctrl-C, and cancellation)."""
     seen = Event()
     failures: list[EtcdError] = []
 
@@ -215,9 +227,14 @@ def _wait_for(
         elif happened(item):
             seen.set()
 
-    handle = client.add_watch_callback(
-        key, on_response, prefix=prefix, start_revision=revision
-    )
+    try:
+        handle = client.add_watch_callback(
+            key, on_response, prefix=prefix, start_revision=revision, timeout=_left(deadline)
+        )
+    except DeadlineExceededError:
+        if _left(deadline) == 0.0:
+            return False
+        raise
     try:
         done = seen.wait(_left(deadline))
     finally:
@@ -289,7 +306,7 @@ class Mutex:
 
     def _enqueue(self, timeout: float | None) -> bool:
         """Queue this session (one Txn); True if it holds the lock at once."""
-        self.session.start()
+        self.session.start(timeout=timeout)
         self.session.check()
         lease = self.session.lease_id
         key = waiter_key(self.prefix, lease)
@@ -305,7 +322,7 @@ class Mutex:
         someone does): True if it is ours now, False if it is held elsewhere."""
         if self._enqueue(timeout):
             return True
-        self._abandon()
+        self._abandon(timeout)
         return False
 
     def acquire(self, timeout: float | None = None) -> bool:
@@ -320,6 +337,7 @@ class Mutex:
         deadline = _deadline(timeout)
         if self._enqueue(timeout):
             return True
+        cleanup = _cleanup_timeout(deadline)
         key, rev = self._key, self._rev
         assert key is not None
         try:
@@ -334,11 +352,13 @@ class Mutex:
                     )
                 self.header = response.header
                 return True
-        except BaseException:
-            if self._key is not None:
-                self._abandon()
-            raise
-        self._abandon()
+        except BaseException as error:
+            timed_out = isinstance(error, DeadlineExceededError) and _left(deadline) == 0.0
+            if not timed_out:  # else a read ran out of time before the deadline: False
+                if self._key is not None:
+                    self._abandon(cleanup)
+                raise
+        self._abandon(cleanup)
         return False
 
     def lock(self, timeout: float | None = None) -> None:
@@ -347,13 +367,13 @@ class Mutex:
         if not self.acquire(timeout):
             raise DeadlineExceededError(f"lock {self.prefix!r} not acquired within {timeout}s")
 
-    def _abandon(self) -> None:
+    def _abandon(self, timeout: float | None) -> None:
         """Leave the queue: delete our key (best effort; the lease deletes it otherwise)."""
         key, self._key, self._rev = self._key, None, 0
         if key is None:
             return
         try:
-            self.client.delete(key)
+            self.client.delete(key, timeout=timeout)
         except EtcdError as error:
             log.warning("could not delete lock key %r (%s); it goes with its lease", key, error)
 
@@ -459,11 +479,12 @@ class Election:
         ``SessionExpiredError`` if our key vanished (the lease was lost) while waiting.
         """
         deadline = _deadline(timeout)
-        self.session.start()
+        self.session.start(timeout=timeout)
         self.session.check()
         lease = self.session.lease_id
         key = waiter_key(self.prefix, lease)
         response = self.client.txn(*campaign_txn(key, value, lease), timeout=timeout)
+        cleanup = _cleanup_timeout(deadline)
         self._key, (self._rev, differs) = key, parse_campaign(response, value)
         try:
             if differs:
@@ -479,18 +500,18 @@ class Election:
                         key=key,
                     )
         except BaseException:
-            self._withdraw()
+            self._withdraw(cleanup)
             raise
         if not elected:
-            self._withdraw()
+            self._withdraw(cleanup)
             raise DeadlineExceededError(
                 f"campaign in {self.prefix!r} not elected within {timeout}s"
             )
         self.header = response.header
 
-    def _withdraw(self) -> None:
+    def _withdraw(self, timeout: float | None) -> None:
         try:
-            self.resign()
+            self.resign(timeout=timeout)
         except EtcdError as error:
             log.warning("election %r: could not withdraw our key (%s)", self.prefix, error)
 

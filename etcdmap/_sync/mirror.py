@@ -236,6 +236,8 @@ class Mirror(MirrorBase[V]):
         if persist is not None and transform is not None:
             raise ValueError("persist= saves the values the codec encodes: not with transform=")
         check_client(client, Mirror)
+        if getattr(client, "_closed", False):
+            raise ClientClosedError(f"{client!r} is closed: a mirror needs an open client")
         self.client = client
         self.map: EtcdMap[V] = EtcdMap(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,

@@ -45,9 +45,10 @@ class NamespaceWatcher:
         """The first revision this watcher has not delivered yet (0 before it started)."""
         return self._watcher.next_revision
 
-    def start(self) -> NamespaceWatcher:
-        """Register the watch on the client's stream (done by ``with`` and iteration)."""
-        self._watcher.start()
+    def start(self, timeout: float | None = None) -> NamespaceWatcher:
+        """Register the watch on the client's stream (done by ``with`` and iteration);
+        see ``start`` of the client's watcher for ``timeout``."""
+        self._watcher.start(timeout)
         return self
 
     def cancel(self) -> None:
@@ -256,6 +257,7 @@ class Namespace:
         filters: Iterable[WatchFilter] = (),
         progress_notify: bool = False,
         fragment: bool = False,
+        timeout: float | None = None,
     ) -> WatchCallback:
         """Watch like ``watch()`` and pass each response, keys relative to the namespace, to
         ``callback`` (from a worker of the watch); see ``add_watch_callback`` of the client."""
@@ -268,6 +270,7 @@ class Namespace:
         return self.client.add_watch_callback(
             full_key, stripped, range_end=end, start_revision=start_revision, prev_kv=prev_kv,
             filters=filters, progress_notify=progress_notify, fragment=fragment,
+            timeout=timeout,
         )
 
     def request_progress(self) -> None:

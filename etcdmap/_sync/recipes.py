@@ -36,7 +36,14 @@ from .._core.recipes import (
     unique_key,
     was_put,
 )
-from .concurrency import Session, _deadline, _left, _wait_deletes, _wait_for
+from .concurrency import (
+    Session,
+    _cleanup_timeout,
+    _deadline,
+    _left,
+    _wait_deletes,
+    _wait_for,
+)
 
 if TYPE_CHECKING:
     from .client import Client
@@ -63,10 +70,12 @@ def _create_unique(
             return key, revision
 
 
-def _delete_quietly(client: KVClient, key: bytes, what: str) -> None:
+def _delete_quietly(
+    client: KVClient, key: bytes, what: str, timeout: float | None
+) -> None:
     """Delete a key we leave behind (best effort: a session's key goes with its lease)."""
     try:
-        client.delete(key)
+        client.delete(key, timeout=timeout)
     except EtcdError as error:
         log.warning("could not delete %s key %r (%s)", what, key, error)
 
@@ -120,7 +129,7 @@ class RWMutex:
         deadline = _deadline(timeout)
         if self._key is not None:
             raise RuntimeError(f"{self!r} already holds or waits for the lock")
-        self.session.start()
+        self.session.start(timeout=timeout)
         self.session.check()
         key, rev = _create_unique(
             self.client, self.keys.queue(write), b"", self.session.lease_id, _left(deadline)
@@ -137,18 +146,18 @@ class RWMutex:
                     key=key,
                 )
         except BaseException:
-            self._abandon()
+            self._abandon(_cleanup_timeout(deadline))
             raise
-        self._abandon()
+        self._abandon(_cleanup_timeout(deadline))
         kind = "write" if write else "read"
         raise DeadlineExceededError(
             f"{kind} lock {self.keys.root!r} not acquired within {timeout}s"
         )
 
-    def _abandon(self) -> None:
+    def _abandon(self, timeout: float | None) -> None:
         key, self._key, self._rev = self._key, None, 0
         if key is not None:
-            _delete_quietly(self.client, key, "rwmutex")
+            _delete_quietly(self.client, key, "rwmutex", timeout)
 
     def read_unlock(self, *, timeout: float | None = None) -> None:
         """Release a read lock (KV.Txn deleting our key if it is still ours).
@@ -255,7 +264,7 @@ class DoubleBarrier:
         deadline = _deadline(timeout)
         if self._key is not None:
             raise RuntimeError(f"{self!r} has entered already; leave() first")
-        self.session.start()
+        self.session.start(timeout=timeout)
         self.session.check()
         key, rev = _create_unique(
             self.client, self.keys.waiters, b"", self.session.lease_id, _left(deadline)
@@ -282,7 +291,7 @@ class DoubleBarrier:
                 f"entered within {timeout}s"
             )
         except BaseException:
-            self._abandon()
+            self._abandon(_cleanup_timeout(deadline))
             raise
 
     def leave(self, timeout: float | None = None) -> None:
@@ -315,13 +324,13 @@ class DoubleBarrier:
                         f"{timeout}s"
                     )
         except BaseException:
-            self._abandon()
+            self._abandon(_cleanup_timeout(deadline))
             raise
 
-    def _abandon(self) -> None:
+    def _abandon(self, timeout: float | None) -> None:
         key, self._key = self._key, None
         if key is not None:
-            _delete_quietly(self.client, key, "double barrier")
+            _delete_quietly(self.client, key, "double barrier", timeout)
 
 
 class Queue:

@@ -325,9 +325,10 @@ class PrefixCopy:
     def _follow(self) -> None:
         """Apply the source's changes after ``revision`` until stopped."""
         self.phase = "updates"
-        watcher = Syncer(self._source, self._keys.prefix, self.revision).sync_updates()
+        syncer = Syncer(self._source, self._keys.prefix, self.revision)
+        # stop() cancels the watcher, at once even while it starts, and joins this worker
+        self._watcher = watcher = syncer.sync_updates().for_worker()
         watcher.start()
-        self._watcher = watcher
         try:
             if self._stop.is_set():
                 return

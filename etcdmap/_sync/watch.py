@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,9 +21,12 @@ from .._backends.threads import (
     uninterruptible,
 )
 from .._core.errors import (
+    ClientClosedError,
+    DeadlineExceededError,
     EtcdError,
     InvalidAuthTokenError,
     PermissionDeniedError,
+    RequestTooLargeError,
     error_from_status,
 )
 from .._core.outage import FailureLog, describe
@@ -32,6 +36,7 @@ from .._core.watch import (
     WatchFilter,
     WatchMux,
     WatchResponse,
+    check_buffer,
     progress_request,
     watch_options,
 )
@@ -76,9 +81,15 @@ class WatchStream:
         self._auth_retried: set[Subscription] = set()
 
     def add(self, sub: Subscription, queue: Queue[Any]) -> None:
+        """Queue ``sub`` for creation (``ClientClosedError`` once the client is closed)."""
         with self._lock:
+            if self._stop.is_set() or self._client._closed:
+                raise self._closed_error()
             self._queues[sub] = queue
             self._send(self._mux.add(sub))
+
+    def _closed_error(self) -> ClientClosedError:
+        return ClientClosedError(f"{self._client!r} is closed: its watches have ended")
 
     def cancel(self, sub: Subscription) -> None:
         self._auth_retried.discard(sub)
@@ -110,13 +121,17 @@ class WatchStream:
             self._queues.clear()
             if self._stream is not None:
                 self._stream.cancel()  # a consumer waiting in recv() returns
+        closed = self._closed_error()
         for queue in queues:
-            _end_queue(queue)
+            _end_queue(queue, closed)  # a consumer waiting for its next item raises it
         self._reader.close()
 
-    def next_item(self, queue: Queue[Any]) -> Any:
-        """The next item of a watcher's ``queue``: a response, an error or the end."""
-        return self._reader.next(queue)
+    def next_item(self, queue: Queue[Any], timeout: float | None = None) -> Any:
+        """The next item of a watcher's ``queue``: a response, an error or the end
+        (``TimeoutError`` after ``timeout`` seconds)."""
+        if self._stop.is_set() and queue.empty():
+            return self._closed_error()
+        return self._reader.next(queue, timeout)
 
     def _keep_reading(self) -> bool:
         """Whether the stream is worth reading: not closed, and open or with watchers."""
@@ -157,11 +172,16 @@ class WatchStream:
         except grpc.RpcError as error:
             cause = error
             if conn is not None:
+                self._fail_refused(error)
                 if certificate_rejected(error.details() or ""):
                     self._fail_all(error_from_status(
                         error.code(), error.details(), endpoint=conn.endpoint, action="watch"
                     ))
                 self._client._renew_token_after(conn, error, "watch")
+        except ClientClosedError as error:
+            self._fail_all(error)
+            self._stop.set()
+            return
         except EtcdError as error:
             cause = error
         except BaseException:
@@ -183,6 +203,9 @@ class WatchStream:
     def _open(self) -> None:
         conn, stream = self._client._open_stream("watch", self.connects)
         with self._lock:
+            if self._stop.is_set():  # closed while opening: nobody would cancel this one
+                stream.cancel()
+                return
             self._conn, self._stream, self._received = conn, stream, False
             self.connects += 1
             if self.connects > 1 and self._client._hooks is not None:
@@ -205,10 +228,18 @@ class WatchStream:
 
     def _fail_all(self, error: EtcdError) -> None:
         """End every watcher with ``error``: reconnecting cannot cure it."""
+        self._end(lambda: self._mux.fail_all(error))
+
+    def _fail_refused(self, error: Any) -> None:
+        """End the watcher whose create broke the stream (too large for a gRPC end): sent
+        again on the next stream it would break that one too."""
+        self._end(lambda: self._mux.on_stream_error(error.code(), error.details() or ""))
+
+    def _end(self, ended: Callable[[], list[tuple[Subscription, EtcdError]]]) -> None:
+        """End the watchers the mux call ``ended`` ends, each with its error."""
         with self._lock:
-            deliveries = self._mux.fail_all(error)
-            queues = [self._queues.pop(sub, None) for sub, _ in deliveries]
-        for queue in queues:
+            targets = [(self._queues.pop(sub, None), error) for sub, error in ended()]
+        for queue, error in targets:
             if queue is not None:
                 _end_queue(queue, error)
 
@@ -264,19 +295,46 @@ class Watcher:
         self._started = False
         self._done = False
         self._pending: object = None
+        #: The ``timeout`` of the wait for each next item: None lets the waiting thread
+        #: read the stream itself (an iterator: no hand-over); math.inf waits as long but
+        #: leaves reading to others, so the wait ends as soon as the watcher does.
+        self._patience: float | None = None
 
     @property
     def next_revision(self) -> int:
         """The first revision this watcher has not delivered yet (0 before it started)."""
         return self._sub.next_revision
 
-    def start(self) -> Watcher:
+    def for_worker(self) -> Watcher:
+        """Mark this watcher as iterated by a background worker: waiting for an item, the
+        worker leaves reading the shared stream to others, so ``cancel()`` ends its wait
+        at once even while the stream is stuck (a frozen server) and the worker can be
+        joined. Returns the watcher."""
+        self._patience = math.inf
+        return self
+
+    def start(self, timeout: float | None = None) -> Watcher:
         """Register the watch and wait until the server has created it, so every change
-        made after ``start()`` returns is delivered (done by ``with`` and iteration)."""
+        made after ``start()`` returns is delivered (done by ``with`` and iteration).
+
+        ``DeadlineExceededError`` (and the watch cancelled) if the server has not created
+        it within ``timeout`` seconds (None: wait as long as it takes; the stream is
+        resumed after failures meanwhile). ``ClientClosedError`` once the client is closed.
+        """
+        if timeout is not None and not timeout >= 0:
+            raise ValueError(f"timeout must be a number of seconds >= 0, got {timeout}")
         if not self._started:
-            self._started = True
             self._stream.add(self._sub, self._queue)
-            first = self._stream.next_item(self._queue)
+            self._started = True
+            try:
+                wait = self._patience if timeout is None else timeout
+                first = self._stream.next_item(self._queue, wait)
+            except TimeoutError:
+                self.cancel()
+                raise DeadlineExceededError(
+                    f"watch {self._sub.options.key[:64]!r}: not created by the server "
+                    f"within {timeout}s"
+                ) from None
             if not (isinstance(first, WatchResponse) and first.created):
                 self._pending = first  # an error or the end: iteration reports it
         return self
@@ -306,7 +364,7 @@ class Watcher:
             elif self._done and self._queue.empty():
                 raise StopIteration
             else:
-                item = self._stream.next_item(self._queue)
+                item = self._stream.next_item(self._queue, self._patience)
             if item is _END:
                 self._done = True
                 raise StopIteration
@@ -328,12 +386,12 @@ class WatchCallback:
         watcher: Watcher,
         callback: Callable[[WatchResponse | EtcdError], Any],
     ) -> None:
-        self.watcher = watcher
+        self.watcher = watcher.for_worker()  # cancel() joins the worker
         self._callback = callback
         self._worker: Worker | None = None
 
-    def start(self) -> WatchCallback:
-        self.watcher.start()
+    def start(self, timeout: float | None = None) -> WatchCallback:
+        self.watcher.start(timeout)
         self._worker = Worker(self._dispatch, name="etcdmap-watch-callback")
         return self
 
@@ -414,7 +472,13 @@ class Watch(ClientBase):
             key, range_end, prefix, prev_kv, filters, progress_notify, fragment
         )
         sub = Subscription(options, start_revision)
-        return Watcher(self._watches(), sub, buffer)
+        limit = dict(self._options).get("grpc.max_send_message_length", -1)
+        if 0 <= limit < (size := sub.create_bytes()):
+            raise RequestTooLargeError(
+                f"watch {options.key[:64]!r}: the create request ({size} bytes) is over the "
+                f"client's max_send_bytes ({limit})"
+            )
+        return Watcher(self._watches(), sub, check_buffer(buffer))
 
     def add_watch_callback(
         self,
@@ -428,17 +492,20 @@ class Watch(ClientBase):
         filters: Iterable[WatchFilter] = (),
         progress_notify: bool = False,
         fragment: bool = False,
+        timeout: float | None = None,
     ) -> WatchCallback:
         """Watch like ``watch()`` and call ``callback(response)`` for each response, from a
         worker of this watch (never while reading the stream). An error that ends the watch is
-        passed to the callback too. Returns a handle with ``cancel()``.
+        passed to the callback too (``ClientClosedError`` when the client closes). Returns a
+        handle with ``cancel()`` once the server has created the watch, or raises
+        ``DeadlineExceededError`` if it has not within ``timeout`` seconds.
         """
         watcher = self.watch(
             key, prefix=prefix, range_end=range_end, start_revision=start_revision,
             prev_kv=prev_kv, filters=filters, progress_notify=progress_notify,
             fragment=fragment,
         )
-        return WatchCallback(watcher, callback).start()
+        return WatchCallback(watcher, callback).start(timeout)
 
     def request_progress(self) -> None:
         """Ask the server for a progress notification on every watcher (Watch.Progress

@@ -4,8 +4,13 @@ from tests/_async/helpers.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import subprocess
-from collections.abc import AsyncIterable
+import time
+from collections.abc import AsyncIterable, Iterator
+from pathlib import Path
 
 import etcdmap
 from etcdmap import AsyncClient
@@ -35,6 +40,33 @@ async def put_retrying(client: AsyncClient, key: str, value: str) -> int:
         except etcdmap.EtcdError:
             await asyncio.sleep(0.1)
     raise AssertionError(f"could not write {key}")
+
+
+@contextlib.contextmanager
+def frozen(server: EtcdServer) -> Iterator[None]:
+    """Freeze the etcd process (SIGSTOP) during the block, then let it run again (SIGCONT):
+    its connections stay open but nothing on them moves, unlike a killed server's."""
+    pid = server.pid
+    assert pid is not None, f"{server!r} is not running"
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # the signal stops the threads one by one: wait until none runs any more
+        tasks = Path(f"/proc/{pid}/task")
+        deadline = time.monotonic() + 5
+        while any(_state(task) not in "Tt" for task in tasks.iterdir()):
+            assert time.monotonic() < deadline, f"{server!r} did not stop"
+            time.sleep(0.001)
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def _state(task: Path) -> str:
+    """The scheduler state letter of a thread (``/proc/<pid>/task/<tid>``); "T" if gone."""
+    try:
+        return task.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "T"
 
 
 def etcdctl_background(server: EtcdServer, *args: str, delay: float = 0.0) -> subprocess.Popen[str]:

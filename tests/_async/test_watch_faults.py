@@ -1,0 +1,287 @@
+"""Watches that must not poison their client, against a real etcd: a create that cannot be
+sent or that the server refuses, bad arguments, a closed client, and deadlines that hold while
+the server is frozen (SIGSTOP), so the stream under a wait makes no progress.
+
+Written for AsyncClient; tests/_sync/test_watch_faults.py is generated from it by
+scripts/unasync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+import etcdmap
+from etcdmap import AsyncClient, AsyncElection, AsyncMutex, AsyncRWMutex, AsyncSession
+from etcdmap._async.mirror import AsyncMirror
+from etcdmap._async.syncer import AsyncPrefixCopy
+from etcdmap._backends.asyncio import Worker
+from etcdmap.testing import EtcdServer
+
+from .helpers import frozen
+
+MiB = 1024 * 1024
+#: How late past its timeout a wait on a frozen server may return.
+SLACK = 1.5
+
+
+async def watch_still_works(client: AsyncClient, key: str) -> None:
+    """A new watch on ``client`` starts and delivers, and a Mutex on it locks: nothing left
+    over from an earlier failed watch blocks the client's stream."""
+    async with client.watch(key) as watcher:
+        revision = (await client.put(key, "v")).header.revision
+        response = await watcher.__anext__()
+        assert [e.kv.mod_revision for e in response.events] == [revision]
+    async with AsyncSession(client, ttl=5) as session:
+        assert await AsyncMutex(session, key + "/lock").acquire(timeout=5)
+
+
+async def eventually(outcome: list[Any], within: float) -> Any:
+    """The first item of ``outcome`` once a background call has put it there."""
+    deadline = time.monotonic() + within
+    while not outcome and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert outcome, f"the call did not end within {within}s"
+    return outcome[0]
+
+
+async def timed(outcome: list[Any], call: Any) -> None:
+    """Run ``call()`` and append (what it returned or raised, seconds it took) to ``outcome``."""
+    started = time.monotonic()
+    try:
+        result: Any = await call()
+    except Exception as error:
+        result = error
+    outcome.append((result, time.monotonic() - started))
+
+
+# --- 5: a create that cannot be sent -----------------------------------------------------
+
+
+async def test_a_create_over_max_send_bytes_fails_alone(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    async with AsyncClient(etcd_server.endpoints) as c:
+        async with c.watch(etcd_prefix + "other") as other:
+            started = time.monotonic()
+            with pytest.raises(etcdmap.RequestTooLargeError, match="max_send_bytes"):
+                await c.watch("k" * (2 * MiB)).start()
+            assert time.monotonic() - started < 1.0
+            revision = (await c.put(etcd_prefix + "other", "1")).header.revision
+            assert (await other.__anext__()).events[0].kv.mod_revision == revision
+        await watch_still_works(c, etcd_prefix + "after")
+
+
+async def test_a_create_the_server_refuses_fails_alone(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    # Under the client's 8 MiB but over what etcd's gRPC server reads (--max-request-bytes
+    # plus 512 KiB): the server breaks the stream, which must not be reopened with it forever.
+    async with AsyncClient(etcd_server.endpoints, max_send_bytes=8 * MiB) as c:
+        async with c.watch(etcd_prefix + "other") as other:
+            started = time.monotonic()
+            refused = await c.watch("k" * (3 * MiB)).start()  # an error at creation ends
+            with pytest.raises(etcdmap.RequestTooLargeError, match="max-request-bytes"):
+                await refused.__anext__()  # the watch: iterating it raises the error
+            assert time.monotonic() - started < 2.0
+            revision = (await c.put(etcd_prefix + "other", "1")).header.revision
+            assert (await other.__anext__()).events[0].kv.mod_revision == revision
+        await watch_still_works(c, etcd_prefix + "after")
+
+
+# --- 6: bad arguments --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "named"),
+    [
+        ({"start_revision": 1.5}, TypeError, "start_revision"),
+        ({"start_revision": "7"}, TypeError, "start_revision"),
+        ({"start_revision": True}, TypeError, "start_revision"),
+        ({"start_revision": 2**64}, ValueError, "start_revision"),
+        ({"start_revision": 2**63}, ValueError, "start_revision"),
+        ({"start_revision": -1}, ValueError, "start_revision"),
+        ({"buffer": -1}, ValueError, "buffer"),
+        ({"buffer": 0}, ValueError, "buffer"),
+        ({"buffer": 2.5}, TypeError, "buffer"),
+        ({"filters": "noput"}, TypeError, "filters"),
+        ({"filters": [1]}, ValueError, "filters"),
+        ({"filters": 3}, TypeError, "filters"),
+        ({"range_end": 5}, TypeError, "range_end"),
+        ({"range_end": "/"}, ValueError, "range_end"),
+        ({"prefix": "yes"}, TypeError, "prefix"),
+        ({"prev_kv": 1}, TypeError, "prev_kv"),
+        ({"progress_notify": None}, TypeError, "progress_notify"),
+        ({"fragment": "no"}, TypeError, "fragment"),
+    ],
+)
+async def test_a_bad_argument_fails_that_call_alone(
+    etcd_server: EtcdServer, etcd_prefix: str, arguments: dict[str, Any], error: type, named: str
+) -> None:
+    async with AsyncClient(etcd_server.endpoints) as c:
+        with pytest.raises(error, match=named):
+            c.watch(etcd_prefix + "k", **arguments)
+        await watch_still_works(c, etcd_prefix + "after")
+
+
+# --- 7: a closed client ------------------------------------------------------------------
+
+
+async def test_a_closed_client_refuses_watches_keep_alives_and_mirrors(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    c = AsyncClient(etcd_server.endpoints)
+    lease = await c.lease_grant(5)
+    await c.aclose()
+    started = time.monotonic()
+    with pytest.raises(etcdmap.ClientClosedError):
+        await c.watch(etcd_prefix).start()
+    with pytest.raises(etcdmap.ClientClosedError):
+        async for _ in c.watch(etcd_prefix):
+            pass
+    with pytest.raises(etcdmap.ClientClosedError):
+        await c.add_watch_callback(etcd_prefix, lambda item: None)
+    with pytest.raises(etcdmap.ClientClosedError):
+        await c.lease_keep_alive(lease)
+    with pytest.raises(etcdmap.ClientClosedError):
+        AsyncMirror(c, etcd_prefix)
+    assert time.monotonic() - started < 1.0
+
+
+async def test_a_waiting_watcher_ends_with_client_closed(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    c = AsyncClient(etcd_server.endpoints)
+    watcher = await c.watch(etcd_prefix).start()
+    items: list[Any] = []
+    handle = await c.add_watch_callback(etcd_prefix, items.append)
+    outcome: list[Any] = []
+    worker = Worker(timed, outcome, watcher.__anext__, name="test-waiting-watcher")
+    await asyncio.sleep(0.2)  # the worker waits in the iteration
+    await c.aclose()
+    error, _ = await eventually(outcome, 5)
+    assert isinstance(error, etcdmap.ClientClosedError)
+    await eventually(items, 5)
+    assert isinstance(items[0], etcdmap.ClientClosedError)
+    await handle.cancel()
+    await worker.join()
+
+
+async def test_closing_a_client_while_a_call_retries(etcd_prefix: str) -> None:
+    with EtcdServer() as server:
+        c = AsyncClient(server.endpoints)
+        await c.put(etcd_prefix + "k", "v")
+        server.kill()
+        try:
+            outcome: list[Any] = []
+            worker = Worker(
+                timed, outcome, lambda: c.get(etcd_prefix + "k", timeout=30),
+                name="test-retrying-get",
+            )
+            await asyncio.sleep(0.5)  # the get fails and is retried
+            await c.aclose()
+            error, _ = await eventually(outcome, 5)
+            assert isinstance(error, etcdmap.ClientClosedError), error
+            await worker.join()
+        finally:
+            server.restart()
+
+
+# --- 8: deadlines that hold on a frozen server -------------------------------------------
+
+
+async def test_watch_start_timeout_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    async with AsyncClient(etcd_server.endpoints) as c:
+        async with c.watch(etcd_prefix + "open"):  # the stream is up before the freeze
+            with frozen(etcd_server):
+                started = time.monotonic()
+                with pytest.raises(etcdmap.DeadlineExceededError, match="watch"):
+                    await c.watch(etcd_prefix + "k").start(timeout=1.0)
+                assert time.monotonic() - started < 1.0 + SLACK
+        await watch_still_works(c, etcd_prefix + "after")
+
+
+async def wait_frozen_while_waiting(
+    server: EtcdServer, client: AsyncClient, prefix: str, call: Any, timeout: float
+) -> Any:
+    """Run ``call()`` in the background; once it has queued its key under ``prefix`` (it now
+    waits for an older holder), freeze the server. What the call returned or raised, checked
+    to have taken at most ``timeout`` + slack."""
+    outcome: list[Any] = []
+    worker = Worker(timed, outcome, call, name="test-frozen-wait")
+    try:
+        deadline = time.monotonic() + 5
+        while (await client.get(prefix, prefix=True, count_only=True)).count < 2:
+            assert time.monotonic() < deadline, "the waiter never queued"
+            await asyncio.sleep(0.02)
+        with frozen(server):
+            result, seconds = await eventually(outcome, timeout + 2 * SLACK)
+        assert seconds < timeout + SLACK, seconds
+        return result
+    finally:
+        await worker.join()
+
+
+async def test_mutex_acquire_timeout_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    prefix = etcd_prefix + "lock"
+    async with AsyncClient(etcd_server.endpoints) as holder_client, \
+            AsyncClient(etcd_server.endpoints) as waiter_client, \
+            AsyncSession(holder_client, ttl=30) as holder, AsyncSession(waiter_client, ttl=30) as waiter:
+        assert await AsyncMutex(holder, prefix).acquire(timeout=5)
+        mutex = AsyncMutex(waiter, prefix)
+        acquired = await wait_frozen_while_waiting(
+            etcd_server, holder_client, prefix, lambda: mutex.acquire(timeout=2.0), 2.0
+        )
+        assert acquired is False
+        await watch_still_works(waiter_client, etcd_prefix + "after")
+
+
+async def test_campaign_timeout_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    prefix = etcd_prefix + "election"
+    async with AsyncClient(etcd_server.endpoints) as leader_client, \
+            AsyncClient(etcd_server.endpoints) as candidate_client, \
+            AsyncSession(leader_client, ttl=30) as leader, AsyncSession(candidate_client, ttl=30) as candidate:
+        await AsyncElection(leader, prefix).campaign("leader", timeout=5)
+        election = AsyncElection(candidate, prefix)
+        error = await wait_frozen_while_waiting(
+            etcd_server, leader_client, prefix, lambda: election.campaign("second", timeout=2.0), 2.0
+        )
+        assert isinstance(error, etcdmap.DeadlineExceededError), error
+        await watch_still_works(candidate_client, etcd_prefix + "after")
+
+
+async def test_rwmutex_lock_timeout_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    prefix = etcd_prefix + "rw"
+    async with AsyncClient(etcd_server.endpoints) as holder_client, \
+            AsyncClient(etcd_server.endpoints) as waiter_client, \
+            AsyncSession(holder_client, ttl=30) as holder, AsyncSession(waiter_client, ttl=30) as waiter:
+        await AsyncRWMutex(holder, prefix).lock(timeout=5)
+        rw = AsyncRWMutex(waiter, prefix)
+        error = await wait_frozen_while_waiting(
+            etcd_server, holder_client, prefix, lambda: rw.lock(timeout=2.0), 2.0
+        )
+        assert isinstance(error, etcdmap.DeadlineExceededError), error
+        await watch_still_works(waiter_client, etcd_prefix + "after")
+
+
+async def test_mirror_waits_time_out_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    async with AsyncClient(etcd_server.endpoints) as c:
+        revision = (await c.put(etcd_prefix + "k", "v")).header.revision
+        async with AsyncMirror(c, etcd_prefix) as mirror:
+            await mirror.wait_synced(timeout=5)
+            with frozen(etcd_server):
+                started = time.monotonic()
+                with pytest.raises(TimeoutError):
+                    await mirror.wait_for(revision + 1000, timeout=1.0)
+                assert time.monotonic() - started < 1.0 + SLACK
+
+
+async def test_stopping_a_prefix_copy_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    async with AsyncClient(etcd_server.endpoints) as c:
+        revision = (await c.put(etcd_prefix + "source/k", "v")).header.revision
+        copy = AsyncPrefixCopy(c, c, etcd_prefix + "source/", etcd_prefix + "copy/").start()
+        try:
+            assert await copy.wait_for(revision, timeout=5)
+            with frozen(etcd_server):
+                started = time.monotonic()
+                await copy.stop()  # its worker waits in the watch: stop() joins it
+                assert time.monotonic() - started < SLACK
+        finally:
+            await copy.stop()
