@@ -453,8 +453,19 @@ class Watch(ClientBase):
         watch is re-created from the revision after the last one delivered: no event is
         lost or repeated.
 
+        Every argument is checked here, before anything is queued on the shared stream
+        (``TypeError``/``ValueError`` naming it), and a create request over the client's
+        ``max_send_bytes`` raises ``RequestTooLargeError``; one etcd's gRPC server refuses
+        as too large ends this watcher alone with it. ``start()`` and iteration raise
+        ``ClientClosedError`` once the client is closed.
+
         Parameters
         ----------
+        start_revision:
+            An int from 0 (the default: after the current revision) to 2**63 - 1.
+        range_end:
+            Must sort after ``key`` (etcd refuses an empty range); ``"\x00"``: every key
+            from ``key`` on.
         prev_kv:
             Each event also carries the key as it was before (``Event.prev_kv``).
         filters:
@@ -464,9 +475,9 @@ class Watch(ClientBase):
         fragment:
             Let the server split very large responses; they are reassembled here.
         buffer:
-            Responses held for a slow consumer. When full, the shared stream stops reading
-            until the consumer catches up (etcd keeps the backlog), so memory stays bounded;
-            every watcher of this client waits meanwhile.
+            Responses held for a slow consumer (at least 1). When full, the shared stream
+            stops reading until the consumer catches up (etcd keeps the backlog), so memory
+            stays bounded; every watcher of this client waits meanwhile.
         """
         options = watch_options(
             key, range_end, prefix, prev_kv, filters, progress_notify, fragment
