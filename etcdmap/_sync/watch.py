@@ -20,6 +20,7 @@ from .._backends.threads import (
     settle,
     uninterruptible,
 )
+from .._core.checks import check_timeout
 from .._core.errors import (
     ClientClosedError,
     DeadlineExceededError,
@@ -321,8 +322,7 @@ class Watcher:
         it within ``timeout`` seconds (None: wait as long as it takes; the stream is
         resumed after failures meanwhile). ``ClientClosedError`` once the client is closed.
         """
-        if timeout is not None and not timeout >= 0:
-            raise ValueError(f"timeout must be a number of seconds >= 0, got {timeout}")
+        timeout = check_timeout(timeout, zero=True)
         if not self._started:
             self._stream.add(self._sub, self._queue)
             self._started = True

@@ -129,6 +129,12 @@ async def test_bad_timeouts_and_ranges_send_nothing(
     for timeout in (True, "1", b"1"):
         with pytest.raises(TypeError, match="^timeout must be a number of seconds"):
             await client.get(etcd_prefix, timeout=timeout)  # type: ignore[arg-type]
+    watcher = client.watch(etcd_prefix)
+    for timeout in (math.inf, math.nan, -1):
+        with pytest.raises(ValueError, match="^timeout must"):
+            await watcher.start(timeout=timeout)
+    with pytest.raises(TypeError, match="^timeout must be a number of seconds"):
+        await watcher.start(timeout="1")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="^revision must be <="):
         await client.get(etcd_prefix, revision=2**64)
     with pytest.raises(TypeError, match="^limit must be an int"):

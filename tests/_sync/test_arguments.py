@@ -130,6 +130,12 @@ def test_bad_timeouts_and_ranges_send_nothing(
     for timeout in (True, "1", b"1"):
         with pytest.raises(TypeError, match="^timeout must be a number of seconds"):
             client.get(etcd_prefix, timeout=timeout)  # type: ignore[arg-type]
+    watcher = client.watch(etcd_prefix)
+    for timeout in (math.inf, math.nan, -1):
+        with pytest.raises(ValueError, match="^timeout must"):
+            watcher.start(timeout=timeout)
+    with pytest.raises(TypeError, match="^timeout must be a number of seconds"):
+        watcher.start(timeout="1")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="^revision must be <="):
         client.get(etcd_prefix, revision=2**64)
     with pytest.raises(TypeError, match="^limit must be an int"):
