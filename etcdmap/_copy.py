@@ -6,7 +6,7 @@ import os
 from typing import overload
 
 from ._async.client import AsyncClient
-from ._async.syncer import AsyncPrefixCopy, ProgressCallback
+from ._async.syncer import RETRY_TIMEOUT, AsyncPrefixCopy, ProgressCallback
 from ._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS
 from ._sync.client import Client
 from ._sync.syncer import PrefixCopy
@@ -24,6 +24,7 @@ def copy_prefix(
     progress: ProgressCallback | None = None,
     state_file: str | os.PathLike[str] | None = None,
     timeout: float = 10.0,
+    retry_timeout: float | None = RETRY_TIMEOUT,
     max_txn_ops: int = MAX_TXN_OPS,
     max_request_bytes: int = MAX_REQUEST_BYTES,
 ) -> AsyncPrefixCopy: ...
@@ -39,6 +40,7 @@ def copy_prefix(
     progress: ProgressCallback | None = None,
     state_file: str | os.PathLike[str] | None = None,
     timeout: float = 10.0,
+    retry_timeout: float | None = RETRY_TIMEOUT,
     max_txn_ops: int = MAX_TXN_OPS,
     max_request_bytes: int = MAX_REQUEST_BYTES,
 ) -> PrefixCopy: ...
@@ -53,6 +55,7 @@ def copy_prefix(
     progress: ProgressCallback | None = None,
     state_file: str | os.PathLike[str] | None = None,
     timeout: float = 10.0,
+    retry_timeout: float | None = RETRY_TIMEOUT,
     max_txn_ops: int = MAX_TXN_OPS,
     max_request_bytes: int = MAX_REQUEST_BYTES,
 ) -> AsyncPrefixCopy | PrefixCopy:
@@ -77,6 +80,12 @@ def copy_prefix(
         Path of a small JSON file recording how far the copy got.
     timeout:
         Seconds for each RPC before it counts as failed (and is tried again).
+    retry_timeout:
+        Seconds the copy keeps trying again while a side is unreachable, from the first
+        failure in a row (60 by default; None: for ever). Then it ends: ``wait_for`` raises
+        a ``PartialWriteError`` saying which keys the pass wrote and the source revision the
+        destination is complete up to (see ``PrefixCopy``). Each failure and the recovery
+        are logged (one WARNING line per outage) and reported to ``progress``.
     max_txn_ops, max_request_bytes:
         The destination's ``--max-txn-ops`` and ``--max-request-bytes`` (etcd's defaults,
         128 and 1.5 MiB); a source value too large for one Txn ends the copy with
@@ -90,13 +99,15 @@ def copy_prefix(
     if isinstance(source, AsyncClient) and isinstance(destination, AsyncClient):
         return AsyncPrefixCopy(
             source, destination, prefix, dest_prefix, progress=progress,
-            state_file=state_file, timeout=timeout, max_txn_ops=max_txn_ops,
+            state_file=state_file, timeout=timeout, retry_timeout=retry_timeout,
+            max_txn_ops=max_txn_ops,
             max_request_bytes=max_request_bytes,
         ).start()
     if isinstance(source, Client) and isinstance(destination, Client):
         return PrefixCopy(
             source, destination, prefix, dest_prefix, progress=progress,
-            state_file=state_file, timeout=timeout, max_txn_ops=max_txn_ops,
+            state_file=state_file, timeout=timeout, retry_timeout=retry_timeout,
+            max_txn_ops=max_txn_ops,
             max_request_bytes=max_request_bytes,
         ).start()
     raise TypeError(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 import etcdmap
 from etcdmap import Event, EventType, KeyValue
 from etcdmap._core.bulk import TxnLimits
 from etcdmap._core.keys import prefix_range
-from etcdmap._core.syncer import CopyState, KeyMap, plan_batches
+from etcdmap._core.syncer import CopyPass, CopyState, KeyMap, plan_batches
 
 
 def put(key: bytes, revision: int, value: bytes = b"v") -> Event:
@@ -65,3 +67,33 @@ def test_state_belongs_to_one_copy() -> None:
     assert CopyState.decode(state.encode(), keys) == state
     assert CopyState.decode(state.encode(), KeyMap("/a/")) is None
     assert CopyState.decode(b"not json", keys) is None
+
+
+def test_copy_pass_names_what_was_written() -> None:
+    limits = TxnLimits(max_txn_ops=2)
+    keys = [b"/p/%d" % i for i in range(5)]
+    copy = CopyPass("copy of '/p/'")
+    copy.add([etcdmap.Op.put(key, b"v") for key in keys], limits)
+    assert [op.request.key for op in copy.next() or []] == keys[:2]
+    copy.done()
+    # an attempt with an unknown outcome, then one that provably never left: still unknown
+    copy.attempt_failed(etcdmap.DeadlineExceededError("slow"))
+    error = copy.error(etcdmap.ConnectionFailedError("down"), 7)
+    assert isinstance(error, etcdmap.DeadlineExceededError)
+    assert isinstance(error, etcdmap.PartialWriteError) and error.complete_revision == 7
+    assert (error.written, error.unknown, error.not_written) == (keys[:2], keys[2:4], keys[4:])
+    assert "complete up to source revision 7" in str(error)
+    assert pickle.loads(pickle.dumps(error)).complete_revision == 7
+    copy.done()
+    error = copy.error(etcdmap.ConnectionFailedError("down"), 7)
+    assert isinstance(error, etcdmap.ConnectionFailedError) and not error.unknown
+    assert (error.written, error.not_written) == (keys[:4], keys[4:])
+
+
+def test_copy_pass_of_a_value_too_large_writes_nothing_of_it() -> None:
+    copy = CopyPass("copy of '/p/'")
+    limits = TxnLimits(max_request_bytes=1024)
+    with pytest.raises(etcdmap.RequestTooLargeError) as caught:
+        copy.add_events([put(b"/p/a", 1), put(b"/p/b", 2, b"x" * 2000)], KeyMap("/p/"), limits)
+    error = copy.error(caught.value, 1)
+    assert error.written == [] and error.not_written == [b"/p/a", b"/p/b"]

@@ -11,20 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from .._backends.asyncio import Event, Worker, settle
-from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, TxnLimits, plan_txns
+from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, TxnLimits
 from .._core.checks import check_client, check_revision, check_seconds, check_timeout
-from .._core.errors import CompactedError
+from .._core.errors import CompactedError, EtcdError
 from .._core.keys import to_bytes
 from .._core.kv import Op, check_page_size
+from .._core.outage import FailureLog, describe
 from .._core.results import GetResponse
 from .._core.syncer import (
     BASE_PAGE_SIZE,
     TRANSIENT_ERRORS,
+    CopyPass,
     CopyPhase,
     CopyProgress,
     CopyState,
     KeyMap,
-    plan_batches,
 )
 from .client import AsyncClient
 from .watch import AsyncWatcher
@@ -37,6 +38,8 @@ log = logging.getLogger("etcdmap.syncer")
 STATE_SAVE_INTERVAL = 0.5
 #: Longest wait between attempts while the other side is unreachable.
 MAX_RETRY_WAIT = 1.0
+#: Default seconds a copy keeps trying again while a side is unreachable before it ends.
+RETRY_TIMEOUT = 60.0
 
 
 class AsyncSyncer:
@@ -118,15 +121,25 @@ class AsyncPrefixCopy:
     destination, deleted when the source deletes it).
 
     While either side is unreachable, restarting or without a leader the worker waits and
-    tries again; a broken source watch resumes where it was. With ``state_file`` the source
+    tries again (every RPC bounded by ``timeout``), for at most ``retry_timeout`` seconds
+    from the first failure in a row (None: for ever); the first failure is logged as one
+    WARNING line of the ``etcdmap.syncer`` logger, the repeats at DEBUG and the recovery at
+    INFO, and each is reported to ``progress`` (``failures``, ``last_error``). A broken source
+    watch resumes where it was. With ``state_file`` the source
     revision the destination holds is saved there (as JSON, at most every
     ``STATE_SAVE_INTERVAL`` seconds and when stopped), and a new copy with the same file and
     prefixes continues from it instead of copying everything again; if the source history
     was compacted past it, the prefix is copied again (a relist) and stale keys removed.
-    Other errors end the copy: ``error`` holds it and ``wait_for`` raises it; the destination
-    then holds every change up to ``revision`` (and possibly some after it: a new copy
-    rewrites them). A source value too large for one destination Txn ends it with
-    ``RequestTooLargeError`` naming the key, before any Txn of its page or batch is sent.
+    Other errors, and the last one once ``retry_timeout`` has passed, end the copy:
+    ``error`` holds it and ``wait_for`` raises it. An ``EtcdError`` ends it as a
+    ``PartialWriteError`` (also an instance of the error's class) that names the destination
+    keys the pass it stopped in (the base copy, or the changes of one watch response) wrote
+    (put or deleted) in ``written``, did not write in ``not_written`` (keys of base pages not
+    read yet are in neither) and may have written in ``unknown``, and the source revision up
+    to which the destination holds every change in ``complete_revision`` (``revision``;
+    0 during a base copy): a new copy with the ``state_file`` resumes from it. A source value
+    too large for one destination Txn ends it with ``RequestTooLargeError`` naming the key,
+    before any Txn of its page or batch is sent.
 
     ``revision`` is the source revision the destination holds; ``status()`` a
     ``CopyProgress``, also passed to the ``progress`` callback after every base page and
@@ -144,6 +157,7 @@ class AsyncPrefixCopy:
         progress: ProgressCallback | None = None,
         state_file: str | os.PathLike[str] | None = None,
         timeout: float = 10.0,
+        retry_timeout: float | None = RETRY_TIMEOUT,
         max_txn_ops: int = MAX_TXN_OPS,
         max_request_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
@@ -156,6 +170,11 @@ class AsyncPrefixCopy:
         self._progress = progress
         self._state_file = None if state_file is None else Path(state_file)
         self._timeout = check_seconds(timeout, "timeout")
+        self._retry_timeout = check_timeout(retry_timeout, "retry_timeout", zero=True)
+        self._failures = FailureLog(log, f"copy of {self._keys.prefix!r}")
+        self._failing_since = 0.0
+        self._last_error: str | None = None
+        self._pass: CopyPass | None = None
         self.revision = 0
         self.phase: CopyPhase = "base"
         self.keys_copied = 0
@@ -188,6 +207,7 @@ class AsyncPrefixCopy:
         return CopyProgress(
             phase=self.phase, revision=self.revision, keys_copied=self.keys_copied,
             events_applied=self.events_applied, relists=self.relists,
+            failures=self._failures.failures, last_error=self._last_error,
         )
 
     @property
@@ -239,26 +259,26 @@ class AsyncPrefixCopy:
     async def _run(self) -> None:
         try:
             await self._resume_point()
-            failures = 0
             while not self._stop.is_set():
                 try:
                     if not self.revision:
                         await self._copy_base()
                     else:
                         await self._follow()
-                    failures = 0
                 except CompactedError as error:
                     log.warning(
                         "copy of %r: %s; copying the prefix again", self._keys.prefix, error
                     )
                     self.revision = 0
                     self.relists += 1
+                    self._pass = None
                 except TRANSIENT_ERRORS as error:
-                    failures += 1
-                    log.info("copy of %r: %s; trying again", self._keys.prefix, error)
-                    await self._stop.wait(min(0.05 * 2**failures, MAX_RETRY_WAIT))
+                    await self._retry_after(error)
         except Exception as error:
-            log.error("copy of %r failed: %s", self._keys.prefix, error)
+            if isinstance(error, EtcdError):
+                stopped = self._pass or CopyPass(self._what())
+                error = stopped.error(error, self.revision)
+            log.error("copy of %r failed: %s", self._keys.prefix, describe(error))
             self.error = error
         finally:
             self._ended.set()
@@ -277,10 +297,10 @@ class AsyncPrefixCopy:
                 probe = await self._source.get(
                     self._keys.prefix or b"foo", count_only=True, timeout=self._timeout
                 )
+                await self._working()
                 break
             except TRANSIENT_ERRORS as error:
-                log.info("copy of %r: %s; trying again", self._keys.prefix, error)
-                await self._stop.wait(MAX_RETRY_WAIT)
+                await self._retry_after(error)
         else:
             return
         if probe.header.cluster_id == state.cluster_id:
@@ -294,9 +314,12 @@ class AsyncPrefixCopy:
         """Copy the prefix at one revision and delete what the destination has beyond it."""
         self.phase = "base"
         self.keys_copied = 0
+        if self._pass is None:  # a base copy tried again after a failed read goes on
+            self._pass = CopyPass(self._what())
         syncer = AsyncSyncer(self._source, self._keys.prefix)
         present: set[bytes] = set()
         async for page in syncer.sync_base(timeout=self._timeout):
+            await self._working()
             self._cluster_id = page.header.cluster_id
             kvs = page.kvs
             if not await self._apply_all([Op.put(self._keys(kv.key), kv.value) for kv in kvs]):
@@ -306,6 +329,7 @@ class AsyncPrefixCopy:
             await self._report()
         if not await self._prune(present):
             return
+        self._pass = None
         self.phase = "updates"
         self._advance(syncer.revision)
         self._save_state(force=True)
@@ -327,16 +351,22 @@ class AsyncPrefixCopy:
         syncer = AsyncSyncer(self._source, self._keys.prefix, self.revision)
         # stop() cancels the watcher, at once even while it starts, and joins this worker
         self._watcher = watcher = syncer.sync_updates().for_worker()
-        await watcher.start()
+        # bounded, so a source that is down counts as a failure (and against retry_timeout)
+        await watcher.start(timeout=self._timeout)
         try:
             if self._stop.is_set():
                 return
+            await self._working()
             async for response in watcher:
-                for batch in plan_batches(response.events, self._keys, self._limits):
-                    if not await self._apply(batch.ops):
+                await self._working()
+                self._pass = CopyPass(self._what())
+                batches = self._pass.add_events(response.events, self._keys, self._limits)
+                for batch in batches:
+                    if not await self._apply():
                         return
                     self.events_applied += batch.events
                     self._advance(batch.revision)
+                self._pass = None
                 self._save_state()
                 await self._report()
         finally:
@@ -346,25 +376,62 @@ class AsyncPrefixCopy:
     async def _apply_all(self, ops: list[Op]) -> bool:
         """Run ``ops`` in as few destination transactions as the limits allow, all planned
         first (see ``_apply``); False if stopped first."""
-        for batch in plan_txns(ops, self._limits):
-            if not await self._apply([ops[i] for i in batch]):
+        assert self._pass is not None
+        self._pass.add(ops, self._limits)
+        while self._pass.next() is not None:
+            if not await self._apply():
                 return False
         return True
 
-    async def _apply(self, ops: list[Op]) -> bool:
-        """Run ``ops`` in one destination transaction (KV.Txn), trying again while the
-        destination is unreachable; False if stopped first. Puts and deletes are idempotent,
-        so sending a transaction again after an unknown outcome is safe."""
-        failures = 0
-        while not self._stop.is_set():
+    async def _apply(self) -> bool:
+        """Run the pass's next Txn on the destination (KV.Txn), trying again while the
+        destination is unreachable (see ``_retry_after``); False if stopped first. Puts and
+        deletes are idempotent, so sending a transaction again after an unknown outcome is
+        safe."""
+        assert self._pass is not None
+        ops = self._pass.next()
+        while ops is not None and not self._stop.is_set():
             try:
                 await self._destination.txn(success=ops, timeout=self._timeout)
-                return True
             except TRANSIENT_ERRORS as error:
-                failures += 1
-                log.info("copy of %r: destination %s; trying again", self._keys.prefix, error)
-                await self._stop.wait(min(0.05 * 2**failures, MAX_RETRY_WAIT))
+                if isinstance(error, EtcdError):
+                    self._pass.attempt_failed(error)
+                await self._retry_after(error)
+                continue
+            self._pass.done()
+            await self._working()
+            return True
         return False
+
+    def _what(self) -> str:
+        return f"copy of {self._keys.prefix!r} to {self._keys.dest_prefix!r}"
+
+    async def _retry_after(self, error: Exception) -> None:
+        """A transient failure: note it (one WARNING line for the first in a row, DEBUG
+        after), report it, and wait before the next attempt; raise ``error`` once
+        ``retry_timeout`` has passed since the first failure in a row."""
+        now = time.monotonic()
+        if not self._failures.failures:
+            self._failing_since = now
+        left = None
+        if self._retry_timeout is not None:
+            left = self._failing_since + self._retry_timeout - now
+            if left <= 0:
+                raise error
+        pause = min(0.05 * 2 ** min(self._failures.failures + 1, 10), MAX_RETRY_WAIT)
+        if left is not None:
+            pause = min(pause, left)
+        self._failures.failed(getattr(error, "endpoint", None), error, pause)
+        self._last_error = describe(error)
+        await self._report()
+        await self._stop.wait(pause)
+
+    async def _working(self) -> None:
+        """An RPC worked: after failures, log and report the recovery."""
+        if self._failures.failures:
+            self._failures.recovered(None)
+            self._last_error = None
+            await self._report()
 
     def _advance(self, revision: int) -> None:
         if revision > self.revision:

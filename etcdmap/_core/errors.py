@@ -510,6 +510,8 @@ class PartialWriteError(EtcdError):
     ``not_written`` those it did not apply, ``unknown`` those of the transaction in flight
     when its outcome became unknown (empty unless ``cause`` is an ``OutcomeUnknownError``);
     each in the order given, as the caller named them. ``cause`` is the error that stopped it.
+    ``complete_revision`` is set by ``copy_prefix``: the source revision up to which the
+    destination holds every change (0: none; a new copy from it resumes), None elsewhere.
 
     The exception raised is also an instance of ``cause``'s class (a subclass of both, made
     once per class), so ``except RequestTooLargeError`` or ``except OutcomeUnknownError``
@@ -524,6 +526,7 @@ class PartialWriteError(EtcdError):
         written: Sequence[Any],
         not_written: Sequence[Any],
         unknown: Sequence[Any] = (),
+        complete_revision: int | None = None,
     ) -> None:
         EtcdError.__init__(
             self, message, code=cause.code, details=cause.details, endpoint=cause.endpoint
@@ -534,11 +537,13 @@ class PartialWriteError(EtcdError):
         self.written = list(written)
         self.not_written = list(not_written)
         self.unknown = list(unknown)
+        self.complete_revision = complete_revision
 
     def __reduce__(self) -> tuple[Any, ...]:
         # the class is made at run time: pickle how to make it again
         return (_rebuild_partial_write, (
-            str(self), self.cause, self.written, self.not_written, self.unknown
+            str(self), self.cause, self.written, self.not_written, self.unknown,
+            self.complete_revision,
         ))
 
 
@@ -563,9 +568,11 @@ def _rebuild_partial_write(
     written: list[Any],
     not_written: list[Any],
     unknown: list[Any],
+    complete_revision: int | None = None,
 ) -> PartialWriteError:
     return _partial_write_class(type(cause))(
-        message, cause=cause, written=written, not_written=not_written, unknown=unknown
+        message, cause=cause, written=written, not_written=not_written, unknown=unknown,
+        complete_revision=complete_revision,
     )
 
 
@@ -575,14 +582,22 @@ def partial_write_error(
     written: Sequence[Any],
     not_written: Sequence[Any],
     unknown: Sequence[Any] = (),
+    complete_revision: int | None = None,
 ) -> PartialWriteError:
     """The ``PartialWriteError`` for ``what`` (e.g. "update of map '/app/'") stopped by
     ``cause``: an instance of both ``PartialWriteError`` and ``type(cause)``."""
     outcome = f", {len(unknown)} unknown" if unknown else ""
-    message = (
-        f"{what}: {len(written)} keys written, {len(not_written)} not written{outcome}: {cause}"
+    complete = (
+        "" if complete_revision is None
+        else f" (complete up to source revision {complete_revision})"
     )
-    return _rebuild_partial_write(message, cause, list(written), list(not_written), list(unknown))
+    message = (
+        f"{what}: {len(written)} keys written, {len(not_written)} not written{outcome}"
+        f"{complete}: {cause}"
+    )
+    return _rebuild_partial_write(
+        message, cause, list(written), list(not_written), list(unknown), complete_revision
+    )
 
 
 class ValueEncodeError(ClientError, ValueError):

@@ -8,16 +8,20 @@ from typing import Literal
 
 import msgspec
 
-from .bulk import DEFAULT_LIMITS, MAX_TXN_OPS, TxnLimits, fitting_size
+from .bulk import DEFAULT_LIMITS, MAX_TXN_OPS, TxnLimits, fitting_size, plan_txns
 from .errors import (
+    EtcdError,
     LeaderChangedError,
     NoLeaderError,
     NotLeaderError,
+    OutcomeUnknownError,
+    PartialWriteError,
     RequestTimeoutError,
     StoppedError,
     TooManyRequestsError,
     TransportError,
     UnhealthyError,
+    partial_write_error,
 )
 from .keys import to_bytes
 from .kv import Op
@@ -28,6 +32,7 @@ __all__ = [
     "MAX_TXN_OPS",
     "TRANSIENT_ERRORS",
     "CopyBatch",
+    "CopyPass",
     "CopyPhase",
     "CopyProgress",
     "CopyState",
@@ -129,6 +134,78 @@ def plan_batches(
     return batches
 
 
+class CopyPass:
+    """The destination Txns of one pass of a copy: the base copy (its pages, then the
+    deletes of stale keys) or the batches of one watch response. Txns are planned (``add``,
+    ``add_events``) before the first of them is sent; ``next()`` is the one to send,
+    ``attempt_failed`` notes an attempt that raised, ``done()`` its acknowledgement; ``error``
+    says which destination keys the pass wrote (put or deleted), which not, which unknown.
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._written: dict[bytes, None] = {}
+        #: Txns planned and not acknowledged, the first one in flight.
+        self._pending: list[list[Op]] = []
+        #: An ``OutcomeUnknownError`` of an attempt of the Txn in flight: it may be applied.
+        self._unknown: EtcdError | None = None
+
+    def add(self, ops: Sequence[Op], limits: TxnLimits) -> None:
+        """Plan ``ops`` into Txns after those pending; an op too large for any Txn raises
+        ``RequestTooLargeError`` and counts ``ops`` as not written."""
+        try:
+            batches = plan_txns(ops, limits)
+        except EtcdError:
+            self._pending.append(list(ops))
+            raise
+        self._pending.extend([ops[i] for i in batch] for batch in batches)
+
+    def add_events(
+        self, events: Sequence[Event], keys: KeyMap, limits: TxnLimits
+    ) -> list[CopyBatch]:
+        """``plan_batches`` of ``events``, pending here in order."""
+        try:
+            batches = plan_batches(events, keys, limits)
+        except EtcdError:
+            self._pending.append([Op.delete(keys(event.kv.key)) for event in events])
+            raise
+        self._pending.extend(batch.ops for batch in batches)
+        return batches
+
+    def next(self) -> list[Op] | None:
+        """The ops of the Txn to send, None when every one is acknowledged."""
+        return self._pending[0] if self._pending else None
+
+    def attempt_failed(self, error: EtcdError) -> None:
+        """An attempt of the Txn in flight raised ``error`` (it will be tried again)."""
+        if isinstance(error, OutcomeUnknownError) and self._unknown is None:
+            self._unknown = error
+
+    def done(self) -> None:
+        """The Txn in flight was acknowledged."""
+        ops = self._pending.pop(0)
+        self._written.update(dict.fromkeys(op.request.key for op in ops))
+        self._unknown = None
+
+    def error(self, cause: EtcdError, complete_revision: int) -> PartialWriteError:
+        """The ``PartialWriteError`` of the copy stopped by ``cause``; the destination holds
+        every change of the source up to ``complete_revision``. The Txn in flight is unknown
+        if an attempt of it (the last or an earlier one) had an unknown outcome."""
+        names = [[op.request.key for op in ops] for ops in self._pending]
+        in_flight, later = (names[0], names[1:]) if names else ([], [])
+        if isinstance(cause, OutcomeUnknownError) and in_flight:
+            self._unknown = cause
+        unknown: list[bytes] = []
+        if self._unknown is not None:
+            unknown, cause = in_flight, self._unknown
+        else:
+            later.insert(0, in_flight)
+        not_written = [key for keys in later for key in keys]
+        return partial_write_error(
+            cause, self.what, list(self._written), not_written, unknown, complete_revision
+        )
+
+
 CopyPhase = Literal["base", "updates"]
 
 
@@ -149,6 +226,12 @@ class CopyProgress(msgspec.Struct, frozen=True):
     relists:
         How often the whole prefix was copied again (the source history was compacted past
         the resume revision).
+    failures:
+        Failed attempts in a row while a side is unreachable (0 while copying works); the
+        copy tries again until ``retry_timeout`` has passed since the first, then ends.
+    last_error:
+        The error of the latest failed attempt (``ErrorClass: message``), None once an
+        attempt works again.
     """
 
     phase: CopyPhase
@@ -156,6 +239,8 @@ class CopyProgress(msgspec.Struct, frozen=True):
     keys_copied: int
     events_applied: int
     relists: int
+    failures: int = 0
+    last_error: str | None = None
 
 
 class CopyState(msgspec.Struct, frozen=True):

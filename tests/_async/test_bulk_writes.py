@@ -8,6 +8,8 @@ scripts/unasync.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -171,3 +173,70 @@ async def test_copy_prefix_of_a_value_too_large_for_the_destination_stops_before
                 await copy.wait_for(10**9, timeout=10)
             assert not copy.running
         assert await stored(destination, etcd_prefix) == set()
+
+
+async def test_copy_prefix_into_a_destination_dying_midway_says_what_it_wrote(
+    etcd_server: EtcdServer, etcd_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    reports: list[etcdmap.CopyProgress] = []
+    async with AsyncClient(etcd_server.endpoints) as source:
+        data = {f"k{i:02}": b"v" for i in range(10)}
+        await AsyncEtcdMap(source, etcd_prefix).update(data)
+        with EtcdServer() as server:
+            hook = KillOnSecondTxn(server)
+            async with AsyncClient(server.endpoints, timeout=1, hooks=[hook]) as destination:
+                copy = etcdmap.copy_prefix(
+                    source, destination, etcd_prefix, max_txn_ops=4, timeout=1,
+                    retry_timeout=2, progress=reports.append,
+                )  # fmt: skip
+                async with copy:
+                    started = time.monotonic()
+                    with pytest.raises(etcdmap.PartialWriteError) as caught:
+                        await copy.wait_for(10**9, timeout=30)
+                    assert 2 <= time.monotonic() - started < 8 and not copy.running
+                error = caught.value
+                names = [(etcd_prefix + key).encode() for key in data]
+                assert error.written == names[:4] and error.complete_revision == 0
+                assert error.written + error.unknown + error.not_written == names
+                assert isinstance(error, etcdmap.OutcomeUnknownError) == bool(error.unknown)
+                assert isinstance(error, type(error.cause)) and copy.error is error
+                # visible while it retried: progress reports and one WARNING line
+                assert reports[-1].failures > 0 and reports[-1].last_error
+                warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+                assert len([r for r in warnings if "copy of" in r.getMessage()]) == 1
+                server.restart()
+                assert await stored(destination, etcd_prefix) == {
+                    name.decode()[len(etcd_prefix):] for name in error.written
+                }
+
+
+async def test_copy_prefix_to_a_destination_that_stays_down_ends_within_its_bound(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    async with AsyncClient(etcd_server.endpoints) as source:
+        await source.put(etcd_prefix + "a", "1")
+        with EtcdServer() as server:
+            async with AsyncClient(server.endpoints, timeout=1) as destination:
+                async with etcdmap.copy_prefix(
+                    source, destination, etcd_prefix, timeout=1, retry_timeout=1.5
+                ) as copy:
+                    assert await copy.wait_for(1, timeout=10), copy.error
+                    complete = copy.revision
+                    server.kill()
+                    started = time.monotonic()
+                    await source.put(etcd_prefix + "b", "2")
+                    with pytest.raises(etcdmap.PartialWriteError) as caught:
+                        await copy.wait_for(10**9, timeout=30)
+                    assert 1.5 <= time.monotonic() - started < 6
+                error = caught.value
+                assert error.complete_revision == complete and error.written == []
+                assert error.not_written + error.unknown == [(etcd_prefix + "b").encode()]
+                assert isinstance(error, etcdmap.TransportError)
+                server.restart()
+
+
+async def test_copy_prefix_retry_timeout_is_checked(etcd_server: EtcdServer) -> None:
+    async with AsyncClient(etcd_server.endpoints) as client:
+        for bad, kind in ((-1, ValueError), (math.inf, ValueError), ("1", TypeError)):
+            with pytest.raises(kind, match="retry_timeout"):
+                etcdmap.copy_prefix(client, client, "/p/", retry_timeout=bad)  # type: ignore[arg-type]
