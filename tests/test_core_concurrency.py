@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etcdmap import GetResponse, KeyValue, ResponseHeader, TxnResponse
+from etcdmap import DeleteResponse, GetResponse, KeyValue, ResponseHeader, TxnResponse
 from etcdmap._core import concurrency as core
 from etcdmap._core.errors import ElectionNoLeaderError
 from etcdmap._core.watch import Event, EventType, WatchResponse
@@ -204,3 +204,15 @@ def test_service_requests_and_results() -> None:
     message.header.revision = 7
     parsed = core.parse_campaign_response(message)
     assert parsed.leader == leader and parsed.header.revision == 7
+
+
+def test_a_sweep_deletes_each_key_and_tells_which_it_found() -> None:
+    keys = [b"/l/a", b"/r/write/7"]
+    ops = core.sweep_ops(keys)
+    assert [(op.kind, op.request.key) for op in ops] == [("delete", k) for k in keys]
+    answer = TxnResponse(header(5), True, [
+        DeleteResponse(header(5), 0, []), DeleteResponse(header(5), 1, []),
+    ])
+    assert core.swept(keys, answer) == {b"/r/write/7"}
+    with pytest.raises(ValueError):
+        core.swept(keys, TxnResponse(header(5), True, []))

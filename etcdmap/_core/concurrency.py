@@ -26,7 +26,7 @@ from .._pb import v3electionpb, v3lockpb
 from .errors import ElectionNoLeaderError
 from .keys import to_bytes
 from .kv import Compare, Op, SortOrder, SortTarget, parse_header, required_lease
-from .results import GetResponse, KeyValue, ResponseHeader, TxnResponse
+from .results import DeleteResponse, GetResponse, KeyValue, ResponseHeader, TxnResponse
 from .watch import EventType, WatchResponse
 
 __all__ = [
@@ -55,6 +55,8 @@ __all__ = [
     "parse_acquire",
     "parse_campaign",
     "proclaim_txn",
+    "sweep_ops",
+    "swept",
     "waiter_key",
     "was_deleted",
 ]
@@ -209,6 +211,20 @@ def delete_owned_txn(key: bytes, rev: int) -> tuple[list[Compare], list[Op], lis
     """Delete ``key`` only while it is still the key created at ``rev``: a lock, leader or
     leasing key this session owns (resign, unlock, give up)."""
     return [is_owner(key, rev)], [Op.delete(key)], []
+
+
+def sweep_ops(keys: list[bytes]) -> list[Op]:
+    """The ops of the one Txn that deletes a session's keys no object holds any more (left
+    by a write whose outcome is unknown, or a clean-up that failed)."""
+    return [Op.delete(key) for key in keys]
+
+
+def swept(keys: list[bytes], response: TxnResponse) -> set[bytes]:
+    """Which of ``keys`` the ``sweep_ops`` Txn found (and deleted)."""
+    return {
+        key for key, op in zip(keys, response.responses, strict=True)
+        if isinstance(op, DeleteResponse) and op.deleted
+    }
 
 
 def leader_of(prefix: bytes, response: GetResponse) -> GetResponse:
