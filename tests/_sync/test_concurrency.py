@@ -18,7 +18,7 @@ from etcdmap import Client, Election, Mutex, Session, STM
 from etcdmap._sync.concurrency import CLEANUP_TIMEOUT
 from etcdmap.testing import EtcdServer
 
-from .helpers import etcdctl_background, stop, unknown_outcomes_leave_no_key
+from .helpers import etcdctl_background, frozen, stop, unknown_outcomes_leave_no_key
 
 
 def wait_for_keys(client: Client, prefix: str, count: int) -> list[bytes]:
@@ -137,6 +137,28 @@ def test_a_lock_or_campaign_whose_write_had_an_unknown_outcome_leaves_no_key(
             Election(theirs, election).campaign("w", timeout=1)
     if not any(applied):
         pytest.skip("the frozen server applied none of the timed-out writes: nothing checked")
+
+
+def test_a_key_whose_clean_up_failed_is_deleted_before_the_session_queues_again(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    if etcd_server.pid is None:
+        pytest.skip("needs a local etcd to freeze")
+    lock = etcd_prefix + "lock"
+    with Client(etcd_server.endpoints) as c, Session(c, ttl=30) as mine:
+        mine.start()
+        started = monotonic()
+        with frozen(etcd_server, thaw_after=CLEANUP_TIMEOUT + 0.6):  # outlasts the clean-up
+            assert not Mutex(mine, lock).acquire(timeout=0.3)
+        assert monotonic() - started < 0.3 + CLEANUP_TIMEOUT + 0.5
+        # The key as the timed-out Txn leaves it when it lands after its delete (it may
+        # have landed already, or never: the put makes the case certain).
+        c.put(f"{lock}/{mine.lease_id:x}", "", lease=mine.lease_id)
+        with Session(c, ttl=30) as theirs:
+            assert not Mutex(theirs, lock).try_lock()
+            with Mutex(mine, etcd_prefix + "other"):  # queues: deletes it first
+                pass
+            assert Mutex(theirs, lock).acquire(timeout=1)
 
 
 def test_mutex_excludes_etcdctl_lock_and_the_other_way_round(
