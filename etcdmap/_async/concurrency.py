@@ -28,6 +28,7 @@ from .._core.concurrency import (
     leader_of,
     leader_updates,
     lock_prefix,
+    may_have_applied,
     parse_acquire,
     parse_campaign,
     proclaim_txn,
@@ -45,7 +46,6 @@ from .._core.errors import (
     LeaseExpiredError,
     LeaseNotFoundError,
     LockReleasedError,
-    OutcomeUnknownError,
     SessionExpiredError,
 )
 from .._core.keys import to_bytes
@@ -175,12 +175,14 @@ class AsyncSession:
     ) -> TxnResponse:
         """Run ``txn`` (KV.Txn), which may create ``key`` on the session's lease, after
         deleting the keys earlier calls may have left (``_sweep``). If its outcome is unknown,
-        ``key`` is deleted again (``_drop``) before the error propagates."""
+        ``key`` is deleted again (``_drop``) before the error propagates (also when the call
+        is cancelled or interrupted)."""
         await self._sweep(timeout)
         try:
             return await self.client.txn(*txn, timeout=timeout)
-        except OutcomeUnknownError:
-            await self._drop(key)
+        except BaseException as error:
+            if may_have_applied(error):
+                await self._drop(key)
             raise
 
     async def _drop(self, key: bytes, timeout: float | None = CLEANUP_TIMEOUT) -> None:
@@ -335,8 +337,9 @@ async def _delete_owned(
     unknown, the session deletes it (``_drop``) before the error propagates."""
     try:
         return await session.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
-    except OutcomeUnknownError:
-        await session._drop(key)
+    except BaseException as error:
+        if may_have_applied(error):
+            await session._drop(key)
         raise
 
 

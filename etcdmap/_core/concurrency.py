@@ -23,7 +23,7 @@ from typing import Any, Literal, TypedDict, TypeVar
 import msgspec
 
 from .._pb import v3electionpb, v3lockpb
-from .errors import ElectionNoLeaderError
+from .errors import ElectionNoLeaderError, EtcdError, OutcomeUnknownError
 from .keys import to_bytes
 from .kv import Compare, Op, SortOrder, SortTarget, parse_header, required_lease
 from .results import DeleteResponse, GetResponse, KeyValue, ResponseHeader, TxnResponse
@@ -51,6 +51,7 @@ __all__ = [
     "last_created_below",
     "leader_of",
     "leader_updates",
+    "may_have_applied",
     "lock_prefix",
     "parse_acquire",
     "parse_campaign",
@@ -211,6 +212,13 @@ def delete_owned_txn(key: bytes, rev: int) -> tuple[list[Compare], list[Op], lis
     """Delete ``key`` only while it is still the key created at ``rev``: a lock, leader or
     leasing key this session owns (resign, unlock, give up)."""
     return [is_owner(key, rev)], [Op.delete(key)], []
+
+
+def may_have_applied(error: BaseException) -> bool:
+    """Whether a write that raised ``error`` may have been applied: an
+    ``OutcomeUnknownError``, or no ``EtcdError`` at all (cancelled, interrupted by Ctrl-C
+    while the request was out)."""
+    return isinstance(error, OutcomeUnknownError) or not isinstance(error, EtcdError)
 
 
 def sweep_ops(keys: list[bytes]) -> list[Op]:

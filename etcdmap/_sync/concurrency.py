@@ -29,6 +29,7 @@ from .._core.concurrency import (
     leader_of,
     leader_updates,
     lock_prefix,
+    may_have_applied,
     parse_acquire,
     parse_campaign,
     proclaim_txn,
@@ -46,7 +47,6 @@ from .._core.errors import (
     LeaseExpiredError,
     LeaseNotFoundError,
     LockReleasedError,
-    OutcomeUnknownError,
     SessionExpiredError,
 )
 from .._core.keys import to_bytes
@@ -176,12 +176,14 @@ class Session:
     ) -> TxnResponse:
         """Run ``txn`` (KV.Txn), which may create ``key`` on the session's lease, after
         deleting the keys earlier calls may have left (``_sweep``). If its outcome is unknown,
-        ``key`` is deleted again (``_drop``) before the error propagates."""
+        ``key`` is deleted again (``_drop``) before the error propagates (also when the call
+        is cancelled or interrupted)."""
         self._sweep(timeout)
         try:
             return self.client.txn(*txn, timeout=timeout)
-        except OutcomeUnknownError:
-            self._drop(key)
+        except BaseException as error:
+            if may_have_applied(error):
+                self._drop(key)
             raise
 
     def _drop(self, key: bytes, timeout: float | None = CLEANUP_TIMEOUT) -> None:
@@ -336,8 +338,9 @@ def _delete_owned(
     unknown, the session deletes it (``_drop``) before the error propagates."""
     try:
         return session.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
-    except OutcomeUnknownError:
-        session._drop(key)
+    except BaseException as error:
+        if may_have_applied(error):
+            session._drop(key)
         raise
 
 
