@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from etcdmap import GetResponse, KeyValue, ResponseHeader, TxnResponse
+from etcdmap import DeleteResponse, GetResponse, KeyValue, ResponseHeader, TxnResponse
 from etcdmap._core import concurrency as core
-from etcdmap._core.errors import ElectionNoLeaderError
+from etcdmap._core.errors import (
+    ConnectionFailedError,
+    DeadlineExceededError,
+    ElectionNoLeaderError,
+    LeaseNotFoundError,
+)
 from etcdmap._core.watch import Event, EventType, WatchResponse
 from etcdmap._pb import v3electionpb
 
@@ -204,3 +209,22 @@ def test_service_requests_and_results() -> None:
     message.header.revision = 7
     parsed = core.parse_campaign_response(message)
     assert parsed.leader == leader and parsed.header.revision == 7
+
+
+def test_which_errors_of_a_write_may_have_applied_it() -> None:
+    assert core.may_have_applied(DeadlineExceededError("late"))
+    assert core.may_have_applied(KeyboardInterrupt())
+    assert not core.may_have_applied(ConnectionFailedError("never sent"))
+    assert not core.may_have_applied(LeaseNotFoundError("gone"))
+
+
+def test_a_sweep_deletes_each_key_and_tells_which_it_found() -> None:
+    keys = [b"/l/a", b"/r/write/7"]
+    ops = core.sweep_ops(keys)
+    assert [(op.kind, op.request.key) for op in ops] == [("delete", k) for k in keys]
+    answer = TxnResponse(header(5), True, [
+        DeleteResponse(header(5), 0, []), DeleteResponse(header(5), 1, []),
+    ])
+    assert core.swept(keys, answer) == {b"/r/write/7"}
+    with pytest.raises(ValueError):
+        core.swept(keys, TxnResponse(header(5), True, []))

@@ -28,9 +28,12 @@ from .._core.concurrency import (
     leader_of,
     leader_updates,
     lock_prefix,
+    may_have_applied,
     parse_acquire,
     parse_campaign,
     proclaim_txn,
+    sweep_ops,
+    swept,
     waiter_key,
     was_deleted,
 )
@@ -54,11 +57,14 @@ from .lease import AsyncLeaseKeepAlive
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .._core.kv import Op
     from .client import AsyncClient
     from .namespace import AsyncNamespace, AsyncNamespaceWatcher
     from .watch import AsyncWatcher
 
     AsyncKVClient: TypeAlias = AsyncClient | AsyncNamespace
+    #: The compares, success and failure ops of a KV.Txn.
+    TxnParts: TypeAlias = tuple[list[Compare], list[Op], list[Op]]
 
 __all__ = [
     "AsyncElection",
@@ -104,6 +110,12 @@ class AsyncSession:
     ``SessionExpiredError``. ``aclose()`` (also at the end of ``async with``) revokes the
     lease, deleting the session's keys at once; ``orphan()`` only stops the keep-alive.
 
+    A key of the session that a lock or campaign may have left behind (its write or delete
+    raised an ``OutcomeUnknownError``, or its clean-up failed) is deleted at once if the
+    server answers within ``CLEANUP_TIMEOUT``, else before the session's next lock, campaign
+    or barrier entry queues a key: a key nobody knows of would otherwise hold its lock (or
+    lead its election) until the session ends.
+
     Example::
 
         async with AsyncSession(client, ttl=10) as session:
@@ -125,6 +137,9 @@ class AsyncSession:
         self.done = Event()
         #: Why the lease was lost, once it was; None while alive (or closed normally).
         self.lost: LeaseExpiredError | None = None
+        #: Keys on the lease that may exist though no lock or election object knows them.
+        self._stray: set[bytes] = set()
+        self._sweeping = Lock()
 
     def __repr__(self) -> str:
         state = "lost" if self.lost else "ended" if self.done.is_set() else "alive"
@@ -154,6 +169,54 @@ class AsyncSession:
                 self._keep = await self.client.lease_keep_alive(target)
                 self._watcher = Worker(self._watch, self._keep, name="etcdmap-session")
         return self
+
+    async def _create_key(
+        self, key: bytes, txn: TxnParts, timeout: float | None
+    ) -> TxnResponse:
+        """Run ``txn`` (KV.Txn), which may create ``key`` on the session's lease, after
+        deleting the keys earlier calls may have left (``_sweep``). If its outcome is unknown,
+        ``key`` is deleted again (``_drop``) before the error propagates (also when the call
+        is cancelled or interrupted)."""
+        await self._sweep(timeout)
+        try:
+            return await self.client.txn(*txn, timeout=timeout)
+        except BaseException as error:
+            if may_have_applied(error):
+                await self._drop(key)
+            raise
+
+    async def _drop(self, key: bytes, timeout: float | None = CLEANUP_TIMEOUT) -> None:
+        """Delete ``key``, a key of this session that no object holds any more (KV.DeleteRange
+        within ``timeout``); if that fails, the next ``_sweep`` deletes it. A delete of our
+        own session-unique key is safe to repeat."""
+        self._stray.add(key)
+        try:
+            if key not in await self._sweep(timeout):
+                # Nothing deleted: a write of the key with an unknown outcome may still come,
+                # as a server runs the requests it reads together in any order (seen after a
+                # freeze). A second delete, sent once the first was answered, comes after it.
+                self._stray.add(key)
+                await self._sweep(timeout)
+        except EtcdError as error:
+            log.warning(
+                "could not delete %r, a key of lease %#x nobody holds (%s): it is deleted "
+                "before the session queues a key again, or with its lease", key,
+                self._lease_id, error,
+            )
+
+    async def _sweep(self, timeout: float | None) -> set[bytes]:
+        """Delete the keys ``_drop`` could not delete yet, in one KV.Txn: those it found."""
+        if not self._stray:
+            return set()
+        # Held across the call, so that no caller of this session queues a key while the
+        # delete of an earlier copy of it is still on its way (it could delete the new one).
+        async with self._sweeping:
+            keys = sorted(self._stray)
+            if not keys:
+                return set()
+            response = await self.client.txn(success=sweep_ops(keys), timeout=timeout)
+            self._stray.difference_update(keys)
+        return swept(keys, response)
 
     async def _watch(self, keep: AsyncLeaseKeepAlive) -> None:
         try:
@@ -267,6 +330,19 @@ async def _wait_deletes(
             return False
 
 
+async def _delete_owned(
+    session: AsyncSession, key: bytes, rev: int, timeout: float | None
+) -> TxnResponse:
+    """Delete ``key`` if it is still the one created at ``rev`` (KV.Txn); if the outcome is
+    unknown, the session deletes it (``_drop``) before the error propagates."""
+    try:
+        return await session.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
+    except BaseException as error:
+        if may_have_applied(error):
+            await session._drop(key)
+        raise
+
+
 class AsyncMutex:
     """A distributed lock, interoperable with Go's ``concurrency.Mutex`` and ``etcdctl lock``.
 
@@ -303,13 +379,14 @@ class AsyncMutex:
     def client(self) -> AsyncKVClient:
         return self.session.client
 
-    async def _enqueue(self, timeout: float | None) -> bool:
+    async def _enqueue(self, deadline: float | None) -> bool:
         """Queue this session (one Txn); True if it holds the lock at once."""
-        await self.session.start(timeout=timeout)
+        await self.session.start(timeout=_left(deadline))
         self.session.check()
         lease = self.session.lease_id
         key = waiter_key(self.prefix, lease)
-        response = await self.client.txn(*acquire_txn(self.prefix, key, lease), timeout=timeout)
+        txn = acquire_txn(self.prefix, key, lease)
+        response = await self.session._create_key(key, txn, _left(deadline))
         acquired = parse_acquire(response)
         self._key, self._rev = key, acquired.rev
         if acquired.held:
@@ -318,8 +395,9 @@ class AsyncMutex:
 
     async def try_lock(self, *, timeout: float | None = None) -> bool:
         """Take the lock if nobody holds it (KV.Txn, then KV.DeleteRange of our key when
-        someone does): True if it is ours now, False if it is held elsewhere."""
-        if await self._enqueue(timeout):
+        someone does): True if it is ours now, False if it is held elsewhere. If the Txn's
+        outcome is unknown (``OutcomeUnknownError``), our key is deleted before it raises."""
+        if await self._enqueue(_deadline(timeout)):
             return True
         await self._abandon(timeout)
         return False
@@ -331,11 +409,18 @@ class AsyncMutex:
         its own until that is deleted, and reads its own key (KV.Range, linearizable) to
         make sure the session still has it (else ``SessionExpiredError``). A waiter that
         times out, is cancelled or interrupted (Ctrl-C) deletes its key before returning or
-        raising, so the queue moves on.
+        raising, so the queue moves on; so does one whose queueing Txn had an unknown
+        outcome (the ``OutcomeUnknownError`` propagates, but a deadline that passed returns
+        False). A key whose delete fails is deleted before the session next queues one.
         """
         deadline = _deadline(timeout)
-        if await self._enqueue(timeout):
-            return True
+        try:
+            if await self._enqueue(deadline):
+                return True
+        except DeadlineExceededError:
+            if _left(deadline) == 0.0:
+                return False
+            raise
         cleanup = _cleanup_timeout(deadline)
         key, rev = self._key, self._rev
         assert key is not None
@@ -367,14 +452,10 @@ class AsyncMutex:
             raise DeadlineExceededError(f"lock {self.prefix!r} not acquired within {timeout}s")
 
     async def _abandon(self, timeout: float | None) -> None:
-        """Leave the queue: delete our key (best effort; the lease deletes it otherwise)."""
+        """Leave the queue: delete our key (if that fails, the session deletes it later)."""
         key, self._key, self._rev = self._key, None, 0
-        if key is None:
-            return
-        try:
-            await self.client.delete(key, timeout=timeout)
-        except EtcdError as error:
-            log.warning("could not delete lock key %r (%s); it goes with its lease", key, error)
+        if key is not None:
+            await self.session._drop(key, timeout)
 
     def owner_compare(self) -> Compare:
         """A ``Compare`` that holds only while this mutex owns the lock, to guard a
@@ -395,13 +476,14 @@ class AsyncMutex:
 
         ``LockReleasedError`` if this mutex does not hold or wait for the lock;
         ``SessionExpiredError`` if the key was already gone (the lease expired while the
-        lock was held: someone else may have held it meanwhile).
+        lock was held: someone else may have held it meanwhile). If the Txn's outcome is
+        unknown, the key is deleted again before the ``OutcomeUnknownError`` propagates.
         """
         key, rev = self._key, self._rev
         if key is None:
             raise LockReleasedError(f"mutex: lock has already been released ({self.prefix!r})")
         self._key, self._rev = None, 0
-        response = await self.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
+        response = await _delete_owned(self.session, key, rev, timeout)
         if not response.succeeded:
             raise SessionExpiredError(
                 f"mutex: session is expired: lock key {key!r} was gone before its release "
@@ -482,7 +564,8 @@ class AsyncElection:
         self.session.check()
         lease = self.session.lease_id
         key = waiter_key(self.prefix, lease)
-        response = await self.client.txn(*campaign_txn(key, value, lease), timeout=timeout)
+        txn = campaign_txn(key, value, lease)
+        response = await self.session._create_key(key, txn, _left(deadline))
         cleanup = _cleanup_timeout(deadline)
         self._key, (self._rev, differs) = key, parse_campaign(response, value)
         try:
@@ -509,10 +592,9 @@ class AsyncElection:
         self.header = response.header
 
     async def _withdraw(self, timeout: float | None) -> None:
-        try:
-            await self.resign(timeout=timeout)
-        except EtcdError as error:
-            log.warning("election %r: could not withdraw our key (%s)", self.prefix, error)
+        key, self._key, self._rev = self._key, None, 0
+        if key is not None:
+            await self.session._drop(key, timeout)
 
     async def proclaim(self, value: bytes | str, *, timeout: float | None = None) -> None:
         """Publish a new value as the leader, without a new election (KV.Txn writing our
@@ -533,11 +615,12 @@ class AsyncElection:
 
     async def resign(self, *, timeout: float | None = None) -> None:
         """Give up leadership or candidacy (KV.Txn deleting our key if it is still ours),
-        so the next candidate is elected; a no-op when not campaigning."""
+        so the next candidate is elected; a no-op when not campaigning. If the Txn's outcome
+        is unknown, the key is deleted again before the ``OutcomeUnknownError`` propagates."""
         if self._key is None:
             return
         key, rev, self._key, self._rev = self._key, self._rev, None, 0
-        response = await self.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
+        response = await _delete_owned(self.session, key, rev, timeout)
         self.header = response.header
 
     async def leader(self, *, timeout: float | None = None) -> GetResponse:

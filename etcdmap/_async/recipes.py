@@ -8,15 +8,13 @@ ends early (timeout, cancellation, Ctrl-C), deletes the keys it created before r
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import TYPE_CHECKING, TypeAlias
 
 from .._core.checks import check_client, check_count
-from .._core.concurrency import delete_owned_txn, first_created, lock_prefix, was_deleted
+from .._core.concurrency import first_created, lock_prefix, was_deleted
 from .._core.errors import (
     DeadlineExceededError,
-    EtcdError,
     LockReleasedError,
     SessionExpiredError,
     TooManyClientsError,
@@ -39,6 +37,7 @@ from .concurrency import (
     AsyncSession,
     _cleanup_timeout,
     _deadline,
+    _delete_owned,
     _left,
     _wait_deletes,
     _wait_for,
@@ -52,31 +51,25 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncBarrier", "AsyncDoubleBarrier", "AsyncQueue", "AsyncRWMutex"]
 
-log = logging.getLogger("etcdmap.recipes")
-
 
 async def _create_unique(
-    client: AsyncKVClient, directory: bytes, value: bytes | str, lease: int,
-    timeout: float | None,
+    client: AsyncKVClient, directory: bytes, value: bytes | str,
+    session: AsyncSession | None, timeout: float | None,
 ) -> tuple[bytes, int]:
     """Create a new key under ``directory`` (one KV.Txn, again on the rare clash with another
-    participant's key): the key and its create revision."""
+    participant's key), on ``session``'s lease if given (then a key whose write had an
+    unknown outcome is deleted again: see ``AsyncSession._create_key``): the key and its
+    create revision."""
     while True:
         key = unique_key(directory, time.time_ns())
-        response = await client.txn(*create_txn(key, value, lease), timeout=timeout)
+        if session is None:
+            response = await client.txn(*create_txn(key, value, 0), timeout=timeout)
+        else:
+            txn = create_txn(key, value, session.lease_id)
+            response = await session._create_key(key, txn, timeout)
         revision = created_revision(response)
         if revision:
             return key, revision
-
-
-async def _delete_quietly(
-    client: AsyncKVClient, key: bytes, what: str, timeout: float | None
-) -> None:
-    """Delete a key we leave behind (best effort: a session's key goes with its lease)."""
-    try:
-        await client.delete(key, timeout=timeout)
-    except EtcdError as error:
-        log.warning("could not delete %s key %r (%s)", what, key, error)
 
 
 class AsyncRWMutex:
@@ -131,7 +124,7 @@ class AsyncRWMutex:
         await self.session.start(timeout=timeout)
         self.session.check()
         key, rev = await _create_unique(
-            self.client, self.keys.queue(write), b"", self.session.lease_id, _left(deadline)
+            self.client, self.keys.queue(write), b"", self.session, _left(deadline)
         )
         self._key, self._rev, self._write = key, rev, write
         try:
@@ -156,7 +149,7 @@ class AsyncRWMutex:
     async def _abandon(self, timeout: float | None) -> None:
         key, self._key, self._rev = self._key, None, 0
         if key is not None:
-            await _delete_quietly(self.client, key, "rwmutex", timeout)
+            await self.session._drop(key, timeout)
 
     async def read_unlock(self, *, timeout: float | None = None) -> None:
         """Release a read lock (KV.Txn deleting our key if it is still ours).
@@ -174,7 +167,7 @@ class AsyncRWMutex:
             kind = "write" if write else "read"
             raise LockReleasedError(f"rwmutex {self.keys.root!r}: no {kind} lock held")
         self._key, self._rev = None, 0
-        response = await self.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
+        response = await _delete_owned(self.session, key, rev, timeout)
         if not response.succeeded:
             raise SessionExpiredError(
                 f"rwmutex: session is expired: our key {key!r} was gone before its release",
@@ -266,7 +259,7 @@ class AsyncDoubleBarrier:
         await self.session.start(timeout=timeout)
         self.session.check()
         key, rev = await _create_unique(
-            self.client, self.keys.waiters, b"", self.session.lease_id, _left(deadline)
+            self.client, self.keys.waiters, b"", self.session, _left(deadline)
         )
         self._key = key
         try:
@@ -329,7 +322,7 @@ class AsyncDoubleBarrier:
     async def _abandon(self, timeout: float | None) -> None:
         key, self._key = self._key, None
         if key is not None:
-            await _delete_quietly(self.client, key, "double barrier", timeout)
+            await self.session._drop(key, timeout)
 
 
 class AsyncQueue:
@@ -348,7 +341,7 @@ class AsyncQueue:
     async def enqueue(self, value: bytes | str, *, timeout: float | None = None) -> bytes:
         """Append ``value`` (KV.Txn creating a new key under the prefix, no lease): the
         item's key."""
-        key, _ = await _create_unique(self.client, self.prefix, value, 0, timeout)
+        key, _ = await _create_unique(self.client, self.prefix, value, None, timeout)
         return key
 
     async def dequeue(self, timeout: float | None = None) -> bytes:

@@ -23,10 +23,10 @@ from typing import Any, Literal, TypedDict, TypeVar
 import msgspec
 
 from .._pb import v3electionpb, v3lockpb
-from .errors import ElectionNoLeaderError
+from .errors import ElectionNoLeaderError, EtcdError, OutcomeUnknownError
 from .keys import to_bytes
 from .kv import Compare, Op, SortOrder, SortTarget, parse_header, required_lease
-from .results import GetResponse, KeyValue, ResponseHeader, TxnResponse
+from .results import DeleteResponse, GetResponse, KeyValue, ResponseHeader, TxnResponse
 from .watch import EventType, WatchResponse
 
 __all__ = [
@@ -51,10 +51,13 @@ __all__ = [
     "last_created_below",
     "leader_of",
     "leader_updates",
+    "may_have_applied",
     "lock_prefix",
     "parse_acquire",
     "parse_campaign",
     "proclaim_txn",
+    "sweep_ops",
+    "swept",
     "waiter_key",
     "was_deleted",
 ]
@@ -209,6 +212,27 @@ def delete_owned_txn(key: bytes, rev: int) -> tuple[list[Compare], list[Op], lis
     """Delete ``key`` only while it is still the key created at ``rev``: a lock, leader or
     leasing key this session owns (resign, unlock, give up)."""
     return [is_owner(key, rev)], [Op.delete(key)], []
+
+
+def may_have_applied(error: BaseException) -> bool:
+    """Whether a write that raised ``error`` may have been applied: an
+    ``OutcomeUnknownError``, or no ``EtcdError`` at all (cancelled, interrupted by Ctrl-C
+    while the request was out)."""
+    return isinstance(error, OutcomeUnknownError) or not isinstance(error, EtcdError)
+
+
+def sweep_ops(keys: list[bytes]) -> list[Op]:
+    """The ops of the one Txn that deletes a session's keys no object holds any more (left
+    by a write whose outcome is unknown, or a clean-up that failed)."""
+    return [Op.delete(key) for key in keys]
+
+
+def swept(keys: list[bytes], response: TxnResponse) -> set[bytes]:
+    """Which of ``keys`` the ``sweep_ops`` Txn found (and deleted)."""
+    return {
+        key for key, op in zip(keys, response.responses, strict=True)
+        if isinstance(op, DeleteResponse) and op.deleted
+    }
 
 
 def leader_of(prefix: bytes, response: GetResponse) -> GetResponse:

@@ -29,9 +29,12 @@ from .._core.concurrency import (
     leader_of,
     leader_updates,
     lock_prefix,
+    may_have_applied,
     parse_acquire,
     parse_campaign,
     proclaim_txn,
+    sweep_ops,
+    swept,
     waiter_key,
     was_deleted,
 )
@@ -55,11 +58,14 @@ from .lease import LeaseKeepAlive
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .._core.kv import Op
     from .client import Client
     from .namespace import Namespace, NamespaceWatcher
     from .watch import Watcher
 
     KVClient: TypeAlias = Client | Namespace
+    #: The compares, success and failure ops of a KV.Txn.
+    TxnParts: TypeAlias = tuple[list[Compare], list[Op], list[Op]]
 
 __all__ = [
     "Election",
@@ -105,6 +111,12 @@ class Session:
     ``SessionExpiredError``. ``close()`` (also at the end of ``with``) revokes the
     lease, deleting the session's keys at once; ``orphan()`` only stops the keep-alive.
 
+    A key of the session that a lock or campaign may have left behind (its write or delete
+    raised an ``OutcomeUnknownError``, or its clean-up failed) is deleted at once if the
+    server answers within ``CLEANUP_TIMEOUT``, else before the session's next lock, campaign
+    or barrier entry queues a key: a key nobody knows of would otherwise hold its lock (or
+    lead its election) until the session ends.
+
     Example::
 
         with Session(client, ttl=10) as session:
@@ -126,6 +138,9 @@ class Session:
         self.done = Event()
         #: Why the lease was lost, once it was; None while alive (or closed normally).
         self.lost: LeaseExpiredError | None = None
+        #: Keys on the lease that may exist though no lock or election object knows them.
+        self._stray: set[bytes] = set()
+        self._sweeping = Lock()
 
     def __repr__(self) -> str:
         state = "lost" if self.lost else "ended" if self.done.is_set() else "alive"
@@ -155,6 +170,54 @@ class Session:
                 self._keep = self.client.lease_keep_alive(target)
                 self._watcher = Worker(self._watch, self._keep, name="etcdmap-session")
         return self
+
+    def _create_key(
+        self, key: bytes, txn: TxnParts, timeout: float | None
+    ) -> TxnResponse:
+        """Run ``txn`` (KV.Txn), which may create ``key`` on the session's lease, after
+        deleting the keys earlier calls may have left (``_sweep``). If its outcome is unknown,
+        ``key`` is deleted again (``_drop``) before the error propagates (also when the call
+        is cancelled or interrupted)."""
+        self._sweep(timeout)
+        try:
+            return self.client.txn(*txn, timeout=timeout)
+        except BaseException as error:
+            if may_have_applied(error):
+                self._drop(key)
+            raise
+
+    def _drop(self, key: bytes, timeout: float | None = CLEANUP_TIMEOUT) -> None:
+        """Delete ``key``, a key of this session that no object holds any more (KV.DeleteRange
+        within ``timeout``); if that fails, the next ``_sweep`` deletes it. A delete of our
+        own session-unique key is safe to repeat."""
+        self._stray.add(key)
+        try:
+            if key not in self._sweep(timeout):
+                # Nothing deleted: a write of the key with an unknown outcome may still come,
+                # as a server runs the requests it reads together in any order (seen after a
+                # freeze). A second delete, sent once the first was answered, comes after it.
+                self._stray.add(key)
+                self._sweep(timeout)
+        except EtcdError as error:
+            log.warning(
+                "could not delete %r, a key of lease %#x nobody holds (%s): it is deleted "
+                "before the session queues a key again, or with its lease", key,
+                self._lease_id, error,
+            )
+
+    def _sweep(self, timeout: float | None) -> set[bytes]:
+        """Delete the keys ``_drop`` could not delete yet, in one KV.Txn: those it found."""
+        if not self._stray:
+            return set()
+        # Held across the call, so that no caller of this session queues a key while the
+        # delete of an earlier copy of it is still on its way (it could delete the new one).
+        with self._sweeping:
+            keys = sorted(self._stray)
+            if not keys:
+                return set()
+            response = self.client.txn(success=sweep_ops(keys), timeout=timeout)
+            self._stray.difference_update(keys)
+        return swept(keys, response)
 
     def _watch(self, keep: LeaseKeepAlive) -> None:
         try:
@@ -268,6 +331,19 @@ def _wait_deletes(
             return False
 
 
+def _delete_owned(
+    session: Session, key: bytes, rev: int, timeout: float | None
+) -> TxnResponse:
+    """Delete ``key`` if it is still the one created at ``rev`` (KV.Txn); if the outcome is
+    unknown, the session deletes it (``_drop``) before the error propagates."""
+    try:
+        return session.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
+    except BaseException as error:
+        if may_have_applied(error):
+            session._drop(key)
+        raise
+
+
 class Mutex:
     """A distributed lock, interoperable with Go's ``concurrency.Mutex`` and ``etcdctl lock``.
 
@@ -304,13 +380,14 @@ class Mutex:
     def client(self) -> KVClient:
         return self.session.client
 
-    def _enqueue(self, timeout: float | None) -> bool:
+    def _enqueue(self, deadline: float | None) -> bool:
         """Queue this session (one Txn); True if it holds the lock at once."""
-        self.session.start(timeout=timeout)
+        self.session.start(timeout=_left(deadline))
         self.session.check()
         lease = self.session.lease_id
         key = waiter_key(self.prefix, lease)
-        response = self.client.txn(*acquire_txn(self.prefix, key, lease), timeout=timeout)
+        txn = acquire_txn(self.prefix, key, lease)
+        response = self.session._create_key(key, txn, _left(deadline))
         acquired = parse_acquire(response)
         self._key, self._rev = key, acquired.rev
         if acquired.held:
@@ -319,8 +396,9 @@ class Mutex:
 
     def try_lock(self, *, timeout: float | None = None) -> bool:
         """Take the lock if nobody holds it (KV.Txn, then KV.DeleteRange of our key when
-        someone does): True if it is ours now, False if it is held elsewhere."""
-        if self._enqueue(timeout):
+        someone does): True if it is ours now, False if it is held elsewhere. If the Txn's
+        outcome is unknown (``OutcomeUnknownError``), our key is deleted before it raises."""
+        if self._enqueue(_deadline(timeout)):
             return True
         self._abandon(timeout)
         return False
@@ -332,11 +410,18 @@ class Mutex:
         its own until that is deleted, and reads its own key (KV.Range, linearizable) to
         make sure the session still has it (else ``SessionExpiredError``). A waiter that
         times out, is cancelled or interrupted (Ctrl-C) deletes its key before returning or
-        raising, so the queue moves on.
+        raising, so the queue moves on; so does one whose queueing Txn had an unknown
+        outcome (the ``OutcomeUnknownError`` propagates, but a deadline that passed returns
+        False). A key whose delete fails is deleted before the session next queues one.
         """
         deadline = _deadline(timeout)
-        if self._enqueue(timeout):
-            return True
+        try:
+            if self._enqueue(deadline):
+                return True
+        except DeadlineExceededError:
+            if _left(deadline) == 0.0:
+                return False
+            raise
         cleanup = _cleanup_timeout(deadline)
         key, rev = self._key, self._rev
         assert key is not None
@@ -368,14 +453,10 @@ class Mutex:
             raise DeadlineExceededError(f"lock {self.prefix!r} not acquired within {timeout}s")
 
     def _abandon(self, timeout: float | None) -> None:
-        """Leave the queue: delete our key (best effort; the lease deletes it otherwise)."""
+        """Leave the queue: delete our key (if that fails, the session deletes it later)."""
         key, self._key, self._rev = self._key, None, 0
-        if key is None:
-            return
-        try:
-            self.client.delete(key, timeout=timeout)
-        except EtcdError as error:
-            log.warning("could not delete lock key %r (%s); it goes with its lease", key, error)
+        if key is not None:
+            self.session._drop(key, timeout)
 
     def owner_compare(self) -> Compare:
         """A ``Compare`` that holds only while this mutex owns the lock, to guard a
@@ -396,13 +477,14 @@ class Mutex:
 
         ``LockReleasedError`` if this mutex does not hold or wait for the lock;
         ``SessionExpiredError`` if the key was already gone (the lease expired while the
-        lock was held: someone else may have held it meanwhile).
+        lock was held: someone else may have held it meanwhile). If the Txn's outcome is
+        unknown, the key is deleted again before the ``OutcomeUnknownError`` propagates.
         """
         key, rev = self._key, self._rev
         if key is None:
             raise LockReleasedError(f"mutex: lock has already been released ({self.prefix!r})")
         self._key, self._rev = None, 0
-        response = self.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
+        response = _delete_owned(self.session, key, rev, timeout)
         if not response.succeeded:
             raise SessionExpiredError(
                 f"mutex: session is expired: lock key {key!r} was gone before its release "
@@ -483,7 +565,8 @@ class Election:
         self.session.check()
         lease = self.session.lease_id
         key = waiter_key(self.prefix, lease)
-        response = self.client.txn(*campaign_txn(key, value, lease), timeout=timeout)
+        txn = campaign_txn(key, value, lease)
+        response = self.session._create_key(key, txn, _left(deadline))
         cleanup = _cleanup_timeout(deadline)
         self._key, (self._rev, differs) = key, parse_campaign(response, value)
         try:
@@ -510,10 +593,9 @@ class Election:
         self.header = response.header
 
     def _withdraw(self, timeout: float | None) -> None:
-        try:
-            self.resign(timeout=timeout)
-        except EtcdError as error:
-            log.warning("election %r: could not withdraw our key (%s)", self.prefix, error)
+        key, self._key, self._rev = self._key, None, 0
+        if key is not None:
+            self.session._drop(key, timeout)
 
     def proclaim(self, value: bytes | str, *, timeout: float | None = None) -> None:
         """Publish a new value as the leader, without a new election (KV.Txn writing our
@@ -534,11 +616,12 @@ class Election:
 
     def resign(self, *, timeout: float | None = None) -> None:
         """Give up leadership or candidacy (KV.Txn deleting our key if it is still ours),
-        so the next candidate is elected; a no-op when not campaigning."""
+        so the next candidate is elected; a no-op when not campaigning. If the Txn's outcome
+        is unknown, the key is deleted again before the ``OutcomeUnknownError`` propagates."""
         if self._key is None:
             return
         key, rev, self._key, self._rev = self._key, self._rev, None, 0
-        response = self.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
+        response = _delete_owned(self.session, key, rev, timeout)
         self.header = response.header
 
     def leader(self, *, timeout: float | None = None) -> GetResponse:

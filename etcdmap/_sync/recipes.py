@@ -9,15 +9,13 @@ ends early (timeout, cancellation, Ctrl-C), deletes the keys it created before r
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import TYPE_CHECKING, TypeAlias
 
 from .._core.checks import check_client, check_count
-from .._core.concurrency import delete_owned_txn, first_created, lock_prefix, was_deleted
+from .._core.concurrency import first_created, lock_prefix, was_deleted
 from .._core.errors import (
     DeadlineExceededError,
-    EtcdError,
     LockReleasedError,
     SessionExpiredError,
     TooManyClientsError,
@@ -40,6 +38,7 @@ from .concurrency import (
     Session,
     _cleanup_timeout,
     _deadline,
+    _delete_owned,
     _left,
     _wait_deletes,
     _wait_for,
@@ -53,31 +52,25 @@ if TYPE_CHECKING:
 
 __all__ = ["Barrier", "DoubleBarrier", "Queue", "RWMutex"]
 
-log = logging.getLogger("etcdmap.recipes")
-
 
 def _create_unique(
-    client: KVClient, directory: bytes, value: bytes | str, lease: int,
-    timeout: float | None,
+    client: KVClient, directory: bytes, value: bytes | str,
+    session: Session | None, timeout: float | None,
 ) -> tuple[bytes, int]:
     """Create a new key under ``directory`` (one KV.Txn, again on the rare clash with another
-    participant's key): the key and its create revision."""
+    participant's key), on ``session``'s lease if given (then a key whose write had an
+    unknown outcome is deleted again: see ``Session._create_key``): the key and its
+    create revision."""
     while True:
         key = unique_key(directory, time.time_ns())
-        response = client.txn(*create_txn(key, value, lease), timeout=timeout)
+        if session is None:
+            response = client.txn(*create_txn(key, value, 0), timeout=timeout)
+        else:
+            txn = create_txn(key, value, session.lease_id)
+            response = session._create_key(key, txn, timeout)
         revision = created_revision(response)
         if revision:
             return key, revision
-
-
-def _delete_quietly(
-    client: KVClient, key: bytes, what: str, timeout: float | None
-) -> None:
-    """Delete a key we leave behind (best effort: a session's key goes with its lease)."""
-    try:
-        client.delete(key, timeout=timeout)
-    except EtcdError as error:
-        log.warning("could not delete %s key %r (%s)", what, key, error)
 
 
 class RWMutex:
@@ -132,7 +125,7 @@ class RWMutex:
         self.session.start(timeout=timeout)
         self.session.check()
         key, rev = _create_unique(
-            self.client, self.keys.queue(write), b"", self.session.lease_id, _left(deadline)
+            self.client, self.keys.queue(write), b"", self.session, _left(deadline)
         )
         self._key, self._rev, self._write = key, rev, write
         try:
@@ -157,7 +150,7 @@ class RWMutex:
     def _abandon(self, timeout: float | None) -> None:
         key, self._key, self._rev = self._key, None, 0
         if key is not None:
-            _delete_quietly(self.client, key, "rwmutex", timeout)
+            self.session._drop(key, timeout)
 
     def read_unlock(self, *, timeout: float | None = None) -> None:
         """Release a read lock (KV.Txn deleting our key if it is still ours).
@@ -175,7 +168,7 @@ class RWMutex:
             kind = "write" if write else "read"
             raise LockReleasedError(f"rwmutex {self.keys.root!r}: no {kind} lock held")
         self._key, self._rev = None, 0
-        response = self.client.txn(*delete_owned_txn(key, rev), timeout=timeout)
+        response = _delete_owned(self.session, key, rev, timeout)
         if not response.succeeded:
             raise SessionExpiredError(
                 f"rwmutex: session is expired: our key {key!r} was gone before its release",
@@ -267,7 +260,7 @@ class DoubleBarrier:
         self.session.start(timeout=timeout)
         self.session.check()
         key, rev = _create_unique(
-            self.client, self.keys.waiters, b"", self.session.lease_id, _left(deadline)
+            self.client, self.keys.waiters, b"", self.session, _left(deadline)
         )
         self._key = key
         try:
@@ -330,7 +323,7 @@ class DoubleBarrier:
     def _abandon(self, timeout: float | None) -> None:
         key, self._key = self._key, None
         if key is not None:
-            _delete_quietly(self.client, key, "double barrier", timeout)
+            self.session._drop(key, timeout)
 
 
 class Queue:
@@ -349,7 +342,7 @@ class Queue:
     def enqueue(self, value: bytes | str, *, timeout: float | None = None) -> bytes:
         """Append ``value`` (KV.Txn creating a new key under the prefix, no lease): the
         item's key."""
-        key, _ = _create_unique(self.client, self.prefix, value, 0, timeout)
+        key, _ = _create_unique(self.client, self.prefix, value, None, timeout)
         return key
 
     def dequeue(self, timeout: float | None = None) -> bytes:

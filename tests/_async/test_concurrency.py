@@ -14,9 +14,10 @@ import pytest
 
 import etcdmap
 from etcdmap import AsyncClient, AsyncElection, AsyncMutex, AsyncSession, AsyncSTM
+from etcdmap._async.concurrency import CLEANUP_TIMEOUT
 from etcdmap.testing import EtcdServer
 
-from .helpers import etcdctl_background, stop
+from .helpers import etcdctl_background, frozen, stop, unknown_outcomes_leave_no_key
 
 
 async def wait_for_keys(client: AsyncClient, prefix: str, count: int) -> list[bytes]:
@@ -103,6 +104,60 @@ async def test_losing_the_session_while_holding_is_reported(
             await mutex.release()
         with pytest.raises(etcdmap.SessionExpiredError):
             await mutex.acquire()
+
+
+async def test_a_lock_or_campaign_whose_write_had_an_unknown_outcome_leaves_no_key(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    """A queueing Txn that times out on a frozen server may be applied once it runs: a key
+    left then would hold the lock (lead the election) for nobody until the session ends."""
+    if etcd_server.pid is None:
+        pytest.skip("needs a local etcd to freeze")
+    lock, election = etcd_prefix + "lock", etcd_prefix + "election"
+    async with AsyncClient(etcd_server.endpoints) as c, AsyncSession(c, ttl=30) as mine:
+        await mine.start()
+        mutex = AsyncMutex(mine, lock)
+
+        async def acquire() -> None:
+            started = monotonic()
+            assert not await mutex.acquire(timeout=0.3)  # no DeadlineExceededError
+            assert monotonic() - started < 0.3 + CLEANUP_TIMEOUT + 0.5
+
+        async def campaign() -> None:
+            with pytest.raises(etcdmap.DeadlineExceededError):
+                await AsyncElection(mine, election).campaign("v", timeout=0.3)
+
+        applied = [
+            await unknown_outcomes_leave_no_key(etcd_server, c, mine.lease_id, lock, acquire),
+            await unknown_outcomes_leave_no_key(etcd_server, c, mine.lease_id, election, campaign),
+        ]
+        async with AsyncSession(c, ttl=30) as theirs:
+            assert await AsyncMutex(theirs, lock).acquire(timeout=1)
+            await AsyncElection(theirs, election).campaign("w", timeout=1)
+    if not any(applied):
+        pytest.skip("the frozen server applied none of the timed-out writes: nothing checked")
+
+
+async def test_a_key_whose_clean_up_failed_is_deleted_before_the_session_queues_again(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    if etcd_server.pid is None:
+        pytest.skip("needs a local etcd to freeze")
+    lock = etcd_prefix + "lock"
+    async with AsyncClient(etcd_server.endpoints) as c, AsyncSession(c, ttl=30) as mine:
+        await mine.start()
+        started = monotonic()
+        with frozen(etcd_server, thaw_after=CLEANUP_TIMEOUT + 0.6):  # outlasts the clean-up
+            assert not await AsyncMutex(mine, lock).acquire(timeout=0.3)
+        assert monotonic() - started < 0.3 + CLEANUP_TIMEOUT + 0.5
+        # The key as the timed-out Txn leaves it when it lands after its delete (it may
+        # have landed already, or never: the put makes the case certain).
+        await c.put(f"{lock}/{mine.lease_id:x}", "", lease=mine.lease_id)
+        async with AsyncSession(c, ttl=30) as theirs:
+            assert not await AsyncMutex(theirs, lock).try_lock()
+            async with AsyncMutex(mine, etcd_prefix + "other"):  # queues: deletes it first
+                pass
+            assert await AsyncMutex(theirs, lock).acquire(timeout=1)
 
 
 async def test_mutex_excludes_etcdctl_lock_and_the_other_way_round(

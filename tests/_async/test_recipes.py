@@ -23,7 +23,7 @@ from etcdmap import (
 )
 from etcdmap.testing import EtcdServer
 
-from .helpers import etcdctl_background, finished
+from .helpers import etcdctl_background, finished, unknown_outcomes_leave_no_key
 
 
 async def count(client: AsyncClient, prefix: str) -> int:
@@ -86,6 +86,38 @@ async def test_rwmutex_reports_a_lost_session(
         await c.lease_revoke(session.lease_id)
         with pytest.raises(etcdmap.SessionExpiredError, match="gone before its release"):
             await rw.read_unlock()
+
+
+async def test_a_lock_or_entry_whose_write_had_an_unknown_outcome_leaves_no_key(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    """As for Mutex (test_concurrency): a queued RWMutex writer key nobody knows of would
+    keep every later reader and writer out, a double barrier key would count a participant
+    that is not there."""
+    if etcd_server.pid is None:
+        pytest.skip("needs a local etcd to freeze")
+    rw, barrier = etcd_prefix + "rw", etcd_prefix + "barrier"
+    async with AsyncClient(etcd_server.endpoints) as c, AsyncSession(c, ttl=30) as mine:
+        await mine.start()
+
+        async def lock() -> None:
+            with pytest.raises(etcdmap.DeadlineExceededError):
+                await AsyncRWMutex(mine, rw).lock(timeout=0.3)
+
+        async def enter() -> None:
+            with pytest.raises(etcdmap.DeadlineExceededError):
+                await AsyncDoubleBarrier(mine, barrier, 2).enter(timeout=0.3)
+
+        applied = [
+            await unknown_outcomes_leave_no_key(etcd_server, c, mine.lease_id, rw, lock),
+            await unknown_outcomes_leave_no_key(etcd_server, c, mine.lease_id, barrier, enter),
+        ]
+        async with AsyncSession(c, ttl=30) as theirs:
+            await AsyncRWMutex(theirs, rw).read_lock(timeout=1)
+            with pytest.raises(etcdmap.DeadlineExceededError):  # alone: the count is not met
+                await AsyncDoubleBarrier(theirs, barrier, 2).enter(timeout=0.3)
+    if not any(applied):
+        pytest.skip("the frozen server applied none of the timed-out writes: nothing checked")
 
 
 async def test_barrier_hold_wait_release(

@@ -9,8 +9,10 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Iterable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import etcdmap
 from etcdmap import Client
@@ -43,12 +45,15 @@ def put_retrying(client: Client, key: str, value: str) -> int:
 
 
 @contextlib.contextmanager
-def frozen(server: EtcdServer) -> Iterator[None]:
+def frozen(server: EtcdServer, thaw_after: float | None = None) -> Iterator[None]:
     """Freeze the etcd process (SIGSTOP) during the block, then let it run again (SIGCONT):
-    its connections stay open but nothing on them moves, unlike a killed server's."""
+    its connections stay open but nothing on them moves, unlike a killed server's. With
+    ``thaw_after``, a timer lets it run again after that many seconds, while a call of the
+    block still waits."""
     pid = server.pid
     assert pid is not None, f"{server!r} is not running"
     os.kill(pid, signal.SIGSTOP)
+    timer = threading.Timer(thaw_after or 0.0, os.kill, (pid, signal.SIGCONT))
     try:
         # the signal stops the threads one by one: wait until none runs any more
         tasks = Path(f"/proc/{pid}/task")
@@ -56,9 +61,42 @@ def frozen(server: EtcdServer) -> Iterator[None]:
         while any(_state(task) not in "Tt" for task in tasks.iterdir()):
             assert time.monotonic() < deadline, f"{server!r} did not stop"
             time.sleep(0.001)
+        if thaw_after is not None:
+            timer.start()
         yield
     finally:
+        timer.cancel()
+        if timer.is_alive():
+            timer.join()
         os.kill(pid, signal.SIGCONT)
+
+
+def session_keys(client: Client, prefix: str, lease: int) -> list[bytes]:
+    """The keys under ``prefix`` on ``lease`` (a session's)."""
+    found = client.get(prefix, prefix=True, keys_only=True)
+    return [kv.key for kv in found.kvs if kv.lease == lease]
+
+
+def unknown_outcomes_leave_no_key(
+    server: EtcdServer, client: Client, lease: int, prefix: str,
+    attempt: Callable[[], Any], *, thaw_after: float = 0.32, tries: int = 12,
+) -> bool:
+    """Run ``attempt()``, which queues a key on ``lease`` under ``prefix`` with a 0.3 s
+    timeout, on a frozen server that runs again ``thaw_after`` seconds later: the write
+    times out (an ``OutcomeUnknownError``), and the server sometimes applies it once it runs
+    (when it reads the write before the client's cancel: a quarter to a half of the tries).
+    Check that no key of the lease is left; again until a try's write was applied (the
+    revision moved), at most ``tries`` times. Whether one was."""
+    for _ in range(tries):
+        before = (client.get(prefix)).header.revision
+        with frozen(server, thaw_after=thaw_after):
+            attempt()
+        time.sleep(0.1)  # lets a write that raced the error land
+        left = session_keys(client, prefix, lease)
+        assert left == [], f"keys left after a write with an unknown outcome: {left}"
+        if (client.get(prefix)).header.revision > before:
+            return True
+    return False
 
 
 def _state(task: Path) -> str:

@@ -15,9 +15,10 @@ import pytest
 
 import etcdmap
 from etcdmap import Client, Election, Mutex, Session, STM
+from etcdmap._sync.concurrency import CLEANUP_TIMEOUT
 from etcdmap.testing import EtcdServer
 
-from .helpers import etcdctl_background, stop
+from .helpers import etcdctl_background, frozen, stop, unknown_outcomes_leave_no_key
 
 
 def wait_for_keys(client: Client, prefix: str, count: int) -> list[bytes]:
@@ -104,6 +105,60 @@ def test_losing_the_session_while_holding_is_reported(
             mutex.release()
         with pytest.raises(etcdmap.SessionExpiredError):
             mutex.acquire()
+
+
+def test_a_lock_or_campaign_whose_write_had_an_unknown_outcome_leaves_no_key(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    """A queueing Txn that times out on a frozen server may be applied once it runs: a key
+    left then would hold the lock (lead the election) for nobody until the session ends."""
+    if etcd_server.pid is None:
+        pytest.skip("needs a local etcd to freeze")
+    lock, election = etcd_prefix + "lock", etcd_prefix + "election"
+    with Client(etcd_server.endpoints) as c, Session(c, ttl=30) as mine:
+        mine.start()
+        mutex = Mutex(mine, lock)
+
+        def acquire() -> None:
+            started = monotonic()
+            assert not mutex.acquire(timeout=0.3)  # no DeadlineExceededError
+            assert monotonic() - started < 0.3 + CLEANUP_TIMEOUT + 0.5
+
+        def campaign() -> None:
+            with pytest.raises(etcdmap.DeadlineExceededError):
+                Election(mine, election).campaign("v", timeout=0.3)
+
+        applied = [
+            unknown_outcomes_leave_no_key(etcd_server, c, mine.lease_id, lock, acquire),
+            unknown_outcomes_leave_no_key(etcd_server, c, mine.lease_id, election, campaign),
+        ]
+        with Session(c, ttl=30) as theirs:
+            assert Mutex(theirs, lock).acquire(timeout=1)
+            Election(theirs, election).campaign("w", timeout=1)
+    if not any(applied):
+        pytest.skip("the frozen server applied none of the timed-out writes: nothing checked")
+
+
+def test_a_key_whose_clean_up_failed_is_deleted_before_the_session_queues_again(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    if etcd_server.pid is None:
+        pytest.skip("needs a local etcd to freeze")
+    lock = etcd_prefix + "lock"
+    with Client(etcd_server.endpoints) as c, Session(c, ttl=30) as mine:
+        mine.start()
+        started = monotonic()
+        with frozen(etcd_server, thaw_after=CLEANUP_TIMEOUT + 0.6):  # outlasts the clean-up
+            assert not Mutex(mine, lock).acquire(timeout=0.3)
+        assert monotonic() - started < 0.3 + CLEANUP_TIMEOUT + 0.5
+        # The key as the timed-out Txn leaves it when it lands after its delete (it may
+        # have landed already, or never: the put makes the case certain).
+        c.put(f"{lock}/{mine.lease_id:x}", "", lease=mine.lease_id)
+        with Session(c, ttl=30) as theirs:
+            assert not Mutex(theirs, lock).try_lock()
+            with Mutex(mine, etcd_prefix + "other"):  # queues: deletes it first
+                pass
+            assert Mutex(theirs, lock).acquire(timeout=1)
 
 
 def test_mutex_excludes_etcdctl_lock_and_the_other_way_round(
