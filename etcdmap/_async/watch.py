@@ -53,6 +53,9 @@ DEFAULT_BUFFER = 1024
 #: Longest pause before re-opening a broken stream (the channel's ``reconnect_backoff``
 #: bounds how soon after an outage the connection itself is back).
 MAX_REOPEN_WAIT = 0.5
+#: How long ``cancel()`` lets a consumer that reads the stream for the cancelled watcher
+#: finish its read (the server answers a cancel at once) before it re-opens the stream.
+CANCEL_GRACE = 0.5
 _END = object()
 
 
@@ -99,6 +102,10 @@ class AsyncWatchStream:
         return ClientClosedError(f"{self._name} is closed: its watches have ended")
 
     async def cancel(self, sub: Subscription) -> None:
+        """Cancel ``sub`` and end its queue. A consumer reading the stream for it (threads)
+        still waits for a response: when none has come within ``CANCEL_GRACE`` (a frozen
+        server answers nothing), the stream is re-opened, which ends the read; the other
+        watchers resume from their next revision."""
         self._auth_retried.discard(sub)
         async with self._lock:
             await self._send(self._mux.cancel(sub))
@@ -106,6 +113,8 @@ class AsyncWatchStream:
         if queue is not None:
             _end_queue(queue)
             await self._reader.wake()
+            if not await self._reader.freed(queue, CANCEL_GRACE):
+                await self.reopen()
 
     async def request_progress(self) -> None:
         async with self._lock:

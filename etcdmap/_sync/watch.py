@@ -54,6 +54,9 @@ DEFAULT_BUFFER = 1024
 #: Longest pause before re-opening a broken stream (the channel's ``reconnect_backoff``
 #: bounds how soon after an outage the connection itself is back).
 MAX_REOPEN_WAIT = 0.5
+#: How long ``cancel()`` lets a consumer that reads the stream for the cancelled watcher
+#: finish its read (the server answers a cancel at once) before it re-opens the stream.
+CANCEL_GRACE = 0.5
 _END = object()
 
 
@@ -100,6 +103,10 @@ class WatchStream:
         return ClientClosedError(f"{self._name} is closed: its watches have ended")
 
     def cancel(self, sub: Subscription) -> None:
+        """Cancel ``sub`` and end its queue. A consumer reading the stream for it (threads)
+        still waits for a response: when none has come within ``CANCEL_GRACE`` (a frozen
+        server answers nothing), the stream is re-opened, which ends the read; the other
+        watchers resume from their next revision."""
         self._auth_retried.discard(sub)
         with self._lock:
             self._send(self._mux.cancel(sub))
@@ -107,6 +114,8 @@ class WatchStream:
         if queue is not None:
             _end_queue(queue)
             self._reader.wake()
+            if not self._reader.freed(queue, CANCEL_GRACE):
+                self.reopen()
 
     def request_progress(self) -> None:
         with self._lock:
