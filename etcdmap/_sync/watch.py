@@ -365,7 +365,10 @@ class Watcher:
         return self
 
     def cancel(self) -> None:
-        """Stop watching: the server watch is cancelled and iteration ends."""
+        """Stop watching (a cancel on the shared Watch stream): iteration ends, in any
+        thread or task, within about a second even when the server answers nothing (a
+        thread reading the stream for this watcher then has the stream re-opened under
+        it; the other watchers resume where they were)."""
         self._done = True
         if self._started:
             self._stream.cancel(self._sub)
