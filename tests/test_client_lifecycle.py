@@ -9,11 +9,12 @@ import os
 import threading
 import time
 import warnings
+from collections.abc import Callable
 
 import pytest
 
 import etcdmap
-from etcdmap import Client, EtcdMap
+from etcdmap import Client, EtcdMap, Mutex, Session
 from etcdmap.testing import EtcdServer
 
 
@@ -76,6 +77,45 @@ def test_dropped_clients_stop_their_keep_alives(etcd_server: EtcdServer) -> None
             del client
         gc.collect()
         assert _back_to(baseline), (_threads(), baseline)
+
+
+def _session_and_mutex(client: Client, key: str) -> None:
+    assert Mutex(Session(client, ttl=5).start(), key).acquire(timeout=5)
+
+
+def _watch_callback(client: Client, key: str) -> None:
+    client.add_watch_callback(key, lambda item: None)
+
+
+def _auto_sync(client: Client, key: str) -> None:
+    client.get(key)  # connects, which starts the auto-sync worker
+
+
+_WORKERS: dict[str, tuple[dict[str, float], Callable[[Client, str], None]]] = {
+    "session": ({}, _session_and_mutex),
+    "watch-callback": ({}, _watch_callback),
+    "auto-sync": ({"auto_sync_interval": 0.2}, _auto_sync),
+}
+
+
+@pytest.mark.parametrize("running", list(_WORKERS))
+def test_dropped_clients_stop_their_workers(
+    etcd_server: EtcdServer, etcd_prefix: str, running: str
+) -> None:
+    # A worker of the client (or of an object the user dropped with it) must not keep it
+    # alive: the client is collected, its finalizer ends the worker and warns.
+    options, start = _WORKERS[running]
+    with Client(etcd_server.endpoints, **options) as warm:
+        start(warm, f"{etcd_prefix}warm")
+    baseline = _quiet()
+    with pytest.warns(ResourceWarning, match=r"^unclosed Client") as caught:
+        for i in range(5):
+            client = Client(etcd_server.endpoints, **options)
+            start(client, f"{etcd_prefix}{i}")
+            del client
+        gc.collect()
+        assert _back_to(baseline), (_threads(), baseline)
+    assert len([w for w in caught if issubclass(w.category, ResourceWarning)]) == 5
 
 
 def test_a_closed_or_unused_client_does_not_warn(etcd_server: EtcdServer) -> None:

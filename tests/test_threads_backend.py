@@ -128,3 +128,45 @@ def test_a_consumer_that_misses_the_turn_is_woken_for_its_item() -> None:
     got_theirs.set()
     a.join(5)
     assert served == [True]
+
+
+def test_freed_tells_whether_a_consumer_still_reads_for_its_queue() -> None:
+    # The step blocks as a read of a frozen server does, until the test lets it return.
+    release, reading = threading.Event(), threading.Event()
+    end = object()
+
+    def step() -> None:
+        reading.set()
+        release.wait(10)
+
+    reader = SharedReader(step, lambda: True, end)
+    mine: Queue[object] = Queue()
+    consumer = threading.Thread(target=reader.next, args=(mine,))
+    consumer.start()
+    assert reading.wait(5)
+    mine.put_nowait(end)  # its owner ended the queue, but the read goes on
+    started = time.monotonic()
+    assert reader.freed(mine, 0.2) is False
+    assert 0.2 <= time.monotonic() - started < 1.0
+    assert reader.freed(Queue(), 0.2) is True  # no one reads for another queue
+    threading.Timer(0.1, release.set).start()
+    assert reader.freed(mine, 5) is True  # the read returned: the consumer has its item
+    consumer.join(5)
+    assert not consumer.is_alive()
+
+
+def test_freed_ignores_the_helper_reading_for_a_consumer_with_a_deadline() -> None:
+    release, reading = threading.Event(), threading.Event()
+
+    def step() -> None:
+        reading.set()
+        release.wait(10)
+
+    reader = SharedReader(step, lambda: not release.is_set(), object())
+    mine: Queue[object] = Queue()
+    with pytest.raises(TimeoutError):
+        reader.next(mine, 0.3)  # the helper thread reads for it meanwhile
+    assert reading.is_set()
+    assert reader.freed(mine, 0.0) is True  # no one waits for the helper
+    release.set()
+    reader.close()

@@ -33,8 +33,10 @@ class AsyncClient(
     (comma-separated), else ``127.0.0.1:2379``. The channel opens on first use, on the event
     loop of that use; one channel per endpoint is reused by every call. Close it with
     ``await client.aclose()`` or ``async with AsyncClient() as client:``; a client dropped
-    unclosed after it connected releases its channels, streams and keep-alive workers when
-    it is garbage-collected, and warns ``ResourceWarning`` as an unclosed file does. The
+    unclosed after it connected releases its channels, streams and workers (keep-alives,
+    sessions, watch callbacks, auto-sync) when it is garbage-collected, and warns
+    ``ResourceWarning`` as an unclosed file does; a watcher, callback handle or session
+    still held keeps its client alive. The
     blocking ``Client`` warns once (``RuntimeWarning``) when it is called from a thread that
     runs an event loop, which it would stop until etcd answers.
 

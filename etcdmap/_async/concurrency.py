@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -167,7 +168,10 @@ class AsyncSession:
                     target = await self.client.lease_grant(self.ttl, timeout=timeout)
                     self._lease_id = target.id
                 self._keep = await self.client.lease_keep_alive(target)
-                self._watcher = Worker(self._watch, self._keep, name="etcdmap-session")
+                self._watcher = Worker(
+                    _watch_session, weakref.ref(self), self._keep, self.done,
+                    name="etcdmap-session",
+                )
         return self
 
     async def _create_key(
@@ -218,15 +222,6 @@ class AsyncSession:
             self._stray.difference_update(keys)
         return swept(keys, response)
 
-    async def _watch(self, keep: AsyncLeaseKeepAlive) -> None:
-        try:
-            await keep.wait()
-        except LeaseExpiredError as error:
-            self.lost = error
-            log.warning("session lease %#x lost: %s", keep.id, error)
-        finally:
-            self.done.set()
-
     def check(self) -> None:
         """Raise ``SessionExpiredError`` if the lease was lost; return otherwise."""
         if self.lost is not None:
@@ -264,6 +259,24 @@ class AsyncSession:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+async def _watch_session(
+    session: weakref.ref[AsyncSession], keep: AsyncLeaseKeepAlive, done: Event
+) -> None:
+    """The worker of a session: wait until its lease is no longer kept alive, note why in
+    ``lost`` and set ``done``. It holds the session weakly, so a session (and its client)
+    dropped without ``aclose()`` is collected; the client's finalizer then stops the
+    keep-alive, which ends this wait."""
+    try:
+        await keep.wait()
+    except LeaseExpiredError as error:
+        alive = session()
+        if alive is not None:
+            alive.lost = error
+        log.warning("session lease %#x lost: %s", keep.id, error)
+    finally:
+        done.set()
 
 
 async def _wait_for(

@@ -227,14 +227,19 @@ class AsyncLeaseKeeper:
         async with self._lock:
             if self._stream is not None:
                 self._stream.cancel()
+        await self._end_all()
+        for worker in self._workers:
+            await worker.join()
+
+    async def _end_all(self) -> None:
+        """Mark every handle stopped (the keeper has stopped): their waits end."""
+        async with self._lock:
             handles = [h for hs in self._handles.values() for h in hs]
             self._handles.clear()
             for handle in handles:
                 self._schedule.remove(handle.id)
         for handle in handles:
             handle._end(None)
-        for worker in self._workers:
-            await worker.join()
 
     async def _send_due(self) -> None:
         # Called with the lock held.
@@ -268,6 +273,9 @@ class AsyncLeaseKeeper:
             await self._serve()
         except ReferenceError:
             pass  # the client was dropped without aclose(): its finalizer stops the keeper
+        # Stopped: by aclose(), which ended the handles, or by the finalizer of a dropped
+        # client, after which a wait on a handle (a session's worker) must end too.
+        await self._end_all()
 
     async def _serve(self) -> None:
         while not self._stop.is_set():

@@ -195,6 +195,10 @@ class SharedReader:
     async def wake(self) -> None:
         """Nothing to do: consumers wait on their queues."""
 
+    async def freed(self, items: asyncio.Queue[Any], grace: float) -> bool:
+        """True: no consumer reads the source (the threads twin waits for one that does)."""
+        return True
+
     async def close(self) -> None:
         """Stop the reader task (``keep_reading()`` has turned false)."""
         if self._worker is not None:

@@ -233,6 +233,8 @@ class SharedReader:
         self._changed = threading.Condition()  # a queue got an item, or the turn came free
         self._waiting = 0  # consumers waiting on _changed
         self._helper: Worker | None = None  # reads for consumers waiting with a deadline
+        #: The queue of the consumer that holds the turn (None: no one, or the helper).
+        self._reading_for: Queue[Any] | None = None
 
     def next(self, items: Queue[Any], timeout: float | None = None) -> Any:
         """The next item of ``items``, reading the source for it if no one else is.
@@ -253,6 +255,7 @@ class SharedReader:
                     finally:
                         self._waiting -= 1
                 continue
+            self._reading_for = items
             self._read_until(items)
         return item
 
@@ -270,6 +273,7 @@ class SharedReader:
             while items.empty() and self._keep_reading():
                 self._step()
         finally:
+            self._reading_for = None
             self._turn.release()
             self.wake()
 
@@ -301,6 +305,24 @@ class SharedReader:
             with self._changed:
                 self._helper = None
                 self._changed.notify_all()
+
+    def freed(self, items: Queue[Any], grace: float) -> bool:
+        """Whether the consumer of ``items`` (just ended by its owner) no longer reads the
+        source, waiting at most ``grace`` seconds for a read in progress to return. False:
+        the read goes on (the source is stuck), and only cancelling the source cuts it
+        short. (The helper may go on reading: no one waits for it.)"""
+        deadline = time.monotonic() + grace
+        with self._changed:
+            self._waiting += 1
+            try:
+                while self._reading_for is items:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._changed.wait(left)
+            finally:
+                self._waiting -= 1
+        return True
 
     def wake(self) -> None:
         """Wake the waiting consumers (after items were handed out). A consumer that counts

@@ -104,6 +104,7 @@ class ClientBase:
         self._hooks = HookSet(hooks) if hooks else None
         self._syncer: Worker | None = None
         self._stopping = Event()
+        self._leftovers.stops.append(self._stopping)
         #: Whether a call should still look for an event loop in its thread (blocking
         #: clients only, until they warned once).
         self._loop_check = BLOCKING
@@ -125,7 +126,10 @@ class ClientBase:
                 self._check_server_versions()
             self._conn = self._connection_for(self.endpoints[0])
             if self._auto_sync_interval and self._syncer is None:
-                self._syncer = Worker(self._auto_sync, name="etcdmap-auto-sync")
+                self._syncer = Worker(
+                    _auto_sync, weakref.ref(self), self._stopping, self._auto_sync_interval,
+                    name="etcdmap-auto-sync",
+                )
         return self._conn
 
     def _check_open(self) -> None:
@@ -147,19 +151,17 @@ class ClientBase:
                     endpoint=endpoint,
                 )
 
-    def _auto_sync(self) -> None:
-        """``auto_sync_interval``: refresh ``endpoints`` from Cluster.MemberList (the client
-        URLs of started voting members) every interval; a failed sync is only logged."""
-        interval = self._auto_sync_interval or 0.0
-        while not self._stopping.wait(interval):
-            try:
-                response = self._unary("member_list", member_list_request(), 5.0)
-            except EtcdError as error:
-                log.warning("endpoint auto-sync failed: %s", error)
-                continue
-            found = endpoints_from_members(parse_members(response).members)
-            if found:
-                self.endpoints = resolve_endpoints(found)
+    def _sync_endpoints(self) -> None:
+        """Refresh ``endpoints`` from Cluster.MemberList (the client URLs of started voting
+        members); a failed sync is only logged."""
+        try:
+            response = self._unary("member_list", member_list_request(), 5.0)
+        except EtcdError as error:
+            log.warning("endpoint auto-sync failed: %s", error)
+            return
+        found = endpoints_from_members(parse_members(response).members)
+        if found:
+            self.endpoints = resolve_endpoints(found)
 
     def _connection_for(self, endpoint: str) -> Connection:
         """The connection to one endpoint: created once, reused, closed with the client."""
@@ -369,6 +371,20 @@ class _Leftovers:
         for conn in self.conns.values():
             close_channel_now(conn.channel)
         self.conns.clear()
+
+
+def _auto_sync(
+    client: weakref.ref[ClientBase], stopping: Event, interval: float
+) -> None:
+    """The worker of ``auto_sync_interval``: sync the client's endpoints every ``interval``
+    seconds until ``stopping`` is set. It holds the client only while syncing, so a client
+    dropped without ``close()`` is collected and its finalizer sets ``stopping``."""
+    while not stopping.wait(interval):
+        alive = client()
+        if alive is None:
+            return
+        alive._sync_endpoints()
+        del alive
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -168,7 +169,10 @@ class Session:
                     target = self.client.lease_grant(self.ttl, timeout=timeout)
                     self._lease_id = target.id
                 self._keep = self.client.lease_keep_alive(target)
-                self._watcher = Worker(self._watch, self._keep, name="etcdmap-session")
+                self._watcher = Worker(
+                    _watch_session, weakref.ref(self), self._keep, self.done,
+                    name="etcdmap-session",
+                )
         return self
 
     def _create_key(
@@ -219,15 +223,6 @@ class Session:
             self._stray.difference_update(keys)
         return swept(keys, response)
 
-    def _watch(self, keep: LeaseKeepAlive) -> None:
-        try:
-            keep.wait()
-        except LeaseExpiredError as error:
-            self.lost = error
-            log.warning("session lease %#x lost: %s", keep.id, error)
-        finally:
-            self.done.set()
-
     def check(self) -> None:
         """Raise ``SessionExpiredError`` if the lease was lost; return otherwise."""
         if self.lost is not None:
@@ -265,6 +260,24 @@ class Session:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _watch_session(
+    session: weakref.ref[Session], keep: LeaseKeepAlive, done: Event
+) -> None:
+    """The worker of a session: wait until its lease is no longer kept alive, note why in
+    ``lost`` and set ``done``. It holds the session weakly, so a session (and its client)
+    dropped without ``close()`` is collected; the client's finalizer then stops the
+    keep-alive, which ends this wait."""
+    try:
+        keep.wait()
+    except LeaseExpiredError as error:
+        alive = session()
+        if alive is not None:
+            alive.lost = error
+        log.warning("session lease %#x lost: %s", keep.id, error)
+    finally:
+        done.set()
 
 
 def _wait_for(

@@ -228,14 +228,19 @@ class LeaseKeeper:
         with self._lock:
             if self._stream is not None:
                 self._stream.cancel()
+        self._end_all()
+        for worker in self._workers:
+            worker.join()
+
+    def _end_all(self) -> None:
+        """Mark every handle stopped (the keeper has stopped): their waits end."""
+        with self._lock:
             handles = [h for hs in self._handles.values() for h in hs]
             self._handles.clear()
             for handle in handles:
                 self._schedule.remove(handle.id)
         for handle in handles:
             handle._end(None)
-        for worker in self._workers:
-            worker.join()
 
     def _send_due(self) -> None:
         # Called with the lock held.
@@ -269,6 +274,9 @@ class LeaseKeeper:
             self._serve()
         except ReferenceError:
             pass  # the client was dropped without close(): its finalizer stops the keeper
+        # Stopped: by close(), which ended the handles, or by the finalizer of a dropped
+        # client, after which a wait on a handle (a session's worker) must end too.
+        self._end_all()
 
     def _serve(self) -> None:
         while not self._stop.is_set():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -53,6 +54,9 @@ DEFAULT_BUFFER = 1024
 #: Longest pause before re-opening a broken stream (the channel's ``reconnect_backoff``
 #: bounds how soon after an outage the connection itself is back).
 MAX_REOPEN_WAIT = 0.5
+#: How long ``cancel()`` lets a consumer that reads the stream for the cancelled watcher
+#: finish its read (the server answers a cancel at once) before it re-opens the stream.
+CANCEL_GRACE = 0.5
 _END = object()
 
 
@@ -62,10 +66,15 @@ class WatchStream:
     (no thread between the stream and a lone consumer), with blocking a task of its own
     reads it. Each response's parts go to the watchers' queues. Whoever reads when the
     stream breaks opens it again (the next endpoint, capped backoff) and every watcher
-    resumes. While no one reads, etcd keeps the backlog."""
+    resumes. While no one reads, etcd keeps the backlog.
+
+    It holds its client weakly (watchers hold it), so a reader or a callback worker left
+    running cannot keep a client its user dropped alive; the client's finalizer stops the
+    stream (``_stop``)."""
 
     def __init__(self, client: ClientBase) -> None:
-        self._client = client
+        self._client = weakref.proxy(client)
+        self._name = repr(client)
         self._mux = WatchMux()
         self._lock = Lock()  # the mux, the queues and the stream
         self._reader = SharedReader(self._read, self._keep_reading, _END)
@@ -76,6 +85,7 @@ class WatchStream:
         self._failures = 0  # openings in a row that brought nothing
         self._faults = FailureLog(log, "watch stream")
         self._stop = Event()
+        client._leftovers.stops.append(self._stop)
         #: How many times a stream was opened (1 + the number of resumes).
         self.connects = 0
         #: Watchers re-created once after their creation was refused with the stream's token.
@@ -90,9 +100,13 @@ class WatchStream:
             self._send(self._mux.add(sub))
 
     def _closed_error(self) -> ClientClosedError:
-        return ClientClosedError(f"{self._client!r} is closed: its watches have ended")
+        return ClientClosedError(f"{self._name} is closed: its watches have ended")
 
     def cancel(self, sub: Subscription) -> None:
+        """Cancel ``sub`` and end its queue. A consumer reading the stream for it (threads)
+        still waits for a response: when none has come within ``CANCEL_GRACE`` (a frozen
+        server answers nothing), the stream is re-opened, which ends the read; the other
+        watchers resume from their next revision."""
         self._auth_retried.discard(sub)
         with self._lock:
             self._send(self._mux.cancel(sub))
@@ -100,6 +114,8 @@ class WatchStream:
         if queue is not None:
             _end_queue(queue)
             self._reader.wake()
+            if not self._reader.freed(queue, CANCEL_GRACE):
+                self.reopen()
 
     def request_progress(self) -> None:
         with self._lock:
@@ -183,6 +199,9 @@ class WatchStream:
             self._fail_all(error)
             self._stop.set()
             return
+        except ReferenceError:
+            self._stop.set()  # the client was dropped: its finalizer cancels the stream
+            return
         except EtcdError as error:
             cause = error
         except BaseException:
@@ -222,8 +241,8 @@ class WatchStream:
 
     def _stale_token(self, sub: Subscription, item: object) -> bool:
         return (
-            self._client._credentials is not None
-            and isinstance(item, (PermissionDeniedError, InvalidAuthTokenError))
+            isinstance(item, (PermissionDeniedError, InvalidAuthTokenError))
+            and self._client._credentials is not None
             and sub not in self._auth_retried
         )
 
@@ -289,7 +308,11 @@ class Watcher:
     is raised from the iteration.
     """
 
-    def __init__(self, stream: WatchStream, sub: Subscription, buffer: int) -> None:
+    def __init__(
+        self, client: Watch, stream: WatchStream, sub: Subscription, buffer: int
+    ) -> None:
+        #: Keeps the client alive while this watcher is held (its stream holds it weakly).
+        self._client: Watch | None = client
         self._stream = stream
         self._sub = sub
         self._queue: Queue[Any] = Queue(maxsize=buffer)
@@ -310,8 +333,10 @@ class Watcher:
         """Mark this watcher as iterated by a background worker: waiting for an item, the
         worker leaves reading the shared stream to others, so ``cancel()`` ends its wait
         at once even while the stream is stuck (a frozen server) and the worker can be
-        joined. Returns the watcher."""
+        joined. The worker's owner keeps the client alive: this watcher no longer does, so
+        a worker left running does not keep a dropped client alive. Returns the watcher."""
         self._patience = math.inf
+        self._client = None
         return self
 
     def start(self, timeout: float | None = None) -> Watcher:
@@ -340,7 +365,10 @@ class Watcher:
         return self
 
     def cancel(self) -> None:
-        """Stop watching: the server watch is cancelled and iteration ends."""
+        """Stop watching (a cancel on the shared Watch stream): iteration ends, in any
+        thread or task, within about a second even when the server answers nothing (a
+        thread reading the stream for this watcher then has the stream re-opened under
+        it; the other watchers resume where they were)."""
         self._done = True
         if self._started:
             self._stream.cancel(self._sub)
@@ -386,27 +414,18 @@ class WatchCallback:
         watcher: Watcher,
         callback: Callable[[WatchResponse | EtcdError], Any],
     ) -> None:
+        #: Keeps the client alive while this handle is held; the worker holds neither.
+        self._client = watcher._client
         self.watcher = watcher.for_worker()  # cancel() joins the worker
         self._callback = callback
         self._worker: Worker | None = None
 
     def start(self, timeout: float | None = None) -> WatchCallback:
         self.watcher.start(timeout)
-        self._worker = Worker(self._dispatch, name="etcdmap-watch-callback")
+        self._worker = Worker(
+            _dispatch, self.watcher, self._callback, name="etcdmap-watch-callback"
+        )
         return self
-
-    def _dispatch(self) -> None:
-        try:
-            for response in self.watcher:
-                self._call(response)
-        except EtcdError as error:
-            self._call(error)
-
-    def _call(self, item: WatchResponse | EtcdError) -> None:
-        try:
-            settle(self._callback(item))
-        except Exception:
-            log.exception("watch callback %r failed; the watch goes on", self._callback)
 
     def cancel(self) -> None:
         """Stop the watch and its callback worker (safe from inside the callback)."""
@@ -419,6 +438,27 @@ class WatchCallback:
 
     def __exit__(self, *exc_info: object) -> None:
         self.cancel()
+
+
+def _dispatch(
+    watcher: Watcher, callback: Callable[[WatchResponse | EtcdError], Any]
+) -> None:
+    """The worker of a watch callback: pass every response, then the error that ended the
+    watch if one did, to ``callback``."""
+    try:
+        for response in watcher:
+            _call(callback, response)
+    except EtcdError as error:
+        _call(callback, error)
+
+
+def _call(
+    callback: Callable[[WatchResponse | EtcdError], Any], item: WatchResponse | EtcdError
+) -> None:
+    try:
+        settle(callback(item))
+    except Exception:
+        log.exception("watch callback %r failed; the watch goes on", callback)
 
 
 class Watch(ClientBase):
@@ -489,7 +529,7 @@ class Watch(ClientBase):
                 f"watch {options.key[:64]!r}: the create request ({size} bytes) is over the "
                 f"client's max_send_bytes ({limit})"
             )
-        return Watcher(self._watches(), sub, check_buffer(buffer))
+        return Watcher(self, self._watches(), sub, check_buffer(buffer))
 
     def add_watch_callback(
         self,

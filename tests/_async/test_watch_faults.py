@@ -21,7 +21,7 @@ from etcdmap._async.syncer import AsyncPrefixCopy
 from etcdmap._backends.asyncio import Worker
 from etcdmap.testing import EtcdServer
 
-from .helpers import frozen
+from .helpers import collect, frozen
 
 MiB = 1024 * 1024
 #: How late past its timeout a wait on a frozen server may return.
@@ -182,6 +182,50 @@ async def test_closing_a_client_while_a_call_retries(etcd_prefix: str) -> None:
             await worker.join()
         finally:
             server.restart()
+
+
+async def drain(watcher: Any) -> int:
+    """Iterate ``watcher`` to its end: how many responses it gave."""
+    count = 0
+    async for _ in watcher:
+        count += 1
+    return count
+
+
+async def test_cancel_ends_an_iteration_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    # The iterating worker (a thread with Client) waits in the shared stream's read, which
+    # nothing answers: cancel() must end it anyway, and the other watcher loses nothing.
+    async with AsyncClient(etcd_server.endpoints) as c, c.watch(etcd_prefix + "other/", prefix=True) as other:
+        watcher = await c.watch(etcd_prefix + "mine").start()
+        outcome: list[Any] = []
+        worker = Worker(timed, outcome, lambda: drain(watcher), name="test-frozen-iteration")
+        try:
+            written = [(await c.put(f"{etcd_prefix}other/{i}", "x")).header.revision for i in range(3)]
+            await asyncio.sleep(0.2)  # the worker waits in the iteration
+            with frozen(etcd_server):
+                await watcher.cancel()
+                assert await eventually(outcome, 2.0) == (0, outcome[0][1])
+            written += [(await c.put(f"{etcd_prefix}other/{i}", "x")).header.revision for i in range(3, 6)]
+            assert [e.kv.mod_revision for e in await collect(other, written[-1])] == written
+        finally:
+            await worker.join()
+
+
+async def test_close_ends_an_iteration_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    c = AsyncClient(etcd_server.endpoints)
+    watcher = await c.watch(etcd_prefix).start()
+    outcome: list[Any] = []
+    worker = Worker(timed, outcome, lambda: drain(watcher), name="test-frozen-iteration")
+    try:
+        await asyncio.sleep(0.2)  # the worker waits in the iteration
+        with frozen(etcd_server):
+            started = time.monotonic()
+            await c.aclose()
+            assert time.monotonic() - started < SLACK
+            error, _ = await eventually(outcome, 2.0)
+        assert isinstance(error, etcdmap.ClientClosedError), error
+    finally:
+        await worker.join()
 
 
 # --- 8: deadlines that hold on a frozen server -------------------------------------------

@@ -21,7 +21,7 @@ from etcdmap._sync.syncer import PrefixCopy
 from etcdmap._backends.threads import Worker
 from etcdmap.testing import EtcdServer
 
-from .helpers import frozen
+from .helpers import collect, frozen
 
 MiB = 1024 * 1024
 #: How late past its timeout a wait on a frozen server may return.
@@ -182,6 +182,50 @@ def test_closing_a_client_while_a_call_retries(etcd_prefix: str) -> None:
             worker.join()
         finally:
             server.restart()
+
+
+def drain(watcher: Any) -> int:
+    """Iterate ``watcher`` to its end: how many responses it gave."""
+    count = 0
+    for _ in watcher:
+        count += 1
+    return count
+
+
+def test_cancel_ends_an_iteration_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    # The iterating worker (a thread with Client) waits in the shared stream's read, which
+    # nothing answers: cancel() must end it anyway, and the other watcher loses nothing.
+    with Client(etcd_server.endpoints) as c, c.watch(etcd_prefix + "other/", prefix=True) as other:
+        watcher = c.watch(etcd_prefix + "mine").start()
+        outcome: list[Any] = []
+        worker = Worker(timed, outcome, lambda: drain(watcher), name="test-frozen-iteration")
+        try:
+            written = [(c.put(f"{etcd_prefix}other/{i}", "x")).header.revision for i in range(3)]
+            time.sleep(0.2)  # the worker waits in the iteration
+            with frozen(etcd_server):
+                watcher.cancel()
+                assert eventually(outcome, 2.0) == (0, outcome[0][1])
+            written += [(c.put(f"{etcd_prefix}other/{i}", "x")).header.revision for i in range(3, 6)]
+            assert [e.kv.mod_revision for e in collect(other, written[-1])] == written
+        finally:
+            worker.join()
+
+
+def test_close_ends_an_iteration_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
+    c = Client(etcd_server.endpoints)
+    watcher = c.watch(etcd_prefix).start()
+    outcome: list[Any] = []
+    worker = Worker(timed, outcome, lambda: drain(watcher), name="test-frozen-iteration")
+    try:
+        time.sleep(0.2)  # the worker waits in the iteration
+        with frozen(etcd_server):
+            started = time.monotonic()
+            c.close()
+            assert time.monotonic() - started < SLACK
+            error, _ = eventually(outcome, 2.0)
+        assert isinstance(error, etcdmap.ClientClosedError), error
+    finally:
+        worker.join()
 
 
 # --- 8: deadlines that hold on a frozen server -------------------------------------------
