@@ -47,7 +47,6 @@ from .client import AsyncClient
 
 if TYPE_CHECKING:
     from .concurrency import AsyncSTM
-    from .mirror import AsyncMirror
 
 __all__ = [
     "AsyncEditing",
@@ -354,16 +353,6 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
             codec=codec, key_codec=self.key_codec, page_size=self.page_size,
             serializable=self.serializable, lease=self.lease,
             max_txn_ops=self.limits.max_txn_ops, max_request_bytes=self.limits.max_request_bytes,
-        )  # fmt: skip
-
-    def mirror(self, **options: Any) -> AsyncMirror[V]:
-        """An ``AsyncMirror`` of this map's prefix with its client, codec and lease
-        (``async with m.mirror() as mirror:``); ``options`` go to ``AsyncMirror``."""
-        from .mirror import AsyncMirror  # the mirror module imports this one
-
-        return AsyncMirror(
-            self.client, self._prefix, codec=self.codec, key_codec=self.key_codec,
-            lease=self.lease, **options,
         )  # fmt: skip
 
     async def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:

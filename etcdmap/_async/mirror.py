@@ -287,6 +287,15 @@ class AsyncMirror(AsyncMirrorBase[V]):
         self._beat: Worker | None = None
         self._started = False
 
+    @classmethod
+    def of_map(cls, m: AsyncEtcdMap[V], **options: Any) -> AsyncMirror[V]:
+        """An ``AsyncMirror`` of the map ``m``'s prefix with its client, codec, key codec and
+        lease (``async with AsyncMirror.of_map(m) as mirror:``); ``options`` go to the
+        constructor. (A method here, not on the map, so the map module needs no mirror.)"""
+        return cls(
+            m.client, m._prefix, codec=m.codec, key_codec=m.key_codec, lease=m.lease, **options
+        )
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self.prefix!r}, {len(self._store.data)} keys, "

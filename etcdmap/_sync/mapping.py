@@ -48,7 +48,6 @@ from .client import Client
 
 if TYPE_CHECKING:
     from .concurrency import STM
-    from .mirror import Mirror
 
 __all__ = [
     "Editing",
@@ -355,16 +354,6 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
             codec=codec, key_codec=self.key_codec, page_size=self.page_size,
             serializable=self.serializable, lease=self.lease,
             max_txn_ops=self.limits.max_txn_ops, max_request_bytes=self.limits.max_request_bytes,
-        )  # fmt: skip
-
-    def mirror(self, **options: Any) -> Mirror[V]:
-        """An ``Mirror`` of this map's prefix with its client, codec and lease
-        (``with m.mirror() as mirror:``); ``options`` go to ``Mirror``."""
-        from .mirror import Mirror  # the mirror module imports this one
-
-        return Mirror(
-            self.client, self._prefix, codec=self.codec, key_codec=self.key_codec,
-            lease=self.lease, **options,
         )  # fmt: skip
 
     def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:

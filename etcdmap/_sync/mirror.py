@@ -288,6 +288,15 @@ class Mirror(MirrorBase[V]):
         self._beat: Worker | None = None
         self._started = False
 
+    @classmethod
+    def of_map(cls, m: EtcdMap[V], **options: Any) -> Mirror[V]:
+        """An ``Mirror`` of the map ``m``'s prefix with its client, codec, key codec and
+        lease (``with Mirror.of_map(m) as mirror:``); ``options`` go to the
+        constructor. (A method here, not on the map, so the map module needs no mirror.)"""
+        return cls(
+            m.client, m._prefix, codec=m.codec, key_codec=m.key_codec, lease=m.lease, **options
+        )
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self.prefix!r}, {len(self._store.data)} keys, "

@@ -295,7 +295,7 @@ async def test_keys_only_transform_state_callbacks_and_consistency(
 async def test_etcd_map_mirror_and_arguments(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
     m = AsyncEtcdMap(async_etcd_client, etcd_prefix, value_type=int)
     await m.set("a", 1)
-    async with m.mirror() as mirror:
+    async with AsyncMirror.of_map(m) as mirror:
         assert mirror["a"] == 1
         await mirror.update({"b": 2, "c": 3})
         assert dict(mirror.items()) == {"a": 1, "b": 2, "c": 3}

@@ -296,7 +296,7 @@ def test_keys_only_transform_state_callbacks_and_consistency(
 def test_etcd_map_mirror_and_arguments(etcd_client: Client, etcd_prefix: str) -> None:
     m = EtcdMap(etcd_client, etcd_prefix, value_type=int)
     m.set("a", 1)
-    with m.mirror() as mirror:
+    with Mirror.of_map(m) as mirror:
         assert mirror["a"] == 1
         mirror.update({"b": 2, "c": 3})
         assert dict(mirror.items()) == {"a": 1, "b": 2, "c": 3}
