@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -36,3 +37,50 @@ def test_ruff_clean() -> None:
 def test_mypy_strict_clean() -> None:
     result = run(sys.executable, "-m", "mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """The modules of ``modules`` that ``path`` imports anywhere in its text (TYPE_CHECKING
+    blocks and function bodies included); a parent package run implicitly is not counted."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            base = base[: len(base) - node.level + 1] if node.level else []
+            source = ".".join([*base, *filter(None, [node.module])])
+            for alias in node.names:
+                found.add(f"{source}.{alias.name}" if f"{source}.{alias.name}" in modules
+                          else source)
+    return found & modules
+
+
+def test_no_import_cycles() -> None:
+    """No module of etcdmap imports (even for type checking only) a module that imports it
+    back, directly or through others: a cycle makes import order matter and the layers blur."""
+    files = sorted((ROOT / "etcdmap").rglob("*.py"))
+    modules = {_module_name(path) for path in files}
+    graph = {_module_name(path): _imports(path, modules) for path in files}
+    cycles = []
+    for start in sorted(graph):  # a path from a module back to itself
+        paths = {start: [start]}
+        todo = [start]
+        while todo:
+            current = todo.pop()
+            for nxt in sorted(graph[current]):
+                if nxt == start:
+                    cycles.append(" -> ".join([*paths[current], start]))
+                    todo = []
+                    break
+                if nxt not in paths:
+                    paths[nxt] = [*paths[current], nxt]
+                    todo.append(nxt)
+    assert not cycles, "\n".join(cycles)
