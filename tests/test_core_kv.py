@@ -77,14 +77,14 @@ def test_put_request_options_and_lease_objects() -> None:
     class Lease:
         id = 42
 
-    request = kv.put_request("k", b"\x00\xff", Lease(), True, False, False)
+    request = kv.put_request("k", b"\x00\xff", lease=Lease(), prev_kv=True)
     assert (request.key, request.value, request.lease, request.prev_kv) == (
         b"k", b"\x00\xff", 42, True
     )
-    request = kv.put_request("k", "", None, False, True, True)
+    request = kv.put_request("k", "", lease=None, ignore_value=True, ignore_lease=True)
     assert request.ignore_value and request.ignore_lease and request.lease == 0
     with pytest.raises(TypeError, match="lease must be an int lease id or a Lease"):
-        kv.put_request("k", "v", "7")  # type: ignore[arg-type]
+        kv.put_request("k", "v", lease="7")  # type: ignore[typeddict-item]
     with pytest.raises(TypeError, match="value must be bytes or str"):
         kv.put_request("k", 3)  # type: ignore[arg-type]
 
@@ -309,3 +309,21 @@ def test_paged_read_returns_exactly_the_range_for_any_keys(keys: list[bytes], bo
     pages = read_in_pages(server, start, end, page_size)
     assert [k for page in pages for k in page] == [k for k in server.keys if k >= start and (unbounded or k < end)]
     assert all(len(page) <= page_size for page in pages)
+
+
+def test_misspelt_options_are_type_errors() -> None:
+    for build in (
+        lambda: kv.range_request("k", limt=3),  # type: ignore[call-arg]
+        lambda: kv.put_request("k", "v", lease_id=3),  # type: ignore[call-arg]
+        lambda: kv.delete_request("k", prevkv=True),  # type: ignore[call-arg]
+        lambda: kv.Op.get("k", limt=3),  # type: ignore[call-arg]
+    ):
+        with pytest.raises(TypeError, match="unexpected keyword argument"):
+            build()
+
+
+def test_compact_ops_stay_out_of_transactions() -> None:
+    op = kv.Op.compact(5, physical=True)
+    assert (op.kind, op.request.revision, op.request.physical) == ("compact", 5, True)
+    with pytest.raises(ValueError, match="Op.compact cannot run inside a transaction"):
+        kv.Op.txn(success=[op])  # type: ignore[list-item]

@@ -10,7 +10,7 @@ from .._core.config import load_config
 from .auth import AsyncAuth
 from .cluster import AsyncCluster
 from .election_service import AsyncElectionService
-from .kv import AsyncKV
+from .kv import AsyncKVService
 from .lease import AsyncLeaseService
 from .lock_service import AsyncLockService
 from .maintenance import AsyncMaintenance
@@ -23,7 +23,7 @@ _Client = TypeVar("_Client", bound="AsyncClient")
 
 
 class AsyncClient(
-    AsyncWatch, AsyncLeaseService, AsyncSTMService, AsyncKV, AsyncCluster, AsyncMaintenance,
+    AsyncWatch, AsyncLeaseService, AsyncSTMService, AsyncKVService, AsyncCluster, AsyncMaintenance,
     AsyncAuth, AsyncLockService, AsyncElectionService,
 ):
     """The asyncio etcd v3 client.

@@ -59,11 +59,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .._core.kv import Op
-    from .client import AsyncClient
-    from .namespace import AsyncNamespace, AsyncNamespaceWatcher
-    from .watch import AsyncWatcher
+    from .kv import AsyncKV, AsyncWatchKV, AsyncWatchStream
 
-    AsyncKVClient: TypeAlias = AsyncClient | AsyncNamespace
+    AsyncKVClient: TypeAlias = AsyncWatchKV
     #: The compares, success and failure ops of a KV.Txn.
     TxnParts: TypeAlias = tuple[list[Compare], list[Op], list[Op]]
 
@@ -657,7 +655,7 @@ class AsyncElectionObserver:
     def __init__(self, client: AsyncKVClient, prefix: bytes) -> None:
         self._client = client
         self._prefix = prefix
-        self._watcher: AsyncWatcher | AsyncNamespaceWatcher | None = None
+        self._watcher: AsyncWatchStream | None = None
         #: Whether the watcher waits for a first candidate (else it follows a leader key).
         self._awaiting_leader = False
         self._pending: list[GetResponse] = []
@@ -726,7 +724,7 @@ class AsyncSTM:
     (recorded in the read set), writes through ``put`` / ``delete`` (buffered until the
     commit). Values are bytes; a missing key reads as None."""
 
-    def __init__(self, client: AsyncKVClient, state: STMState) -> None:
+    def __init__(self, client: AsyncKV, state: STMState) -> None:
         self._client = client
         self._state = state
 
@@ -773,7 +771,7 @@ class AsyncSTM:
 
 
 async def run_stm(
-    client: AsyncKVClient,
+    client: AsyncKV,
     fn: AsyncSTMBody[AsyncSTM],
     *,
     isolation: Isolation = "serializable_snapshot",

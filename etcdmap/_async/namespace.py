@@ -2,40 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from .._core import namespace as core
 from .._core.checks import check_client
 from .._core.errors import EtcdError
 from .._core.keys import to_bytes
-from .._core.kv import Compare, LeaseLike, Op, SortOrder, SortTarget
+from .._core.kv import LeaseLike, Op
 from .._core.lease import (
     LeaseKeepAliveResponse,
     LeaseRevokeResponse,
     LeaseStatus,
     LeaseTimeToLive,
 )
-from .._core.results import (
-    CompactResponse,
-    DeleteResponse,
-    GetResponse,
-    PutResponse,
-    TxnResponse,
-)
 from .._core.watch import WatchFilter, WatchResponse
 from .client import AsyncClient
+from .kv import AsyncKV, AsyncWatchStream
 from .lease import AsyncLease, AsyncLeaseKeepAlive
-from .watch import DEFAULT_BUFFER, AsyncWatchCallback, AsyncWatcher
+from .watch import DEFAULT_BUFFER, AsyncWatchCallback
 
 __all__ = ["AsyncNamespace", "AsyncNamespaceWatcher"]
+
+_Response = TypeVar("_Response")
 
 
 class AsyncNamespaceWatcher:
     """What ``AsyncNamespace.watch`` returns: the client's watcher (``AsyncWatcher``), with
     the keys of its events (``kv`` and ``prev_kv``) relative to the namespace."""
 
-    def __init__(self, watcher: AsyncWatcher | AsyncNamespaceWatcher, namespace: bytes) -> None:
+    def __init__(self, watcher: AsyncWatchStream, namespace: bytes) -> None:
         self._watcher = watcher
         self._namespace = namespace
 
@@ -68,9 +64,10 @@ class AsyncNamespaceWatcher:
         return core.strip_watch_response(self._namespace, response)
 
 
-class AsyncNamespace:
+class AsyncNamespace(AsyncKV):
     """A view of ``client`` (``AsyncClient``, or another namespace view) whose keys are
-    relative to ``prefix``, as Go's clientv3 ``namespace`` package.
+    relative to ``prefix``, as Go's clientv3 ``namespace`` package. It is a KV
+    (``AsyncKV``): every KV method runs through ``do``.
 
     Every key and range given to it is moved under ``prefix``; every key it returns (``kvs``,
     ``prev_kv``, ``prev_kvs``, transaction results, watch events) has ``prefix`` stripped.
@@ -98,127 +95,13 @@ class AsyncNamespace:
 
     # --- KV -----------------------------------------------------------------------------------
 
-    async def put(
-        self,
-        key: bytes | str,
-        value: bytes | str,
-        *,
-        lease: LeaseLike = None,
-        prev_kv: bool = False,
-        ignore_value: bool = False,
-        ignore_lease: bool = False,
-        timeout: float | None = None,
-    ) -> PutResponse:
-        """Store ``value`` under ``prefix + key`` (KV.Put, linearizable); see ``put`` of the
-        client."""
-        response = await self.client.put(
-            core.prefix_key(self.prefix, to_bytes(key), "put"), value, lease=lease,
-            prev_kv=prev_kv, ignore_value=ignore_value, ignore_lease=ignore_lease,
-            timeout=timeout,
-        )
-        return core.strip_put(self.prefix, response)
-
-    async def get(
-        self,
-        key: bytes | str,
-        *,
-        range_end: bytes | str | None = None,
-        prefix: bool = False,
-        from_key: bool = False,
-        limit: int = 0,
-        revision: int = 0,
-        sort_order: SortOrder = "none",
-        sort_target: SortTarget = "key",
-        serializable: bool = False,
-        keys_only: bool = False,
-        count_only: bool = False,
-        min_mod_revision: int = 0,
-        max_mod_revision: int = 0,
-        min_create_revision: int = 0,
-        max_create_revision: int = 0,
-        timeout: float | None = None,
-    ) -> GetResponse:
-        """Read a key or a range of the namespace (KV.Range, linearizable unless
-        ``serializable=True``); see ``get`` of the client. ``get("", prefix=True)`` reads the
-        whole namespace."""
-        full_key, end = core.prefix_range(self.prefix, key, range_end, prefix, from_key, "get")
-        response = await self.client.get(
-            full_key, range_end=end, limit=limit, revision=revision, sort_order=sort_order,
-            sort_target=sort_target, serializable=serializable, keys_only=keys_only,
-            count_only=count_only, min_mod_revision=min_mod_revision,
-            max_mod_revision=max_mod_revision, min_create_revision=min_create_revision,
-            max_create_revision=max_create_revision, timeout=timeout,
-        )
-        return core.strip_get(self.prefix, response)
-
-    async def get_prefix(
-        self,
-        prefix: bytes | str,
-        *,
-        limit: int = 0,
-        revision: int = 0,
-        sort_order: SortOrder = "none",
-        sort_target: SortTarget = "key",
-        serializable: bool = False,
-        keys_only: bool = False,
-        count_only: bool = False,
-        timeout: float | None = None,
-    ) -> GetResponse:
-        """Read every key of the namespace starting with ``prefix`` (KV.Range)."""
-        return await self.get(
-            prefix, prefix=True, limit=limit, revision=revision, sort_order=sort_order,
-            sort_target=sort_target, serializable=serializable, keys_only=keys_only,
-            count_only=count_only, timeout=timeout,
-        )
-
-    async def delete(
-        self,
-        key: bytes | str,
-        *,
-        range_end: bytes | str | None = None,
-        prefix: bool = False,
-        from_key: bool = False,
-        prev_kv: bool = False,
-        timeout: float | None = None,
-    ) -> DeleteResponse:
-        """Delete a key or a range of the namespace (KV.DeleteRange); see ``delete`` of the
-        client. ``delete("", prefix=True)`` empties the namespace and nothing else."""
-        full_key, end = core.prefix_range(
-            self.prefix, key, range_end, prefix, from_key, "delete"
-        )
-        response = await self.client.delete(
-            full_key, range_end=end, prev_kv=prev_kv, timeout=timeout
-        )
-        return core.strip_delete(self.prefix, response)
-
-    async def delete_prefix(
-        self, prefix: bytes | str, *, prev_kv: bool = False, timeout: float | None = None
-    ) -> DeleteResponse:
-        """Delete every key of the namespace starting with ``prefix`` (KV.DeleteRange)."""
-        return await self.delete(prefix, prefix=True, prev_kv=prev_kv, timeout=timeout)
-
-    async def txn(
-        self,
-        compare: Sequence[Compare] = (),
-        success: Sequence[Op] = (),
-        failure: Sequence[Op] = (),
-        *,
-        timeout: float | None = None,
-    ) -> TxnResponse:
-        """Run a transaction inside the namespace (KV.Txn); see ``txn`` of the client.
-
-        The keys and ranges of every ``Compare`` and ``Op`` (nested transactions too) are
-        moved under the prefix; the ops themselves are left untouched for reuse.
-        """
-        moved = core.prefix_txn(self.prefix, compare, success, failure)
-        response = await self.client.txn(*moved, timeout=timeout)
-        return core.strip_txn(self.prefix, response)
-
-    async def compact(
-        self, revision: int, *, physical: bool = False, timeout: float | None = None
-    ) -> CompactResponse:
-        """Compact the whole store's history (KV.Compact): revisions are not namespaced."""
-        return await self.client.compact(revision, physical=physical, timeout=timeout)
+    async def do(self, op: Op[_Response], *, timeout: float | None = None) -> _Response:
+        """Run ``op`` on the client with its keys and ranges (nested transactions too) moved
+        under the prefix, and return the response with the prefix stripped from every key:
+        the same RPC at the same consistency as on the client. ``Op.compact`` acts on the
+        whole store (revisions are not namespaced). ``op`` itself is left untouched."""
+        moved = core.prefix_op(self.prefix, op, op.kind)
+        return core.strip_response(self.prefix, await self.client.do(moved, timeout=timeout))
 
     # --- Watch --------------------------------------------------------------------------------
 

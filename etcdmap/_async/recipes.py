@@ -44,10 +44,9 @@ from .concurrency import (
 )
 
 if TYPE_CHECKING:
-    from .client import AsyncClient
-    from .namespace import AsyncNamespace
+    from .kv import AsyncWatchKV
 
-    AsyncKVClient: TypeAlias = AsyncClient | AsyncNamespace
+    AsyncKVClient: TypeAlias = AsyncWatchKV
 
 __all__ = ["AsyncBarrier", "AsyncDoubleBarrier", "AsyncQueue", "AsyncRWMutex"]
 

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
 
 from .._core.concurrency import AsyncSTMBody, Isolation
 from .._core.results import TxnResponse
 from .concurrency import AsyncSTM, run_stm
 from .kv import AsyncKV
 
-if TYPE_CHECKING:
-    from .client import AsyncClient
-
 __all__ = ["AsyncSTMService"]
 
 
 class AsyncSTMService(AsyncKV):
-    """The ``stm`` method of ``AsyncClient``."""
+    """The ``stm`` method of ``AsyncClient`` (over any other KV: ``run_stm(kv, fn)``)."""
 
     async def stm(
         self,
@@ -62,5 +58,4 @@ class AsyncSTMService(AsyncKV):
 
             await client.stm(transfer, isolation="serializable")
         """
-        client = cast("AsyncClient", self)  # every AsyncClient is an AsyncSTMService
-        return await run_stm(client, fn, isolation=isolation, prefetch=prefetch, retries=retries)
+        return await run_stm(self, fn, isolation=isolation, prefetch=prefetch, retries=retries)

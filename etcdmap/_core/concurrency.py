@@ -396,7 +396,7 @@ class STMState:
         """The commit: the writes if no conflict; else (serializable levels) fresh reads of
         the read set, to start the next attempt from."""
         writes = [write.op for write in self.writes.values()]
-        refetch = [Op.get(key) for key in self.reads] if self._pinned else []
+        refetch: list[Op] = [Op.get(key) for key in self.reads] if self._pinned else []
         return self.conflicts(), writes, refetch
 
     def committed(self, response: TxnResponse) -> bool:

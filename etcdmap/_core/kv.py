@@ -4,8 +4,8 @@ and ``Op`` values of transactions, and the parsers that turn responses into type
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypedDict
 
 import msgspec
 
@@ -22,11 +22,20 @@ from .results import (
     TxnResponse,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar, Unpack
+
 __all__ = [
     "Compare",
+    "DeleteOptions",
+    "DeleteRangeOptions",
+    "KeyRange",
     "LeaseLike",
     "Op",
     "PagePlan",
+    "PutOptions",
+    "RangeOptions",
+    "ReadOptions",
     "SortOrder",
     "SortTarget",
     "check_page_size",
@@ -103,31 +112,91 @@ def resolve_range(
     return key, b""
 
 
-def range_request(
-    key: bytes | str,
-    range_end: bytes | str | None = None,
-    prefix: bool = False,
-    from_key: bool = False,
-    limit: int = 0,
-    revision: int = 0,
-    sort_order: SortOrder = "none",
-    sort_target: SortTarget = "key",
-    serializable: bool = False,
-    keys_only: bool = False,
-    count_only: bool = False,
-    min_mod_revision: int = 0,
-    max_mod_revision: int = 0,
-    min_create_revision: int = 0,
-    max_create_revision: int = 0,
-) -> Any:
-    """Build an ``etcdserverpb.RangeRequest`` (only the non-default fields are set)."""
-    request = RangeRequest(key=to_bytes(key))
+class KeyRange(TypedDict, total=False):
+    """Which keys a read or delete addresses besides ``key`` (at most one of the three)."""
+
+    #: Address ``[key, range_end)``.
+    range_end: bytes | str | None
+    #: Address every key starting with ``key``.
+    prefix: bool
+    #: Address every key ``>= key``.
+    from_key: bool
+
+
+class ReadOptions(TypedDict, total=False):
+    """The options of a Range besides the keys it reads (see ``AsyncKV.get``)."""
+
+    limit: int
+    revision: int
+    sort_order: SortOrder
+    sort_target: SortTarget
+    serializable: bool
+    keys_only: bool
+    count_only: bool
+    min_mod_revision: int
+    max_mod_revision: int
+    min_create_revision: int
+    max_create_revision: int
+
+
+class RangeOptions(KeyRange, ReadOptions, total=False):
+    """Every option of a Range (``get``, ``Op.get``)."""
+
+
+class PutOptions(TypedDict, total=False):
+    """The options of a Put (``put``, ``Op.put``)."""
+
+    lease: LeaseLike
+    prev_kv: bool
+    ignore_value: bool
+    ignore_lease: bool
+
+
+class DeleteOptions(TypedDict, total=False):
+    """The options of a DeleteRange besides the keys it deletes."""
+
+    prev_kv: bool
+
+
+class DeleteRangeOptions(KeyRange, DeleteOptions, total=False):
+    """Every option of a DeleteRange (``delete``, ``Op.delete``)."""
+
+
+def _check_names(options: Mapping[str, object], known: frozenset[str]) -> None:
+    """``TypeError`` naming the first option not in ``known`` (a misspelt keyword)."""
+    unknown = options.keys() - known
+    if unknown:
+        raise TypeError(f"got an unexpected keyword argument {min(unknown)!r}")
+
+
+_RANGE_OPTIONS = frozenset(RangeOptions.__optional_keys__)
+_PUT_OPTIONS = frozenset(PutOptions.__optional_keys__)
+_DELETE_OPTIONS = frozenset(DeleteRangeOptions.__optional_keys__)
+
+
+def _key_range(request: Any, options: KeyRange) -> None:
+    """Set the key and range end of ``request`` from the ``KeyRange`` options."""
+    range_end = options.get("range_end")
+    prefix = options.get("prefix", False)
+    from_key = options.get("from_key", False)
     if range_end is not None or prefix or from_key:
         request.key, request.range_end = resolve_range(request.key, range_end, prefix, from_key)
-    if limit:
+
+
+def range_request(key: bytes | str, **options: Unpack[RangeOptions]) -> Any:
+    """Build an ``etcdserverpb.RangeRequest`` (only the non-default fields are set). The
+    defaults of every option are here: absent, false, 0 or ``"none"``/``"key"``."""
+    request = RangeRequest(key=to_bytes(key))
+    if not options:
+        return request
+    _check_names(options, _RANGE_OPTIONS)
+    _key_range(request, options)
+    if limit := options.get("limit", 0):
         request.limit = check_count(limit, "limit")
-    if revision:
+    if revision := options.get("revision", 0):
         request.revision = check_revision(revision)
+    sort_order = options.get("sort_order", "none")
+    sort_target = options.get("sort_target", "key")
     if sort_order != "none" or sort_target != "key":
         order = _choice(_SORT_ORDERS, sort_order, "sort_order")
         target = _choice(_SORT_TARGETS, sort_target, "sort_target")
@@ -136,56 +205,42 @@ def range_request(
         if not (target == 0 and order == 1):
             request.sort_order = order
             request.sort_target = target
-    if serializable:
-        request.serializable = True
-    if keys_only:
-        request.keys_only = True
-    if count_only:
-        request.count_only = True
-    if min_mod_revision:
-        request.min_mod_revision = check_revision(min_mod_revision, "min_mod_revision")
-    if max_mod_revision:
-        request.max_mod_revision = check_revision(max_mod_revision, "max_mod_revision")
-    if min_create_revision:
-        request.min_create_revision = check_revision(min_create_revision, "min_create_revision")
-    if max_create_revision:
-        request.max_create_revision = check_revision(max_create_revision, "max_create_revision")
+    for flag in ("serializable", "keys_only", "count_only"):
+        if options.get(flag):
+            setattr(request, flag, True)
+    for bound in _REVISION_BOUNDS:
+        if value := options.get(bound, 0):
+            setattr(request, bound, check_revision(value, bound))
     return request
 
 
-def put_request(
-    key: bytes | str,
-    value: bytes | str,
-    lease: LeaseLike = None,
-    prev_kv: bool = False,
-    ignore_value: bool = False,
-    ignore_lease: bool = False,
-) -> Any:
-    """Build an ``etcdserverpb.PutRequest``."""
+_REVISION_BOUNDS = (
+    "min_mod_revision", "max_mod_revision", "min_create_revision", "max_create_revision"
+)
+
+
+def put_request(key: bytes | str, value: bytes | str, **options: Unpack[PutOptions]) -> Any:
+    """Build an ``etcdserverpb.PutRequest`` (defaults: no lease, every flag false)."""
     request = PutRequest(key=to_bytes(key), value=to_bytes(value, "value"))
-    if lease is not None:
+    if not options:
+        return request
+    _check_names(options, _PUT_OPTIONS)
+    if (lease := options.get("lease")) is not None:
         request.lease = lease_id(lease)
-    if prev_kv:
-        request.prev_kv = True
-    if ignore_value:
-        request.ignore_value = True
-    if ignore_lease:
-        request.ignore_lease = True
+    for flag in ("prev_kv", "ignore_value", "ignore_lease"):
+        if options.get(flag):
+            setattr(request, flag, True)
     return request
 
 
-def delete_request(
-    key: bytes | str,
-    range_end: bytes | str | None = None,
-    prefix: bool = False,
-    from_key: bool = False,
-    prev_kv: bool = False,
-) -> Any:
-    """Build an ``etcdserverpb.DeleteRangeRequest``."""
+def delete_request(key: bytes | str, **options: Unpack[DeleteRangeOptions]) -> Any:
+    """Build an ``etcdserverpb.DeleteRangeRequest`` (defaults: one key, no ``prev_kv``)."""
     request = DeleteRangeRequest(key=to_bytes(key))
-    if range_end is not None or prefix or from_key:
-        request.key, request.range_end = resolve_range(request.key, range_end, prefix, from_key)
-    if prev_kv:
+    if not options:
+        return request
+    _check_names(options, _DELETE_OPTIONS)
+    _key_range(request, options)
+    if options.get("prev_kv"):
         request.prev_kv = True
     return request
 
@@ -489,94 +544,75 @@ def _compare_message(compare: Compare) -> Any:
     return message
 
 
-class Op:
-    """One operation inside a transaction: ``Op.get``, ``Op.put``, ``Op.delete`` or ``Op.txn``.
+if TYPE_CHECKING:
+    #: What running an ``Op`` returns (``GetResponse`` for ``Op.get``...); a bare ``Op`` is
+    #: one that may go inside a transaction.
+    Response = TypeVar("Response", covariant=True, default=OpResponse)
+else:  # typing_extensions is no dependency; Python 3.10's TypeVar has no default
+    from typing import TypeVar
 
-    Each takes the same options as the client method of the same name and builds its request
-    at once, so a bad argument is reported where the op is made.
+    Response = TypeVar("Response", covariant=True)
+OpKind = Literal["get", "put", "delete", "txn", "compact"]
+
+
+class Op(Generic[Response]):
+    """One KV operation: ``Op.get``, ``Op.put``, ``Op.delete``, ``Op.txn`` or ``Op.compact``.
+
+    A KV runs it with ``do(op)`` (which returns the op's typed response); the first four also
+    go inside transactions. Each takes the same options as the KV method of the same name and
+    builds its request at once, so a bad argument is reported where the op is made.
     """
 
     __slots__ = ("kind", "request")
 
-    def __init__(self, kind: Literal["get", "put", "delete", "txn"], request: Any) -> None:
+    def __init__(self, kind: OpKind, request: Any) -> None:
         self.kind = kind
         self.request = request
 
     def __repr__(self) -> str:
         return f"Op.{self.kind}({self.request!r})".replace("\n", " ")
 
-    @classmethod
-    def get(
-        cls,
-        key: bytes | str,
-        *,
-        range_end: bytes | str | None = None,
-        prefix: bool = False,
-        from_key: bool = False,
-        limit: int = 0,
-        revision: int = 0,
-        sort_order: SortOrder = "none",
-        sort_target: SortTarget = "key",
-        serializable: bool = False,
-        keys_only: bool = False,
-        count_only: bool = False,
-        min_mod_revision: int = 0,
-        max_mod_revision: int = 0,
-        min_create_revision: int = 0,
-        max_create_revision: int = 0,
-    ) -> Op:
-        """A Range inside a transaction (read at the transaction's revision)."""
-        return cls("get", range_request(
-            key, range_end, prefix, from_key, limit, revision, sort_order, sort_target,
-            serializable, keys_only, count_only, min_mod_revision, max_mod_revision,
-            min_create_revision, max_create_revision,
-        ))
+    @staticmethod
+    def get(key: bytes | str, **options: Unpack[RangeOptions]) -> Op[GetResponse]:
+        """A Range (in a transaction: read at the transaction's revision)."""
+        return Op("get", range_request(key, **options))
 
-    @classmethod
+    @staticmethod
     def put(
-        cls,
-        key: bytes | str,
-        value: bytes | str,
-        *,
-        lease: LeaseLike = None,
-        prev_kv: bool = False,
-        ignore_value: bool = False,
-        ignore_lease: bool = False,
-    ) -> Op:
-        """A Put inside a transaction."""
-        return cls("put", put_request(key, value, lease, prev_kv, ignore_value, ignore_lease))
+        key: bytes | str, value: bytes | str, **options: Unpack[PutOptions]
+    ) -> Op[PutResponse]:
+        """A Put."""
+        return Op("put", put_request(key, value, **options))
 
-    @classmethod
-    def delete(
-        cls,
-        key: bytes | str,
-        *,
-        range_end: bytes | str | None = None,
-        prefix: bool = False,
-        from_key: bool = False,
-        prev_kv: bool = False,
-    ) -> Op:
-        """A DeleteRange inside a transaction."""
-        return cls("delete", delete_request(key, range_end, prefix, from_key, prev_kv))
+    @staticmethod
+    def delete(key: bytes | str, **options: Unpack[DeleteRangeOptions]) -> Op[DeleteResponse]:
+        """A DeleteRange."""
+        return Op("delete", delete_request(key, **options))
 
-    @classmethod
+    @staticmethod
     def txn(
-        cls,
         compare: Sequence[Compare] = (),
         success: Sequence[Op] = (),
         failure: Sequence[Op] = (),
-    ) -> Op:
-        """A nested transaction (etcd ≥ 3.3)."""
-        return cls("txn", txn_request(compare, success, failure))
+    ) -> Op[TxnResponse]:
+        """A transaction (nested in another: etcd ≥ 3.3)."""
+        return Op("txn", txn_request(compare, success, failure))
+
+    @staticmethod
+    def compact(revision: int, *, physical: bool = False) -> Op[CompactResponse]:
+        """A Compaction; it cannot go inside a transaction (``ValueError`` there)."""
+        return Op("compact", compact_request(revision, physical))
 
     def request_op(self) -> Any:
-        """This op as an ``etcdserverpb.RequestOp``."""
+        """This op as an ``etcdserverpb.RequestOp`` (an op inside a transaction)."""
         if self.kind == "get":
             return RequestOp(request_range=self.request)
         if self.kind == "put":
             return RequestOp(request_put=self.request)
         if self.kind == "delete":
             return RequestOp(request_delete_range=self.request)
+        if self.kind == "compact":
+            raise ValueError("Op.compact cannot run inside a transaction")
         return RequestOp(request_txn=self.request)
 
 

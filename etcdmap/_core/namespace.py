@@ -14,7 +14,7 @@ every key that comes back is a stripped copy.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -24,6 +24,7 @@ from .keys import ALL_KEYS, prefix_range_end, to_bytes
 from .kv import Compare, Op, _checked, resolve_range
 from .lease import LeaseTimeToLive
 from .results import (
+    CompactResponse,
     DeleteResponse,
     GetResponse,
     KeyValue,
@@ -44,12 +45,14 @@ __all__ = [
     "strip_get",
     "strip_kv",
     "strip_put",
+    "strip_response",
     "strip_time_to_live",
     "strip_txn",
     "strip_watch_item",
     "strip_watch_response",
 ]
 
+_R = TypeVar("_R")
 _EMPTY_KEY = "etcdserver: key is not provided"
 #: RequestOp's oneof field -> the request kind its message is.
 _REQUEST_KINDS = {
@@ -108,15 +111,19 @@ def prefix_compare(namespace: bytes, compare: Compare) -> Compare:
     )
 
 
-def prefix_op(namespace: bytes, op: Op) -> Op:
-    """A transaction ``Op`` (nested transactions included) moved into ``namespace``.
+def prefix_op(namespace: bytes, op: Op[_R], action: str | None = None) -> Op[_R]:
+    """An ``Op`` (nested transactions included) moved into ``namespace``; ``Op.compact``
+    as it is (revisions are not namespaced). An empty key is ``EmptyKeyError`` naming
+    ``action`` (by default: the op's kind "in a transaction").
 
     The op's request is copied: the caller's ``Op`` still works on the plain client.
     """
-    return Op(op.kind, _prefix_request(namespace, op.kind, op.request))
+    if op.kind == "compact":
+        return op
+    return Op(op.kind, _prefix_request(namespace, op.kind, op.request, action))
 
 
-def _prefix_request(namespace: bytes, kind: str, request: Any) -> Any:
+def _prefix_request(namespace: bytes, kind: str, request: Any, action: str | None = None) -> Any:
     if kind == "txn":
         return etcdserverpb.TxnRequest(
             compare=[_prefix_compare_message(namespace, c) for c in request.compare],
@@ -125,7 +132,7 @@ def _prefix_request(namespace: bytes, kind: str, request: Any) -> Any:
         )
     copy = type(request)()
     copy.CopyFrom(request)
-    copy.key = prefix_key(namespace, request.key, f"{kind} in a transaction")
+    copy.key = prefix_key(namespace, request.key, action or f"{kind} in a transaction")
     if kind != "put":
         copy.range_end = prefix_end(namespace, request.range_end)
     return copy
@@ -199,6 +206,14 @@ def strip_txn(namespace: bytes, response: TxnResponse) -> TxnResponse:
     return msgspec.structs.replace(
         response, responses=[_strip_op_response(namespace, r) for r in response.responses]
     )
+
+
+def strip_response(namespace: bytes, response: _R) -> _R:
+    """Any KV response with its keys relative to ``namespace`` (a ``CompactResponse`` has
+    none)."""
+    if isinstance(response, CompactResponse):
+        return response
+    return _strip_op_response(namespace, response)  # type: ignore[arg-type, return-value]
 
 
 def _strip_op_response(namespace: bytes, response: OpResponse) -> OpResponse:

@@ -11,7 +11,7 @@ from .._core.config import load_config
 from .auth import Auth
 from .cluster import Cluster
 from .election_service import ElectionService
-from .kv import KV
+from .kv import KVService
 from .lease import LeaseService
 from .lock_service import LockService
 from .maintenance import Maintenance
@@ -24,7 +24,7 @@ _Client = TypeVar("_Client", bound="Client")
 
 
 class Client(
-    Watch, LeaseService, STMService, KV, Cluster, Maintenance,
+    Watch, LeaseService, STMService, KVService, Cluster, Maintenance,
     Auth, LockService, ElectionService,
 ):
     """The blocking etcd v3 client.

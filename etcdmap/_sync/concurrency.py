@@ -60,11 +60,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .._core.kv import Op
-    from .client import Client
-    from .namespace import Namespace, NamespaceWatcher
-    from .watch import Watcher
+    from .kv import KV, WatchKV, WatchStream
 
-    KVClient: TypeAlias = Client | Namespace
+    KVClient: TypeAlias = WatchKV
     #: The compares, success and failure ops of a KV.Txn.
     TxnParts: TypeAlias = tuple[list[Compare], list[Op], list[Op]]
 
@@ -658,7 +656,7 @@ class ElectionObserver:
     def __init__(self, client: KVClient, prefix: bytes) -> None:
         self._client = client
         self._prefix = prefix
-        self._watcher: Watcher | NamespaceWatcher | None = None
+        self._watcher: WatchStream | None = None
         #: Whether the watcher waits for a first candidate (else it follows a leader key).
         self._awaiting_leader = False
         self._pending: list[GetResponse] = []
@@ -727,7 +725,7 @@ class STM:
     (recorded in the read set), writes through ``put`` / ``delete`` (buffered until the
     commit). Values are bytes; a missing key reads as None."""
 
-    def __init__(self, client: KVClient, state: STMState) -> None:
+    def __init__(self, client: KV, state: STMState) -> None:
         self._client = client
         self._state = state
 
@@ -774,7 +772,7 @@ class STM:
 
 
 def run_stm(
-    client: KVClient,
+    client: KV,
     fn: STMBody[STM],
     *,
     isolation: Isolation = "serializable_snapshot",

@@ -1,15 +1,19 @@
 # Generated from etcdmap/_async/kv.py by scripts/unasync: do not edit.
-"""The KV service: Range, Put, DeleteRange, Txn and Compact."""
+"""The KV interface (``KV``: every KV method written once over ``do(op)``), the small
+watch and lease protocols the layers above a KV need, and the client's KV service (Range,
+Put, DeleteRange, Txn and Compact over gRPC)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from abc import abstractmethod
+from collections.abc import Iterator, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from .._core import kv
 from .._core.errors import CompactedError, EtcdError, FutureRevisionError
 from .._core.keys import to_bytes
-from .._core.kv import Compare, LeaseLike, Op, SortOrder, SortTarget
+from .._core.kv import Compare, Op
 from .._core.results import (
     CompactResponse,
     DeleteResponse,
@@ -19,69 +23,84 @@ from .._core.results import (
 )
 from .base import ClientBase
 
-__all__ = ["KV"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._core.kv import (
+        DeleteOptions,
+        DeleteRangeOptions,
+        LeaseLike,
+        PutOptions,
+        RangeOptions,
+        ReadOptions,
+    )
+    from .._core.lease import LeaseRevokeResponse
+    from .._core.watch import WatchFilter, WatchResponse
+    from .lease import Lease, LeaseKeepAlive
+    from .watch import WatchCallback
+
+__all__ = ["KV", "KVService", "Leases", "WatchKV", "Watches"]
+
+_Response = TypeVar("_Response")
 
 
-class KV(ClientBase):
-    """KV methods of ``Client``. Keys and values are ``bytes`` or ``str`` (UTF-8)."""
+class KV(Protocol):
+    """A KV: anything that runs an ``Op`` with ``do``. Every other method is written here
+    once on top of it, so ``Client``, ``Namespace``, ``OrderingKV`` and
+    ``LeasingKV`` (which subclass it and implement ``do``) all have them, and every
+    layer above (maps, mirrors, sessions, locks, recipes) takes any of them. Keys and values
+    are ``bytes`` or ``str`` (UTF-8). A KV with its own consistency (a namespace, a cache)
+    says so on its ``do``; what is said below is the client's.
+    """
+
+    @abstractmethod
+    def do(self, op: Op[_Response], *, timeout: float | None = None) -> _Response:
+        """Run ``op`` (``Op.get``, ``Op.put``, ``Op.delete``, ``Op.txn`` or ``Op.compact``)
+        and return its typed response: ``GetResponse`` for ``Op.get`` and so on. ``timeout``:
+        seconds before ``DeadlineExceededError``; the client's default when None."""
 
     def put(
         self,
         key: bytes | str,
         value: bytes | str,
         *,
-        lease: LeaseLike = None,
-        prev_kv: bool = False,
-        ignore_value: bool = False,
-        ignore_lease: bool = False,
         timeout: float | None = None,
+        **options: Unpack[PutOptions],
     ) -> PutResponse:
         """Store ``value`` under ``key`` (KV.Put, one new revision, linearizable).
 
         Parameters
         ----------
+        key, value:
+            The key and its new value.
+        timeout:
+            Seconds before ``DeadlineExceededError``; the client's default when None.
         lease:
             Attach the key to a lease (an id or a ``Lease``); the key is deleted with it.
         prev_kv:
             Return the key as it was before this write in ``prev_kv``.
         ignore_value, ignore_lease:
             Keep the current value / lease (the key must exist, else ``KeyNotFoundError``).
-        timeout:
-            Seconds before ``DeadlineExceededError``; the client's default when None.
 
         Example: ``client.put("/config/mode", "fast")``.
         """
-        request = kv.put_request(key, value, lease, prev_kv, ignore_value, ignore_lease)
-        response = self._unary("put", request, timeout)
-        return kv.parse_put(response)
+        return self.do(Op.put(key, value, **options), timeout=timeout)
 
     def get(
-        self,
-        key: bytes | str,
-        *,
-        range_end: bytes | str | None = None,
-        prefix: bool = False,
-        from_key: bool = False,
-        limit: int = 0,
-        revision: int = 0,
-        sort_order: SortOrder = "none",
-        sort_target: SortTarget = "key",
-        serializable: bool = False,
-        keys_only: bool = False,
-        count_only: bool = False,
-        min_mod_revision: int = 0,
-        max_mod_revision: int = 0,
-        min_create_revision: int = 0,
-        max_create_revision: int = 0,
-        timeout: float | None = None,
+        self, key: bytes | str, *, timeout: float | None = None, **options: Unpack[RangeOptions]
     ) -> GetResponse:
         """Read one key, or a range of keys (KV.Range).
 
         Linearizable by default: the answer reflects every write acknowledged before the call.
         ``serializable=True`` lets the member answer from its local state (faster, may be stale).
+        At the latest revision unless ``revision`` is given.
 
         Parameters
         ----------
+        key:
+            The key, or the start of the range.
+        timeout:
+            Seconds before ``DeadlineExceededError``; the client's default when None.
         range_end, prefix, from_key:
             Read ``[key, range_end)``, every key starting with ``key``, or every key ``>= key``.
         limit:
@@ -92,46 +111,28 @@ class KV(ClientBase):
         sort_order, sort_target:
             Server-side sort: ``"none" | "ascend" | "descend"`` by
             ``"key" | "version" | "create" | "mod" | "value"``.
+        serializable:
+            Answer from the member's local state, without a round trip to the leader.
         keys_only, count_only:
             Leave out values / return only ``count``.
         min_mod_revision, max_mod_revision, min_create_revision, max_create_revision:
             Keep only keys whose revisions are within these bounds (0 = no bound).
-        timeout:
-            Seconds before ``DeadlineExceededError``; the client's default when None.
 
         Example: ``(client.get("/config/mode")).kvs[0].value``.
         """
-        request = kv.range_request(
-            key, range_end, prefix, from_key, limit, revision, sort_order, sort_target,
-            serializable, keys_only, count_only, min_mod_revision, max_mod_revision,
-            min_create_revision, max_create_revision,
-        )
-        try:
-            response = self._unary("range", request, timeout)
-        except CompactedError as error:
-            error.compact_revision = self._compact_revision(request.revision, timeout)
-            raise
-        return kv.parse_get(response)
+        return self.do(Op.get(key, **options), timeout=timeout)
 
     def get_prefix(
         self,
         prefix: bytes | str,
         *,
-        limit: int = 0,
-        revision: int = 0,
-        sort_order: SortOrder = "none",
-        sort_target: SortTarget = "key",
-        serializable: bool = False,
-        keys_only: bool = False,
-        count_only: bool = False,
         timeout: float | None = None,
+        **options: Unpack[ReadOptions],
     ) -> GetResponse:
-        """Read every key starting with ``prefix`` (KV.Range over the prefix's range)."""
-        return self.get(
-            prefix, prefix=True, limit=limit, revision=revision, sort_order=sort_order,
-            sort_target=sort_target, serializable=serializable, keys_only=keys_only,
-            count_only=count_only, timeout=timeout,
-        )
+        """Read every key starting with ``prefix`` (KV.Range over the prefix's range,
+        linearizable unless ``serializable=True``, at the latest revision unless
+        ``revision``). The options are ``get``'s, but for the range ones."""
+        return self.do(Op.get(prefix, prefix=True, **options), timeout=timeout)
 
     def get_pages(
         self,
@@ -162,6 +163,15 @@ class KV(ClientBase):
         revision, so it is read serializable, with no ReadIndex round trip to the leader; a
         member that has not reached it yet answers ``FutureRevisionError``, and the page is
         read again linearizable, which waits for the member to catch up.
+
+        Parameters
+        ----------
+        key, range_end, prefix:
+            The range, as for ``get``.
+        page_size:
+            The most keys in one page (a positive int).
+        revision, keys_only, serializable, timeout:
+            As for ``get`` (``timeout`` bounds each page's read).
         """
         start, end = kv.resolve_range(to_bytes(key), range_end, prefix, False)
         plan = kv.PagePlan(start, end, kv.check_page_size(page_size))
@@ -203,25 +213,36 @@ class KV(ClientBase):
         self,
         key: bytes | str,
         *,
-        range_end: bytes | str | None = None,
-        prefix: bool = False,
-        from_key: bool = False,
-        prev_kv: bool = False,
         timeout: float | None = None,
+        **options: Unpack[DeleteRangeOptions],
     ) -> DeleteResponse:
-        """Delete one key or a range (KV.DeleteRange, one new revision if anything was deleted).
+        """Delete one key or a range (KV.DeleteRange, linearizable; one new revision if
+        anything was deleted). ``deleted`` counts the keys removed.
 
-        ``deleted`` counts the keys removed; with ``prev_kv=True`` ``prev_kvs`` holds them.
+        Parameters
+        ----------
+        key:
+            The key, or the start of the range.
+        timeout:
+            Seconds before ``DeadlineExceededError``; the client's default when None.
+        range_end, prefix, from_key:
+            Delete ``[key, range_end)``, every key starting with ``key``, or every key
+            ``>= key``.
+        prev_kv:
+            Return the deleted keys in ``prev_kvs``.
         """
-        request = kv.delete_request(key, range_end, prefix, from_key, prev_kv)
-        response = self._unary("delete_range", request, timeout)
-        return kv.parse_delete(response)
+        return self.do(Op.delete(key, **options), timeout=timeout)
 
     def delete_prefix(
-        self, prefix: bytes | str, *, prev_kv: bool = False, timeout: float | None = None
+        self,
+        prefix: bytes | str,
+        *,
+        timeout: float | None = None,
+        **options: Unpack[DeleteOptions],
     ) -> DeleteResponse:
-        """Delete every key starting with ``prefix`` (KV.DeleteRange over the prefix's range)."""
-        return self.delete(prefix, prefix=True, prev_kv=prev_kv, timeout=timeout)
+        """Delete every key starting with ``prefix`` (KV.DeleteRange over the prefix's range,
+        linearizable); ``prev_kv=True`` returns them."""
+        return self.do(Op.delete(prefix, prefix=True, **options), timeout=timeout)
 
     def txn(
         self,
@@ -231,10 +252,20 @@ class KV(ClientBase):
         *,
         timeout: float | None = None,
     ) -> TxnResponse:
-        """Run a transaction (KV.Txn): if every ``compare`` holds, run ``success``, else
-        ``failure``, atomically at one revision.
+        """Run a transaction (KV.Txn, linearizable): if every ``compare`` holds, run
+        ``success``, else ``failure``, atomically at one new revision (reads inside see the
+        store at it).
 
         The server allows at most ``--max-txn-ops`` (128) ops and no key written twice.
+
+        Parameters
+        ----------
+        compare:
+            The conditions (``Compare``), checked at the transaction's revision.
+        success, failure:
+            The ops (``Op.get/put/delete/txn``) run when the conditions all hold / not.
+        timeout:
+            Seconds before ``DeadlineExceededError``; the client's default when None.
 
         Example::
 
@@ -244,25 +275,103 @@ class KV(ClientBase):
                 failure=[Op.get("/lock")],
             )
         """
-        request = kv.txn_request(compare, success, failure)
-        response = self._unary("txn", request, timeout)
-        return kv.parse_txn(response)
+        return self.do(Op.txn(compare, success, failure), timeout=timeout)
 
     def compact(
         self, revision: int, *, physical: bool = False, timeout: float | None = None
     ) -> CompactResponse:
-        """Discard the history before ``revision`` (KV.Compact).
+        """Discard the history of the whole store before ``revision`` (KV.Compact; revisions
+        are never namespaced).
 
         Reads and watches at older revisions then fail with ``CompactedError``. With
         ``physical=True`` the call returns only once the backend has removed the old data.
         """
-        request = kv.compact_request(revision, physical)
+        return self.do(Op.compact(revision, physical=physical), timeout=timeout)
+
+
+@runtime_checkable
+class Leases(Protocol):
+    """The lease calls a layer above a KV needs (sessions, maps with ``ttl=``):
+    ``Client`` and ``Namespace`` have them."""
+
+    def lease_grant(
+        self, ttl: float, id: int = 0, *, timeout: float | None = None
+    ) -> Lease: ...
+
+    def lease_revoke(
+        self, lease: LeaseLike, *, timeout: float | None = None
+    ) -> LeaseRevokeResponse: ...
+
+    def lease_keep_alive(self, lease: LeaseLike) -> LeaseKeepAlive: ...
+
+
+class WatchStream(Protocol):
+    """What ``watch`` returns: started by ``start()`` or ``with``, iterated for
+    ``WatchResponse``s, stopped by ``cancel()``."""
+
+    @property
+    def next_revision(self) -> int: ...
+
+    def start(self, timeout: float | None = None) -> WatchStream: ...
+
+    def cancel(self) -> None: ...
+
+    def __next__(self) -> WatchResponse: ...
+
+
+@runtime_checkable
+class Watches(Protocol):
+    """The watch calls a layer above a KV needs (locks, elections, mirrors):
+    ``Client`` and ``Namespace`` have them."""
+
+    def watch(
+        self,
+        key: bytes | str,
+        *,
+        prefix: bool = False,
+        range_end: bytes | str | None = None,
+        start_revision: int = 0,
+        prev_kv: bool = False,
+        filters: Iterable[WatchFilter] = (),
+        progress_notify: bool = False,
+    ) -> WatchStream: ...
+
+    def add_watch_callback(
+        self,
+        key: bytes | str,
+        callback: Callable[[WatchResponse | EtcdError], Any],
+        *,
+        prefix: bool = False,
+        start_revision: int = 0,
+        filters: Iterable[WatchFilter] = (),
+        timeout: float | None = None,
+    ) -> WatchCallback: ...
+
+    def request_progress(self) -> None: ...
+
+
+class WatchKV(KV, Leases, Watches, Protocol):
+    """A KV with the lease and watch calls: what sessions, locks, elections and the
+    recipes run on (``Client``, ``Namespace``)."""
+
+
+class KVService(ClientBase, KV):
+    """The KV of ``Client``: ``do`` runs the op's unary RPC on the client's connection
+    (with the client's retries and error mapping); linearizable, but for serializable reads."""
+
+    def do(self, op: Op[_Response], *, timeout: float | None = None) -> _Response:
+        """Run ``op`` as one KV RPC: Range, Put, DeleteRange, Txn or Compact. A
+        ``CompactedError`` of a read or compaction carries ``compact_revision``, where the
+        store was compacted (found by a few count-only reads)."""
+        rpc, parse = _RPCS[op.kind]
         try:
-            response = self._unary("compact", request, timeout)
+            response = self._unary(rpc, op.request, timeout)
         except CompactedError as error:
-            error.compact_revision = self._compact_revision(request.revision, timeout)
+            if op.kind == "get" or op.kind == "compact":
+                error.compact_revision = self._compact_revision(op.request.revision, timeout)
             raise
-        return kv.parse_compact(response)
+        result: _Response = parse(response)
+        return result
 
     def _compact_revision(self, compacted: int, timeout: float | None) -> int | None:
         """Where the store was compacted, found by bisection (see CompactRevisionSearch)."""
@@ -280,3 +389,13 @@ class KV(ClientBase):
         except EtcdError:
             return None  # the original error matters more than this detail
         return search.result
+
+
+#: Op kind -> the RPC that runs it and the parser of its response.
+_RPCS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "get": ("range", kv.parse_get),
+    "put": ("put", kv.parse_put),
+    "delete": ("delete_range", kv.parse_delete),
+    "txn": ("txn", kv.parse_txn),
+    "compact": ("compact", kv.parse_compact),
+}

@@ -45,10 +45,9 @@ from .concurrency import (
 )
 
 if TYPE_CHECKING:
-    from .client import Client
-    from .namespace import Namespace
+    from .kv import WatchKV
 
-    KVClient: TypeAlias = Client | Namespace
+    KVClient: TypeAlias = WatchKV
 
 __all__ = ["Barrier", "DoubleBarrier", "Queue", "RWMutex"]
 

@@ -4,21 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
 
 from .._core.concurrency import STMBody, Isolation
 from .._core.results import TxnResponse
 from .concurrency import STM, run_stm
 from .kv import KV
 
-if TYPE_CHECKING:
-    from .client import Client
-
 __all__ = ["STMService"]
 
 
 class STMService(KV):
-    """The ``stm`` method of ``Client``."""
+    """The ``stm`` method of ``Client`` (over any other KV: ``run_stm(kv, fn)``)."""
 
     def stm(
         self,
@@ -63,5 +59,4 @@ class STMService(KV):
 
             client.stm(transfer, isolation="serializable")
         """
-        client = cast("Client", self)  # every Client is an STMService
-        return run_stm(client, fn, isolation=isolation, prefetch=prefetch, retries=retries)
+        return run_stm(self, fn, isolation=isolation, prefetch=prefetch, retries=retries)
