@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import msgspec
 
@@ -15,36 +15,38 @@ from .._core.checks import check_client, check_ttl
 from .._core.concurrency import delete_owned_txn
 from .._core.errors import DeadlineExceededError, EtcdError, SessionExpiredError
 from .._core.keys import to_bytes
-from .._core.kv import Compare, LeaseLike, Op
+from .._core.kv import Op
 from .._core.leasing import (
     LeasingCache,
     acquire_result,
     acquire_txn,
     conflicts,
     guarded_txn,
+    is_plain_get,
     put_result,
     revoke_target,
     revoke_txn,
+    with_prev_kv,
     written_keys,
 )
 from .._core.results import (
-    CompactResponse,
     DeleteResponse,
     GetResponse,
     PutResponse,
     TxnResponse,
 )
 from .._core.watch import EventType, WatchResponse
-from .client import AsyncClient
 from .concurrency import AsyncSession, _deadline, _left, _wait_delete
+from .kv import AsyncKV, AsyncWatchKV
 from .watch import AsyncWatchCallback
 
 __all__ = ["AsyncLeasingKV"]
 
 log = logging.getLogger("etcdmap.leasing")
+_Response = TypeVar("_Response")
 
 
-class AsyncLeasingKV:
+class AsyncLeasingKV(AsyncKV):
     """KV calls on ``client`` whose single-key reads are served from a local cache while this
     client holds the key's leasing key ``<leasing_prefix><key>`` (Go's leasing package).
 
@@ -53,11 +55,14 @@ class AsyncLeasingKV:
     shared stream) and watches the leasing prefix. Every participant must use the same
     ``leasing_prefix``, and it must not overlap the keys it leases.
 
+    It is a KV (``AsyncKV``): every KV method runs through ``do``.
+
     - ``get(key)`` without options: served from memory if the key is held and nothing newer
       is known (no RPC); otherwise one Txn that reads the key linearizably and takes its
       leasing key if nobody holds it and the key has no lease. With any option it is a plain
       ``client.get`` (KV.Range).
-    - ``put``, ``delete`` and ``txn``: one Txn guarded on the leasing keys of the written
+    - ``put``, ``delete`` (one key: ``delete_prefix`` and ranges are a ``ValueError``) and
+      ``txn``: one Txn guarded on the leasing keys of the written
       keys. If another leasing client holds one, it is asked to give it up (its leasing key
       gets the value ``"REVOKE"``; that client drops its cached value, then deletes the
       leasing key) and the write is retried once the leasing key is gone, so no leasing
@@ -65,6 +70,7 @@ class AsyncLeasingKV:
       whole write, waits included (``DeadlineExceededError``).
     - Writes by plain clients are not coordinated: the holder learns of them from its watch
       on the key and stops serving the cached value when the event arrives.
+    - ``compact`` passes through.
     - A key the holder was asked to give up is not taken again for 2 s. If the session lease
       is lost, the cache is emptied and a new session is granted on the next call.
     - ``aclose()`` stops the watches and revokes the session lease, releasing every leasing
@@ -78,7 +84,7 @@ class AsyncLeasingKV:
     """
 
     def __init__(
-        self, client: AsyncClient, leasing_prefix: bytes | str, *, session_ttl: int = 60
+        self, client: AsyncWatchKV, leasing_prefix: bytes | str, *, session_ttl: int = 60
     ) -> None:
         check_client(client, AsyncLeasingKV)
         self.client = client
@@ -157,15 +163,33 @@ class AsyncLeasingKV:
 
     # --- reads ---------------------------------------------------------------------------
 
-    async def get(
-        self, key: bytes | str, *, timeout: float | None = None, **options: Any
-    ) -> GetResponse:
-        """Read ``key`` linearizably: from memory while held (no RPC), else by the acquire
-        Txn (or KV.Range while the key is held but its cached value is stale, or was
-        revoked lately). With ``options`` (any of ``client.get``'s) a plain KV.Range."""
-        key = to_bytes(key)
-        if options:
-            return await self.client.get(key, timeout=timeout, **options)
+    async def do(self, op: Op[_Response], *, timeout: float | None = None) -> _Response:
+        """Run ``op``: a plain ``Op.get`` of one key (no option) linearizably from memory
+        while the key is held (no RPC), else by the acquire Txn (or KV.Range while the key
+        is held but its cached value is stale, or was revoked lately); an ``Op.get`` with
+        options is a plain KV.Range. ``Op.put``, ``Op.delete`` (one key; a range is a
+        ``ValueError``) and ``Op.txn`` run in one Txn guarded on the leasing keys of the keys
+        they write (see the class); ``Op.compact`` passes through."""
+        kind = op.kind
+        result: Any
+        if kind == "get":
+            result = await self._get(op, timeout)
+        elif kind == "compact":
+            result = await self.client.do(op, timeout=timeout)
+        elif kind == "put":
+            result = await self._put(op, timeout)
+        elif kind == "delete":
+            result = await self._delete(op, timeout)
+        else:
+            result = await self._txn(op, timeout)
+        return cast(_Response, result)
+
+    async def _get(self, op: Op[Any], timeout: float | None) -> GetResponse:
+        response: GetResponse
+        if not is_plain_get(op):
+            response = await self.client.do(op, timeout=timeout)
+            return response
+        key: bytes = op.request.key
         session = await self._live_session()
         async with self._lock:
             cached = self._cache.get(key)
@@ -174,7 +198,7 @@ class AsyncLeasingKV:
         if cached is not None:
             return cached
         if not may_acquire:
-            response = await self.client.get(key, timeout=timeout)
+            response = await self.client.do(op, timeout=timeout)
             if held:
                 async with self._lock:
                     self._cache.fill(key, response)
@@ -284,39 +308,28 @@ class AsyncLeasingKV:
                 f"leasing KV: the holder of {leasing_key!r} did not give it up in time"
             )
 
-    async def put(
-        self,
-        key: bytes | str,
-        value: bytes | str,
-        *,
-        lease: LeaseLike = None,
-        prev_kv: bool = False,
-        timeout: float | None = None,
-    ) -> PutResponse:
-        """Store ``value`` under ``key`` (one guarded Txn, plus the revoke handshake if another
-        leasing client holds the key). If this client holds it, the cache is updated."""
-        key = to_bytes(key)
-        value = to_bytes(value, "value")
-        op = Op.put(key, value, lease=lease, prev_kv=True)
-        txn, (held,) = await self._write([key], op, timeout)
+    async def _put(self, op: Op[Any], timeout: float | None) -> PutResponse:
+        """A put (one guarded Txn, plus the revoke handshake if another leasing client holds
+        the key); if this client holds the key, the cache is updated."""
+        request = op.request
+        key: bytes = request.key
+        txn, (held,) = await self._write([key], with_prev_kv(op), timeout)
         result = txn.responses[0]
         assert isinstance(result, PutResponse)
         async with self._lock:
-            if held and not lease:
-                self._cache.wrote(
-                    key, txn.header, put_result(key, value, txn.header.revision, result.prev_kv)
-                )
+            if held and not (request.lease or request.ignore_value or request.ignore_lease):
+                self._cache.wrote(key, txn.header, put_result(
+                    key, request.value, txn.header.revision, result.prev_kv
+                ))
             else:
                 self._cache.modified(key, txn.header.revision)
-        return PutResponse(txn.header, result.prev_kv if prev_kv else None)
+        return PutResponse(txn.header, result.prev_kv if request.prev_kv else None)
 
-    async def delete(
-        self, key: bytes | str, *, prev_kv: bool = False, timeout: float | None = None
-    ) -> DeleteResponse:
-        """Delete ``key`` (one guarded Txn, plus the revoke handshake if another leasing
-        client holds it). Ranges are not supported (``ValueError``)."""
-        key = to_bytes(key)
-        txn, (held,) = await self._write([key], Op.delete(key, prev_kv=prev_kv), timeout)
+    async def _delete(self, op: Op[Any], timeout: float | None) -> DeleteResponse:
+        """A delete of one key (one guarded Txn, plus the revoke handshake if another
+        leasing client holds it)."""
+        (key,) = written_keys([op])
+        txn, (held,) = await self._write([key], op, timeout)
         result = txn.responses[0]
         assert isinstance(result, DeleteResponse)
         async with self._lock:
@@ -324,28 +337,15 @@ class AsyncLeasingKV:
                 self._cache.wrote(key, txn.header, None)
         return msgspec.structs.replace(result, header=txn.header)
 
-    async def txn(
-        self,
-        compare: Sequence[Compare] = (),
-        success: Sequence[Op] = (),
-        failure: Sequence[Op] = (),
-        *,
-        timeout: float | None = None,
-    ) -> TxnResponse:
-        """Run a transaction on the server (KV.Txn), nested inside one guarded on the leasing
-        keys of every key it may write (revoking foreign holders first). The cached values
-        of those keys are invalidated. Ranged deletes are refused (``ValueError``)."""
-        keys = sorted(written_keys([*success, *failure]))
-        txn, _ = await self._write(keys, Op.txn(compare, success, failure), timeout)
+    async def _txn(self, op: Op[Any], timeout: float | None) -> TxnResponse:
+        """A transaction on the server, nested inside one guarded on the leasing keys of
+        every key it may write (revoking foreign holders first); the cached values of those
+        keys are invalidated."""
+        keys = sorted(written_keys([op]))
+        txn, _ = await self._write(keys, op, timeout)
         async with self._lock:
             for key in keys:
                 self._cache.modified(key, txn.header.revision)
         inner = txn.responses[0]
         assert isinstance(inner, TxnResponse)
         return msgspec.structs.replace(inner, header=txn.header)
-
-    async def compact(
-        self, revision: int, *, physical: bool = False, timeout: float | None = None
-    ) -> CompactResponse:
-        """``client.compact`` (KV.Compact), passed through."""
-        return await self.client.compact(revision, physical=physical, timeout=timeout)

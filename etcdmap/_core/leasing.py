@@ -26,7 +26,7 @@ from typing import Any
 import msgspec
 
 from .kv import Compare, Op
-from .results import GetResponse, KeyValue, ResponseHeader, TxnResponse
+from .results import GetResponse, KeyValue, PutResponse, ResponseHeader, TxnResponse
 
 __all__ = [
     "REVOKE",
@@ -36,9 +36,11 @@ __all__ = [
     "acquire_txn",
     "conflicts",
     "guarded_txn",
+    "is_plain_get",
     "put_result",
     "revoke_txn",
     "revoke_target",
+    "with_prev_kv",
     "written_keys",
 ]
 
@@ -116,6 +118,20 @@ def _collect(kind: str, request: Any, keys: set[bytes]) -> None:
                      "request_txn": "txn"}.get(field or "")
             if inner is not None:
                 _collect(inner, getattr(request_op, field), keys)
+
+
+def is_plain_get(op: Op[GetResponse]) -> bool:
+    """Whether ``op`` reads one key with no option at all (what the cache can answer)."""
+    return len(op.request.ListFields()) == 1
+
+
+def with_prev_kv(op: Op[PutResponse]) -> Op[PutResponse]:
+    """A copy of the put ``op`` that asks for ``prev_kv`` (the cache needs the key's previous
+    create revision and version to know what the put left)."""
+    request = type(op.request)()
+    request.CopyFrom(op.request)
+    request.prev_kv = True
+    return Op("put", request)
 
 
 def put_result(key: bytes, value: bytes, revision: int, prev: KeyValue | None) -> KeyValue:

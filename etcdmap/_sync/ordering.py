@@ -4,24 +4,20 @@ revision, even when the client moves to a member that is behind."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from .._backends.threads import settle
 from .._core.checks import check_client
 from .._core.errors import OrderingViolationError
-from .._core.kv import Compare, Op
+from .._core.kv import Op
 from .._core.ordering import RevisionGuard, ViolationBudget, violation
-from .._core.results import (
-    CompactResponse,
-    DeleteResponse,
-    GetResponse,
-    PutResponse,
-    TxnResponse,
-)
 from .client import Client
+from .kv import KV
 
 __all__ = ["OrderingKV", "SwitchEndpoint", "ViolationHandler"]
+
+_Response = TypeVar("_Response")
 
 #: Called with the violation: raise to fail the call, return to send the request again.
 ViolationHandler = Callable[[OrderingViolationError], "None | Awaitable[None]"]
@@ -47,7 +43,7 @@ class SwitchEndpoint:
         client._next_connection(client._conn or client._connect())
 
 
-class OrderingKV:
+class OrderingKV(KV):
     """KV calls on ``client`` that refuse to go back in revision.
 
     The highest header revision of every ``get`` and ``txn`` response is remembered
@@ -56,7 +52,9 @@ class OrderingKV:
     called with an ``OrderingViolationError``; if it returns, the request is sent again (in a
     loop, as in Go), if it raises, the call fails with that error. The default handler
     raises the violation; ``SwitchEndpoint(client)`` moves to another member and
-    retries. ``put``, ``delete`` and ``compact`` pass through unchecked, as in Go.
+    retries. ``put``, ``delete`` and ``compact`` pass through unchecked, as in Go. It is a
+    KV (``KV``): every KV method, ``get_prefix`` and ``get_pages`` too, runs through
+    ``do``.
 
     Example::
 
@@ -77,52 +75,21 @@ class OrderingKV:
         """The highest revision seen in a ``get`` or ``txn`` response."""
         return self._guard.prev_revision
 
-    def _checked(self, operation: str, call: Callable[[], Any]) -> Any:
+    def do(self, op: Op[_Response], *, timeout: float | None = None) -> _Response:
+        """Run ``op`` on the client (the same RPC at the same consistency); the response of
+        an ``Op.get`` or ``Op.txn`` is checked for ordering (see the class), the others pass
+        through unchecked."""
+        if op.kind != "get" and op.kind != "txn":
+            return self.client.do(op, timeout=timeout)
         while True:
-            response = call()
+            response: Any = self.client.do(op, timeout=timeout)
             revision = response.header.revision
             prev = self._guard.prev_revision
             if self._guard.accept(revision):
-                return response
+                result: _Response = response
+                return result
             conn = self.client._conn
             error = violation(
-                operation, revision, prev, None if conn is None else conn.endpoint, response
+                op.kind, revision, prev, None if conn is None else conn.endpoint, response
             )
             settle(self._on_violation(error))
-
-    def get(self, key: bytes | str, **options: Any) -> GetResponse:
-        """``client.get`` (KV.Range, with all its options), checked for ordering."""
-        response: GetResponse = self._checked(
-            "get", lambda: self.client.get(key, **options)
-        )
-        return response
-
-    def get_prefix(self, prefix: bytes | str, **options: Any) -> GetResponse:
-        """``client.get_prefix`` (KV.Range over the prefix), checked for ordering."""
-        return self.get(prefix, prefix=True, **options)
-
-    def txn(
-        self,
-        compare: Sequence[Compare] = (),
-        success: Sequence[Op] = (),
-        failure: Sequence[Op] = (),
-        *,
-        timeout: float | None = None,
-    ) -> TxnResponse:
-        """``client.txn`` (KV.Txn), checked for ordering."""
-        response: TxnResponse = self._checked(
-            "txn", lambda: self.client.txn(compare, success, failure, timeout=timeout)
-        )
-        return response
-
-    def put(self, key: bytes | str, value: bytes | str, **options: Any) -> PutResponse:
-        """``client.put`` (KV.Put), not checked."""
-        return self.client.put(key, value, **options)
-
-    def delete(self, key: bytes | str, **options: Any) -> DeleteResponse:
-        """``client.delete`` (KV.DeleteRange), not checked."""
-        return self.client.delete(key, **options)
-
-    def compact(self, revision: int, **options: Any) -> CompactResponse:
-        """``client.compact`` (KV.Compact), not checked."""
-        return self.client.compact(revision, **options)
