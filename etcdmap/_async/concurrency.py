@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .._core.kv import Op
-    from .kv import AsyncKV, AsyncWatchKV, AsyncWatchStream
+    from .kv import AsyncKV, AsyncWatchIterator, AsyncWatchKV
 
     AsyncKVClient: TypeAlias = AsyncWatchKV
     #: The compares, success and failure ops of a KV.Txn.
@@ -655,7 +655,7 @@ class AsyncElectionObserver:
     def __init__(self, client: AsyncKVClient, prefix: bytes) -> None:
         self._client = client
         self._prefix = prefix
-        self._watcher: AsyncWatchStream | None = None
+        self._watcher: AsyncWatchIterator | None = None
         #: Whether the watcher waits for a first candidate (else it follows a leader key).
         self._awaiting_leader = False
         self._pending: list[GetResponse] = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
 
 from .._core import kv
 from .._core.errors import CompactedError, EtcdError, FutureRevisionError
@@ -25,6 +25,7 @@ from .base import AsyncClientBase
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from .._core.hooks import HookSet
     from .._core.kv import (
         DeleteOptions,
         DeleteRangeOptions,
@@ -38,7 +39,16 @@ if TYPE_CHECKING:
     from .lease import AsyncLease, AsyncLeaseKeepAlive
     from .watch import AsyncWatchCallback
 
-__all__ = ["AsyncKV", "AsyncKVService", "AsyncLeases", "AsyncWatchKV", "AsyncWatches"]
+__all__ = [
+    "AsyncKV",
+    "AsyncKVService",
+    "AsyncLeases",
+    "AsyncWatchKV",
+    "AsyncWatchIterator",
+    "AsyncWatches",
+    "leases_of",
+    "watch_kv_of",
+]
 
 _Response = TypeVar("_Response")
 
@@ -304,24 +314,34 @@ class AsyncLeases(Protocol):
     async def lease_keep_alive(self, lease: LeaseLike) -> AsyncLeaseKeepAlive: ...
 
 
-class AsyncWatchStream(Protocol):
+class AsyncWatchIterator(Protocol):
     """What ``watch`` returns: started by ``start()`` or ``async with``, iterated for
     ``WatchResponse``s, stopped by ``cancel()``."""
 
     @property
     def next_revision(self) -> int: ...
 
-    async def start(self, timeout: float | None = None) -> AsyncWatchStream: ...
+    async def start(self, timeout: float | None = None) -> AsyncWatchIterator: ...
 
     async def cancel(self) -> None: ...
+
+    async def __aenter__(self) -> AsyncWatchIterator: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...
+
+    def __aiter__(self) -> AsyncWatchIterator: ...
 
     async def __anext__(self) -> WatchResponse: ...
 
 
-@runtime_checkable
 class AsyncWatches(Protocol):
     """The watch calls a layer above a KV needs (locks, elections, mirrors):
     ``AsyncClient`` and ``AsyncNamespace`` have them."""
+
+    @property
+    def hooks(self) -> HookSet | None: ...
+
+    async def reopen_watches(self) -> None: ...
 
     def watch(
         self,
@@ -333,7 +353,7 @@ class AsyncWatches(Protocol):
         prev_kv: bool = False,
         filters: Iterable[WatchFilter] = (),
         progress_notify: bool = False,
-    ) -> AsyncWatchStream: ...
+    ) -> AsyncWatchIterator: ...
 
     async def add_watch_callback(
         self,
@@ -349,9 +369,32 @@ class AsyncWatches(Protocol):
     async def request_progress(self) -> None: ...
 
 
+@runtime_checkable
 class AsyncWatchKV(AsyncKV, AsyncLeases, AsyncWatches, Protocol):
-    """A KV with the lease and watch calls: what sessions, locks, elections and the
-    recipes run on (``AsyncClient``, ``AsyncNamespace``)."""
+    """A KV with the lease and watch calls: what sessions, locks, elections, the recipes
+    and mirrors run on (``AsyncClient``, ``AsyncNamespace``)."""
+
+
+def leases_of(kv: AsyncKV, what: str) -> AsyncLeases:
+    """``kv`` as ``AsyncLeases``; ``TypeError`` saying ``what`` needs them if it has none
+    (an ordering or leasing KV)."""
+    _check_kv(kv, AsyncLeases, what)
+    return cast(AsyncLeases, kv)
+
+
+def watch_kv_of(kv: AsyncKV, what: str) -> AsyncWatchKV:
+    """``kv`` as ``AsyncWatchKV``; ``TypeError`` saying ``what`` needs watches and leases
+    if it has none (an ordering or leasing KV)."""
+    _check_kv(kv, AsyncWatchKV, what)
+    return cast(AsyncWatchKV, kv)
+
+
+def _check_kv(kv: AsyncKV, protocol: type, what: str) -> None:
+    if not isinstance(kv, protocol):
+        raise TypeError(
+            f"{what} needs a KV with the calls of {protocol.__name__} (AsyncClient, "
+            f"AsyncNamespace), not {type(kv).__name__}"
+        )
 
 
 class AsyncKVService(AsyncClientBase, AsyncKV):

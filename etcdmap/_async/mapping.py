@@ -8,7 +8,7 @@ revision, so a pass is one consistent snapshot whose memory is bounded by ``page
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .._backends.asyncio import flatten
 from .._backends.mapping import (
@@ -43,10 +43,8 @@ from .._core.mapping import (
 )
 from .._core.results import GetResponse, KeyValue, TxnResponse
 from ..codecs import Str, codec_for
-from .client import AsyncClient
-
-if TYPE_CHECKING:
-    from .concurrency import AsyncSTM
+from .concurrency import AsyncSTM, run_stm
+from .kv import AsyncKV, leases_of
 
 __all__ = [
     "AsyncEditing",
@@ -85,7 +83,7 @@ class AsyncMapReader(AsyncMappingBase[V]):
 
     def __init__(
         self,
-        client: AsyncClient,
+        client: AsyncKV,
         prefix: bytes | str,
         *,
         value_type: Any = None,
@@ -321,7 +319,7 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
 
     def __init__(
         self,
-        client: AsyncClient,
+        client: AsyncKV,
         prefix: bytes | str,
         *,
         value_type: Any = None,
@@ -358,7 +356,8 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
     async def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:
         """The lease of one write: a new one for ``ttl`` seconds, ``lease``, or the map's."""
         if ttl is not None:
-            return await self.client.lease_grant(_check_lease_args(ttl, lease))
+            ttl = _check_lease_args(ttl, lease)
+            return await leases_of(self.client, "ttl=").lease_grant(ttl)
         return self.lease if lease is None else lease
 
     async def _unless_changed(
@@ -663,7 +662,9 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         compactions = 0
         while True:
             try:
-                response = await self.client.stm(attempt, isolation="serializable", retries=retries)
+                response = await run_stm(
+                    self.client, attempt, isolation="serializable", retries=retries
+                )
             except _NothingToCommit:
                 return results[0]
             except CompactedError:

@@ -48,7 +48,7 @@ from .._core.mirror import (
 from .._core.outage import FailureLog, describe
 from .._core.results import GetResponse
 from .._core.watch import WatchResponse
-from .client import AsyncClient
+from .kv import AsyncWatchKV, watch_kv_of
 from .mapping import AsyncEtcdMap
 
 __all__ = ["AsyncChanges", "AsyncMirror", "AsyncMirrorSubscription"]
@@ -215,7 +215,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
 
     def __init__(
         self,
-        client: AsyncClient,
+        client: AsyncWatchKV,
         prefix: bytes | str,
         *,
         value_type: Any = None,
@@ -293,7 +293,8 @@ class AsyncMirror(AsyncMirrorBase[V]):
         lease (``async with AsyncMirror.of_map(m) as mirror:``); ``options`` go to the
         constructor. (A method here, not on the map, so the map module needs no mirror.)"""
         return cls(
-            m.client, m._prefix, codec=m.codec, key_codec=m.key_codec, lease=m.lease, **options
+            watch_kv_of(m.client, "a mirror"), m._prefix, codec=m.codec, key_codec=m.key_codec,
+            lease=m.lease, **options,
         )
 
     def __repr__(self) -> str:
@@ -334,7 +335,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
         if self._reader is not None and not await self._reader.join(_CLOSE_GRACE):
             # Reading a stream nothing answers on (a stopped server keeps its connection
             # open): cancelling the stream frees the reader; other watchers resume.
-            await self.client._watches().reopen()
+            await self.client.reopen_watches()
             if not await self._reader.join(2 * _CLOSE_GRACE):
                 log.debug("mirror of %r: the reader is still in a call; not waiting", self.prefix)
         if self.persist is not None and self.synced.is_set():

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from .._core import namespace as core
 from .._core.checks import check_client
 from .._core.errors import EtcdError
+from .._core.hooks import HookSet
 from .._core.keys import to_bytes
 from .._core.kv import LeaseLike, Op
 from .._core.lease import (
@@ -18,7 +19,7 @@ from .._core.lease import (
 )
 from .._core.watch import WatchFilter, WatchResponse
 from .client import AsyncClient
-from .kv import AsyncKV, AsyncWatchStream
+from .kv import AsyncKV, AsyncWatchIterator
 from .lease import AsyncLease, AsyncLeaseKeepAlive
 from .watch import DEFAULT_BUFFER, AsyncWatchCallback
 
@@ -31,7 +32,7 @@ class AsyncNamespaceWatcher:
     """What ``AsyncNamespace.watch`` returns: the client's watcher (``AsyncWatcher``), with
     the keys of its events (``kv`` and ``prev_kv``) relative to the namespace."""
 
-    def __init__(self, watcher: AsyncWatchStream, namespace: bytes) -> None:
+    def __init__(self, watcher: AsyncWatchIterator, namespace: bytes) -> None:
         self._watcher = watcher
         self._namespace = namespace
 
@@ -158,6 +159,15 @@ class AsyncNamespace(AsyncKV):
     async def request_progress(self) -> None:
         """Ask for a progress notification on every watcher of the client (Watch.Progress)."""
         await self.client.request_progress()
+
+    async def reopen_watches(self) -> None:
+        """Re-open the client's shared watch stream; see ``reopen_watches`` of the client."""
+        await self.client.reopen_watches()
+
+    @property
+    def hooks(self) -> HookSet | None:
+        """The client's observation hooks (layers above report through them)."""
+        return self.client.hooks
 
     # --- Lease (not namespaced) ---------------------------------------------------------------
 

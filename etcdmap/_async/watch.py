@@ -563,6 +563,12 @@ class AsyncWatch(AsyncClientBase):
         says everything before it has been delivered."""
         await self._watches().request_progress()
 
+    async def reopen_watches(self) -> None:
+        """Cancel the client's shared watch stream: a new one opens (on the next endpoint)
+        and every watcher resumes from its next revision, losing no event. For a stream that
+        went silent, or to free a reader blocked on a member that stopped answering."""
+        await self._watches().reopen()
+
     async def aclose(self) -> None:
         if self._watch_stream is not None:
             await self._watch_stream.aclose()

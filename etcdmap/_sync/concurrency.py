@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .._core.kv import Op
-    from .kv import KV, WatchKV, WatchStream
+    from .kv import KV, WatchIterator, WatchKV
 
     KVClient: TypeAlias = WatchKV
     #: The compares, success and failure ops of a KV.Txn.
@@ -656,7 +656,7 @@ class ElectionObserver:
     def __init__(self, client: KVClient, prefix: bytes) -> None:
         self._client = client
         self._prefix = prefix
-        self._watcher: WatchStream | None = None
+        self._watcher: WatchIterator | None = None
         #: Whether the watcher waits for a first candidate (else it follows a leader key).
         self._awaiting_leader = False
         self._pending: list[GetResponse] = []

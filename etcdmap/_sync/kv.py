@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from abc import abstractmethod
 from collections.abc import Iterator, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
 
 from .._core import kv
 from .._core.errors import CompactedError, EtcdError, FutureRevisionError
@@ -26,6 +26,7 @@ from .base import ClientBase
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from .._core.hooks import HookSet
     from .._core.kv import (
         DeleteOptions,
         DeleteRangeOptions,
@@ -39,7 +40,16 @@ if TYPE_CHECKING:
     from .lease import Lease, LeaseKeepAlive
     from .watch import WatchCallback
 
-__all__ = ["KV", "KVService", "Leases", "WatchKV", "Watches"]
+__all__ = [
+    "KV",
+    "KVService",
+    "Leases",
+    "WatchKV",
+    "WatchIterator",
+    "Watches",
+    "leases_of",
+    "watch_kv_of",
+]
 
 _Response = TypeVar("_Response")
 
@@ -305,24 +315,34 @@ class Leases(Protocol):
     def lease_keep_alive(self, lease: LeaseLike) -> LeaseKeepAlive: ...
 
 
-class WatchStream(Protocol):
+class WatchIterator(Protocol):
     """What ``watch`` returns: started by ``start()`` or ``with``, iterated for
     ``WatchResponse``s, stopped by ``cancel()``."""
 
     @property
     def next_revision(self) -> int: ...
 
-    def start(self, timeout: float | None = None) -> WatchStream: ...
+    def start(self, timeout: float | None = None) -> WatchIterator: ...
 
     def cancel(self) -> None: ...
+
+    def __enter__(self) -> WatchIterator: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def __iter__(self) -> WatchIterator: ...
 
     def __next__(self) -> WatchResponse: ...
 
 
-@runtime_checkable
 class Watches(Protocol):
     """The watch calls a layer above a KV needs (locks, elections, mirrors):
     ``Client`` and ``Namespace`` have them."""
+
+    @property
+    def hooks(self) -> HookSet | None: ...
+
+    def reopen_watches(self) -> None: ...
 
     def watch(
         self,
@@ -334,7 +354,7 @@ class Watches(Protocol):
         prev_kv: bool = False,
         filters: Iterable[WatchFilter] = (),
         progress_notify: bool = False,
-    ) -> WatchStream: ...
+    ) -> WatchIterator: ...
 
     def add_watch_callback(
         self,
@@ -350,9 +370,32 @@ class Watches(Protocol):
     def request_progress(self) -> None: ...
 
 
+@runtime_checkable
 class WatchKV(KV, Leases, Watches, Protocol):
-    """A KV with the lease and watch calls: what sessions, locks, elections and the
-    recipes run on (``Client``, ``Namespace``)."""
+    """A KV with the lease and watch calls: what sessions, locks, elections, the recipes
+    and mirrors run on (``Client``, ``Namespace``)."""
+
+
+def leases_of(kv: KV, what: str) -> Leases:
+    """``kv`` as ``Leases``; ``TypeError`` saying ``what`` needs them if it has none
+    (an ordering or leasing KV)."""
+    _check_kv(kv, Leases, what)
+    return cast(Leases, kv)
+
+
+def watch_kv_of(kv: KV, what: str) -> WatchKV:
+    """``kv`` as ``WatchKV``; ``TypeError`` saying ``what`` needs watches and leases
+    if it has none (an ordering or leasing KV)."""
+    _check_kv(kv, WatchKV, what)
+    return cast(WatchKV, kv)
+
+
+def _check_kv(kv: KV, protocol: type, what: str) -> None:
+    if not isinstance(kv, protocol):
+        raise TypeError(
+            f"{what} needs a KV with the calls of {protocol.__name__} (Client, "
+            f"Namespace), not {type(kv).__name__}"
+        )
 
 
 class KVService(ClientBase, KV):

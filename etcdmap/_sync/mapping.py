@@ -9,7 +9,7 @@ revision, so a pass is one consistent snapshot whose memory is bounded by ``page
 from __future__ import annotations
 
 from collections.abc import Iterator, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .._backends.threads import flatten
 from .._backends.mapping import (
@@ -44,10 +44,8 @@ from .._core.mapping import (
 )
 from .._core.results import GetResponse, KeyValue, TxnResponse
 from ..codecs import Str, codec_for
-from .client import Client
-
-if TYPE_CHECKING:
-    from .concurrency import STM
+from .concurrency import STM, run_stm
+from .kv import KV, leases_of
 
 __all__ = [
     "Editing",
@@ -86,7 +84,7 @@ class MapReader(MappingBase[V]):
 
     def __init__(
         self,
-        client: Client,
+        client: KV,
         prefix: bytes | str,
         *,
         value_type: Any = None,
@@ -322,7 +320,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
 
     def __init__(
         self,
-        client: Client,
+        client: KV,
         prefix: bytes | str,
         *,
         value_type: Any = None,
@@ -359,7 +357,8 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:
         """The lease of one write: a new one for ``ttl`` seconds, ``lease``, or the map's."""
         if ttl is not None:
-            return self.client.lease_grant(_check_lease_args(ttl, lease))
+            ttl = _check_lease_args(ttl, lease)
+            return leases_of(self.client, "ttl=").lease_grant(ttl)
         return self.lease if lease is None else lease
 
     def _unless_changed(
@@ -664,7 +663,9 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         compactions = 0
         while True:
             try:
-                response = self.client.stm(attempt, isolation="serializable", retries=retries)
+                response = run_stm(
+                    self.client, attempt, isolation="serializable", retries=retries
+                )
             except _NothingToCommit:
                 return results[0]
             except CompactedError:

@@ -49,7 +49,7 @@ from .._core.mirror import (
 from .._core.outage import FailureLog, describe
 from .._core.results import GetResponse
 from .._core.watch import WatchResponse
-from .client import Client
+from .kv import WatchKV, watch_kv_of
 from .mapping import EtcdMap
 
 __all__ = ["Changes", "Mirror", "MirrorSubscription"]
@@ -216,7 +216,7 @@ class Mirror(MirrorBase[V]):
 
     def __init__(
         self,
-        client: Client,
+        client: WatchKV,
         prefix: bytes | str,
         *,
         value_type: Any = None,
@@ -294,7 +294,8 @@ class Mirror(MirrorBase[V]):
         lease (``with Mirror.of_map(m) as mirror:``); ``options`` go to the
         constructor. (A method here, not on the map, so the map module needs no mirror.)"""
         return cls(
-            m.client, m._prefix, codec=m.codec, key_codec=m.key_codec, lease=m.lease, **options
+            watch_kv_of(m.client, "a mirror"), m._prefix, codec=m.codec, key_codec=m.key_codec,
+            lease=m.lease, **options,
         )
 
     def __repr__(self) -> str:
@@ -335,7 +336,7 @@ class Mirror(MirrorBase[V]):
         if self._reader is not None and not self._reader.join(_CLOSE_GRACE):
             # Reading a stream nothing answers on (a stopped server keeps its connection
             # open): cancelling the stream frees the reader; other watchers resume.
-            self.client._watches().reopen()
+            self.client.reopen_watches()
             if not self._reader.join(2 * _CLOSE_GRACE):
                 log.debug("mirror of %r: the reader is still in a call; not waiting", self.prefix)
         if self.persist is not None and self.synced.is_set():

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from .._core import namespace as core
 from .._core.checks import check_client
 from .._core.errors import EtcdError
+from .._core.hooks import HookSet
 from .._core.keys import to_bytes
 from .._core.kv import LeaseLike, Op
 from .._core.lease import (
@@ -19,7 +20,7 @@ from .._core.lease import (
 )
 from .._core.watch import WatchFilter, WatchResponse
 from .client import Client
-from .kv import KV, WatchStream
+from .kv import KV, WatchIterator
 from .lease import Lease, LeaseKeepAlive
 from .watch import DEFAULT_BUFFER, WatchCallback
 
@@ -32,7 +33,7 @@ class NamespaceWatcher:
     """What ``Namespace.watch`` returns: the client's watcher (``Watcher``), with
     the keys of its events (``kv`` and ``prev_kv``) relative to the namespace."""
 
-    def __init__(self, watcher: WatchStream, namespace: bytes) -> None:
+    def __init__(self, watcher: WatchIterator, namespace: bytes) -> None:
         self._watcher = watcher
         self._namespace = namespace
 
@@ -159,6 +160,15 @@ class Namespace(KV):
     def request_progress(self) -> None:
         """Ask for a progress notification on every watcher of the client (Watch.Progress)."""
         self.client.request_progress()
+
+    def reopen_watches(self) -> None:
+        """Re-open the client's shared watch stream; see ``reopen_watches`` of the client."""
+        self.client.reopen_watches()
+
+    @property
+    def hooks(self) -> HookSet | None:
+        """The client's observation hooks (layers above report through them)."""
+        return self.client.hooks
 
     # --- Lease (not namespaced) ---------------------------------------------------------------
 

@@ -564,6 +564,12 @@ class Watch(ClientBase):
         says everything before it has been delivered."""
         self._watches().request_progress()
 
+    def reopen_watches(self) -> None:
+        """Cancel the client's shared watch stream: a new one opens (on the next endpoint)
+        and every watcher resumes from its next revision, losing no event. For a stream that
+        went silent, or to free a reader blocked on a member that stopped answering."""
+        self._watches().reopen()
+
     def close(self) -> None:
         if self._watch_stream is not None:
             self._watch_stream.close()
