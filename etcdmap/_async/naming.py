@@ -17,9 +17,8 @@ from .._core.naming import (
 )
 from .._core.naming import service_prefix as prefix_of_service
 from .._core.results import DeleteResponse
-from .client import AsyncClient
+from .kv import AsyncWatchIterator, AsyncWatchKV
 from .lease import AsyncLease, AsyncLeaseKeepAlive
-from .watch import AsyncWatcher
 
 __all__ = ["AsyncRegistration", "AsyncRegistry", "AsyncRegistryWatcher"]
 
@@ -62,10 +61,10 @@ class AsyncRegistryWatcher:
     when it started as ``"add"`` (if there are any), then one batch per change from the
     revision after that list. ``cancel()`` (or leaving its ``async with`` block) ends it."""
 
-    def __init__(self, client: AsyncClient, prefix: bytes) -> None:
+    def __init__(self, client: AsyncWatchKV, prefix: bytes) -> None:
         self._client = client
         self._prefix = prefix
-        self._watcher: AsyncWatcher | None = None
+        self._watcher: AsyncWatchIterator | None = None
         self._initial: list[EndpointUpdate] = []
         self._cancelled = False
 
@@ -124,7 +123,7 @@ class AsyncRegistry:
             ...  # listed while this process lives and keeps the lease alive
     """
 
-    def __init__(self, client: AsyncClient, service_prefix: bytes | str) -> None:
+    def __init__(self, client: AsyncWatchKV, service_prefix: bytes | str) -> None:
         check_client(client, AsyncRegistry)
         self.client = client
         self.prefix = prefix_of_service(service_prefix)

@@ -27,8 +27,7 @@ from .._core.syncer import (
     CopyState,
     KeyMap,
 )
-from .client import AsyncClient
-from .watch import AsyncWatcher
+from .kv import AsyncKV, AsyncWatchIterator, AsyncWatchKV
 
 __all__ = ["AsyncPrefixCopy", "AsyncSyncer"]
 
@@ -61,7 +60,7 @@ class AsyncSyncer:
 
     def __init__(
         self,
-        client: AsyncClient,
+        client: AsyncWatchKV,
         prefix: bytes | str,
         rev: int = 0,
         *,
@@ -95,7 +94,7 @@ class AsyncSyncer:
         ):  # fmt: skip
             yield page
 
-    def sync_updates(self, *, prev_kv: bool = False) -> AsyncWatcher:
+    def sync_updates(self, *, prev_kv: bool = False) -> AsyncWatchIterator:
         """A watcher of the prefix from ``revision + 1`` (Watch.Watch): every change after
         the base, none missed, none repeated. Raises ``RuntimeError`` before ``sync_base()``
         fixed a revision (Go panics there)."""
@@ -149,8 +148,8 @@ class AsyncPrefixCopy:
 
     def __init__(
         self,
-        source: AsyncClient,
-        destination: AsyncClient,
+        source: AsyncWatchKV,
+        destination: AsyncKV,
         prefix: bytes | str,
         dest_prefix: bytes | str | None = None,
         *,
@@ -187,7 +186,7 @@ class AsyncPrefixCopy:
         self._stop = Event()
         self._ended = Event()
         self._advanced = Event()
-        self._watcher: AsyncWatcher | None = None
+        self._watcher: AsyncWatchIterator | None = None
         self._worker: Worker | None = None
 
     def __repr__(self) -> str:

@@ -42,6 +42,12 @@ class NamespaceWatcher:
         """The first revision this watcher has not delivered yet (0 before it started)."""
         return self._watcher.next_revision
 
+    def for_worker(self) -> NamespaceWatcher:
+        """Mark the watcher as iterated by a background worker; see ``for_worker`` of the
+        client's watcher. Returns this watcher."""
+        self._watcher.for_worker()
+        return self
+
     def start(self, timeout: float | None = None) -> NamespaceWatcher:
         """Register the watch on the client's stream (done by ``with`` and iteration);
         see ``start`` of the client's watcher for ``timeout``."""

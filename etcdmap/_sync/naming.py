@@ -18,9 +18,8 @@ from .._core.naming import (
 )
 from .._core.naming import service_prefix as prefix_of_service
 from .._core.results import DeleteResponse
-from .client import Client
+from .kv import WatchIterator, WatchKV
 from .lease import Lease, LeaseKeepAlive
-from .watch import Watcher
 
 __all__ = ["Registration", "Registry", "RegistryWatcher"]
 
@@ -63,10 +62,10 @@ class RegistryWatcher:
     when it started as ``"add"`` (if there are any), then one batch per change from the
     revision after that list. ``cancel()`` (or leaving its ``with`` block) ends it."""
 
-    def __init__(self, client: Client, prefix: bytes) -> None:
+    def __init__(self, client: WatchKV, prefix: bytes) -> None:
         self._client = client
         self._prefix = prefix
-        self._watcher: Watcher | None = None
+        self._watcher: WatchIterator | None = None
         self._initial: list[EndpointUpdate] = []
         self._cancelled = False
 
@@ -125,7 +124,7 @@ class Registry:
             ...  # listed while this process lives and keeps the lease alive
     """
 
-    def __init__(self, client: Client, service_prefix: bytes | str) -> None:
+    def __init__(self, client: WatchKV, service_prefix: bytes | str) -> None:
         check_client(client, Registry)
         self.client = client
         self.prefix = prefix_of_service(service_prefix)

@@ -28,8 +28,7 @@ from .._core.syncer import (
     CopyState,
     KeyMap,
 )
-from .client import Client
-from .watch import Watcher
+from .kv import KV, WatchIterator, WatchKV
 
 __all__ = ["PrefixCopy", "Syncer"]
 
@@ -62,7 +61,7 @@ class Syncer:
 
     def __init__(
         self,
-        client: Client,
+        client: WatchKV,
         prefix: bytes | str,
         rev: int = 0,
         *,
@@ -96,7 +95,7 @@ class Syncer:
         ):  # fmt: skip
             yield page
 
-    def sync_updates(self, *, prev_kv: bool = False) -> Watcher:
+    def sync_updates(self, *, prev_kv: bool = False) -> WatchIterator:
         """A watcher of the prefix from ``revision + 1`` (Watch.Watch): every change after
         the base, none missed, none repeated. Raises ``RuntimeError`` before ``sync_base()``
         fixed a revision (Go panics there)."""
@@ -150,8 +149,8 @@ class PrefixCopy:
 
     def __init__(
         self,
-        source: Client,
-        destination: Client,
+        source: WatchKV,
+        destination: KV,
         prefix: bytes | str,
         dest_prefix: bytes | str | None = None,
         *,
@@ -188,7 +187,7 @@ class PrefixCopy:
         self._stop = Event()
         self._ended = Event()
         self._advanced = Event()
-        self._watcher: Watcher | None = None
+        self._watcher: WatchIterator | None = None
         self._worker: Worker | None = None
 
     def __repr__(self) -> str:
