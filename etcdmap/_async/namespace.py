@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._core import namespace as core
 from .._core.checks import check_client
@@ -17,11 +17,14 @@ from .._core.lease import (
     LeaseStatus,
     LeaseTimeToLive,
 )
-from .._core.watch import WatchFilter, WatchResponse
+from .._core.watch import WatchResponse
 from .client import AsyncClient
-from .kv import AsyncKV, AsyncWatchIterator
+from .kv import AsyncKV, AsyncWatchIterator, WatcherOptions, WatchOptions
 from .lease import AsyncLease, AsyncLeaseKeepAlive
-from .watch import DEFAULT_BUFFER, AsyncWatchCallback
+from .watch import AsyncWatchCallback
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncNamespace", "AsyncNamespaceWatcher"]
 
@@ -112,26 +115,11 @@ class AsyncNamespace(AsyncKV):
 
     # --- Watch --------------------------------------------------------------------------------
 
-    def watch(
-        self,
-        key: bytes | str,
-        *,
-        prefix: bool = False,
-        range_end: bytes | str | None = None,
-        start_revision: int = 0,
-        prev_kv: bool = False,
-        filters: Iterable[WatchFilter] = (),
-        progress_notify: bool = False,
-        fragment: bool = False,
-        buffer: int = DEFAULT_BUFFER,
-    ) -> AsyncNamespaceWatcher:
+    def watch(self, key: bytes | str, **options: Unpack[WatcherOptions]) -> AsyncNamespaceWatcher:
         """Watch a key or a range of the namespace (Watch.Watch on the client's shared
-        stream); see ``watch`` of the client. Event keys are relative to the namespace."""
-        full_key, end = core.prefix_range(self.prefix, key, range_end, prefix, False, "watch")
-        watcher = self.client.watch(
-            full_key, range_end=end, start_revision=start_revision, prev_kv=prev_kv,
-            filters=filters, progress_notify=progress_notify, fragment=fragment, buffer=buffer,
-        )
+        stream), with the options of ``watch`` of the client. Event keys are relative to the
+        namespace."""
+        watcher = self.client.watch(self._watch_range(key, options), **options)
         return AsyncNamespaceWatcher(watcher, self.prefix)
 
     async def add_watch_callback(
@@ -139,28 +127,27 @@ class AsyncNamespace(AsyncKV):
         key: bytes | str,
         callback: Callable[[WatchResponse | EtcdError], Any],
         *,
-        prefix: bool = False,
-        range_end: bytes | str | None = None,
-        start_revision: int = 0,
-        prev_kv: bool = False,
-        filters: Iterable[WatchFilter] = (),
-        progress_notify: bool = False,
-        fragment: bool = False,
         timeout: float | None = None,
+        **options: Unpack[WatchOptions],
     ) -> AsyncWatchCallback:
         """Watch like ``watch()`` and pass each response, keys relative to the namespace, to
         ``callback`` (from a worker of the watch); see ``add_watch_callback`` of the client."""
-        full_key, end = core.prefix_range(self.prefix, key, range_end, prefix, False, "watch")
+        full_key = self._watch_range(key, options)
         namespace = self.prefix
 
         def stripped(item: WatchResponse | EtcdError) -> Any:
             return callback(core.strip_watch_item(namespace, item))
 
-        return await self.client.add_watch_callback(
-            full_key, stripped, range_end=end, start_revision=start_revision, prev_kv=prev_kv,
-            filters=filters, progress_notify=progress_notify, fragment=fragment,
-            timeout=timeout,
+        return await self.client.add_watch_callback(full_key, stripped, timeout=timeout, **options)
+
+    def _watch_range(self, key: bytes | str, options: WatchOptions) -> bytes:
+        """The key of a watch inside the namespace; its range end (from ``prefix`` and
+        ``range_end``) replaces them in ``options``."""
+        prefix = options.pop("prefix", False)
+        full_key, options["range_end"] = core.prefix_range(
+            self.prefix, key, options.get("range_end"), prefix, False, "watch"
         )
+        return full_key
 
     async def request_progress(self) -> None:
         """Ask for a progress notification on every watcher of the client (Watch.Progress)."""

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Compare",
+    "CompareRange",
     "DeleteOptions",
     "DeleteRangeOptions",
     "KeyRange",
@@ -112,13 +113,18 @@ def resolve_range(
     return key, b""
 
 
-class KeyRange(TypedDict, total=False):
-    """Which keys a read or delete addresses besides ``key`` (at most one of the three)."""
+class CompareRange(TypedDict, total=False):
+    """Which keys a ``Compare`` checks besides ``key`` (at most one of the two)."""
 
     #: Address ``[key, range_end)``.
     range_end: bytes | str | None
     #: Address every key starting with ``key``.
     prefix: bool
+
+
+class KeyRange(CompareRange, total=False):
+    """Which keys a read or delete addresses besides ``key`` (at most one of the three)."""
+
     #: Address every key ``>= key``.
     from_key: bool
 
@@ -169,6 +175,7 @@ def _check_names(options: Mapping[str, object], known: frozenset[str]) -> None:
         raise TypeError(f"got an unexpected keyword argument {min(unknown)!r}")
 
 
+_COMPARE_RANGE = frozenset(CompareRange.__optional_keys__)
 _RANGE_OPTIONS = frozenset(RangeOptions.__optional_keys__)
 _PUT_OPTIONS = frozenset(PutOptions.__optional_keys__)
 _DELETE_OPTIONS = frozenset(DeleteRangeOptions.__optional_keys__)
@@ -449,68 +456,38 @@ class Compare(msgspec.Struct, frozen=True):
 
     @classmethod
     def value(
-        cls,
-        key: bytes | str,
-        op: CompareOp,
-        value: bytes | str,
-        *,
-        range_end: bytes | str | None = None,
-        prefix: bool = False,
+        cls, key: bytes | str, op: CompareOp, value: bytes | str, **where: Unpack[CompareRange]
     ) -> Compare:
         """Compare the stored value (bytes, compared lexically)."""
-        return cls._make("value", key, op, to_bytes(value, "value"), range_end, prefix)
+        return cls._make("value", key, op, to_bytes(value, "value"), where)
 
     @classmethod
     def version(
-        cls,
-        key: bytes | str,
-        op: CompareOp,
-        version: int,
-        *,
-        range_end: bytes | str | None = None,
-        prefix: bool = False,
+        cls, key: bytes | str, op: CompareOp, version: int, **where: Unpack[CompareRange]
     ) -> Compare:
         """Compare the key's version (0 when the key does not exist)."""
-        return cls._make("version", key, op, version, range_end, prefix)
+        return cls._make("version", key, op, version, where)
 
     @classmethod
     def create_revision(
-        cls,
-        key: bytes | str,
-        op: CompareOp,
-        revision: int,
-        *,
-        range_end: bytes | str | None = None,
-        prefix: bool = False,
+        cls, key: bytes | str, op: CompareOp, revision: int, **where: Unpack[CompareRange]
     ) -> Compare:
         """Compare the revision at which the key was created (0 when it does not exist)."""
-        return cls._make("create_revision", key, op, revision, range_end, prefix)
+        return cls._make("create_revision", key, op, revision, where)
 
     @classmethod
     def mod_revision(
-        cls,
-        key: bytes | str,
-        op: CompareOp,
-        revision: int,
-        *,
-        range_end: bytes | str | None = None,
-        prefix: bool = False,
+        cls, key: bytes | str, op: CompareOp, revision: int, **where: Unpack[CompareRange]
     ) -> Compare:
         """Compare the revision of the key's last modification (0 when it does not exist)."""
-        return cls._make("mod_revision", key, op, revision, range_end, prefix)
+        return cls._make("mod_revision", key, op, revision, where)
 
     @classmethod
     def lease(
-        cls,
-        key: bytes | str,
-        op: CompareOp,
-        lease: LeaseLike,
-        *,
-        range_end: bytes | str | None = None,
-        prefix: bool = False,
+        cls, key: bytes | str, op: CompareOp, lease: LeaseLike, **where: Unpack[CompareRange]
     ) -> Compare:
         """Compare the id of the key's lease (0 for no lease)."""
-        return cls._make("lease", key, op, lease_id(lease), range_end, prefix)
+        return cls._make("lease", key, op, lease_id(lease), where)
 
     @classmethod
     def _make(
@@ -519,8 +496,7 @@ class Compare(msgspec.Struct, frozen=True):
         key: bytes | str,
         op: str,
         operand: bytes | int,
-        range_end: bytes | str | None,
-        prefix: bool,
+        where: CompareRange,
     ) -> Compare:
         if op not in _COMPARE_OPS:
             raise ValueError(f"compare op must be one of ==, !=, <, >; got {op!r}")
@@ -528,7 +504,12 @@ class Compare(msgspec.Struct, frozen=True):
             if not isinstance(operand, int) or isinstance(operand, bool):
                 raise TypeError(f"{target} comparison needs an int, not {type(operand).__name__}")
             check_count(operand, f"{target} comparison value")
-        key_bytes, end = resolve_range(to_bytes(key), range_end, prefix, False)
+        key_bytes, end = to_bytes(key), b""
+        if where:
+            _check_names(where, _COMPARE_RANGE)
+            key_bytes, end = resolve_range(
+                key_bytes, where.get("range_end"), where.get("prefix", False), False
+            )
         return cls(target, key_bytes, op, operand, end)  # type: ignore[arg-type]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from abc import abstractmethod
 from collections.abc import Iterator, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar, cast, runtime_checkable
 
 from .._core import kv
 from .._core.errors import CompactedError, EtcdError, FutureRevisionError
@@ -47,6 +47,8 @@ __all__ = [
     "WatchKV",
     "WatchIterator",
     "Watches",
+    "WatchOptions",
+    "WatcherOptions",
     "leases_of",
     "watch_kv_of",
 ]
@@ -133,11 +135,7 @@ class KV(Protocol):
         return self.do(Op.get(key, **options), timeout=timeout)
 
     def get_prefix(
-        self,
-        prefix: bytes | str,
-        *,
-        timeout: float | None = None,
-        **options: Unpack[ReadOptions],
+        self, prefix: bytes | str, *, timeout: float | None = None, **options: Unpack[ReadOptions]
     ) -> GetResponse:
         """Read every key starting with ``prefix`` (KV.Range over the prefix's range,
         linearizable unless ``serializable=True``, at the latest revision unless
@@ -231,24 +229,15 @@ class KV(Protocol):
 
         Parameters
         ----------
-        key:
-            The key, or the start of the range.
-        timeout:
-            Seconds before ``DeadlineExceededError``; the client's default when None.
-        range_end, prefix, from_key:
-            Delete ``[key, range_end)``, every key starting with ``key``, or every key
-            ``>= key``.
+        key, range_end, prefix, from_key, timeout:
+            The keys deleted and the timeout, as for ``get``.
         prev_kv:
             Return the deleted keys in ``prev_kvs``.
         """
         return self.do(Op.delete(key, **options), timeout=timeout)
 
     def delete_prefix(
-        self,
-        prefix: bytes | str,
-        *,
-        timeout: float | None = None,
-        **options: Unpack[DeleteOptions],
+        self, prefix: bytes | str, *, timeout: float | None = None, **options: Unpack[DeleteOptions]
     ) -> DeleteResponse:
         """Delete every key starting with ``prefix`` (KV.DeleteRange over the prefix's range,
         linearizable); ``prev_kv=True`` returns them."""
@@ -337,6 +326,24 @@ class WatchIterator(Protocol):
     def __next__(self) -> WatchResponse: ...
 
 
+class WatchOptions(TypedDict, total=False):
+    """The options of ``add_watch_callback`` (see ``watch`` of the client)."""
+
+    prefix: bool
+    range_end: bytes | str | None
+    start_revision: int
+    prev_kv: bool
+    filters: Iterable[WatchFilter]
+    progress_notify: bool
+    fragment: bool
+
+
+class WatcherOptions(WatchOptions, total=False):
+    """The options of ``watch`` (see ``watch`` of the client)."""
+
+    buffer: int
+
+
 class Watches(Protocol):
     """The watch calls a layer above a KV needs (locks, elections, mirrors):
     ``Client`` and ``Namespace`` have them."""
@@ -346,27 +353,15 @@ class Watches(Protocol):
 
     def reopen_watches(self) -> None: ...
 
-    def watch(
-        self,
-        key: bytes | str,
-        *,
-        prefix: bool = False,
-        range_end: bytes | str | None = None,
-        start_revision: int = 0,
-        prev_kv: bool = False,
-        filters: Iterable[WatchFilter] = (),
-        progress_notify: bool = False,
-    ) -> WatchIterator: ...
+    def watch(self, key: bytes | str, **options: Unpack[WatchOptions]) -> WatchIterator: ...
 
     def add_watch_callback(
         self,
         key: bytes | str,
         callback: Callable[[WatchResponse | EtcdError], Any],
         *,
-        prefix: bool = False,
-        start_revision: int = 0,
-        filters: Iterable[WatchFilter] = (),
         timeout: float | None = None,
+        **options: Unpack[WatchOptions],
     ) -> WatchCallback: ...
 
     def request_progress(self) -> None: ...
