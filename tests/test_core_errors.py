@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 import random
+from typing import Any
 
 import grpc
 import pytest
@@ -193,3 +195,23 @@ def test_backoff_waits_once_per_quorum_round() -> None:
     assert 0.09 <= backoff(2, 3, policy, rand) <= 0.11
     assert all(0.09 <= backoff(n, 1, policy, rand) <= 0.11 for n in range(1, 5))
 
+
+def test_every_error_pickles_with_its_fields() -> None:
+    # errors cross processes (multiprocessing, concurrent.futures) by pickle
+    fields: dict[str, Any] = {"compact_revision": 3, "key": b"k", "revision": 5}
+    needed: dict[type, dict[str, Any]] = {
+        etcdmap.errors.LeaseExpiredError: {"lease_id": 7},
+        etcdmap.errors.OrderingViolationError: {"revision": 1, "prev_revision": 2},
+    }
+    for name in etcdmap.errors.__all__:
+        cls = getattr(etcdmap.errors, name)
+        if cls is etcdmap.PartialWriteError:
+            continue  # made from its cause: tests/test_core_bulk.py
+        kwargs = next((kw for base, kw in needed.items() if issubclass(cls, base)), {})
+        error = cls("boom", endpoint="e:1", **kwargs)
+        for field, value in fields.items():
+            if hasattr(error, field):
+                setattr(error, field, value)
+        copied = pickle.loads(pickle.dumps(error))
+        assert type(copied) is cls and str(copied) == "boom", name
+        assert vars(copied) == vars(error), name

@@ -52,6 +52,16 @@ class EtcdError(Exception):
         self.details = details or message
         self.endpoint = endpoint
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's default calls cls(*args), which misses keyword-only fields (lease_id)
+        return (_unpickle_error, (type(self), self.args), self.__dict__)
+
+
+def _unpickle_error(cls: type[EtcdError], args: tuple[Any, ...]) -> EtcdError:
+    error = cls.__new__(cls)
+    error.args = args  # OSError's __new__ (TimeoutError's) leaves them to __init__
+    return error
+
 
 class OutcomeUnknownError(EtcdError):
     """The request may or may not have been applied: it left the client, then the answer was
