@@ -8,15 +8,14 @@ elections, recipes), ``etcdmap.lease``, ``etcdmap.watch`` (watch handles), ``etc
 cluster), ``etcdmap.codecs``, ``etcdmap.metrics``, ``etcdmap.naming`` and ``etcdmap.testing``.
 """
 
-# The public modules first: each makes itself the __module__ of the names it exports
-# (etcdmap.errors.CompactedError, also importable from here), whichever one users import.
+# The public modules of the names a client hands back, first: each makes itself the
+# __module__ of the names it exports (etcdmap.errors.CompactedError, also importable from
+# here), whichever one users import. etcdmap.naming, metrics and testing load on demand.
 from . import admin as admin
 from . import codecs as codecs
 from . import concurrency as concurrency
 from . import errors as errors
 from . import lease as lease
-from . import metrics as metrics
-from . import naming as naming
 from . import syncer as syncer
 from . import watch as watch
 from ._async.client import AsyncClient
