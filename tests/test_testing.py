@@ -18,8 +18,6 @@ from pathlib import Path
 
 import pytest
 
-import etcdmap
-
 from etcdmap import testing
 from etcdmap.testing import (
     EtcdBinaryNotFoundError,
@@ -256,13 +254,15 @@ def test_member_configured_by_constructor(tmp_path: Path) -> None:
     assert (tmp_path / "solo.log").is_file() and (tmp_path / "solo.data").is_dir()  # not ours
 
 
-def test_member_constructor_checks_initial_cluster() -> None:
-    with pytest.raises(ValueError, match="initial_cluster"):
-        EtcdServer(name="a", peer_port=1, initial_cluster={"b": "http://127.0.0.1:2"})
-    with pytest.raises(ValueError, match="peer_port"):
+def test_member_constructor_checks_its_arguments() -> None:
+    with pytest.raises(ValueError, match="client_port=None and peer_port=1"):
+        EtcdServer(peer_port=1)
+    with pytest.raises(ValueError, match=r"initial_cluster=\{'b'"):
+        EtcdServer(name="a", client_port=1, peer_port=2, initial_cluster={"b": "http://127.0.0.1:2"})
+    with pytest.raises(ValueError, match="peer_port=None"):
         EtcdServer(name="a", initial_cluster={"a": "http://127.0.0.1:2"})
-    with pytest.raises(ValueError, match="initial_cluster"):
-        EtcdServer(name="a", peer_port=1, initial_cluster={"a": "http://127.0.0.1:2"})
+    with pytest.raises(ValueError, match="its peer URL"):
+        EtcdServer(name="a", client_port=1, peer_port=3, initial_cluster={"a": "http://127.0.0.1:2"})
 
 
 def test_frozen_server_answers_nothing_until_thawed(server: EtcdServer) -> None:
