@@ -281,6 +281,35 @@ def test_frozen_server_answers_nothing_until_thawed(server: EtcdServer) -> None:
         assert time.monotonic() - start >= 0.5
 
 
+@pytest.mark.parametrize(
+    "sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP], ids=["kill", "term", "stop"]
+)
+def test_outage_takes_the_server_down_for_the_block(server: EtcdServer, sig: int) -> None:
+    from etcdmap.testing.nemeses import outage
+
+    server.etcdctl("put", "/out/k", str(sig))
+    endpoint = server.endpoint
+    with outage(server, sig) as down:
+        assert down is server
+        assert server.running == (sig == signal.SIGSTOP)  # stopped, or gone
+        with pytest.raises(testing.EtcdCommandError):
+            server.etcdctl("get", "/out/k", "--command-timeout=0.3s", timeout=10)
+    assert server.endpoint == endpoint
+    assert server.etcdctl("get", "/out/k", "--print-value-only").strip() == str(sig)
+
+
+def test_outage_heals_when_the_block_raises(server: EtcdServer) -> None:
+    from etcdmap.testing.nemeses import outage
+
+    with pytest.raises(KeyError), outage(server):
+        raise KeyError("in the block")
+    assert server.running
+    with pytest.raises(ValueError, match="sig"):
+        with outage(server, signal.SIGCONT):
+            pass
+    assert server.running
+
+
 def test_frozen_needs_a_running_server() -> None:
     from etcdmap.testing.nemeses import frozen
 

@@ -11,6 +11,8 @@ Examples
 --------
 >>> with EtcdServer() as srv, frozen(srv):          # doctest: +SKIP
 ...     client.get("k", timeout=0.5)                 # times out: nothing answers
+>>> with outage(srv):                                # doctest: +SKIP
+...     ...                                          # SIGKILL-ed; restarted after
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from ._server import EtcdServer
 
-__all__ = ["frozen"]
+__all__ = ["frozen", "outage"]
 
 _STOPPED_WITHIN = 5.0
 
@@ -76,6 +78,43 @@ def frozen(server: EtcdServer, thaw_after: float | None = None) -> Iterator[Etcd
         if timer.is_alive():
             timer.join()
         server.kill(signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def outage(server: EtcdServer, sig: int = signal.SIGKILL) -> Iterator[EtcdServer]:
+    """Take the server down for the block, and bring it back after it.
+
+    Parameters
+    ----------
+    server : EtcdServer
+        A server (or cluster member) started before.
+    sig : int
+        ``SIGKILL`` (the default) or another signal that ends the process
+        (e.g. ``SIGTERM``): the server is gone for the block and restarted
+        after it, on its data and ports.  ``SIGSTOP``: it is :func:`frozen`
+        for the block (its connections stay open) and let run after it.
+
+    Yields
+    ------
+    EtcdServer
+        `server`, down.
+
+    Raises
+    ------
+    ValueError
+        If `sig` is ``SIGCONT``, which takes nothing down.
+    """
+    if sig == signal.SIGCONT:
+        raise ValueError("sig=SIGCONT takes nothing down; use SIGKILL, SIGTERM or SIGSTOP")
+    if sig == signal.SIGSTOP:
+        with frozen(server):
+            yield server
+        return
+    server.kill(sig)
+    try:
+        yield server
+    finally:
+        server.restart()
 
 
 def _wait_stopped(pid: int, server: EtcdServer) -> None:
