@@ -277,7 +277,8 @@ def _launch(members: Sequence[EtcdServer], deadline: float) -> None:
     """Start every member, then wait until each is healthy.
 
     All are started before any is waited for: a member is not healthy before a
-    quorum of its cluster runs.
+    quorum of its cluster runs.  (``_spawn``, start without waiting, is not
+    public: only a cluster has a use for it.)
     """
     for member in members:
         member._spawn()
