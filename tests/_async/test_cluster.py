@@ -12,7 +12,8 @@ import pytest
 
 import etcdmap
 from etcdmap import AsyncClient
-from etcdmap.testing import EtcdCluster, EtcdServer, _free_ports
+from etcdmap.testing import EtcdCluster, EtcdServer
+from etcdmap.testing._process import free_ports
 
 pytestmark = pytest.mark.cluster
 
@@ -89,23 +90,23 @@ async def test_snapshot_of_a_follower(etcd_cluster: EtcdCluster, tmp_path: objec
 
 def start_joining_member(cluster: EtcdCluster, name: str, client_port: int, peer_port: int) -> EtcdServer:
     """Start an etcd that joins ``cluster`` (added before with its peer URL)."""
-    server = EtcdServer(
+    return EtcdServer(
         name=name,
         data_dir=os.path.join(cluster.data_dir, f"{name}.data"),
         extra_args=("--initial-cluster-state", "existing"),
-    )
-    server._client_port, server._peer_port = client_port, peer_port
-    server._tmp_dir, server._owns_tmp = cluster.data_dir, False
-    server._initial_cluster = ",".join(
-        [f"{m.name}={m.peer_url}" for m in cluster.members] + [f"{name}={server.peer_url}"]
-    )
-    server._spawn()
-    server.wait_healthy(20)
-    return server
+        start_timeout=20,
+        work_dir=cluster.data_dir,
+        client_port=client_port,
+        peer_port=peer_port,
+        initial_cluster={
+            **{m.name: m.peer_url for m in cluster.members},
+            name: f"http://127.0.0.1:{peer_port}",
+        },
+    ).start()
 
 
 async def test_learner_add_update_promote_remove(etcd_cluster: EtcdCluster) -> None:
-    client_port, peer_port, other_port = _free_ports(3)
+    client_port, peer_port, other_port = free_ports(3)
     peer_url = f"http://127.0.0.1:{peer_port}"
     async with AsyncClient(etcd_cluster.endpoints) as client:
         with pytest.raises(ValueError, match="scheme"):
