@@ -34,10 +34,11 @@ NOT_IMPORTED = {"etcdmap.pytest_plugin"}
 
 
 def public_modules() -> dict[str, ModuleType]:
-    """``etcdmap`` and each of its modules whose name has no leading underscore."""
+    """``etcdmap`` and each module below it (``etcdmap.testing.nemeses`` too) whose dotted
+    name has no part with a leading underscore."""
     names = ["etcdmap"] + [
-        f"etcdmap.{info.name}" for info in pkgutil.iter_modules(etcdmap.__path__)
-        if not info.name.startswith("_")
+        info.name for info in pkgutil.walk_packages(etcdmap.__path__, "etcdmap.")
+        if not any(part.startswith("_") for part in info.name.split("."))
     ]
     return {name: importlib.import_module(name) for name in names if name not in NOT_IMPORTED}
 

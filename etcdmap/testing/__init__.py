@@ -37,6 +37,7 @@ OK
 v
 """
 
+from .._core.public import publish
 from ._binaries import BINARY_ENV_VAR, EtcdBinaryNotFound, EtcdBinaryNotFoundError, find_binary
 from ._certificates import Certificates, ServerTLS, generate_certificates
 from ._cluster import EtcdCluster
@@ -58,3 +59,5 @@ __all__ = [
     "generate_certificates",
     "run_etcdctl",
 ]
+
+publish(__name__)

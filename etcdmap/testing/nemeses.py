@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .._core.public import publish
 from ._server import EtcdServer
 
 __all__ = ["frozen", "outage"]
@@ -144,3 +145,6 @@ def _state(task: Path) -> str:
         return task.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return "T"
+
+
+publish(__name__)
