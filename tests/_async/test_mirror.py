@@ -16,9 +16,10 @@ import msgspec
 import pytest
 
 import etcdmap
-from etcdmap import AsyncClient, AsyncEtcdMap, Json, Op
+from etcdmap import AsyncClient, AsyncEtcdMap, Op
 from etcdmap._async.mirror import AsyncMirror
 from etcdmap._core.mirror import Batch, ChangeKind, MirrorState
+from etcdmap.codecs import Json
 from etcdmap.testing import EtcdServer
 
 from .helpers import put_retrying

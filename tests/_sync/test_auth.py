@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 import etcdmap
-from etcdmap import Client, Permission
+from etcdmap import Client
+from etcdmap.admin import Permission
 from etcdmap.testing import EtcdServer
 
 ROOT = ("root", "root-pw")
@@ -30,9 +31,9 @@ def test_auth_end_to_end(auth_server: EtcdServer) -> None:
     endpoints = auth_server.endpoints
     with Client(endpoints) as admin:
         assert not (admin.auth_status()).enabled
-        with pytest.raises(etcdmap.AuthNotEnabledError):
+        with pytest.raises(etcdmap.errors.AuthNotEnabledError):
             admin.authenticate(*ROOT)
-        with pytest.raises(etcdmap.RootUserNotExistError):
+        with pytest.raises(etcdmap.errors.RootUserNotExistError):
             admin.auth_enable()
         admin.user_add(*ROOT)
         admin.role_add("root")
@@ -49,7 +50,7 @@ def test_auth_end_to_end(auth_server: EtcdServer) -> None:
             early.put("/app/early", "1")
             admin.auth_enable()
             assert (early.get("/app/early")).kvs[0].value == b"1"
-        with pytest.raises(etcdmap.UserEmptyError):  # no credentials, auth is on now
+        with pytest.raises(etcdmap.errors.UserEmptyError):  # no credentials, auth is on now
             admin.get("/app/early")
 
     with (
@@ -64,18 +65,18 @@ def test_auth_end_to_end(auth_server: EtcdServer) -> None:
         app.put("/app/a", "1")
         assert (app.get("/app/a")).kvs[0].value == b"1"
         assert (app.get("/app/", prefix=True)).count == 2
-        with pytest.raises(etcdmap.PermissionDeniedError):
+        with pytest.raises(etcdmap.errors.PermissionDeniedError):
             app.put("/other", "1")
-        with pytest.raises(etcdmap.PermissionDeniedError):
+        with pytest.raises(etcdmap.errors.PermissionDeniedError):
             app.get("/other")
-        with pytest.raises(etcdmap.PermissionDeniedError):  # managing users needs root
+        with pytest.raises(etcdmap.errors.PermissionDeniedError):  # managing users needs root
             app.user_list()
 
         started = time.monotonic()
         with Client(endpoints, username=APP[0], password="wrong") as wrong:
-            with pytest.raises(etcdmap.AuthFailedError):
+            with pytest.raises(etcdmap.errors.AuthFailedError):
                 wrong.get("/app/a")
-            with pytest.raises(etcdmap.AuthFailedError):  # and again on the next call
+            with pytest.raises(etcdmap.errors.AuthFailedError):  # and again on the next call
                 wrong.get("/app/a")
         assert time.monotonic() - started < 2
 
@@ -96,14 +97,14 @@ def test_auth_end_to_end(auth_server: EtcdServer) -> None:
         assert Permission("read", b"/shared", b"") in (root.role_get("app-rw")).permissions
         root.put("/shared", "s")
         assert (app.get("/shared")).kvs[0].value == b"s"
-        with pytest.raises(etcdmap.PermissionDeniedError):
+        with pytest.raises(etcdmap.errors.PermissionDeniedError):
             app.put("/shared", "no")
 
         # a changed password: the old one fails, the new one works
         root.user_change_password("app", "new-pw")
-        with pytest.raises(etcdmap.AuthFailedError):
+        with pytest.raises(etcdmap.errors.AuthFailedError):
             root.authenticate(*APP)
-        with pytest.raises(etcdmap.AuthFailedError):  # its token is void, its password wrong
+        with pytest.raises(etcdmap.errors.AuthFailedError):  # its token is void, its password wrong
             app.get("/app/a")
         app.close()
         app = Client(endpoints, username="app", password="new-pw")
@@ -115,22 +116,22 @@ def test_auth_end_to_end(auth_server: EtcdServer) -> None:
         with pytest.raises(etcdmap.ServerError, match="no password user"):
             root.authenticate("nopass", "anything")
         root.user_delete("nopass")
-        with pytest.raises(etcdmap.UserNotFoundError):
+        with pytest.raises(etcdmap.errors.UserNotFoundError):
             root.user_get("nopass")
 
         # revoking: the permission, then the role, then deleting both
         root.role_revoke_permission("app-rw", "/app/", prefix=True)
-        with pytest.raises(etcdmap.PermissionNotGrantedError):
+        with pytest.raises(etcdmap.errors.PermissionNotGrantedError):
             root.role_revoke_permission("app-rw", "/app/", prefix=True)
-        with pytest.raises(etcdmap.PermissionDeniedError):
+        with pytest.raises(etcdmap.errors.PermissionDeniedError):
             app.get("/app/a")
         assert (app.get("/shared")).count == 1
         root.user_revoke_role("app", "app-rw")
         assert (root.user_get("app")).roles == []
-        with pytest.raises(etcdmap.RoleNotGrantedError):
+        with pytest.raises(etcdmap.errors.RoleNotGrantedError):
             root.user_revoke_role("app", "app-rw")
         root.role_delete("app-rw")
-        with pytest.raises(etcdmap.RoleNotFoundError):
+        with pytest.raises(etcdmap.errors.RoleNotFoundError):
             root.role_get("app-rw")
         root.user_delete("app")
 

@@ -54,7 +54,7 @@ def test_prometheus_scrape_after_a_workload(etcd_server: EtcdServer, etcd_prefix
         for i in range(3):
             c.get(etcd_prefix + "missing")
             c.put(etcd_prefix + f"k{i}", "v")
-        with pytest.raises(etcdmap.FutureRevisionError):
+        with pytest.raises(etcdmap.errors.FutureRevisionError):
             c.get(etcd_prefix + "k0", revision=10**9)
         written = c.put(etcd_prefix + "w", "1")
         with c.watch(etcd_prefix, prefix=True, start_revision=written.header.revision) as watcher:

@@ -17,9 +17,10 @@ import msgspec
 import pytest
 
 import etcdmap
-from etcdmap import Client, EtcdMap, Json, Op
+from etcdmap import Client, EtcdMap, Op
 from etcdmap._sync.mirror import Mirror
 from etcdmap._core.mirror import Batch, ChangeKind, MirrorState
+from etcdmap.codecs import Json
 from etcdmap.testing import EtcdServer
 
 from .helpers import put_retrying

@@ -13,14 +13,8 @@ import signal
 
 import pytest
 
-from etcdmap import (
-    Client,
-    OrderingKV,
-    SwitchEndpoint,
-    NoGreaterRevisionError,
-    Op,
-    OrderingViolationError,
-)
+from etcdmap import Client, OrderingKV, SwitchEndpoint, Op
+from etcdmap.errors import NoGreaterRevisionError, OrderingViolationError
 from etcdmap.testing import EtcdCluster, EtcdServer
 
 

@@ -80,7 +80,7 @@ def test_client_without_certificate_is_refused(
     started = time.monotonic()
     tls = certs.client_tls(client_cert=False)
     with Client(mtls_server.endpoints, tls=tls, timeout=3) as client:
-        with pytest.raises(etcdmap.TLSHandshakeError) as caught:
+        with pytest.raises(etcdmap.errors.TLSHandshakeError) as caught:
             client.put(etcd_prefix + "k", "v")
     assert time.monotonic() - started < 2  # a refused certificate is not retried
     assert isinstance(caught.value, etcdmap.ConnectionFailedError)
@@ -96,12 +96,12 @@ def test_untrusted_server_certificate(
 ) -> None:
     stranger = generate_certificates(tmp_path).client_tls(client_cert=False)
     with Client(tls_server.endpoints, tls=stranger, timeout=3) as client:
-        with pytest.raises(etcdmap.TLSHandshakeError, match="not signed by a trusted CA") as caught:
+        with pytest.raises(etcdmap.errors.TLSHandshakeError, match="not signed by a trusted CA") as caught:
             client.get(etcd_prefix + "k")
     assert address(tls_server) in str(caught.value)
     # https:// without tls= is TLS with gRPC's default roots, which do not know our CA either
     with Client(tls_server.endpoints, timeout=3) as client:
-        with pytest.raises(etcdmap.TLSHandshakeError, match="not signed by a trusted CA"):
+        with pytest.raises(etcdmap.errors.TLSHandshakeError, match="not signed by a trusted CA"):
             client.get(etcd_prefix + "k")
 
 
@@ -110,7 +110,7 @@ def test_wrong_server_name(
 ) -> None:
     tls = certs.client_tls(client_cert=False, server_name="etcd.invalid")
     with Client(tls_server.endpoints, tls=tls, timeout=3) as client:
-        with pytest.raises(etcdmap.TLSHandshakeError, match="server_name"):
+        with pytest.raises(etcdmap.errors.TLSHandshakeError, match="server_name"):
             client.get(etcd_prefix + "k")
 
 
@@ -125,5 +125,5 @@ def test_watch_without_a_client_certificate_ends_with_the_tls_error(
     tls = certs.client_tls(client_cert=False)
     with Client(mtls_server.endpoints, tls=tls, timeout=5) as client:
         with client.watch("/tls/watch") as watcher:
-            with pytest.raises(etcdmap.TLSHandshakeError, match="certificate"):
+            with pytest.raises(etcdmap.errors.TLSHandshakeError, match="certificate"):
                 watcher.__next__()

@@ -104,7 +104,7 @@ def test_callbacks_add_and_cancel_watches_from_inside(etcd_client: Client, etcd_
     start = current_revision(c) + 1
     first: list[object] = []
     second: list[object] = []
-    handles: list[etcdmap.WatchCallback] = []
+    handles: list[etcdmap.watch.WatchCallback] = []
 
     def on_first(item: object) -> None:
         first.append(item)

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 import etcdmap
-from etcdmap import Client, Election, Mutex, RWMutex, Session
+from etcdmap import Client
 from etcdmap._sync.mirror import Mirror
 from etcdmap._sync.syncer import PrefixCopy
 from etcdmap._backends.threads import Worker
+from etcdmap.concurrency import Election, Mutex, RWMutex, Session
 from etcdmap.testing import EtcdServer
 
 from .helpers import collect, frozen
