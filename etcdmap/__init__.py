@@ -19,6 +19,7 @@ from . import lease as lease
 from . import syncer as syncer
 from . import watch as watch
 from ._async.client import AsyncClient
+from ._async.kv import AsyncKV
 from ._async.leasing import AsyncLeasingKV
 from ._async.mapping import AsyncEtcdMap, AsyncEtcdMapSnapshot, AsyncMapTransaction
 from ._async.mirror import AsyncMirror
@@ -43,6 +44,7 @@ from ._core.retry import RetryPolicy
 from ._core.tls import TLSConfig
 from ._core.watch import Event, EventType, WatchResponse
 from ._sync.client import Client
+from ._sync.kv import KV
 from ._sync.leasing import LeasingKV
 from ._sync.mapping import EtcdMap, EtcdMapSnapshot, MapTransaction
 from ._sync.mirror import Mirror
@@ -71,6 +73,7 @@ __all__ = [
     "AsyncClient",
     "AsyncEtcdMap",
     "AsyncEtcdMapSnapshot",
+    "AsyncKV",
     "AsyncLeasingKV",
     "AsyncMapTransaction",
     "AsyncMirror",
@@ -99,6 +102,7 @@ __all__ = [
     "EventType",
     "GetResponse",
     "InvalidValue",
+    "KV",
     "KeyValue",
     "LeasingKV",
     "MapTransaction",
