@@ -53,6 +53,7 @@ from .._core.keys import to_bytes
 from .._core.kv import Compare, LeaseLike, lease_id
 from .._core.results import GetResponse, ResponseHeader, TxnResponse
 from .._core.watch import WatchResponse
+from .kv import watch_kv_of
 from .lease import AsyncLeaseKeepAlive
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class AsyncSession:
 
     def __init__(self, client: AsyncKVClient, ttl: int = 60, lease: LeaseLike = None) -> None:
         check_client(client, AsyncSession)
-        self.client = client
+        self.client = watch_kv_of(client, "AsyncSession")
         self.ttl = check_ttl(ttl)
         self._lease_id = lease_id(lease)
         self._lease = lease

@@ -54,6 +54,7 @@ from .._core.keys import to_bytes
 from .._core.kv import Compare, LeaseLike, lease_id
 from .._core.results import GetResponse, ResponseHeader, TxnResponse
 from .._core.watch import WatchResponse
+from .kv import watch_kv_of
 from .lease import LeaseKeepAlive
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class Session:
 
     def __init__(self, client: KVClient, ttl: int = 60, lease: LeaseLike = None) -> None:
         check_client(client, Session)
-        self.client = client
+        self.client = watch_kv_of(client, "Session")
         self.ttl = check_ttl(ttl)
         self._lease_id = lease_id(lease)
         self._lease = lease

@@ -21,6 +21,7 @@ from etcdmap import (
     Op,
 )
 from etcdmap.codecs import Str
+from etcdmap.concurrency import AsyncSession
 from etcdmap.testing import EtcdServer
 
 from .helpers import KVCalls
@@ -100,3 +101,5 @@ async def test_ordering_kv_has_every_kv_method(async_etcd_client: AsyncClient, e
     assert (await kv.get_prefix(etcd_prefix, count_only=True)).count == 5
     assert (await kv.delete_prefix(etcd_prefix, prev_kv=True)).deleted == 5
     assert (await kv.get_prefix(etcd_prefix)).count == 0
+    with pytest.raises(TypeError, match="AsyncSession needs a KV with the calls of AsyncWatchKV"):
+        AsyncSession(kv)  # no leases, no watches: said here, not at the first lock

@@ -22,6 +22,7 @@ from etcdmap import (
     Op,
 )
 from etcdmap.codecs import Str
+from etcdmap.concurrency import Session
 from etcdmap.testing import EtcdServer
 
 from .helpers import KVCalls
@@ -101,3 +102,5 @@ def test_ordering_kv_has_every_kv_method(etcd_client: Client, etcd_prefix: str) 
     assert (kv.get_prefix(etcd_prefix, count_only=True)).count == 5
     assert (kv.delete_prefix(etcd_prefix, prev_kv=True)).deleted == 5
     assert (kv.get_prefix(etcd_prefix)).count == 0
+    with pytest.raises(TypeError, match="Session needs a KV with the calls of WatchKV"):
+        Session(kv)  # no leases, no watches: said here, not at the first lock
