@@ -14,16 +14,16 @@ from etcdmap._pb import etcdserverpb, mvccpb
 
 
 def test_range_request_defaults_set_nothing_but_the_key() -> None:
-    request = kv.range_request("k")
+    request = kv.Op.get("k").request
     assert request == etcdserverpb.RangeRequest(key=b"k")
 
 
 def test_range_request_every_option() -> None:
-    request = kv.range_request(
+    request = kv.Op.get(
         b"a", range_end=b"z", limit=5, revision=7, sort_order="descend", sort_target="mod",
         serializable=True, keys_only=True, count_only=True, min_mod_revision=1,
         max_mod_revision=2, min_create_revision=3, max_create_revision=4,
-    )
+    ).request
     assert (request.key, request.range_end, request.limit, request.revision) == (b"a", b"z", 5, 7)
     assert request.sort_order == etcdserverpb.RangeRequest.DESCEND
     assert request.sort_target == etcdserverpb.RangeRequest.MOD
@@ -43,17 +43,17 @@ def test_range_request_every_option() -> None:
     ],
 )
 def test_range_resolution(key: str, options: dict[str, object], expected: tuple[bytes, bytes]) -> None:
-    request = kv.range_request(key, **options)  # type: ignore[arg-type]
+    request = kv.range_request(key, options)  # type: ignore[arg-type]
     assert (request.key, request.range_end) == expected
-    delete = kv.delete_request(key, **options)  # type: ignore[arg-type]
+    delete = kv.delete_request(key, options)  # type: ignore[arg-type]
     assert (delete.key, delete.range_end) == expected
 
 
 def test_sort_by_key_ascending_is_left_to_the_server_order() -> None:
     # As Go's WithSort: the server's natural order already is key-ascending.
-    request = kv.range_request("a", prefix=True, sort_order="ascend", sort_target="key")
+    request = kv.Op.get("a", prefix=True, sort_order="ascend", sort_target="key").request
     assert request.sort_order == 0 and request.sort_target == 0
-    request = kv.range_request("a", prefix=True, sort_order="ascend", sort_target="create")
+    request = kv.Op.get("a", prefix=True, sort_order="ascend", sort_target="create").request
     assert request.sort_order == 1 and request.sort_target == 2
 
 
@@ -70,23 +70,23 @@ def test_sort_by_key_ascending_is_left_to_the_server_order() -> None:
 )
 def test_range_request_rejects_bad_options(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        kv.range_request("a", **options)  # type: ignore[arg-type]
+        kv.range_request("a", options)  # type: ignore[arg-type]
 
 
 def test_put_request_options_and_lease_objects() -> None:
     class Lease:
         id = 42
 
-    request = kv.put_request("k", b"\x00\xff", lease=Lease(), prev_kv=True)
+    request = kv.Op.put("k", b"\x00\xff", lease=Lease(), prev_kv=True).request
     assert (request.key, request.value, request.lease, request.prev_kv) == (
         b"k", b"\x00\xff", 42, True
     )
-    request = kv.put_request("k", "", lease=None, ignore_value=True, ignore_lease=True)
+    request = kv.Op.put("k", "", lease=None, ignore_value=True, ignore_lease=True).request
     assert request.ignore_value and request.ignore_lease and request.lease == 0
     with pytest.raises(TypeError, match="lease must be an int lease id or a Lease"):
-        kv.put_request("k", "v", lease="7")  # type: ignore[typeddict-item]
+        kv.Op.put("k", "v", lease="7")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="value must be bytes or str"):
-        kv.put_request("k", 3)  # type: ignore[arg-type]
+        kv.Op.put("k", 3)  # type: ignore[arg-type]
 
 
 def test_compare_constructors() -> None:
@@ -123,7 +123,7 @@ def test_compare_rejects_bad_input() -> None:
     with pytest.raises(TypeError, match="compare must hold Compare objects"):
         kv.txn_request(["k"], [], [])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="success must hold Op objects"):
-        kv.txn_request([], [kv.put_request("k", "v")], [])
+        kv.txn_request([], [kv.Op.put("k", "v").request], [])
 
 
 def test_ops_build_request_ops_including_nested_txn() -> None:
@@ -313,9 +313,9 @@ def test_paged_read_returns_exactly_the_range_for_any_keys(keys: list[bytes], bo
 
 def test_misspelt_options_are_type_errors() -> None:
     for build in (
-        lambda: kv.range_request("k", limt=3),  # type: ignore[call-arg]
-        lambda: kv.put_request("k", "v", lease_id=3),  # type: ignore[call-arg]
-        lambda: kv.delete_request("k", prevkv=True),  # type: ignore[call-arg]
+        lambda: kv.range_request("k", {"limt": 3}),  # type: ignore[typeddict-unknown-key]
+        lambda: kv.put_request("k", "v", {"lease_id": 3}),  # type: ignore[typeddict-unknown-key]
+        lambda: kv.delete_request("k", {"prevkv": True}),  # type: ignore[typeddict-unknown-key]
         lambda: kv.Op.get("k", limt=3),  # type: ignore[call-arg]
     ):
         with pytest.raises(TypeError, match="unexpected keyword argument"):

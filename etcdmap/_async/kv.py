@@ -95,7 +95,8 @@ class AsyncKV(Protocol):
 
         Example: ``await client.put("/config/mode", "fast")``.
         """
-        return await self.do(Op.put(key, value, **options), timeout=timeout)
+        op: Op[PutResponse] = Op("put", kv.put_request(key, value, options))
+        return await self.do(op, timeout=timeout)
 
     async def get(
         self, key: bytes | str, *, timeout: float | None = None, **options: Unpack[RangeOptions]
@@ -131,7 +132,8 @@ class AsyncKV(Protocol):
 
         Example: ``(await client.get("/config/mode")).kvs[0].value``.
         """
-        return await self.do(Op.get(key, **options), timeout=timeout)
+        op: Op[GetResponse] = Op("get", kv.range_request(key, options))
+        return await self.do(op, timeout=timeout)
 
     async def get_prefix(
         self, prefix: bytes | str, *, timeout: float | None = None, **options: Unpack[ReadOptions]

@@ -190,9 +190,10 @@ def _key_range(request: Any, options: KeyRange) -> None:
         request.key, request.range_end = resolve_range(request.key, range_end, prefix, from_key)
 
 
-def range_request(key: bytes | str, **options: Unpack[RangeOptions]) -> Any:
+def range_request(key: bytes | str, options: RangeOptions) -> Any:
     """Build an ``etcdserverpb.RangeRequest`` (only the non-default fields are set). The
-    defaults of every option are here: absent, false, 0 or ``"none"``/``"key"``."""
+    defaults of every option are here: absent, false, 0 or ``"none"``/``"key"``. (The
+    options come as the dict the caller's ``**options`` made: no copy on the hot path.)"""
     request = RangeRequest(key=to_bytes(key))
     if not options:
         return request
@@ -226,7 +227,7 @@ _REVISION_BOUNDS = (
 )
 
 
-def put_request(key: bytes | str, value: bytes | str, **options: Unpack[PutOptions]) -> Any:
+def put_request(key: bytes | str, value: bytes | str, options: PutOptions) -> Any:
     """Build an ``etcdserverpb.PutRequest`` (defaults: no lease, every flag false)."""
     request = PutRequest(key=to_bytes(key), value=to_bytes(value, "value"))
     if not options:
@@ -240,7 +241,7 @@ def put_request(key: bytes | str, value: bytes | str, **options: Unpack[PutOptio
     return request
 
 
-def delete_request(key: bytes | str, **options: Unpack[DeleteRangeOptions]) -> Any:
+def delete_request(key: bytes | str, options: DeleteRangeOptions) -> Any:
     """Build an ``etcdserverpb.DeleteRangeRequest`` (defaults: one key, no ``prev_kv``)."""
     request = DeleteRangeRequest(key=to_bytes(key))
     if not options:
@@ -536,19 +537,19 @@ else:  # typing_extensions is no dependency; Python 3.10's TypeVar has no defaul
 OpKind = Literal["get", "put", "delete", "txn", "compact"]
 
 
-class Op(Generic[Response]):
+class Op(msgspec.Struct, Generic[Response], eq=False):
     """One KV operation: ``Op.get``, ``Op.put``, ``Op.delete``, ``Op.txn`` or ``Op.compact``.
 
     A KV runs it with ``do(op)`` (which returns the op's typed response); the first four also
     go inside transactions. Each takes the same options as the KV method of the same name and
-    builds its request at once, so a bad argument is reported where the op is made.
+    builds its request at once, so a bad argument is reported where the op is made. (A Struct:
+    built in C, as every get and put builds one; compared by identity.)
     """
 
-    __slots__ = ("kind", "request")
-
-    def __init__(self, kind: OpKind, request: Any) -> None:
-        self.kind = kind
-        self.request = request
+    #: What the op does.
+    kind: OpKind
+    #: Its ``etcdserverpb`` request message.
+    request: Any
 
     def __repr__(self) -> str:
         return f"Op.{self.kind}({self.request!r})".replace("\n", " ")
@@ -556,19 +557,19 @@ class Op(Generic[Response]):
     @staticmethod
     def get(key: bytes | str, **options: Unpack[RangeOptions]) -> Op[GetResponse]:
         """A Range (in a transaction: read at the transaction's revision)."""
-        return Op("get", range_request(key, **options))
+        return Op("get", range_request(key, options))
 
     @staticmethod
     def put(
         key: bytes | str, value: bytes | str, **options: Unpack[PutOptions]
     ) -> Op[PutResponse]:
         """A Put."""
-        return Op("put", put_request(key, value, **options))
+        return Op("put", put_request(key, value, options))
 
     @staticmethod
     def delete(key: bytes | str, **options: Unpack[DeleteRangeOptions]) -> Op[DeleteResponse]:
         """A DeleteRange."""
-        return Op("delete", delete_request(key, **options))
+        return Op("delete", delete_request(key, options))
 
     @staticmethod
     def txn(

@@ -96,7 +96,8 @@ class KV(Protocol):
 
         Example: ``client.put("/config/mode", "fast")``.
         """
-        return self.do(Op.put(key, value, **options), timeout=timeout)
+        op: Op[PutResponse] = Op("put", kv.put_request(key, value, options))
+        return self.do(op, timeout=timeout)
 
     def get(
         self, key: bytes | str, *, timeout: float | None = None, **options: Unpack[RangeOptions]
@@ -132,7 +133,8 @@ class KV(Protocol):
 
         Example: ``(client.get("/config/mode")).kvs[0].value``.
         """
-        return self.do(Op.get(key, **options), timeout=timeout)
+        op: Op[GetResponse] = Op("get", kv.range_request(key, options))
+        return self.do(op, timeout=timeout)
 
     def get_prefix(
         self, prefix: bytes | str, *, timeout: float | None = None, **options: Unpack[ReadOptions]
