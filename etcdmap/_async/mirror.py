@@ -253,7 +253,8 @@ class AsyncMirror(AsyncMirrorBase[V]):
         self._beat_interval = min(self.progress_interval, self.degraded_after / 3)
         self.persist = Path(persist) if persist is not None else None
         self._store = MirrorStore(
-            self.map._prefix, self.map.key_codec.decode, self.codec.decode, codec=self.codec,
+            self.map.keyspace.prefix, self.map.key_codec.decode, self.codec.decode,
+            codec=self.codec,
             keys_only=keys_only, transform=transform,
         )  # fmt: skip
         self._guard = AsyncGuard()
@@ -293,7 +294,8 @@ class AsyncMirror(AsyncMirrorBase[V]):
         lease (``async with AsyncMirror.of_map(m) as mirror:``); ``options`` go to the
         constructor. (A method here, not on the map, so the map module needs no mirror.)"""
         return cls(
-            m.client, m._prefix, codec=m.codec, key_codec=m.key_codec, lease=m.lease, **options
+            m.client, m.keyspace.prefix, codec=m.codec, key_codec=m.key_codec, lease=m.lease,
+            **options,
         )
 
     def __repr__(self) -> str:
@@ -439,7 +441,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
         if self.persist is None or not self.persist.exists():
             return False
         try:
-            saved = load_copy(self.persist.read_bytes(), self.map._prefix)
+            saved = load_copy(self.persist.read_bytes(), self.map.keyspace.prefix)
         except (OSError, ValueError) as error:
             log.warning("mirror of %r: cannot restore %s (%s)", self.prefix, self.persist, error)
             return False
@@ -451,14 +453,14 @@ class AsyncMirror(AsyncMirrorBase[V]):
 
     async def _list(self, source: Any) -> None:
         """List the prefix in pages at one revision and install it (as a diff)."""
-        store, m = self._store, self.map
+        store, m, ks = self._store, self.map, self.map.keyspace
         while True:
             data: dict[str, Any] = {}
             invalid: dict[str, InvalidValue] = {}
             revision = 0
             try:
                 async for page in self.client.get_pages(
-                    m._start, range_end=m._end, page_size=m.page_size, keys_only=self.keys_only,
+                    ks.start, range_end=ks.end, page_size=m.page_size, keys_only=self.keys_only,
                     timeout=self.timeout,
                 ):
                     revision = revision or page.header.revision
@@ -476,9 +478,9 @@ class AsyncMirror(AsyncMirrorBase[V]):
             self._emit([batch])
 
     async def _watch(self) -> None:
-        m = self.map
+        m, ks = self.map, self.map.keyspace
         watcher = self.client.watch(
-            m._start, range_end=m._end, start_revision=self._store.revision + 1,
+            ks.start, range_end=ks.end, start_revision=self._store.revision + 1,
             progress_notify=True,
         )  # fmt: skip
         self._watcher = watcher  # before start(): aclose cancels a start nothing answers
@@ -491,7 +493,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
                 self._faults.recovered(None)
                 if self._sync_target < 0:
                     # restored from a file: synced once the copy reaches the current revision
-                    current = await m.client.get(m._start, count_only=True, timeout=self.timeout)
+                    current = await m.client.get(ks.start, count_only=True, timeout=self.timeout)
                     self._sync_target = current.header.revision
                 await self.client.request_progress()
                 async for response in watcher:
@@ -525,7 +527,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
         range), count the keys (a count-only Range; etcd ignores revision filters on counts,
         hence the Compare). A quiet prefix gets no events, so this is how the copy learns it
         is still current. Events at or below the new revision are then skipped."""
-        m = self.map
+        ks = self.map.keyspace
         with self._guard:
             revision = self._store.revision
             held = len(self._store.data) + len(self._store.invalid)
@@ -533,8 +535,8 @@ class AsyncMirror(AsyncMirrorBase[V]):
             return
         asked = time.monotonic()
         response = await self.client.txn(
-            compare=[Compare.mod_revision(m._start, "<", revision + 1, range_end=m._end)],
-            success=[Op.get(m._start, range_end=m._end, count_only=True)],
+            compare=[Compare.mod_revision(ks.start, "<", revision + 1, range_end=ks.end)],
+            success=[Op.get(ks.start, range_end=ks.end, count_only=True)],
             timeout=self.timeout if timeout is None else timeout,
         )
         unchanged = response.succeeded and all(
@@ -803,8 +805,8 @@ class AsyncMirror(AsyncMirrorBase[V]):
         target = Path(path) if path is not None else self.persist
         if target is None:
             raise ValueError("save() needs a path (or persist= on the mirror)")
-        prefix, encode = self.map._prefix, self.codec.encode
-        full_key = self.map._full
+        prefix, encode = self.map.keyspace.prefix, self.codec.encode
+        full_key = self.map.keyspace.full
         with self._guard:  # copy, so the watch is held up for a copy and not an encoding
             revision = self._store.revision
             data, invalid = dict(self._store.data), dict(self._store.invalid)
