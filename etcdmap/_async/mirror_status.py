@@ -22,6 +22,7 @@ from .._core.errors import ClientClosedError, EtcdError
 from .._core.keyspace import KeySpace
 from .._core.kv import Compare, Op
 from .._core.mirror import Consistency, MirrorState, MirrorStore
+from .._core.mirror_health import MirrorHealth
 from .._core.outage import describe
 from .._core.results import GetResponse
 from .client import AsyncClient
@@ -62,7 +63,6 @@ class AsyncMirrorStatus:
         self.store = store
         self.guard = guard
         self.timeout = timeout
-        self.degraded_after = degraded_after
         self.beat = beat
         self.on_change = on_change
         #: Set once the copy has caught up with the server (after the load or a restore).
@@ -77,11 +77,7 @@ class AsyncMirrorStatus:
         #: The revision the copy must reach to be synced; -1 until the watch has learned it
         #: (a copy restored from a file).
         self.sync_target = 0
-        self._confirmed_at = 0.0
-        #: When (monotonic) the last confirming read was sent, and the revision it told.
-        self._read_at = 0.0
-        self._read_revision = 0
-        self._degraded_at = 0.0
+        self._health = MirrorHealth(degraded_after, beat)
         self._server_revision = 0
         self._written = 0
         self._waiters: list[tuple[int, int, Event]] = []
@@ -109,7 +105,7 @@ class AsyncMirrorStatus:
             log.log(level, "mirror of %r: %s -> %s%s", self.name, old.value, state.value,
                     f" ({why})" if why else "")
             if state is MirrorState.DEGRADED:
-                self._degraded_at = time.monotonic()
+                self._health.degraded(time.monotonic())
             if self.on_change is not None:
                 self.on_change(old, state)
 
@@ -117,7 +113,7 @@ class AsyncMirrorStatus:
 
     def heard(self) -> None:
         """The watch answered (events or progress): it is alive."""
-        self._confirmed_at = time.monotonic()
+        self._health.heard(time.monotonic())
         self.last_confirmed = time.time()
         self.error = None
 
@@ -142,13 +138,10 @@ class AsyncMirrorStatus:
         if self.sync_target >= 0 and revision >= self.sync_target:
             if not self.synced.is_set():
                 self.synced.set()
-            if self.state is MirrorState.DEGRADED and not (
-                self._degraded_at < self._read_at < self._confirmed_at
-                and revision >= self._read_revision
-            ):
+            if self.state is MirrorState.DEGRADED and not self._health.may_recover(revision):
                 return  # not until the watch has answered since a read told where the server is
             if self.state is not MirrorState.CLOSED and self.state is not MirrorState.READY:
-                self._confirmed_at = max(self._confirmed_at, time.monotonic())
+                self._health.heard(time.monotonic())
                 self.set_state(MirrorState.READY)
 
     # --- asking the server --------------------------------------------------------------------
@@ -177,8 +170,7 @@ class AsyncMirrorStatus:
         )
         current = response.header.revision
         with self.guard:
-            if asked > self._read_at:
-                self._read_at, self._read_revision = asked, current
+            self._health.read(asked, current)
             if unchanged and store.revision == revision:
                 store.revision = max(revision, current)
             self.advanced(current)
@@ -197,8 +189,8 @@ class AsyncMirrorStatus:
             # the server more often, so it is READY soon after the server is back.
             pause = min(beat, _RECOVERY_BEAT) if self.state is MirrorState.DEGRADED else beat
             due = time.monotonic() + pause
-            silent = time.monotonic() - self._confirmed_at
-            if self.state is MirrorState.READY and silent > self.degraded_after - 1.25 * beat:
+            silent = self._health.silence(time.monotonic())
+            if self.state is MirrorState.READY and silent is not None:
                 self.set_state(
                     MirrorState.DEGRADED, f"the watch confirmed nothing for {silent:.1f} s"
                 )

@@ -23,6 +23,7 @@ from .._core.errors import ClientClosedError, EtcdError
 from .._core.keyspace import KeySpace
 from .._core.kv import Compare, Op
 from .._core.mirror import Consistency, MirrorState, MirrorStore
+from .._core.mirror_health import MirrorHealth
 from .._core.outage import describe
 from .._core.results import GetResponse
 from .client import Client
@@ -63,7 +64,6 @@ class MirrorStatus:
         self.store = store
         self.guard = guard
         self.timeout = timeout
-        self.degraded_after = degraded_after
         self.beat = beat
         self.on_change = on_change
         #: Set once the copy has caught up with the server (after the load or a restore).
@@ -78,11 +78,7 @@ class MirrorStatus:
         #: The revision the copy must reach to be synced; -1 until the watch has learned it
         #: (a copy restored from a file).
         self.sync_target = 0
-        self._confirmed_at = 0.0
-        #: When (monotonic) the last confirming read was sent, and the revision it told.
-        self._read_at = 0.0
-        self._read_revision = 0
-        self._degraded_at = 0.0
+        self._health = MirrorHealth(degraded_after, beat)
         self._server_revision = 0
         self._written = 0
         self._waiters: list[tuple[int, int, Event]] = []
@@ -110,7 +106,7 @@ class MirrorStatus:
             log.log(level, "mirror of %r: %s -> %s%s", self.name, old.value, state.value,
                     f" ({why})" if why else "")
             if state is MirrorState.DEGRADED:
-                self._degraded_at = time.monotonic()
+                self._health.degraded(time.monotonic())
             if self.on_change is not None:
                 self.on_change(old, state)
 
@@ -118,7 +114,7 @@ class MirrorStatus:
 
     def heard(self) -> None:
         """The watch answered (events or progress): it is alive."""
-        self._confirmed_at = time.monotonic()
+        self._health.heard(time.monotonic())
         self.last_confirmed = time.time()
         self.error = None
 
@@ -143,13 +139,10 @@ class MirrorStatus:
         if self.sync_target >= 0 and revision >= self.sync_target:
             if not self.synced.is_set():
                 self.synced.set()
-            if self.state is MirrorState.DEGRADED and not (
-                self._degraded_at < self._read_at < self._confirmed_at
-                and revision >= self._read_revision
-            ):
+            if self.state is MirrorState.DEGRADED and not self._health.may_recover(revision):
                 return  # not until the watch has answered since a read told where the server is
             if self.state is not MirrorState.CLOSED and self.state is not MirrorState.READY:
-                self._confirmed_at = max(self._confirmed_at, time.monotonic())
+                self._health.heard(time.monotonic())
                 self.set_state(MirrorState.READY)
 
     # --- asking the server --------------------------------------------------------------------
@@ -178,8 +171,7 @@ class MirrorStatus:
         )
         current = response.header.revision
         with self.guard:
-            if asked > self._read_at:
-                self._read_at, self._read_revision = asked, current
+            self._health.read(asked, current)
             if unchanged and store.revision == revision:
                 store.revision = max(revision, current)
             self.advanced(current)
@@ -198,8 +190,8 @@ class MirrorStatus:
             # the server more often, so it is READY soon after the server is back.
             pause = min(beat, _RECOVERY_BEAT) if self.state is MirrorState.DEGRADED else beat
             due = time.monotonic() + pause
-            silent = time.monotonic() - self._confirmed_at
-            if self.state is MirrorState.READY and silent > self.degraded_after - 1.25 * beat:
+            silent = self._health.silence(time.monotonic())
+            if self.state is MirrorState.READY and silent is not None:
                 self.set_state(
                     MirrorState.DEGRADED, f"the watch confirmed nothing for {silent:.1f} s"
                 )
