@@ -36,3 +36,14 @@ def test_ruff_clean() -> None:
 def test_mypy_strict_clean() -> None:
     result = run(sys.executable, "-m", "mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_types_reach_the_user_for_mypy() -> None:
+    # tests/typing/ asserts what a checker infers for user code (``assert_type``)
+    result = run(sys.executable, "-m", "mypy", "--strict", "tests/typing")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_types_reach_the_user_for_pyright() -> None:
+    result = run(sys.executable, "-m", "pyright", "--pythonpath", sys.executable, "tests/typing")
+    assert result.returncode == 0, result.stdout + result.stderr

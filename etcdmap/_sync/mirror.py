@@ -25,7 +25,7 @@ import os
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, overload
 
 from .._backends._mirror import Guard, Inbox, MirrorBase
 from .._backends.threads import Event, Worker, settle
@@ -51,6 +51,11 @@ from .._core.results import GetResponse
 from .._core.watch import WatchResponse
 from .client import Client
 from .mapping import EtcdMap
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..codecs import Codec
 
 __all__ = ["Changes", "Mirror", "MirrorSubscription"]
 
@@ -164,6 +169,22 @@ class Changes:
         self.close()
 
 
+class _MirrorOptions(TypedDict, total=False):
+    """The options of ``Mirror`` that do not choose its value type (for its overloads)."""
+
+    key_codec: Any
+    consistency: Consistency
+    keys_only: bool
+    transform: Callable[[str, Any], Any] | None
+    persist: str | os.PathLike[str] | None
+    on_state_change: Callable[[MirrorState, MirrorState], Any] | None
+    timeout: float
+    progress_interval: float
+    page_size: int
+    lease: Any
+    degraded_after: float
+
+
 class Mirror(MirrorBase[V]):
     """A local copy of the keys under ``prefix``, kept equal to the server's by a watch.
 
@@ -214,6 +235,28 @@ class Mirror(MirrorBase[V]):
         ``on_state_change`` sees each change.
     """
 
+    # The value type a checker infers, as for ``EtcdMap``: ``bytes`` by default, ``T``
+    # from ``value_type=T`` or a ``Codec[T]``, ``Any`` for a type that is no class.
+    @overload
+    def __init__(
+        self: Mirror[bytes], client: Client, prefix: bytes | str, *,
+        value_type: None = None, codec: None = None, **options: Unpack[_MirrorOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: Mirror[V], client: Client, prefix: bytes | str, *,
+        value_type: type[V], codec: None = None, **options: Unpack[_MirrorOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: Mirror[V], client: Client, prefix: bytes | str, *,
+        value_type: None = None, codec: Codec[V], **options: Unpack[_MirrorOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: Mirror[Any], client: Client, prefix: bytes | str, *,
+        value_type: Any = None, codec: Any = None, **options: Unpack[_MirrorOptions],
+    ) -> None: ...
     def __init__(
         self,
         client: Client,
