@@ -322,10 +322,9 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     ``max_txn_ops`` and ``max_request_bytes`` are the server's ``--max-txn-ops`` and
     ``--max-request-bytes`` (etcd's defaults here): ``update()`` plans its Txns under them.
 
-    The blocking map has the operations of a ``MutableMapping`` as coroutines:
-    ``m[key]``, ``m.set(key, value)``, ``m.delete(key)``,
-    ``m.contains(key)``, ``m.count()``, ``for key in m``, and views whose
-    passes are ``for``. The blocking ``EtcdMap`` is a real ``MutableMapping``.
+    The blocking map is a real ``MutableMapping``: ``m[key]``, ``m[key] = value``,
+    ``del m[key]``, ``key in m``, ``len(m)`` and ``for key in m`` each send the RPCs their
+    named methods (``set``, ``delete``, ``contains``, ``count``, ``keys``) document.
 
     Errors of writes: an ``OutcomeUnknownError`` (a deadline, a connection lost after sending,
     etcd's request timeouts) means the write may or may not have been applied; read the key

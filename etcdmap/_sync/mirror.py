@@ -773,8 +773,7 @@ class Mirror(MirrorBase[V]):
         """Call ``callback(batch)`` for every batch applied from now on (one per revision,
         or one per quiet period of ``debounce`` seconds, at most ``max_wait`` apart), from a
         worker of its own: never on the watch reader; a callback that raises is logged and
-        the mirror goes on. With the blocking mirror the callback may be a coroutine
-        function. Returns a handle with ``cancel()``."""
+        the mirror goes on. Returns a handle with ``cancel()``."""
         return MirrorSubscription(self, callback, self._attach(debounce, max_wait))
 
     def changes(self, *, debounce: float = 0.0, max_wait: float | None = None) -> Changes:

@@ -1,7 +1,7 @@
 # Generated from tests/_async/test_kv.py by scripts/unasync: do not edit.
 """KV behaviour against a real etcd: every option, Compare target and Op kind, and the errors.
 
-Written for Client; tests/_sync/test_kv.py is generated from this file by scripts/unasync,
+Written for AsyncClient; tests/_sync/test_kv.py is generated from this file by scripts/unasync,
 so the blocking Client passes exactly the same tests.
 """
 

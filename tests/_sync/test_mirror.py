@@ -3,7 +3,7 @@
 server kill/restart, leader kill, relist after compaction (with the exact diff emitted),
 read-your-writes, invalid values, indexes, debounce, keys_only/transform, persistence.
 
-Written for Mirror; tests/_sync/test_mirror.py is generated from it by scripts/unasync.
+Written for AsyncMirror; tests/_sync/test_mirror.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations
