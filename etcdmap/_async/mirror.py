@@ -810,7 +810,19 @@ class AsyncMirror(AsyncMirrorBase[V]):
     async def set(self, key: str, value: V, *, ttl: float | None = None, lease: Any = None) -> int:
         """Store ``value`` under ``key`` (one Put, through ``map``) and return its revision
         once the local copy shows it; ``MirrorLagError`` (the write WAS applied) if that takes
-        longer than ``timeout``."""
+        longer than ``timeout``.
+
+        Parameters
+        ----------
+        key:
+            The key, relative to the prefix.
+        value:
+            The value, encoded by the mirror's codec.
+        ttl:
+            Attach the key to a new lease of ``ttl`` seconds (one LeaseGrant first).
+        lease:
+            Attach the key to this lease (an id or a ``Lease``); default the map's.
+        """
         return await self._applied(await self.map.set(key, value, ttl=ttl, lease=lease))
 
     async def delete(self, key: str) -> int:
