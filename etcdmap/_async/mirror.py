@@ -213,7 +213,10 @@ class AsyncMirror(AsyncMirrorBase[V]):
     Parameters
     ----------
     consistency:
-        The default for reads: ``"local"``, ``"session"`` or ``"linearizable"``.
+        What ``read``, ``contains``, ``count``, ``snapshot`` and ``barrier`` wait for by
+        default: nothing (``"local"``), this mirror's writes (``"session"``) or the server's
+        current revision (``"linearizable"``). With ``"local"`` the mapping reads also answer
+        while the mirror is ``DEGRADED``.
     keys_only:
         Store keys only (every value None): the listing reads no values.
     transform:
