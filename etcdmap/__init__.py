@@ -1,153 +1,35 @@
-"""etcdmap: etcd as a Python mapping, on a complete etcd v3 client (sync and asyncio)."""
+"""etcdmap: etcd as a Python mapping, on a complete etcd v3 client (sync and asyncio).
 
+The names here are the daily ones: the clients, the KV builders and results, the views of the
+KV, the map and the mirror, and the error families. The rest lives in public modules, each
+listed in docs/api.md: ``etcdmap.errors`` (every error), ``etcdmap.concurrency`` (locks,
+elections, recipes), ``etcdmap.lease``, ``etcdmap.watch`` (watch handles), ``etcdmap.admin``
+(cluster, maintenance and auth results), ``etcdmap.syncer`` (copying a prefix to another
+cluster), ``etcdmap.codecs``, ``etcdmap.metrics``, ``etcdmap.naming`` and ``etcdmap.testing``.
+"""
+
+# The public modules of the names a client hands back, first: each makes itself the
+# __module__ of the names it exports (etcdmap.errors.CompactedError, also importable from
+# here), whichever one users import. etcdmap.naming, metrics and testing load on demand.
+from . import admin as admin
+from . import codecs as codecs
+from . import concurrency as concurrency
+from . import errors as errors
+from . import lease as lease
+from . import syncer as syncer
+from . import watch as watch
 from ._async.client import AsyncClient
-from ._async.concurrency import (
-    AsyncElection,
-    AsyncElectionObserver,
-    AsyncMutex,
-    AsyncSession,
-    AsyncSTM,
-)
-from ._async.election_service import AsyncLeaderStream
-from ._async.lease import AsyncLease, AsyncLeaseKeepAlive
 from ._async.leasing import AsyncLeasingKV
 from ._async.mapping import AsyncEtcdMap, AsyncEtcdMapSnapshot, AsyncMapTransaction
 from ._async.mirror import AsyncMirror
-from ._async.namespace import AsyncNamespace, AsyncNamespaceWatcher
+from ._async.namespace import AsyncNamespace
 from ._async.ordering import AsyncOrderingKV, AsyncSwitchEndpoint
-from ._async.recipes import AsyncBarrier, AsyncDoubleBarrier, AsyncQueue, AsyncRWMutex
-from ._async.syncer import AsyncPrefixCopy, AsyncSyncer
-from ._async.watch import AsyncWatchCallback, AsyncWatcher
-from ._concurrency import resume_election
-from ._copy import copy_prefix
-from ._core.auth import (
-    AuthResponse,
-    AuthRoleGetResponse,
-    AuthRoleListResponse,
-    AuthStatusResponse,
-    AuthUserGetResponse,
-    AuthUserListResponse,
-    Permission,
-)
-from ._core.cluster import Member, MemberAddResponse, MemberListResponse
-from ._core.concurrency import (
-    CampaignResponse,
-    HeaderResponse,
-    LeaderKey,
-    LeaderResponse,
-    LockResponse,
-)
 from ._core.config import ClientConfig, load_config
-from ._core.errors import (
-    AuthFailedError,
-    AuthNotEnabledError,
-    AuthOldRevisionError,
-    BadLeaderTransfereeError,
-    CancelledError,
-    ClientClosedError,
-    ClientError,
-    ClusterIDMismatchError,
-    ClusterVersionUnavailableError,
-    CompactedError,
-    ConfigError,
-    ConflictError,
-    ConnectionFailedError,
-    ConnectionLostError,
-    CorruptError,
-    DeadlineExceededError,
-    DowngradeInProcessError,
-    DuplicateKeyError,
-    ElectionNoLeaderError,
-    ElectionNotLeaderError,
-    EmptyKeyError,
-    EtcdError,
-    FutureRevisionError,
-    InvalidAuthMgmtError,
-    InvalidAuthTokenError,
-    InvalidClientAPIVersionError,
-    InvalidDowngradeTargetVersionError,
-    InvalidSortOptionError,
-    KeyNotFoundError,
-    LeaderChangedError,
-    LearnerNotReadyError,
-    LeaseExistError,
-    LeaseExpiredError,
-    LeaseNotFoundError,
-    LeaseProvidedError,
-    LeaseTTLTooLargeError,
-    LockReleasedError,
-    MemberBadURLsError,
-    MemberExistError,
-    MemberNotEnoughStartedError,
-    MemberNotFoundError,
-    MemberNotLearnerError,
-    NoGreaterRevisionError,
-    NoInflightDowngradeError,
-    NoLeaderError,
-    NoSpaceError,
-    NotCapableError,
-    NotLeaderError,
-    NotSupportedForLearnerError,
-    OldClusterError,
-    OrderingViolationError,
-    OutcomeUnknownError,
-    PartialWriteError,
-    PeerURLExistError,
-    PermissionDeniedError,
-    PermissionNotGivenError,
-    PermissionNotGrantedError,
-    RequestCanceledError,
-    RequestTimeoutError,
-    RequestTooLargeError,
-    RoleAlreadyExistError,
-    RoleEmptyError,
-    RoleNotFoundError,
-    RoleNotGrantedError,
-    RootRoleNotExistError,
-    RootUserNotExistError,
-    ServerError,
-    SessionExpiredError,
-    SnapshotIntegrityError,
-    StoppedError,
-    TimeoutDueToConnectionLostError,
-    TimeoutDueToLeaderFailError,
-    TimeoutWaitAppliedIndexError,
-    TLSHandshakeError,
-    TooManyClientsError,
-    TooManyLearnersError,
-    TooManyOpsError,
-    TooManyRequestsError,
-    TransportError,
-    UnhealthyError,
-    UserAlreadyExistError,
-    UserEmptyError,
-    UserNotFoundError,
-    ValueDecodeError,
-    ValueEncodeError,
-    ValueProvidedError,
-    WatchCanceledError,
-    WrongDowngradeVersionFormatError,
-)
 from ._core.keys import prefix_range_end
 from ._core.kv import Compare, Op
-from ._core.lease import (
-    LeaseKeepAliveResponse,
-    LeaseRevokeResponse,
-    LeaseStatus,
-    LeaseTimeToLive,
-)
-from ._core.maintenance import (
-    AlarmMember,
-    AlarmResponse,
-    DefragmentResponse,
-    HashKVResponse,
-    MoveLeaderResponse,
-    SnapshotResult,
-    StatusResponse,
-    verify_snapshot,
-)
 from ._core.mapping import Entry, UpdateResult
 from ._core.mirror import Batch, Change, ChangeKind, InvalidValue, MirrorSnapshot, MirrorState
+from ._core.public import publish
 from ._core.results import (
     CompactResponse,
     DeleteResponse,
@@ -158,226 +40,91 @@ from ._core.results import (
     TxnResponse,
 )
 from ._core.retry import RetryPolicy
-from ._core.syncer import CopyProgress
 from ._core.tls import TLSConfig
 from ._core.watch import Event, EventType, WatchResponse
-from ._namespace import namespace
 from ._sync.client import Client
-from ._sync.concurrency import STM, Election, ElectionObserver, Mutex, Session
-from ._sync.election_service import LeaderStream
-from ._sync.lease import Lease, LeaseKeepAlive
 from ._sync.leasing import LeasingKV
 from ._sync.mapping import EtcdMap, EtcdMapSnapshot, MapTransaction
 from ._sync.mirror import Mirror
-from ._sync.namespace import Namespace, NamespaceWatcher
+from ._sync.namespace import Namespace
 from ._sync.ordering import OrderingKV, SwitchEndpoint
-from ._sync.recipes import Barrier, DoubleBarrier, Queue, RWMutex
-from ._sync.syncer import PrefixCopy, Syncer
-from ._sync.watch import WatchCallback, Watcher
-from .codecs import Codec, Json, MsgPack, Raw, Str
+from .errors import (
+    ClientClosedError,
+    ClientError,
+    CompactedError,
+    ConflictError,
+    ConnectionFailedError,
+    DeadlineExceededError,
+    EtcdError,
+    OutcomeUnknownError,
+    PartialWriteError,
+    RequestTooLargeError,
+    ServerError,
+    TransportError,
+    ValueDecodeError,
+    ValueEncodeError,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AlarmMember",
-    "AlarmResponse",
-    "AsyncBarrier",
     "AsyncClient",
-    "AsyncDoubleBarrier",
-    "AsyncElection",
-    "AsyncElectionObserver",
     "AsyncEtcdMap",
     "AsyncEtcdMapSnapshot",
-    "AsyncLeaderStream",
-    "AsyncLease",
-    "AsyncLeaseKeepAlive",
     "AsyncLeasingKV",
     "AsyncMapTransaction",
     "AsyncMirror",
-    "AsyncMutex",
     "AsyncNamespace",
-    "AsyncNamespaceWatcher",
     "AsyncOrderingKV",
-    "AsyncPrefixCopy",
-    "AsyncQueue",
-    "AsyncRWMutex",
-    "AsyncSTM",
-    "AsyncSession",
     "AsyncSwitchEndpoint",
-    "AsyncSyncer",
-    "AsyncWatchCallback",
-    "AsyncWatcher",
-    "AuthFailedError",
-    "AuthNotEnabledError",
-    "AuthOldRevisionError",
-    "AuthResponse",
-    "AuthRoleGetResponse",
-    "AuthRoleListResponse",
-    "AuthStatusResponse",
-    "AuthUserGetResponse",
-    "AuthUserListResponse",
-    "BadLeaderTransfereeError",
-    "Barrier",
     "Batch",
-    "CampaignResponse",
-    "CancelledError",
     "Change",
     "ChangeKind",
     "Client",
     "ClientClosedError",
     "ClientConfig",
     "ClientError",
-    "ClusterIDMismatchError",
-    "ClusterVersionUnavailableError",
-    "Codec",
     "CompactResponse",
     "CompactedError",
     "Compare",
-    "ConfigError",
     "ConflictError",
     "ConnectionFailedError",
-    "ConnectionLostError",
-    "CopyProgress",
-    "CorruptError",
     "DeadlineExceededError",
-    "DefragmentResponse",
     "DeleteResponse",
-    "DoubleBarrier",
-    "DowngradeInProcessError",
-    "DuplicateKeyError",
-    "Election",
-    "ElectionNoLeaderError",
-    "ElectionNotLeaderError",
-    "ElectionObserver",
-    "EmptyKeyError",
     "Entry",
     "EtcdError",
     "EtcdMap",
     "EtcdMapSnapshot",
     "Event",
     "EventType",
-    "FutureRevisionError",
     "GetResponse",
-    "HashKVResponse",
-    "HeaderResponse",
-    "InvalidAuthMgmtError",
-    "InvalidAuthTokenError",
-    "InvalidClientAPIVersionError",
-    "InvalidDowngradeTargetVersionError",
-    "InvalidSortOptionError",
     "InvalidValue",
-    "Json",
-    "KeyNotFoundError",
     "KeyValue",
-    "LeaderChangedError",
-    "LeaderKey",
-    "LeaderResponse",
-    "LeaderStream",
-    "LearnerNotReadyError",
-    "Lease",
-    "LeaseExistError",
-    "LeaseExpiredError",
-    "LeaseKeepAlive",
-    "LeaseKeepAliveResponse",
-    "LeaseNotFoundError",
-    "LeaseProvidedError",
-    "LeaseRevokeResponse",
-    "LeaseStatus",
-    "LeaseTTLTooLargeError",
-    "LeaseTimeToLive",
     "LeasingKV",
-    "LockReleasedError",
-    "LockResponse",
     "MapTransaction",
-    "Member",
-    "MemberAddResponse",
-    "MemberBadURLsError",
-    "MemberExistError",
-    "MemberListResponse",
-    "MemberNotEnoughStartedError",
-    "MemberNotFoundError",
-    "MemberNotLearnerError",
     "Mirror",
     "MirrorSnapshot",
     "MirrorState",
-    "MoveLeaderResponse",
-    "MsgPack",
-    "Mutex",
     "Namespace",
-    "NamespaceWatcher",
-    "NoGreaterRevisionError",
-    "NoInflightDowngradeError",
-    "NoLeaderError",
-    "NoSpaceError",
-    "NotCapableError",
-    "NotLeaderError",
-    "NotSupportedForLearnerError",
-    "OldClusterError",
     "Op",
     "OrderingKV",
-    "OrderingViolationError",
     "OutcomeUnknownError",
     "PartialWriteError",
-    "PeerURLExistError",
-    "Permission",
-    "PermissionDeniedError",
-    "PermissionNotGivenError",
-    "PermissionNotGrantedError",
-    "PrefixCopy",
     "PutResponse",
-    "Queue",
-    "RWMutex",
-    "Raw",
-    "RequestCanceledError",
-    "RequestTimeoutError",
     "RequestTooLargeError",
     "ResponseHeader",
     "RetryPolicy",
-    "RoleAlreadyExistError",
-    "RoleEmptyError",
-    "RoleNotFoundError",
-    "RoleNotGrantedError",
-    "RootRoleNotExistError",
-    "RootUserNotExistError",
-    "STM",
     "ServerError",
-    "Session",
-    "SessionExpiredError",
-    "SnapshotIntegrityError",
-    "SnapshotResult",
-    "StatusResponse",
-    "StoppedError",
-    "Str",
     "SwitchEndpoint",
-    "Syncer",
     "TLSConfig",
-    "TLSHandshakeError",
-    "TimeoutDueToConnectionLostError",
-    "TimeoutDueToLeaderFailError",
-    "TimeoutWaitAppliedIndexError",
-    "TooManyClientsError",
-    "TooManyLearnersError",
-    "TooManyOpsError",
-    "TooManyRequestsError",
     "TransportError",
     "TxnResponse",
-    "UnhealthyError",
     "UpdateResult",
-    "UserAlreadyExistError",
-    "UserEmptyError",
-    "UserNotFoundError",
     "ValueDecodeError",
     "ValueEncodeError",
-    "ValueProvidedError",
-    "WatchCallback",
-    "WatchCanceledError",
     "WatchResponse",
-    "Watcher",
-    "WrongDowngradeVersionFormatError",
-    "copy_prefix",
     "load_config",
-    "namespace",
     "prefix_range_end",
-    "resume_election",
-    "verify_snapshot",
 ]
+
+publish(__name__)

@@ -27,6 +27,7 @@ import logging
 from typing import Any
 
 from ._core.hooks import ClientHooks
+from ._core.public import publish
 
 __all__ = ["ClientHooks", "LoggingHooks", "PrometheusMetrics"]
 
@@ -130,3 +131,6 @@ class LoggingHooks(ClientHooks):
         self.log.info(
             "watch stream resumed on %s", endpoint, extra={"etcd_endpoint": endpoint}
         )
+
+
+publish(__name__)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._async.naming import AsyncRegistration, AsyncRegistry, AsyncRegistryWatcher
 from ._core.naming import Endpoint, EndpointUpdate
+from ._core.public import publish
 from ._sync.naming import Registration, Registry, RegistryWatcher
 
 __all__ = [
@@ -22,3 +23,5 @@ __all__ = [
     "Registry",
     "RegistryWatcher",
 ]
+
+publish(__name__)

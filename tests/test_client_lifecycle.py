@@ -14,7 +14,8 @@ from collections.abc import Callable
 import pytest
 
 import etcdmap
-from etcdmap import Client, EtcdMap, Mutex, Session
+from etcdmap import Client, EtcdMap
+from etcdmap.concurrency import Mutex, Session
 from etcdmap.testing import EtcdServer
 
 

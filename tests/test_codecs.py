@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etcdmap import Codec, Json, MsgPack, Raw, Str
-from etcdmap.codecs import codec_for
+from etcdmap.codecs import Codec, Json, MsgPack, Raw, Str, codec_for
 
 
 class Point(msgspec.Struct):

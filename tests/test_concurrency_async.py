@@ -8,7 +8,8 @@ import asyncio
 import pytest
 from _async.helpers import unknown_outcomes_leave_no_key
 
-from etcdmap import AsyncClient, AsyncMutex, AsyncSession
+from etcdmap import AsyncClient
+from etcdmap.concurrency import AsyncMutex, AsyncSession
 from etcdmap.testing import EtcdServer
 
 

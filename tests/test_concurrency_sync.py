@@ -12,7 +12,9 @@ import time
 
 import pytest
 
-from etcdmap import STM, Client, Election, Mutex, NoLeaderError, Session
+from etcdmap import Client
+from etcdmap.concurrency import STM, Election, Mutex, Session
+from etcdmap.errors import NoLeaderError
 from etcdmap.testing import EtcdServer, find_binary
 
 #: One critical section: a marker key that must be absent on entry (else two holders) and a
@@ -32,7 +34,7 @@ def critical(client, prefix, who):
 """
 
 WORKER = CRITICAL + """
-from etcdmap import Mutex, Session
+from etcdmap.concurrency import Mutex, Session
 endpoint, prefix, rounds, who = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 with Client([endpoint]) as client, Session(client, ttl=5) as session:
     mutex = Mutex(session, prefix + "lock")
@@ -50,7 +52,8 @@ with Client([endpoint]) as client:
 
 HOLDER = """
 import sys, time
-from etcdmap import Client, Mutex, Session, Election
+from etcdmap import Client
+from etcdmap.concurrency import Mutex, Session, Election
 endpoint, name, kind = sys.argv[1], sys.argv[2], sys.argv[3]
 client = Client([endpoint])
 session = Session(client, ttl=2).start()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from etcdmap import AsyncClient, Client, Permission
+from etcdmap import AsyncClient, Client
 from etcdmap._core import auth
 from etcdmap._core.auth import Credentials
 from etcdmap._core.errors import error_from_status
 from etcdmap._pb import authpb, etcdserverpb
+from etcdmap.admin import Permission
 
 
 def test_credentials_need_both_or_neither() -> None:

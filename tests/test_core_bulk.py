@@ -102,7 +102,7 @@ def test_a_failure_midway_says_which_keys_were_written() -> None:
     )
     problem = run(BulkWrite(ops, names, TxnLimits(4), what="update"), 1, lost)
     assert isinstance(problem, etcdmap.PartialWriteError)
-    assert isinstance(problem, etcdmap.ConnectionLostError)
+    assert isinstance(problem, etcdmap.errors.ConnectionLostError)
     assert isinstance(problem, etcdmap.OutcomeUnknownError)
     assert problem.written == names[:4]
     assert problem.unknown == names[4:8] and problem.not_written == names[8:]
@@ -128,7 +128,7 @@ def test_too_many_ops_plans_smaller_txns_for_a_split_write_only() -> None:
     ops, names = puts(10)
     write = BulkWrite(ops, names, TxnLimits(8), what="update")
     assert write.split
-    assert run(write, 0, etcdmap.TooManyOpsError("too many")) is None
+    assert run(write, 0, etcdmap.errors.TooManyOpsError("too many")) is None
     sizes = []
     while (batch := write.next()) is not None:
         sizes.append(len(batch))
@@ -138,11 +138,11 @@ def test_too_many_ops_plans_smaller_txns_for_a_split_write_only() -> None:
 
 def test_atomic_writes_fit_one_txn_or_fail_before_sending() -> None:
     ops, names = puts(10)
-    with pytest.raises(etcdmap.TooManyOpsError, match="atomic=True.*max_txn_ops=4"):
+    with pytest.raises(etcdmap.errors.TooManyOpsError, match="atomic=True.*max_txn_ops=4"):
         BulkWrite(ops, names, TxnLimits(4), what="update", atomic=True)
     big = [Op.put(f"k{i}", b"x" * 1000) for i in range(3)]
     with pytest.raises(etcdmap.RequestTooLargeError, match="atomic=True.*nothing was sent"):
         BulkWrite(big, ["a", "b", "c"], TxnLimits(128, 2600), what="update", atomic=True)
     write = BulkWrite(ops, names, TxnLimits(), what="update", atomic=True)
-    refused = etcdmap.TooManyOpsError("too many")
+    refused = etcdmap.errors.TooManyOpsError("too many")
     assert run(write, 0, refused) is refused  # not split behind the caller's back

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from etcdmap import Member, MemberAddResponse, MemberListResponse, ResponseHeader
+from etcdmap import ResponseHeader
 from etcdmap._core import cluster
 from etcdmap._pb import etcdserverpb
+from etcdmap.admin import Member, MemberAddResponse, MemberListResponse
 
 
 def test_member_list_request_is_linearizable_by_default() -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 import etcdmap
-from etcdmap import ClientConfig, ConfigError, RetryPolicy, TLSConfig, load_config
+from etcdmap import ClientConfig, RetryPolicy, TLSConfig, load_config
 from etcdmap._core.config import parse_duration
+from etcdmap.errors import ConfigError
 
 CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"

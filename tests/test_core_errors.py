@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
 import random
+from typing import Any
 
 import grpc
 import pytest
 
 import etcdmap
+import etcdmap.errors
 from etcdmap._core import errors
 from etcdmap._core.retry import RetryPolicy, backoff, retry_class, should_retry
 from etcdmap._core.tls import certificate_rejected
@@ -17,7 +20,7 @@ def test_every_table_class_is_public_and_an_etcd_error() -> None:
     for message, cls in errors.ERROR_CLASSES.items():
         assert message.startswith("etcdserver: ")
         assert issubclass(cls, etcdmap.EtcdError)
-        assert getattr(etcdmap, cls.__name__) is cls
+        assert getattr(etcdmap.errors, cls.__name__) is cls
 
 
 def test_the_table_covers_every_rpctypes_error() -> None:
@@ -29,14 +32,14 @@ def test_the_table_covers_every_rpctypes_error() -> None:
 @pytest.mark.parametrize(
     ("message", "code", "cls"),
     [
-        ("etcdserver: key is not provided", grpc.StatusCode.INVALID_ARGUMENT, etcdmap.EmptyKeyError),
+        ("etcdserver: key is not provided", grpc.StatusCode.INVALID_ARGUMENT, etcdmap.errors.EmptyKeyError),
         ("etcdserver: mvcc: required revision has been compacted", grpc.StatusCode.OUT_OF_RANGE,
          etcdmap.CompactedError),
-        ("etcdserver: no leader", grpc.StatusCode.UNAVAILABLE, etcdmap.NoLeaderError),
-        ("etcdserver: request timed out", grpc.StatusCode.UNAVAILABLE, etcdmap.RequestTimeoutError),
-        ("Socket closed", grpc.StatusCode.UNAVAILABLE, etcdmap.ConnectionLostError),
+        ("etcdserver: no leader", grpc.StatusCode.UNAVAILABLE, etcdmap.errors.NoLeaderError),
+        ("etcdserver: request timed out", grpc.StatusCode.UNAVAILABLE, etcdmap.errors.RequestTimeoutError),
+        ("Socket closed", grpc.StatusCode.UNAVAILABLE, etcdmap.errors.ConnectionLostError),
         ("Deadline Exceeded", grpc.StatusCode.DEADLINE_EXCEEDED, etcdmap.DeadlineExceededError),
-        ("Cancelled", grpc.StatusCode.CANCELLED, etcdmap.CancelledError),
+        ("Cancelled", grpc.StatusCode.CANCELLED, etcdmap.errors.RPCCancelledError),
         ("something new", grpc.StatusCode.INTERNAL, etcdmap.ServerError),
     ],
 )
@@ -67,40 +70,40 @@ REFUSED = (
         (UNAVAILABLE, "there is no address available", etcdmap.ConnectionFailedError),
         (UNAVAILABLE, "failed to connect to all addresses; last error: UNKNOWN: "
          "ipv4:127.0.0.1:2379: Ssl handshake failed: SSL_ERROR_SSL: CERTIFICATE_VERIFY_FAILED",
-         etcdmap.TLSHandshakeError),
+         etcdmap.errors.TLSHandshakeError),
         (grpc.StatusCode.RESOURCE_EXHAUSTED, "Sent message larger than max (3 vs. 2)",
          etcdmap.RequestTooLargeError),
         # sent, then the connection went: applied or not
-        (UNAVAILABLE, "Socket closed", etcdmap.ConnectionLostError),
-        (UNAVAILABLE, "recvmsg:Connection reset by peer", etcdmap.ConnectionLostError),
-        (UNAVAILABLE, "Connection reset by peer", etcdmap.ConnectionLostError),
-        (UNAVAILABLE, "GOAWAY received", etcdmap.ConnectionLostError),
-        (UNAVAILABLE, "keepalive watchdog timeout", etcdmap.ConnectionLostError),
-        (UNAVAILABLE, "Broken pipe", etcdmap.ConnectionLostError),
-        (UNAVAILABLE, "Transport closed", etcdmap.ConnectionLostError),
-        (UNAVAILABLE, "Stream removed", etcdmap.ConnectionLostError),
-        (UNAVAILABLE, "", etcdmap.ConnectionLostError),
-        (UNAVAILABLE, "something gRPC says one day", etcdmap.ConnectionLostError),
+        (UNAVAILABLE, "Socket closed", etcdmap.errors.ConnectionLostError),
+        (UNAVAILABLE, "recvmsg:Connection reset by peer", etcdmap.errors.ConnectionLostError),
+        (UNAVAILABLE, "Connection reset by peer", etcdmap.errors.ConnectionLostError),
+        (UNAVAILABLE, "GOAWAY received", etcdmap.errors.ConnectionLostError),
+        (UNAVAILABLE, "keepalive watchdog timeout", etcdmap.errors.ConnectionLostError),
+        (UNAVAILABLE, "Broken pipe", etcdmap.errors.ConnectionLostError),
+        (UNAVAILABLE, "Transport closed", etcdmap.errors.ConnectionLostError),
+        (UNAVAILABLE, "Stream removed", etcdmap.errors.ConnectionLostError),
+        (UNAVAILABLE, "", etcdmap.errors.ConnectionLostError),
+        (UNAVAILABLE, "something gRPC says one day", etcdmap.errors.ConnectionLostError),
         # the server proposed it, then gave up waiting or stopped
         (grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded", etcdmap.DeadlineExceededError),
-        (UNAVAILABLE, "etcdserver: request timed out", etcdmap.RequestTimeoutError),
+        (UNAVAILABLE, "etcdserver: request timed out", etcdmap.errors.RequestTimeoutError),
         (UNAVAILABLE, "etcdserver: request timed out, possibly due to previous leader failure",
-         etcdmap.TimeoutDueToLeaderFailError),
+         etcdmap.errors.TimeoutDueToLeaderFailError),
         (UNAVAILABLE, "etcdserver: request timed out, possibly due to connection lost",
-         etcdmap.TimeoutDueToConnectionLostError),
-        (UNAVAILABLE, "etcdserver: server stopped", etcdmap.StoppedError),
-        (grpc.StatusCode.CANCELLED, "etcdserver: request canceled", etcdmap.RequestCanceledError),
-        (grpc.StatusCode.CANCELLED, "Cancelled", etcdmap.CancelledError),
+         etcdmap.errors.TimeoutDueToConnectionLostError),
+        (UNAVAILABLE, "etcdserver: server stopped", etcdmap.errors.StoppedError),
+        (grpc.StatusCode.CANCELLED, "etcdserver: request canceled", etcdmap.errors.RequestCanceledError),
+        (grpc.StatusCode.CANCELLED, "Cancelled", etcdmap.errors.RPCCancelledError),
         (grpc.StatusCode.UNKNOWN, "context deadline exceeded", etcdmap.DeadlineExceededError),
         # refused before anything was proposed: not applied
-        (UNAVAILABLE, "etcdserver: no leader", etcdmap.NoLeaderError),
-        (UNAVAILABLE, "etcdserver: leader changed", etcdmap.LeaderChangedError),
+        (UNAVAILABLE, "etcdserver: no leader", etcdmap.errors.NoLeaderError),
+        (UNAVAILABLE, "etcdserver: leader changed", etcdmap.errors.LeaderChangedError),
         (grpc.StatusCode.RESOURCE_EXHAUSTED, "etcdserver: too many requests",
-         etcdmap.TooManyRequestsError),
+         etcdmap.errors.TooManyRequestsError),
         (grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: request is too large",
          etcdmap.RequestTooLargeError),
         (grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: too many operations in txn request",
-         etcdmap.TooManyOpsError),
+         etcdmap.errors.TooManyOpsError),
     ],
 )
 def test_the_class_says_whether_a_write_may_have_applied(
@@ -120,24 +123,24 @@ def test_the_class_says_whether_a_write_may_have_applied(
 
 def test_outcome_unknown_errors_keep_their_families() -> None:
     assert issubclass(etcdmap.OutcomeUnknownError, etcdmap.EtcdError)
-    assert issubclass(etcdmap.ConnectionLostError, etcdmap.TransportError)
-    assert not issubclass(etcdmap.ConnectionLostError, etcdmap.ConnectionFailedError)
+    assert issubclass(etcdmap.errors.ConnectionLostError, etcdmap.TransportError)
+    assert not issubclass(etcdmap.errors.ConnectionLostError, etcdmap.ConnectionFailedError)
     assert not issubclass(etcdmap.ConnectionFailedError, etcdmap.OutcomeUnknownError)
-    for cls in (etcdmap.DeadlineExceededError, etcdmap.RequestTimeoutError):
+    for cls in (etcdmap.DeadlineExceededError, etcdmap.errors.RequestTimeoutError):
         assert issubclass(cls, TimeoutError) and issubclass(cls, etcdmap.OutcomeUnknownError)
     assert issubclass(etcdmap.DeadlineExceededError, etcdmap.TransportError)
-    for cls in (etcdmap.RequestTimeoutError, etcdmap.StoppedError, etcdmap.RequestCanceledError):
+    for cls in (etcdmap.errors.RequestTimeoutError, etcdmap.errors.StoppedError, etcdmap.errors.RequestCanceledError):
         assert issubclass(cls, etcdmap.ServerError) and issubclass(cls, etcdmap.OutcomeUnknownError)
-    for cls in (etcdmap.NoLeaderError, etcdmap.TooManyRequestsError, etcdmap.TLSHandshakeError,
+    for cls in (etcdmap.errors.NoLeaderError, etcdmap.errors.TooManyRequestsError, etcdmap.errors.TLSHandshakeError,
                 etcdmap.RequestTooLargeError):
         assert not issubclass(cls, etcdmap.OutcomeUnknownError)
 
 
 def test_timeouts_are_builtin_timeouts_and_decode_errors_value_errors() -> None:
     assert issubclass(etcdmap.DeadlineExceededError, TimeoutError)
-    assert issubclass(etcdmap.RequestTimeoutError, TimeoutError)
+    assert issubclass(etcdmap.errors.RequestTimeoutError, TimeoutError)
     assert issubclass(etcdmap.ValueDecodeError, ValueError)
-    assert not issubclass(etcdmap.KeyNotFoundError, KeyError)
+    assert not issubclass(etcdmap.errors.KeyNotFoundError, KeyError)
 
 
 def test_too_large_requests_name_the_limit() -> None:
@@ -191,3 +194,24 @@ def test_backoff_waits_once_per_quorum_round() -> None:
     assert backoff(1, 3, policy, rand) == 0.0
     assert 0.09 <= backoff(2, 3, policy, rand) <= 0.11
     assert all(0.09 <= backoff(n, 1, policy, rand) <= 0.11 for n in range(1, 5))
+
+
+def test_every_error_pickles_with_its_fields() -> None:
+    # errors cross processes (multiprocessing, concurrent.futures) by pickle
+    fields: dict[str, Any] = {"compact_revision": 3, "key": b"k", "revision": 5}
+    needed: dict[type, dict[str, Any]] = {
+        etcdmap.errors.LeaseExpiredError: {"lease_id": 7},
+        etcdmap.errors.OrderingViolationError: {"revision": 1, "prev_revision": 2},
+    }
+    for name in etcdmap.errors.__all__:
+        cls = getattr(etcdmap.errors, name)
+        if cls is etcdmap.PartialWriteError:
+            continue  # made from its cause: tests/test_core_bulk.py
+        kwargs = next((kw for base, kw in needed.items() if issubclass(cls, base)), {})
+        error = cls("boom", endpoint="e:1", **kwargs)
+        for field, value in fields.items():
+            if hasattr(error, field):
+                setattr(error, field, value)
+        copied = pickle.loads(pickle.dumps(error))
+        assert type(copied) is cls and str(copied) == "boom", name
+        assert vars(copied) == vars(error), name

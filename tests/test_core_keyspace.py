@@ -5,8 +5,9 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from etcdmap import Json, KeyValue, Raw, Str, ValueDecodeError, ValueEncodeError
+from etcdmap import KeyValue, ValueDecodeError, ValueEncodeError
 from etcdmap._core.keyspace import KeySpace
+from etcdmap.codecs import Json, Raw, Str
 
 
 def space(prefix: bytes | str = "/app/", codec: object = None) -> KeySpace[object]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from etcdmap import LeaseExpiredError, Op
+from etcdmap import Op
 from etcdmap._core import lease as core
 from etcdmap._core.errors import ClientError
 from etcdmap._core.lease import KeepAliveSchedule
 from etcdmap._core.results import ResponseHeader
 from etcdmap._pb import etcdserverpb
+from etcdmap.errors import LeaseExpiredError
 
 
 def header() -> object:

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etcdmap import AlarmMember, SnapshotIntegrityError, verify_snapshot
 from etcdmap._core import maintenance
 from etcdmap._core.maintenance import SnapshotVerifier
 from etcdmap._pb import etcdserverpb
+from etcdmap.admin import AlarmMember, verify_snapshot
+from etcdmap.errors import SnapshotIntegrityError
 
 
 def stream(data: bytes, chunk: int) -> list[tuple[bytes, int]]:

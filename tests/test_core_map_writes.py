@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from etcdmap import Compare, ConflictError, KeyValue, TooManyOpsError
+from etcdmap import Compare, ConflictError, KeyValue
 from etcdmap._core import map_writes as writes
 from etcdmap._core.bulk import TxnLimits
 from etcdmap._core.results import GetResponse, PutResponse, ResponseHeader, TxnResponse
+from etcdmap.errors import TooManyOpsError
 
 K = b"/m/k"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from etcdmap import Json, Str
 from etcdmap._core.keyspace import KeySpace
 from etcdmap._core.mirror import InvalidValue, MirrorStore
 from etcdmap._core.mirror_file import MirrorFile, saved_pages
+from etcdmap.codecs import Json, Str
 
 KS: KeySpace[object] = KeySpace("/p/", Json(), Str())
 

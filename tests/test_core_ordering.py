@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from etcdmap import ClientError, NoGreaterRevisionError, OrderingViolationError
+from etcdmap import ClientError
 from etcdmap._core.ordering import RevisionGuard, ViolationBudget, violation
+from etcdmap.errors import NoGreaterRevisionError, OrderingViolationError
 
 
 def test_guard_accepts_equal_and_higher_revisions_only() -> None:

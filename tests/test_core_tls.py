@@ -8,11 +8,12 @@ from pathlib import Path
 import grpc
 import pytest
 
-from etcdmap import AsyncClient, Client, ConnectionFailedError, TLSConfig, TLSHandshakeError
+from etcdmap import AsyncClient, Client, ConnectionFailedError, TLSConfig
 from etcdmap._core.endpoints import resolve_endpoints
 from etcdmap._core.errors import error_from_status
 from etcdmap._core.retry import should_retry
 from etcdmap._core.tls import TLSMaterial, certificate_rejected, client_tls, tls_failure_hint
+from etcdmap.errors import TLSHandshakeError
 
 CERT = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 KEY = b"-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n"

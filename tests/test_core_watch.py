@@ -145,7 +145,7 @@ def test_server_cancel_reason_becomes_a_typed_error() -> None:
         cancel_reason="etcdserver: permission denied",
     )
     _, ((_, error),) = mux.on_response(cancel)
-    assert isinstance(error, etcdmap.PermissionDeniedError)
+    assert isinstance(error, etcdmap.errors.PermissionDeniedError)
 
 
 def test_cancel_in_each_state() -> None:

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from etcdmap import AsyncClient, AsyncEtcdMap, Client, EtcdMap, Json, Str, UpdateResult
+from etcdmap import AsyncClient, AsyncEtcdMap, Client, EtcdMap, UpdateResult
+from etcdmap.codecs import Json, Str
 from etcdmap.testing import EtcdServer
 
 MISSING = object()

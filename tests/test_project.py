@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.machinery
+import importlib.util
+import pkgutil
+import re
 import shutil
 import subprocess
 import sys
+import typing
+from collections import Counter
 from pathlib import Path
+from types import FunctionType, ModuleType
+
+import pytest
 
 import etcdmap
 
@@ -21,10 +31,134 @@ def test_sync_code_is_generated_from_async() -> None:
     assert result.returncode == 0, result.stderr
 
 
+#: The one place the public names are written down: a "## `module`" heading per public module,
+#: then lines "- `Name`, `Other` — what they are".
+API_DOC = ROOT / "docs" / "api.md"
+#: Public modules nobody imports names from: the pytest plugin (its fixtures: docs/testing.md).
+NOT_IMPORTED = {"etcdmap.pytest_plugin"}
+
+
+def public_modules() -> dict[str, ModuleType]:
+    """``etcdmap`` and each module below it (``etcdmap.testing.nemeses`` too) whose dotted
+    name has no part with a leading underscore."""
+    names = ["etcdmap"] + [
+        info.name for info in pkgutil.walk_packages(etcdmap.__path__, "etcdmap.")
+        if not any(part.startswith("_") for part in info.name.split("."))
+    ]
+    return {name: importlib.import_module(name) for name in names if name not in NOT_IMPORTED}
+
+
+def documented_names() -> dict[str, list[str]]:
+    """docs/api.md's names, by the module heading they are listed under, in order."""
+    documented: dict[str, list[str]] = {}
+    names: list[str] = []
+    for line in API_DOC.read_text().splitlines():
+        if heading := re.fullmatch(r"## `(etcdmap[\w.]*)`", line):
+            names = documented.setdefault(heading[1], [])
+        elif line.startswith("## "):
+            names = []  # a section about no module
+        elif line.startswith("- `"):
+            names.extend(re.findall(r"`(\w+)`", line.split(" — ")[0]))
+    return documented
+
+
+def unasync_script() -> ModuleType:
+    """scripts/unasync imported as a module (it has no .py suffix)."""
+    loader = importlib.machinery.SourceFileLoader("unasync_script", str(ROOT / "scripts/unasync"))
+    spec = importlib.util.spec_from_loader("unasync_script", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_unasync_check_fails_on_a_rule_or_prose_entry_that_matches_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unasync = unasync_script()
+    assert unasync.main(["--check"]) == 0
+    monkeypatch.setattr(unasync, "RULES", [*unasync.RULES, unasync.Rule(r"\bnowhere_xyz\b", "x")])
+    assert unasync.main(["--check"]) == 1
+    assert "unused rule" in capsys.readouterr().err
+    monkeypatch.undo()
+    stale = unasync.Prose("etcdmap/_async/mapping.py", "a sentence no docstring has", "x")
+    monkeypatch.setattr(unasync, "PROSE", [*unasync.PROSE, stale])
+    assert unasync.main(["--check"]) == 1
+    assert "a sentence no docstring has" in capsys.readouterr().err
+
+
+def test_unasync_renames_in_prose_but_keeps_flavour_wording_and_code_only_rules() -> None:
+    unasync = unasync_script()
+    source = (
+        '"""``await m.get(k)`` on the asyncio client (``AsyncEtcdMap``):\n'
+        "import asyncio\n"
+        '"""\n'
+        "import asyncio\n"
+        "await asyncio.sleep(1)  # asyncio.sleep; Written for AsyncClient;\n"
+    )
+    assert unasync.unasync_text(source, "x.py", Counter()) == (
+        '"""``m.get(k)`` on the blocking client (``EtcdMap``):\n'
+        "import asyncio\n"  # a code-only rule: not in a docstring
+        '"""\n'
+        "import time\n"
+        "time.sleep(1)  # time.sleep; Written for AsyncClient;\n"  # a prose entry kept it
+    )
+
+
 def test_public_names_are_sorted_and_exist() -> None:
-    assert etcdmap.__all__ == sorted(etcdmap.__all__)
-    for name in etcdmap.__all__:
-        assert hasattr(etcdmap, name), name
+    for name, module in public_modules().items():
+        assert module.__all__ == sorted(module.__all__), name
+        for public in module.__all__:
+            assert hasattr(module, public), f"{name}.{public}"
+
+
+def test_public_names_are_exactly_the_documented_ones() -> None:
+    documented = documented_names()
+    modules = public_modules()
+    assert sorted(documented) == sorted(modules), "docs/api.md needs one section per module"
+    for name, module in modules.items():
+        listed = documented[name]
+        assert len(listed) == len(set(listed)), f"{name}: a name listed twice in docs/api.md"
+        assert sorted(listed) == module.__all__, f"{name}: __all__ differs from docs/api.md"
+
+
+def test_public_objects_name_the_module_users_import_them_from() -> None:
+    for name, module in public_modules().items():
+        for public in module.__all__:
+            obj = getattr(module, public)
+            if not isinstance(obj, (type, FunctionType)) or obj.__module__ is None:
+                continue  # a constant, or a protobuf message class (KeyValue)
+            home = obj.__module__
+            assert not any(part.startswith("_") for part in home.split(".")), (
+                f"{name}.{public}.__module__ is {home}"
+            )
+            assert getattr(sys.modules[home], obj.__qualname__) is obj, f"{name}.{public}"
+
+
+def test_public_classes_keep_resolvable_annotations() -> None:
+    # typing and msgspec resolve a class's string annotations in the module its
+    # __module__ names; moving __module__ must not hide the names they use.
+    for module in public_modules().values():
+        for public in module.__all__:
+            obj = getattr(module, public)
+            if isinstance(obj, type):
+                try:
+                    typing.get_type_hints(obj)
+                except NameError as error:
+                    raise AssertionError(f"{obj.__module__}.{public}: {error}") from error
+
+
+def test_every_error_is_public_in_etcdmap_errors() -> None:
+    errors = importlib.import_module("etcdmap.errors")
+    classes: set[type] = set()
+    todo: list[type] = [etcdmap.EtcdError]
+    while todo:
+        cls = todo.pop()
+        if cls not in classes and "(" not in cls.__name__:  # not a made PartialWriteError(X)
+            classes.add(cls)
+            todo.extend(cls.__subclasses__())
+    assert sorted(cls.__name__ for cls in classes) == errors.__all__
+    assert not hasattr(errors, "CancelledError"), "asyncio.CancelledError's name"
 
 
 def test_ruff_clean() -> None:
@@ -35,4 +169,15 @@ def test_ruff_clean() -> None:
 
 def test_mypy_strict_clean() -> None:
     result = run(sys.executable, "-m", "mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_types_reach_the_user_for_mypy() -> None:
+    # tests/typing/ asserts what a checker infers for user code (``assert_type``)
+    result = run(sys.executable, "-m", "mypy", "--strict", "tests/typing")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_types_reach_the_user_for_pyright() -> None:
+    result = run(sys.executable, "-m", "pyright", "--pythonpath", sys.executable, "tests/typing")
     assert result.returncode == 0, result.stdout + result.stderr

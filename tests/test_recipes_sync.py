@@ -7,7 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from etcdmap import Barrier, Client, DoubleBarrier, Queue, RWMutex, Session
+from etcdmap import Client
+from etcdmap.concurrency import Barrier, DoubleBarrier, Queue, RWMutex, Session
 
 
 def run_threads(*targets: Callable[[], None]) -> None:

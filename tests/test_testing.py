@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -31,10 +32,87 @@ from etcdmap.testing import (
 def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not testing._pid_alive(pid):
+        if not testing._process.pid_alive(pid):
             return True
         time.sleep(0.05)
-    return not testing._pid_alive(pid)
+    return not testing._process.pid_alive(pid)
+
+
+# --------------------------------------------------------------------------- layout
+
+PUBLIC_NAMES = [
+    "BINARY_ENV_VAR",
+    "Certificates",
+    "EtcdBinaryNotFound",
+    "EtcdBinaryNotFoundError",
+    "EtcdCluster",
+    "EtcdCommandError",
+    "EtcdServer",
+    "EtcdStartError",
+    "ExternalEtcd",
+    "ServerTLS",
+    "find_binary",
+    "generate_certificates",
+    "run_etcdctl",
+]
+
+
+def test_public_names_unchanged() -> None:
+    assert testing.__all__ == PUBLIC_NAMES
+    for name in PUBLIC_NAMES:
+        assert getattr(testing, name) is not None, name
+
+
+def _package_sources() -> dict[str, Path]:
+    """Module name -> source file of etcdmap.testing and its submodules."""
+    path = Path(testing.__file__)
+    if path.name != "__init__.py":
+        return {"etcdmap.testing": path}
+    return {
+        "etcdmap.testing" + ("" if file.stem == "__init__" else f".{file.stem}"): file
+        for file in sorted(path.parent.glob("*.py"))
+    }
+
+
+def test_no_private_attribute_set_from_outside() -> None:
+    # a member is configured by its constructor, not by another object writing its privates
+    offenders = []
+    for module, file in _package_sources().items():
+        for node in ast.walk(ast.parse(file.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                for item in target.elts if isinstance(target, ast.Tuple) else [target]:
+                    if (
+                        isinstance(item, ast.Attribute)
+                        and item.attr.startswith("_")
+                        and not (isinstance(item.value, ast.Name) and item.value.id == "self")
+                    ):
+                        offenders.append(f"{module}:{node.lineno} {ast.unparse(item)}")
+    assert offenders == []
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    sources = _package_sources()
+    imports: dict[str, set[str]] = {}
+    for module, file in sources.items():
+        package = module if file.name == "__init__.py" else module.rpartition(".")[0]
+        found = imports.setdefault(module, set())
+        for node in ast.walk(ast.parse(file.read_text())):  # also under TYPE_CHECKING
+            if isinstance(node, ast.ImportFrom):
+                base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+                name = ".".join(filter(None, [base, node.module]))
+                found.update({name, *(f"{name}.{a.name}" for a in node.names)} & sources.keys())
+            elif isinstance(node, ast.Import):
+                found.update({a.name for a in node.names} & sources.keys())
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(
+            nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt}))
+            for nxt in imports.get(start, ())
+        )
+
+    cycles = [m for m in sources if m != "etcdmap.testing" and reaches(m, m, set())]
+    assert cycles == []
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +142,7 @@ def test_find_binary_env_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 def test_find_binary_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(testing.BINARY_ENV_VAR, raising=False)
-    monkeypatch.setattr(testing, "_distro_bin_dir", lambda: None)
+    monkeypatch.setattr(testing._binaries, "distro_bin_dir", lambda: None)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(EtcdBinaryNotFoundError, match=r"etcdmap\[server\]"):
         find_binary("etcd")
@@ -135,7 +213,7 @@ def test_start_failure_reports_log() -> None:
 
 
 def test_port_taken_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = testing._free_ports
+    real = testing._process.free_ports
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))  # bound, not listening: etcd's bind fails fast
         taken = blocker.getsockname()[1]
@@ -146,10 +224,98 @@ def test_port_taken_retries(monkeypatch: pytest.MonkeyPatch) -> None:
             ports = real(count)
             return [taken, *ports[1:]] if len(calls) == 1 else ports
 
-        monkeypatch.setattr(testing, "_free_ports", fake)
+        monkeypatch.setattr(testing._server, "free_ports", fake)
         with EtcdServer() as srv:
             assert len(calls) == 2
             assert srv.client_port != taken
+
+
+def test_member_configured_by_constructor(tmp_path: Path) -> None:
+    # what a cluster gives each member: fixed ports, the initial cluster, a token, its log
+    # next to the others'; the member's own options come only through its constructor
+    client_port, peer_port = testing._process.free_ports(2)
+    peer_url = f"http://127.0.0.1:{peer_port}"
+    srv = EtcdServer(
+        name="solo",
+        data_dir=tmp_path / "solo.data",
+        work_dir=tmp_path,
+        client_port=client_port,
+        peer_port=peer_port,
+        initial_cluster={"solo": peer_url},
+        cluster_token="etcdmap-constructor-test",
+    )
+    assert (srv.endpoint, srv.peer_url) == (f"127.0.0.1:{client_port}", peer_url)
+    assert srv.log_path == str(tmp_path / "solo.log")
+    with srv:
+        assert srv.etcdctl("put", "/ctor/k", "v").strip() == "OK"
+        members = json.loads(srv.etcdctl("member", "list", "-w", "json"))["members"]
+        assert [(m["name"], m["peerURLs"]) for m in members] == [("solo", [peer_url])]
+    assert not srv.running
+    assert (tmp_path / "solo.log").is_file() and (tmp_path / "solo.data").is_dir()  # not ours
+
+
+def test_member_constructor_checks_its_arguments() -> None:
+    with pytest.raises(ValueError, match="client_port=None and peer_port=1"):
+        EtcdServer(peer_port=1)
+    with pytest.raises(ValueError, match=r"initial_cluster=\{'b'"):
+        EtcdServer(name="a", client_port=1, peer_port=2, initial_cluster={"b": "http://127.0.0.1:2"})
+    with pytest.raises(ValueError, match="peer_port=None"):
+        EtcdServer(name="a", initial_cluster={"a": "http://127.0.0.1:2"})
+    with pytest.raises(ValueError, match="its peer URL"):
+        EtcdServer(name="a", client_port=1, peer_port=3, initial_cluster={"a": "http://127.0.0.1:2"})
+
+
+def test_frozen_server_answers_nothing_until_thawed(server: EtcdServer) -> None:
+    from etcdmap.testing.nemeses import frozen
+
+    server.etcdctl("put", "/fz/k", "v")
+    with frozen(server):
+        with pytest.raises(testing.EtcdCommandError):
+            server.etcdctl("get", "/fz/k", "--command-timeout=0.3s", timeout=10)
+        assert server.running  # stopped, not dead: its connections stay open
+    assert server.etcdctl("get", "/fz/k", "--print-value-only").strip() == "v"
+    start = time.monotonic()
+    with frozen(server, thaw_after=0.5):
+        # the call of the block waits for the timer to let the server run again
+        assert server.etcdctl("get", "/fz/k", "--print-value-only", timeout=10).strip() == "v"
+        assert time.monotonic() - start >= 0.5
+
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP], ids=["kill", "term", "stop"]
+)
+def test_outage_takes_the_server_down_for_the_block(server: EtcdServer, sig: int) -> None:
+    from etcdmap.testing.nemeses import outage
+
+    server.etcdctl("put", "/out/k", str(sig))
+    endpoint = server.endpoint
+    with outage(server, sig) as down:
+        assert down is server
+        assert server.running == (sig == signal.SIGSTOP)  # stopped, or gone
+        with pytest.raises(testing.EtcdCommandError):
+            server.etcdctl("get", "/out/k", "--command-timeout=0.3s", timeout=10)
+    assert server.endpoint == endpoint
+    assert server.etcdctl("get", "/out/k", "--print-value-only").strip() == str(sig)
+
+
+def test_outage_heals_when_the_block_raises(server: EtcdServer) -> None:
+    from etcdmap.testing.nemeses import outage
+
+    with pytest.raises(KeyError), outage(server):
+        raise KeyError("in the block")
+    assert server.running
+    with pytest.raises(ValueError, match="sig"):
+        with outage(server, signal.SIGCONT):
+            pass
+    assert server.running
+
+
+def test_frozen_needs_a_running_server() -> None:
+    from etcdmap.testing.nemeses import frozen
+
+    with pytest.raises(RuntimeError, match="not running"):
+        with frozen(EtcdServer()):
+            pass
 
 
 # --------------------------------------------------------------------------- cluster
@@ -196,10 +362,10 @@ def test_cluster_failover() -> None:
 
 _SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     from etcdmap.testing import EtcdServer
     srv = EtcdServer().start()
-    print(srv.pid, srv._tmp_dir, flush=True)
+    print(srv.pid, os.path.dirname(srv.log_path), flush=True)
     if sys.argv[1] == "sleep":
         time.sleep(120)
     """
@@ -221,7 +387,7 @@ def test_no_process_left_behind(mode: str) -> None:
         pid_s, tmp_dir = line.split()
         etcd_pid = int(pid_s)
         if mode == "sigkill":
-            assert testing._pid_alive(etcd_pid)
+            assert testing._process.pid_alive(etcd_pid)
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         assert _wait_gone(etcd_pid), f"etcd pid {etcd_pid} survived its parent ({mode})"

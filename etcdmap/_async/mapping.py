@@ -8,7 +8,7 @@ revision, so a pass is one consistent snapshot whose memory is bounded by ``page
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, overload
 
 from .._backends.asyncio import flatten
 from .._backends.mapping import (
@@ -38,10 +38,12 @@ from .._core.mapping import (
     summarize,
 )
 from .._core.results import GetResponse, KeyValue, TxnResponse
-from ..codecs import Str, codec_for
+from ..codecs import Codec, Str, codec_for
 from .client import AsyncClient
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .concurrency import AsyncSTM
 
 __all__ = [
@@ -241,6 +243,17 @@ class AsyncMapReader(AsyncMappingBase[V]):
         return self.at(self._read_revision or self.revision)
 
 
+class _MapOptions(TypedDict, total=False):
+    """The options of ``AsyncEtcdMap`` that do not choose its value type (for its overloads)."""
+
+    key_codec: Any
+    page_size: int
+    serializable: bool
+    lease: LeaseLike
+    max_txn_ops: int
+    max_request_bytes: int
+
+
 class AsyncEtcdMapSnapshot(AsyncMapReader[V]):
     """A read-only view of a map pinned to one revision (``AsyncEtcdMap.at(revision)``)."""
 
@@ -271,6 +284,28 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
     any other ``EtcdError`` means etcd refused it (nothing applied).
     """
 
+    # The value type a checker infers: ``bytes`` by default (``Raw``), ``T`` from
+    # ``value_type=T`` or a ``Codec[T]``, ``Any`` for a type that is no class (``int | None``).
+    @overload
+    def __init__(
+        self: AsyncEtcdMap[bytes], client: AsyncClient, prefix: bytes | str, *,
+        value_type: None = None, codec: None = None, **options: Unpack[_MapOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: AsyncEtcdMap[T], client: AsyncClient, prefix: bytes | str, *,
+        value_type: type[T], codec: None = None, **options: Unpack[_MapOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: AsyncEtcdMap[T], client: AsyncClient, prefix: bytes | str, *,
+        value_type: None = None, codec: Codec[T], **options: Unpack[_MapOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: AsyncEtcdMap[Any], client: AsyncClient, prefix: bytes | str, *,
+        value_type: Any = None, codec: Any = None, **options: Unpack[_MapOptions],
+    ) -> None: ...
     def __init__(
         self,
         client: AsyncClient,

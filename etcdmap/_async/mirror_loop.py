@@ -37,8 +37,8 @@ class AsyncMirrorLoop:
     """Keeps ``store`` (the copy of ``keyspace``) equal to the server's prefix.
 
     Reports to ``status``, emits what it applies to ``feeds``, restores from ``file``;
-    lists ``page_size`` keys per Range (keys only with ``keys_only``), each call bounded by
-    ``timeout`` seconds.
+    lists ``page_size`` keys per Range (keys only with ``keys_only``); each call is bounded by
+    the status's ``timeout``.
     """
 
     def __init__(
@@ -52,7 +52,6 @@ class AsyncMirrorLoop:
         *,
         page_size: int,
         keys_only: bool,
-        timeout: float,
     ) -> None:
         self.client = client
         self.keyspace = keyspace
@@ -62,7 +61,6 @@ class AsyncMirrorLoop:
         self.file = file
         self.page_size = page_size
         self.keys_only = keys_only
-        self.timeout = timeout
         #: How many relists the loop did after a compaction (the first load not counted).
         self.relists = 0
         self._faults = FailureLog(log, f"mirror of {keyspace.name!r}")
@@ -145,7 +143,7 @@ class AsyncMirrorLoop:
             try:
                 async for page in self.client.get_pages(
                     ks.start, range_end=ks.end, page_size=self.page_size, keys_only=self.keys_only,
-                    timeout=self.timeout,
+                    timeout=self.status.timeout,
                 ):
                     revision = revision or page.header.revision
                     store.add_page(data, invalid, page.kvs)
@@ -176,7 +174,9 @@ class AsyncMirrorLoop:
                 self._faults.recovered(None)
                 if status.sync_target < 0:
                     # restored from a file: synced once the copy reaches the current revision
-                    current = await self.client.get(ks.start, count_only=True, timeout=self.timeout)
+                    current = await self.client.get(
+                        ks.start, count_only=True, timeout=status.timeout
+                    )
                     status.sync_target = current.header.revision
                 await self.client.request_progress()
                 async for response in watcher:

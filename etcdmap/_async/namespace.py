@@ -82,7 +82,7 @@ class AsyncNamespace:
 
     Example::
 
-        app = etcdmap.namespace(client, "/app/")
+        app = AsyncNamespace(client, "/app/")
         await app.put("mode", "fast")          # writes /app/mode
         (await app.get("mode")).kvs[0].key     # b"mode"
     """

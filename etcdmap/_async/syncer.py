@@ -1,5 +1,5 @@
-"""Go's mirror package (``AsyncSyncer``) and ``copy_prefix``: copy a prefix to another cluster
-and keep it in step, the way ``etcdctl make-mirror`` does, resuming after restarts."""
+"""Go's mirror package (``AsyncSyncer``) and ``AsyncPrefixCopy``: copy a prefix to another
+cluster and keep it in step, the way ``etcdctl make-mirror`` does, resuming after restarts."""
 
 from __future__ import annotations
 
@@ -110,7 +110,12 @@ ProgressCallback = Callable[[CopyProgress], Any]
 
 
 class AsyncPrefixCopy:
-    """A running ``copy_prefix``: the prefix copied to the destination, then kept in step.
+    """Copy ``prefix`` from ``source`` to ``destination`` and keep it in step until stopped
+    (``etcdctl make-mirror``; Go's mirror Syncer underneath); both are ``AsyncClient``.
+
+    ``async with AsyncPrefixCopy(...) as copy:`` (or ``start()``) runs it: pages of the prefix
+    read at one revision (KV.Range, linearizable) and written in transactions (KV.Txn), then
+    the changes of a watch from the next revision (Watch.Watch), in source order.
 
     A worker copies the source prefix at one revision (``phase == "base"``), deletes
     destination keys the source does not have, then applies every change from the next
@@ -145,6 +150,31 @@ class AsyncPrefixCopy:
     ``CopyProgress``, also passed to the ``progress`` callback after every base page and
     every applied batch (from the worker; a coroutine function is awaited).
     Stop it with ``stop()`` or by leaving its ``async with`` block.
+
+    Parameters
+    ----------
+    source, destination:
+        The clients of the cluster copied from and of the one copied to.
+    prefix, dest_prefix:
+        The keys copied, and where they go (default: the same prefix).
+    progress:
+        Called with a ``CopyProgress`` after every page and every applied batch.
+    state_file:
+        Path of a small JSON file recording how far the copy got.
+    timeout:
+        Seconds for each RPC before it counts as failed (and is tried again).
+    retry_timeout:
+        Seconds the copy keeps trying again while a side is unreachable, from the first
+        failure in a row (60 by default; None: for ever). Then it ends: ``wait_for`` raises
+        a ``PartialWriteError``.
+    max_txn_ops, max_request_bytes:
+        The destination's ``--max-txn-ops`` and ``--max-request-bytes`` (etcd's defaults,
+        128 and 1.5 MiB).
+
+    Example::
+
+        async with AsyncPrefixCopy(src, dst, "/config/", state_file="mirror.json") as copy:
+            await copy.wait_for((await src.put("/config/mode", "fast")).header.revision, 10)
     """
 
     def __init__(
@@ -197,7 +227,7 @@ class AsyncPrefixCopy:
         )
 
     def start(self) -> AsyncPrefixCopy:
-        """Start the worker (``copy_prefix`` does it); returns self."""
+        """Start the worker (entering the ``async with`` block does it); returns self."""
         if self._worker is None:
             self._worker = Worker(self._run, name="etcdmap-copy-prefix")
         return self

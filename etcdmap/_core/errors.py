@@ -52,6 +52,16 @@ class EtcdError(Exception):
         self.details = details or message
         self.endpoint = endpoint
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's default calls cls(*args), which misses keyword-only fields (lease_id)
+        return (_unpickle_error, (type(self), self.args), self.__dict__)
+
+
+def _unpickle_error(cls: type[EtcdError], args: tuple[Any, ...]) -> EtcdError:
+    error = cls.__new__(cls)
+    error.args = args  # OSError's __new__ (TimeoutError's) leaves them to __init__
+    return error
+
 
 class OutcomeUnknownError(EtcdError):
     """The request may or may not have been applied: it left the client, then the answer was
@@ -59,7 +69,7 @@ class OutcomeUnknownError(EtcdError):
 
     Sending a write again after this error may apply it twice; read the key back (or make the
     write conditional, e.g. a Txn on a revision) first. Its subclasses are
-    ``DeadlineExceededError``, ``ConnectionLostError``, ``CancelledError``,
+    ``DeadlineExceededError``, ``ConnectionLostError``, ``RPCCancelledError``,
     ``RequestTimeoutError`` (and its ``TimeoutDueTo...`` kinds), ``StoppedError`` and
     ``RequestCanceledError``. Every other ``EtcdError`` of a write means it was not applied.
     """
@@ -337,7 +347,7 @@ class RequestCanceledError(ServerError, OutcomeUnknownError):
 
 class TransportError(EtcdError):
     """The request did not get an answer from etcd: ``ConnectionFailedError`` (never sent),
-    ``ConnectionLostError``, ``DeadlineExceededError`` or ``CancelledError`` (outcome
+    ``ConnectionLostError``, ``DeadlineExceededError`` or ``RPCCancelledError`` (outcome
     unknown)."""
 
 
@@ -362,9 +372,13 @@ class DeadlineExceededError(TransportError, OutcomeUnknownError, TimeoutError):
     applied."""
 
 
-class CancelledError(TransportError, OutcomeUnknownError):
-    """The RPC was cancelled (for example the client was closed during the call); a write may
-    or may not have been applied."""
+class RPCCancelledError(TransportError, OutcomeUnknownError):
+    """The RPC was cancelled: gRPC's ``CANCELLED`` status or Go's ``context canceled`` (for
+    example the client was closed during the call); a write may or may not have been applied.
+
+    Not ``asyncio.CancelledError`` (a task being cancelled), nor etcd's own
+    ``RequestCanceledError`` (``etcdserver: request canceled``, a pending proposal given up).
+    """
 
 
 # --- errors raised on the client ------------------------------------------------------------
@@ -423,6 +437,24 @@ class OldClusterError(ClientError):
 
 class ClientClosedError(ClientError):
     """The client was used after ``close()`` / ``aclose()``."""
+
+
+class MirrorLagError(ClientError, TimeoutError):
+    """A write through a mirror WAS applied (at ``revision``), but the mirror's copy did not
+    show it within the mirror's ``timeout`` (its watch lags or is lost). Do not write again:
+    ``mirror.wait_for(revision)`` waits longer, ``mirror.map`` reads the server."""
+
+    def __init__(self, message: str, *, revision: int, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.revision = revision
+
+
+class MirrorDegradedError(TransportError):
+    """A mirror's mapping read (``m[key]``, ``key in m``, ``len(m)``, iteration, the views)
+    while the mirror is ``DEGRADED`` and its consistency is not ``"local"``: its watch has
+    confirmed nothing for ``degraded_after`` seconds, so its copy may be stale. Raised with no
+    I/O; ``mirror.read(key)`` asks the server first, ``mirror.local_get(key)`` answers from
+    the copy."""
 
 
 class ConfigError(ClientError, ValueError):
@@ -505,12 +537,12 @@ class TooManyClientsError(ClientError):
 
 
 class PartialWriteError(EtcdError):
-    """A bulk write split over several transactions (``EtcdMap.update``, ``copy_prefix``)
+    """A bulk write split over several transactions (``EtcdMap.update``, ``PrefixCopy``)
     failed midway. ``written`` are the keys whose transactions etcd acknowledged,
     ``not_written`` those it did not apply, ``unknown`` those of the transaction in flight
     when its outcome became unknown (empty unless ``cause`` is an ``OutcomeUnknownError``);
     each in the order given, as the caller named them. ``cause`` is the error that stopped it.
-    ``complete_revision`` is set by ``copy_prefix``: the source revision up to which the
+    ``complete_revision`` is set by ``PrefixCopy``: the source revision up to which the
     destination holds every change (0: none; a new copy from it resumes), None elsewhere.
 
     The exception raised is also an instance of ``cause``'s class (a subclass of both, made
@@ -556,7 +588,7 @@ def _partial_write_class(cause: type[EtcdError]) -> type[PartialWriteError]:
     if cls is None:
         made = type(
             f"PartialWriteError({cause.__name__})", (PartialWriteError, cause),
-            {"__module__": __name__, "__doc__": PartialWriteError.__doc__},
+            {"__module__": PartialWriteError.__module__, "__doc__": PartialWriteError.__doc__},
         )
         cls = _PARTIAL_WRITE_CLASSES.setdefault(cause, made)
     return cls
@@ -691,7 +723,7 @@ ERROR_CLASSES: dict[str, type[EtcdError]] = {
 #: reaches the server first.
 _CONTEXT_ERRORS: dict[str, type[EtcdError]] = {
     "context deadline exceeded": DeadlineExceededError,
-    "context canceled": CancelledError,
+    "context canceled": RPCCancelledError,
 }
 
 #: Go's concurrency package errors, which the v3lock / v3election services return as they are.
@@ -705,7 +737,7 @@ _CONCURRENCY_ERRORS: dict[str, type[EtcdError]] = {
 _BY_CODE: dict[grpc.StatusCode, type[EtcdError]] = {
     grpc.StatusCode.UNAVAILABLE: ConnectionLostError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
-    grpc.StatusCode.CANCELLED: CancelledError,
+    grpc.StatusCode.CANCELLED: RPCCancelledError,
 }
 
 

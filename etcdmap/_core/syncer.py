@@ -1,4 +1,4 @@
-"""Sans-IO parts of the mirror Syncer and of ``copy_prefix``: paging, key mapping, batching
+"""Sans-IO parts of the mirror Syncer and of ``PrefixCopy``: paging, key mapping, batching
 watch events into destination transactions, the resume state and progress reports."""
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ CopyPhase = Literal["base", "updates"]
 
 
 class CopyProgress(msgspec.Struct, frozen=True):
-    """A progress report of ``copy_prefix``.
+    """A progress report of a ``PrefixCopy``.
 
     Attributes
     ----------
@@ -244,7 +244,7 @@ class CopyProgress(msgspec.Struct, frozen=True):
 
 
 class CopyState(msgspec.Struct, frozen=True):
-    """What ``copy_prefix`` persists to resume: which copy, and how far it got."""
+    """What a ``PrefixCopy`` persists to resume: which copy, and how far it got."""
 
     prefix: bytes
     dest_prefix: bytes

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: A file name as ``TLSConfig`` accepts it.
-StrPath: TypeAlias = "str | os.PathLike[str]"
+StrPath: TypeAlias = str | os.PathLike[str]
 
 _CERT_MARKER = b"-----BEGIN CERTIFICATE-----"
 _KEY_MARKER = b"PRIVATE KEY-----"

@@ -9,7 +9,7 @@ revision, so a pass is one consistent snapshot whose memory is bounded by ``page
 from __future__ import annotations
 
 from collections.abc import Iterator, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, overload
 
 from .._backends.threads import flatten
 from .._backends.mapping import (
@@ -39,10 +39,12 @@ from .._core.mapping import (
     summarize,
 )
 from .._core.results import GetResponse, KeyValue, TxnResponse
-from ..codecs import Str, codec_for
+from ..codecs import Codec, Str, codec_for
 from .client import Client
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .concurrency import STM
 
 __all__ = [
@@ -242,6 +244,17 @@ class MapReader(MappingBase[V]):
         return self.at(self._read_revision or self.revision)
 
 
+class _MapOptions(TypedDict, total=False):
+    """The options of ``EtcdMap`` that do not choose its value type (for its overloads)."""
+
+    key_codec: Any
+    page_size: int
+    serializable: bool
+    lease: LeaseLike
+    max_txn_ops: int
+    max_request_bytes: int
+
+
 class EtcdMapSnapshot(MapReader[V]):
     """A read-only view of a map pinned to one revision (``EtcdMap.at(revision)``)."""
 
@@ -261,10 +274,9 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     ``max_txn_ops`` and ``max_request_bytes`` are the server's ``--max-txn-ops`` and
     ``--max-request-bytes`` (etcd's defaults here): ``update()`` plans its Txns under them.
 
-    The blocking map has the operations of a ``MutableMapping`` as coroutines:
-    ``m[key]``, ``m.set(key, value)``, ``m.delete(key)``,
-    ``m.contains(key)``, ``m.count()``, ``for key in m``, and views whose
-    passes are ``for``. The blocking ``EtcdMap`` is a real ``MutableMapping``.
+    The blocking map is a real ``MutableMapping``: ``m[key]``, ``m[key] = value``,
+    ``del m[key]``, ``key in m``, ``len(m)`` and ``for key in m`` each send the RPCs their
+    named methods (``set``, ``delete``, ``contains``, ``count``, ``keys``) document.
 
     Errors of writes: an ``OutcomeUnknownError`` (a deadline, a connection lost after sending,
     etcd's request timeouts) means the write may or may not have been applied; read the key
@@ -272,6 +284,28 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     any other ``EtcdError`` means etcd refused it (nothing applied).
     """
 
+    # The value type a checker infers: ``bytes`` by default (``Raw``), ``T`` from
+    # ``value_type=T`` or a ``Codec[T]``, ``Any`` for a type that is no class (``int | None``).
+    @overload
+    def __init__(
+        self: EtcdMap[bytes], client: Client, prefix: bytes | str, *,
+        value_type: None = None, codec: None = None, **options: Unpack[_MapOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: EtcdMap[T], client: Client, prefix: bytes | str, *,
+        value_type: type[T], codec: None = None, **options: Unpack[_MapOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: EtcdMap[T], client: Client, prefix: bytes | str, *,
+        value_type: None = None, codec: Codec[T], **options: Unpack[_MapOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: EtcdMap[Any], client: Client, prefix: bytes | str, *,
+        value_type: Any = None, codec: Any = None, **options: Unpack[_MapOptions],
+    ) -> None: ...
     def __init__(
         self,
         client: Client,

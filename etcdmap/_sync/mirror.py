@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
 
 from .._backends._mirror import Guard, MirrorBase
 from .._backends.threads import settle
@@ -47,6 +47,11 @@ from .mirror_feeds import Changes, Feed, Feeds, MirrorSubscription
 from .mirror_loop import MirrorLoop
 from .mirror_status import MirrorStatus
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..codecs import Codec
+
 __all__ = ["Changes", "Mirror", "MirrorSubscription"]
 
 V = TypeVar("V")
@@ -54,6 +59,22 @@ V = TypeVar("V")
 #: Keys per Range while listing. etcd counts the rest of the range for every page (see
 #: bench/mapping.py), so big pages list a large prefix much faster than etcd's usual 1000.
 PAGE_SIZE = 10_000
+
+
+class _MirrorOptions(TypedDict, total=False):
+    """The options of ``Mirror`` that do not choose its value type (for its overloads)."""
+
+    key_codec: Any
+    consistency: Consistency
+    keys_only: bool
+    transform: Callable[[str, Any], Any] | None
+    persist: str | os.PathLike[str] | None
+    on_state_change: Callable[[MirrorState, MirrorState], Any] | None
+    timeout: float
+    progress_interval: float
+    page_size: int
+    lease: Any
+    degraded_after: float
 
 
 class Mirror(MirrorBase[V]):
@@ -65,23 +86,30 @@ class Mirror(MirrorBase[V]):
     page_size=10000)``;
     ``with Mirror(...) as m:`` starts it and waits until it is synced.
 
-    Reads (``m[key]``, ``key in m``, ``len(m)``, iteration, ``keys/values/items``,
-    ``snapshot()``, ``lookup``) answer from the local copy with no RPC; with the blocking
-    mirror the dunders answer now, ``m.read(key, consistency=...)`` and
-    ``m.barrier(...)`` wait first as ``consistency`` says (see ``Consistency``).
-    While the mirror is ``DEGRADED`` (its watch is lost or silent: the server is down or
-    unreachable) the local copy keeps answering, but a ``"session"`` or ``"linearizable"``
-    read first asks the server and fails fast with its ``EtcdError``
-    (``ConnectionFailedError``, ``DeadlineExceededError``...) when it does not answer.
-    Writes (``set``, ``delete``, ``update``, ``clear``) go to the server through ``m.map``
-    (an ``EtcdMap`` over the same prefix and codec) and return once the mirror has
-    applied them: read-your-writes. Values are stored decoded (then ``transform(key,
-    value)``d); a value that does not decode is kept aside in ``invalid``.
+    The mapping reads (``m[key]``, ``key in m``, ``len(m)``, iteration and
+    ``keys/values/items``) and ``lookup`` answer from the local copy now: no RPC, no waiting
+    (README.md, "Same name, same meaning"). ``m.read(key)``, ``contains``, ``count``,
+    ``snapshot`` and ``barrier`` first wait as their ``consistency`` (default the mirror's)
+    says: ``"session"`` for this mirror's writes, ``"linearizable"`` for the server's current
+    revision (one Txn, linearizable). While the mirror is ``DEGRADED`` (its watch is lost or
+    silent: the server is down or unreachable) and its consistency is not ``"local"``, the
+    mapping reads raise ``MirrorDegradedError`` at once (no I/O) rather than answer from a
+    copy that may be stale; ``local_get``/``local_snapshot`` still answer from it, and a
+    ``"session"`` or ``"linearizable"`` ``read`` first asks the server and fails fast with
+    its ``EtcdError`` (``ConnectionFailedError``, ``DeadlineExceededError``...) when it does
+    not answer. Writes (``set``, ``delete``, ``update``, ``clear``) go to the server through
+    ``m.map`` (an ``EtcdMap`` over the same prefix and codec) and return once the copy
+    shows them, so ``m[key]`` reads them back; after ``timeout`` seconds ``MirrorLagError``
+    says the write WAS applied and carries its ``revision``. Values are stored decoded (then
+    ``transform(key, value)``d); a value that does not decode is kept aside in ``invalid``.
 
     Parameters
     ----------
     consistency:
-        The default for reads: ``"local"``, ``"session"`` or ``"linearizable"``.
+        What ``read``, ``contains``, ``count``, ``snapshot`` and ``barrier`` wait for by
+        default: nothing (``"local"``), this mirror's writes (``"session"``) or the server's
+        current revision (``"linearizable"``). With ``"local"`` the mapping reads also answer
+        while the mirror is ``DEGRADED``.
     keys_only:
         Store keys only (every value None): the listing reads no values.
     transform:
@@ -94,7 +122,8 @@ class Mirror(MirrorBase[V]):
     on_state_change:
         ``callback(old_state, new_state)``, run on a worker of its own.
     timeout:
-        Default seconds for ``wait_synced``, ``wait_for`` and the wait of every write.
+        Default seconds for ``wait_synced``, ``wait_for`` and the wait of every write
+        (``MirrorLagError`` after it), and the timeout of the mirror's own RPCs.
     progress_interval:
         Seconds between progress requests that confirm the watch is alive (at most a third
         of ``degraded_after``).
@@ -106,6 +135,28 @@ class Mirror(MirrorBase[V]):
         ``on_state_change`` sees each change.
     """
 
+    # The value type a checker infers, as for ``EtcdMap``: ``bytes`` by default, ``T``
+    # from ``value_type=T`` or a ``Codec[T]``, ``Any`` for a type that is no class.
+    @overload
+    def __init__(
+        self: Mirror[bytes], client: Client, prefix: bytes | str, *,
+        value_type: None = None, codec: None = None, **options: Unpack[_MirrorOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: Mirror[V], client: Client, prefix: bytes | str, *,
+        value_type: type[V], codec: None = None, **options: Unpack[_MirrorOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: Mirror[V], client: Client, prefix: bytes | str, *,
+        value_type: None = None, codec: Codec[V], **options: Unpack[_MirrorOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: Mirror[Any], client: Client, prefix: bytes | str, *,
+        value_type: Any = None, codec: Any = None, **options: Unpack[_MirrorOptions],
+    ) -> None: ...
     def __init__(
         self,
         client: Client,
@@ -140,7 +191,7 @@ class Mirror(MirrorBase[V]):
         self.codec = keyspace.codec
         self.consistency = check_consistency(consistency)
         self.keys_only = keys_only
-        self.timeout = check_seconds(timeout, "timeout")
+        timeout = check_seconds(timeout, "timeout")
         self.progress_interval = check_seconds(progress_interval, "progress_interval")
         self.degraded_after = check_seconds(degraded_after, "degraded_after")
         self._file = MirrorFile(persist, keyspace, keys_only)
@@ -152,7 +203,7 @@ class Mirror(MirrorBase[V]):
         self._guard = Guard()
         self._feeds = Feeds()
         self._status = MirrorStatus(
-            client, keyspace, self._store, self._guard, timeout=self.timeout,
+            client, keyspace, self._store, self._guard, timeout=timeout,
             degraded_after=self.degraded_after,
             # Seconds between two heartbeats: a progress request, a look at the silence.
             beat=min(self.progress_interval, self.degraded_after / 3),
@@ -162,7 +213,7 @@ class Mirror(MirrorBase[V]):
         self.synced = self._status.synced
         self._loop = MirrorLoop(
             client, keyspace, self._store, self._status, self._feeds, self._file,
-            page_size=page_size, keys_only=keys_only, timeout=self.timeout,
+            page_size=page_size, keys_only=keys_only,
         )  # fmt: skip
         self._on_state_change = on_state_change
         self._state_feed: Feed[tuple[MirrorState, MirrorState]] | None = None
@@ -243,6 +294,16 @@ class Mirror(MirrorBase[V]):
     def revision(self) -> int:
         """The server revision the local copy equals (0 before the first load)."""
         return self._store.revision
+
+    @property
+    def timeout(self) -> float:
+        """Default seconds for ``wait_synced``, ``wait_for`` and the wait of every write, and
+        the timeout of the mirror's own RPCs (settable)."""
+        return self._status.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._status.timeout = check_seconds(seconds, "timeout")
 
     @property
     def lag(self) -> int:
@@ -338,18 +399,6 @@ class Mirror(MirrorBase[V]):
         self.barrier(consistency)
         return self.local_snapshot()
 
-    def keys(self) -> Any:
-        """The keys of an atomic copy of the local content, in key order."""
-        return self.local_snapshot().data.keys()
-
-    def values(self) -> Any:
-        """The values of an atomic copy of the local content."""
-        return self.local_snapshot().data.values()
-
-    def items(self) -> Any:
-        """The ``(key, value)`` pairs of an atomic copy of the local content."""
-        return self.local_snapshot().data.items()
-
     # --- indexes ------------------------------------------------------------------------------
 
     def add_index(self, name: str, fn: Callable[[str, Any], Any]) -> None:
@@ -377,8 +426,7 @@ class Mirror(MirrorBase[V]):
         """Call ``callback(batch)`` for every batch applied from now on (one per revision,
         or one per quiet period of ``debounce`` seconds, at most ``max_wait`` apart), from a
         worker of its own: never on the watch reader; a callback that raises is logged and
-        the mirror goes on. With the blocking mirror the callback may be a coroutine
-        function. Returns a handle with ``cancel()``."""
+        the mirror goes on. Returns a handle with ``cancel()``."""
         feed = self._feeds.attach(debounce, max_wait)
         return MirrorSubscription(self._feeds, callback, feed)
 
@@ -390,13 +438,26 @@ class Mirror(MirrorBase[V]):
     # --- writes -------------------------------------------------------------------------------
 
     def set(self, key: str, value: V, *, ttl: float | None = None, lease: Any = None) -> int:
-        """Store ``value`` under ``key`` (one Put) and return its revision once the mirror
-        has applied it (``TimeoutError`` if that takes longer than ``timeout``)."""
+        """Store ``value`` under ``key`` (one Put, through ``map``) and return its revision
+        once the local copy shows it; ``MirrorLagError`` (the write WAS applied) if that takes
+        longer than ``timeout``.
+
+        Parameters
+        ----------
+        key:
+            The key, relative to the prefix.
+        value:
+            The value, encoded by the mirror's codec.
+        ttl:
+            Attach the key to a new lease of ``ttl`` seconds (one LeaseGrant first).
+        lease:
+            Attach the key to this lease (an id or a ``Lease``); default the map's.
+        """
         return self._status.wrote(self.map.set(key, value, ttl=ttl, lease=lease))
 
     def delete(self, key: str) -> int:
         """Delete ``key`` (one DeleteRange; ``KeyError`` if it did not exist) and return the
-        revision once the mirror has applied it."""
+        revision once the local copy shows it (``MirrorLagError`` as for ``set``)."""
         return self._status.wrote(self.map.delete(key))
 
     def update(  # type: ignore[override, unused-ignore]

@@ -38,8 +38,8 @@ class MirrorLoop:
     """Keeps ``store`` (the copy of ``keyspace``) equal to the server's prefix.
 
     Reports to ``status``, emits what it applies to ``feeds``, restores from ``file``;
-    lists ``page_size`` keys per Range (keys only with ``keys_only``), each call bounded by
-    ``timeout`` seconds.
+    lists ``page_size`` keys per Range (keys only with ``keys_only``); each call is bounded by
+    the status's ``timeout``.
     """
 
     def __init__(
@@ -53,7 +53,6 @@ class MirrorLoop:
         *,
         page_size: int,
         keys_only: bool,
-        timeout: float,
     ) -> None:
         self.client = client
         self.keyspace = keyspace
@@ -63,7 +62,6 @@ class MirrorLoop:
         self.file = file
         self.page_size = page_size
         self.keys_only = keys_only
-        self.timeout = timeout
         #: How many relists the loop did after a compaction (the first load not counted).
         self.relists = 0
         self._faults = FailureLog(log, f"mirror of {keyspace.name!r}")
@@ -146,7 +144,7 @@ class MirrorLoop:
             try:
                 for page in self.client.get_pages(
                     ks.start, range_end=ks.end, page_size=self.page_size, keys_only=self.keys_only,
-                    timeout=self.timeout,
+                    timeout=self.status.timeout,
                 ):
                     revision = revision or page.header.revision
                     store.add_page(data, invalid, page.kvs)
@@ -177,7 +175,9 @@ class MirrorLoop:
                 self._faults.recovered(None)
                 if status.sync_target < 0:
                     # restored from a file: synced once the copy reaches the current revision
-                    current = self.client.get(ks.start, count_only=True, timeout=self.timeout)
+                    current = self.client.get(
+                        ks.start, count_only=True, timeout=status.timeout
+                    )
                     status.sync_target = current.header.revision
                 self.client.request_progress()
                 for response in watcher:

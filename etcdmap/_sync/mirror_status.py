@@ -19,7 +19,7 @@ from typing import Any
 
 from .._backends.threads import Event
 from .._core.checks import check_seconds
-from .._core.errors import ClientClosedError, EtcdError
+from .._core.errors import ClientClosedError, EtcdError, MirrorLagError
 from .._core.keyspace import KeySpace
 from .._core.kv import Compare, Op
 from .._core.mirror import Consistency, MirrorState, MirrorStore
@@ -262,10 +262,17 @@ class MirrorStatus:
         return self.store.revision
 
     def wrote(self, revision: int) -> int:
-        """A write through the mirror got ``revision``: wait until the copy has it (and make
-        later ``"session"`` reads wait for it too)."""
+        """A write through the mirror got ``revision``: wait until the copy shows it
+        (read-your-writes through ``m[key]``; later ``"session"`` reads wait for it too), at
+        most ``timeout`` seconds: ``MirrorLagError`` (it WAS applied) after."""
         self._written = max(self._written, revision)
-        self.wait_for(revision)
+        try:
+            self.wait_for(revision)
+        except TimeoutError as error:
+            raise MirrorLagError(
+                f"the write was applied at revision {revision}, but {error}; do not write "
+                f"it again: wait_for({revision}) waits longer", revision=revision,
+            ) from None
         return revision
 
     def close(self) -> None:

@@ -83,7 +83,7 @@ class Namespace:
 
     Example::
 
-        app = etcdmap.namespace(client, "/app/")
+        app = Namespace(client, "/app/")
         app.put("mode", "fast")          # writes /app/mode
         (app.get("mode")).kvs[0].key     # b"mode"
     """

@@ -4,20 +4,15 @@ from tests/_async/helpers.py)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import subprocess
-import threading
-import time
-from collections.abc import AsyncIterable, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterable, Callable
 from typing import Any
 
 import etcdmap
 from etcdmap import AsyncClient
 from etcdmap.metrics import ClientHooks
 from etcdmap.testing import EtcdServer, find_binary
+from etcdmap.testing.nemeses import frozen
 
 
 async def collect(
@@ -42,33 +37,6 @@ async def put_retrying(client: AsyncClient, key: str, value: str) -> int:
         except etcdmap.EtcdError:
             await asyncio.sleep(0.1)
     raise AssertionError(f"could not write {key}")
-
-
-@contextlib.contextmanager
-def frozen(server: EtcdServer, thaw_after: float | None = None) -> Iterator[None]:
-    """Freeze the etcd process (SIGSTOP) during the block, then let it run again (SIGCONT):
-    its connections stay open but nothing on them moves, unlike a killed server's. With
-    ``thaw_after``, a timer lets it run again after that many seconds, while a call of the
-    block still waits."""
-    pid = server.pid
-    assert pid is not None, f"{server!r} is not running"
-    os.kill(pid, signal.SIGSTOP)
-    timer = threading.Timer(thaw_after or 0.0, os.kill, (pid, signal.SIGCONT))
-    try:
-        # the signal stops the threads one by one: wait until none runs any more
-        tasks = Path(f"/proc/{pid}/task")
-        deadline = time.monotonic() + 5
-        while any(_state(task) not in "Tt" for task in tasks.iterdir()):
-            assert time.monotonic() < deadline, f"{server!r} did not stop"
-            time.sleep(0.001)
-        if thaw_after is not None:
-            timer.start()
-        yield
-    finally:
-        timer.cancel()
-        if timer.is_alive():
-            timer.join()
-        os.kill(pid, signal.SIGCONT)
 
 
 async def session_keys(client: AsyncClient, prefix: str, lease: int) -> list[bytes]:
@@ -97,14 +65,6 @@ async def unknown_outcomes_leave_no_key(
         if (await client.get(prefix)).header.revision > before:
             return True
     return False
-
-
-def _state(task: Path) -> str:
-    """The scheduler state letter of a thread (``/proc/<pid>/task/<tid>``); "T" if gone."""
-    try:
-        return task.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return "T"
 
 
 def etcdctl_background(server: EtcdServer, *args: str, delay: float = 0.0) -> subprocess.Popen[str]:

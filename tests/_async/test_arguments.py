@@ -97,9 +97,9 @@ async def test_bad_lease_arguments_grant_nothing(
     await lease.revoke()
     calls.rpcs.clear()
     with pytest.raises(ValueError, match="^ttl must"):
-        etcdmap.AsyncSession(client, ttl=-1)
+        etcdmap.concurrency.AsyncSession(client, ttl=-1)
     with pytest.raises(TypeError, match="^ttl must"):
-        etcdmap.AsyncSession(client, ttl="10")  # type: ignore[arg-type]
+        etcdmap.concurrency.AsyncSession(client, ttl="10")  # type: ignore[arg-type]
     assert calls.rpcs == []
     assert {lease.id for lease in await client.leases()} == before
 
@@ -174,20 +174,22 @@ async def test_a_wrapper_refuses_a_client_of_the_other_flavour(
         AsyncEtcdMap(other, "/p/")
     with pytest.raises(TypeError, match=rf"^{etcdmap.AsyncMirror.__name__} {wrong}"):
         etcdmap.AsyncMirror(other, "/p/")
-    with pytest.raises(TypeError, match=rf"^{etcdmap.AsyncSession.__name__} {wrong}"):
-        etcdmap.AsyncSession(other)
-    with pytest.raises(TypeError, match=rf"^{etcdmap.AsyncSyncer.__name__} {wrong}"):
-        etcdmap.AsyncSyncer(other, "/p/")
+    with pytest.raises(TypeError, match=rf"^{etcdmap.concurrency.AsyncSession.__name__} {wrong}"):
+        etcdmap.concurrency.AsyncSession(other)
+    with pytest.raises(TypeError, match=rf"^{etcdmap.syncer.AsyncSyncer.__name__} {wrong}"):
+        etcdmap.syncer.AsyncSyncer(other, "/p/")
     with pytest.raises(TypeError, match=rf"^{etcdmap.AsyncLeasingKV.__name__} {wrong}"):
         etcdmap.AsyncLeasingKV(other, "/leasing/")
     with pytest.raises(TypeError, match=rf"^{etcdmap.AsyncOrderingKV.__name__} {wrong}"):
         etcdmap.AsyncOrderingKV(other)
-    with pytest.raises(TypeError, match=rf"^{etcdmap.AsyncQueue.__name__} {wrong}"):
-        etcdmap.AsyncQueue(other, "/q")
+    with pytest.raises(TypeError, match=rf"^{etcdmap.concurrency.AsyncQueue.__name__} {wrong}"):
+        etcdmap.concurrency.AsyncQueue(other, "/q")
     with pytest.raises(TypeError, match=rf"^{etcdmap.naming.AsyncRegistry.__name__} {wrong}"):
         etcdmap.naming.AsyncRegistry(other, "/svc/")
-    with pytest.raises(TypeError, match="needs two"):
-        etcdmap.copy_prefix(async_etcd_client, other, "/p/")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match=rf"^{etcdmap.syncer.AsyncPrefixCopy.__name__} {wrong}"):
+        etcdmap.syncer.AsyncPrefixCopy(async_etcd_client, other, "/p/")
+    with pytest.raises(TypeError, match=rf"^{etcdmap.AsyncNamespace.__name__} {wrong}"):
+        etcdmap.AsyncNamespace(other, "/p/")
     with pytest.raises(TypeError, match=rf"^{AsyncEtcdMap.__name__} needs an? {mine}, not str"):
         AsyncEtcdMap("127.0.0.1:2379", "/p/")  # type: ignore[arg-type]
 

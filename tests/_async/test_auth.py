@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 import etcdmap
-from etcdmap import AsyncClient, Permission
+from etcdmap import AsyncClient
+from etcdmap.admin import Permission
 from etcdmap.testing import EtcdServer
 
 ROOT = ("root", "root-pw")
@@ -30,9 +31,9 @@ async def test_auth_end_to_end(auth_server: EtcdServer) -> None:
     endpoints = auth_server.endpoints
     async with AsyncClient(endpoints) as admin:
         assert not (await admin.auth_status()).enabled
-        with pytest.raises(etcdmap.AuthNotEnabledError):
+        with pytest.raises(etcdmap.errors.AuthNotEnabledError):
             await admin.authenticate(*ROOT)
-        with pytest.raises(etcdmap.RootUserNotExistError):
+        with pytest.raises(etcdmap.errors.RootUserNotExistError):
             await admin.auth_enable()
         await admin.user_add(*ROOT)
         await admin.role_add("root")
@@ -49,7 +50,7 @@ async def test_auth_end_to_end(auth_server: EtcdServer) -> None:
             await early.put("/app/early", "1")
             await admin.auth_enable()
             assert (await early.get("/app/early")).kvs[0].value == b"1"
-        with pytest.raises(etcdmap.UserEmptyError):  # no credentials, auth is on now
+        with pytest.raises(etcdmap.errors.UserEmptyError):  # no credentials, auth is on now
             await admin.get("/app/early")
 
     async with (
@@ -64,18 +65,18 @@ async def test_auth_end_to_end(auth_server: EtcdServer) -> None:
         await app.put("/app/a", "1")
         assert (await app.get("/app/a")).kvs[0].value == b"1"
         assert (await app.get("/app/", prefix=True)).count == 2
-        with pytest.raises(etcdmap.PermissionDeniedError):
+        with pytest.raises(etcdmap.errors.PermissionDeniedError):
             await app.put("/other", "1")
-        with pytest.raises(etcdmap.PermissionDeniedError):
+        with pytest.raises(etcdmap.errors.PermissionDeniedError):
             await app.get("/other")
-        with pytest.raises(etcdmap.PermissionDeniedError):  # managing users needs root
+        with pytest.raises(etcdmap.errors.PermissionDeniedError):  # managing users needs root
             await app.user_list()
 
         started = time.monotonic()
         async with AsyncClient(endpoints, username=APP[0], password="wrong") as wrong:
-            with pytest.raises(etcdmap.AuthFailedError):
+            with pytest.raises(etcdmap.errors.AuthFailedError):
                 await wrong.get("/app/a")
-            with pytest.raises(etcdmap.AuthFailedError):  # and again on the next call
+            with pytest.raises(etcdmap.errors.AuthFailedError):  # and again on the next call
                 await wrong.get("/app/a")
         assert time.monotonic() - started < 2
 
@@ -96,14 +97,14 @@ async def test_auth_end_to_end(auth_server: EtcdServer) -> None:
         assert Permission("read", b"/shared", b"") in (await root.role_get("app-rw")).permissions
         await root.put("/shared", "s")
         assert (await app.get("/shared")).kvs[0].value == b"s"
-        with pytest.raises(etcdmap.PermissionDeniedError):
+        with pytest.raises(etcdmap.errors.PermissionDeniedError):
             await app.put("/shared", "no")
 
         # a changed password: the old one fails, the new one works
         await root.user_change_password("app", "new-pw")
-        with pytest.raises(etcdmap.AuthFailedError):
+        with pytest.raises(etcdmap.errors.AuthFailedError):
             await root.authenticate(*APP)
-        with pytest.raises(etcdmap.AuthFailedError):  # its token is void, its password wrong
+        with pytest.raises(etcdmap.errors.AuthFailedError):  # its token is void, its password wrong
             await app.get("/app/a")
         await app.aclose()
         app = AsyncClient(endpoints, username="app", password="new-pw")
@@ -115,22 +116,22 @@ async def test_auth_end_to_end(auth_server: EtcdServer) -> None:
         with pytest.raises(etcdmap.ServerError, match="no password user"):
             await root.authenticate("nopass", "anything")
         await root.user_delete("nopass")
-        with pytest.raises(etcdmap.UserNotFoundError):
+        with pytest.raises(etcdmap.errors.UserNotFoundError):
             await root.user_get("nopass")
 
         # revoking: the permission, then the role, then deleting both
         await root.role_revoke_permission("app-rw", "/app/", prefix=True)
-        with pytest.raises(etcdmap.PermissionNotGrantedError):
+        with pytest.raises(etcdmap.errors.PermissionNotGrantedError):
             await root.role_revoke_permission("app-rw", "/app/", prefix=True)
-        with pytest.raises(etcdmap.PermissionDeniedError):
+        with pytest.raises(etcdmap.errors.PermissionDeniedError):
             await app.get("/app/a")
         assert (await app.get("/shared")).count == 1
         await root.user_revoke_role("app", "app-rw")
         assert (await root.user_get("app")).roles == []
-        with pytest.raises(etcdmap.RoleNotGrantedError):
+        with pytest.raises(etcdmap.errors.RoleNotGrantedError):
             await root.user_revoke_role("app", "app-rw")
         await root.role_delete("app-rw")
-        with pytest.raises(etcdmap.RoleNotFoundError):
+        with pytest.raises(etcdmap.errors.RoleNotFoundError):
             await root.role_get("app-rw")
         await root.user_delete("app")
 

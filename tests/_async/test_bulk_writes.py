@@ -17,6 +17,7 @@ import pytest
 import etcdmap
 from etcdmap import AsyncClient, AsyncEtcdMap
 from etcdmap.metrics import ClientHooks
+from etcdmap.syncer import AsyncPrefixCopy
 from etcdmap.testing import EtcdServer
 
 from .helpers import KVCalls
@@ -69,7 +70,7 @@ async def test_what_cannot_fit_is_refused_before_anything_is_sent(
         big = {key: value for key, value in mixed().items() if key.startswith("big")}
         with pytest.raises(etcdmap.RequestTooLargeError, match="atomic=True"):
             await m.update(big, atomic=True)
-        with pytest.raises(etcdmap.TooManyOpsError, match="atomic=True"):
+        with pytest.raises(etcdmap.errors.TooManyOpsError, match="atomic=True"):
             await m.update({f"k{i}": b"v" for i in range(129)}, atomic=True)
         assert calls.methods == []
         assert await stored(client, etcd_prefix) == set()
@@ -147,7 +148,7 @@ async def test_copy_prefix_splits_by_bytes_and_ops(
         m: AsyncEtcdMap[bytes] = AsyncEtcdMap(client, source)
         data = mixed()
         await m.update(data)
-        async with etcdmap.copy_prefix(client, client, source, target) as copy:
+        async with AsyncPrefixCopy(client, client, source, target) as copy:
             # the base copy, then changes too big for one Txn together (one revision each)
             assert await copy.wait_for(m.revision, timeout=30), copy.error
             assert await stored(client, target) == set(data)
@@ -165,7 +166,7 @@ async def test_copy_prefix_of_a_value_too_large_for_the_destination_stops_before
     ) as destination:
         await source.put(etcd_prefix + "a", "1")
         await source.put(etcd_prefix + "huge", b"h" * (100 * KB))
-        copy = etcdmap.copy_prefix(
+        copy = AsyncPrefixCopy(
             source, destination, etcd_prefix, max_txn_ops=4, max_request_bytes=64 * KB
         )
         async with copy:
@@ -178,14 +179,14 @@ async def test_copy_prefix_of_a_value_too_large_for_the_destination_stops_before
 async def test_copy_prefix_into_a_destination_dying_midway_says_what_it_wrote(
     etcd_server: EtcdServer, etcd_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    reports: list[etcdmap.CopyProgress] = []
+    reports: list[etcdmap.syncer.CopyProgress] = []
     async with AsyncClient(etcd_server.endpoints) as source:
         data = {f"k{i:02}": b"v" for i in range(10)}
         await AsyncEtcdMap(source, etcd_prefix).update(data)
         with EtcdServer() as server:
             hook = KillOnSecondTxn(server)
             async with AsyncClient(server.endpoints, timeout=1, hooks=[hook]) as destination:
-                copy = etcdmap.copy_prefix(
+                copy = AsyncPrefixCopy(
                     source, destination, etcd_prefix, max_txn_ops=4, timeout=1,
                     retry_timeout=2, progress=reports.append,
                 )  # fmt: skip
@@ -217,7 +218,7 @@ async def test_copy_prefix_to_a_destination_that_stays_down_ends_within_its_boun
         await source.put(etcd_prefix + "a", "1")
         with EtcdServer() as server:
             async with AsyncClient(server.endpoints, timeout=1) as destination:
-                async with etcdmap.copy_prefix(
+                async with AsyncPrefixCopy(
                     source, destination, etcd_prefix, timeout=1, retry_timeout=1.5
                 ) as copy:
                     assert await copy.wait_for(1, timeout=10), copy.error
@@ -239,4 +240,4 @@ async def test_copy_prefix_retry_timeout_is_checked(etcd_server: EtcdServer) -> 
     async with AsyncClient(etcd_server.endpoints) as client:
         for bad, kind in ((-1, ValueError), (math.inf, ValueError), ("1", TypeError)):
             with pytest.raises(kind, match="retry_timeout"):
-                etcdmap.copy_prefix(client, client, "/p/", retry_timeout=bad)  # type: ignore[arg-type]
+                AsyncPrefixCopy(client, client, "/p/", retry_timeout=bad)  # type: ignore[arg-type]

@@ -12,7 +12,8 @@ import pytest
 
 import etcdmap
 from etcdmap import AsyncClient
-from etcdmap.testing import EtcdCluster, EtcdServer, _free_ports
+from etcdmap.testing import EtcdCluster, EtcdServer
+from etcdmap.testing._process import free_ports
 
 pytestmark = pytest.mark.cluster
 
@@ -55,7 +56,7 @@ async def test_hash_kv_is_equal_on_every_member(etcd_cluster: EtcdCluster, etcd_
                 try:
                     hashes[endpoint] = await client.hash_kv(endpoint, revision)
                     break
-                except etcdmap.FutureRevisionError:  # that member has not applied it yet
+                except etcdmap.errors.FutureRevisionError:  # that member has not applied it yet
                     assert time.monotonic() < deadline
                     time.sleep(0.05)
         assert len({h.hash for h in hashes.values()}) == 1
@@ -74,7 +75,7 @@ async def test_move_leader_to_a_follower(etcd_cluster: EtcdCluster) -> None:
         await client.move_leader(target.header.member_id)
         assert (await client.status(order[0])).leader == target.header.member_id
         assert etcd_cluster.leader() == etcd_cluster.endpoints.index(order[0])
-        with pytest.raises(etcdmap.BadLeaderTransfereeError):
+        with pytest.raises(etcdmap.errors.BadLeaderTransfereeError):
             await client.move_leader(12345)
 
 
@@ -84,28 +85,28 @@ async def test_snapshot_of_a_follower(etcd_cluster: EtcdCluster, tmp_path: objec
     follower = etcd_cluster.endpoints[(leader + 1) % 3]
     async with AsyncClient(etcd_cluster.endpoints) as client:
         result = await client.snapshot(path, endpoint=follower)
-    assert etcdmap.verify_snapshot(path) == result.size == os.path.getsize(path)
+    assert etcdmap.admin.verify_snapshot(path) == result.size == os.path.getsize(path)
 
 
 def start_joining_member(cluster: EtcdCluster, name: str, client_port: int, peer_port: int) -> EtcdServer:
     """Start an etcd that joins ``cluster`` (added before with its peer URL)."""
-    server = EtcdServer(
+    return EtcdServer(
         name=name,
         data_dir=os.path.join(cluster.data_dir, f"{name}.data"),
         extra_args=("--initial-cluster-state", "existing"),
-    )
-    server._client_port, server._peer_port = client_port, peer_port
-    server._tmp_dir, server._owns_tmp = cluster.data_dir, False
-    server._initial_cluster = ",".join(
-        [f"{m.name}={m.peer_url}" for m in cluster.members] + [f"{name}={server.peer_url}"]
-    )
-    server._spawn()
-    server.wait_healthy(20)
-    return server
+        start_timeout=20,
+        work_dir=cluster.data_dir,
+        client_port=client_port,
+        peer_port=peer_port,
+        initial_cluster={
+            **{m.name: m.peer_url for m in cluster.members},
+            name: f"http://127.0.0.1:{peer_port}",
+        },
+    ).start()
 
 
 async def test_learner_add_update_promote_remove(etcd_cluster: EtcdCluster) -> None:
-    client_port, peer_port, other_port = _free_ports(3)
+    client_port, peer_port, other_port = free_ports(3)
     peer_url = f"http://127.0.0.1:{peer_port}"
     async with AsyncClient(etcd_cluster.endpoints) as client:
         with pytest.raises(ValueError, match="scheme"):
@@ -116,7 +117,7 @@ async def test_learner_add_update_promote_remove(etcd_cluster: EtcdCluster) -> N
             try:
                 added = await client.member_add_as_learner([f"http://127.0.0.1:{other_port}"])
                 break
-            except etcdmap.UnhealthyError:
+            except etcdmap.errors.UnhealthyError:
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
         learner = added.member
@@ -126,7 +127,7 @@ async def test_learner_add_update_promote_remove(etcd_cluster: EtcdCluster) -> N
         assert listed[learner.id].is_learner and len(listed) == 4
 
         # never started: it cannot be promoted yet
-        with pytest.raises(etcdmap.LearnerNotReadyError):
+        with pytest.raises(etcdmap.errors.LearnerNotReadyError):
             await client.member_promote(learner.id)
         # the member is reachable elsewhere: update its peer URLs
         updated = await client.member_update(learner.id, [peer_url])
@@ -139,10 +140,10 @@ async def test_learner_add_update_promote_remove(etcd_cluster: EtcdCluster) -> N
                 try:
                     await client.member_promote(learner.id)
                     break
-                except etcdmap.LearnerNotReadyError:
+                except etcdmap.errors.LearnerNotReadyError:
                     assert time.monotonic() < deadline
                     time.sleep(0.1)
-                except etcdmap.MemberNotLearnerError:
+                except etcdmap.errors.MemberNotLearnerError:
                     # a follower forwards the promotion to the leader and may repeat it after
                     # a slow answer, then reports the repetition's refusal: it was promoted
                     break
@@ -150,12 +151,12 @@ async def test_learner_add_update_promote_remove(etcd_cluster: EtcdCluster) -> N
             member = {m.id: m for m in promoted.members}[learner.id]
             assert not member.is_learner and member.name == "m3"
             assert member.client_urls == [server.client_url]
-            with pytest.raises(etcdmap.MemberNotLearnerError):
+            with pytest.raises(etcdmap.errors.MemberNotLearnerError):
                 await client.member_promote(learner.id)
             remaining = await client.member_remove(learner.id)
             assert learner.id not in {m.id for m in remaining.members}
         finally:
             server.stop()
-        with pytest.raises(etcdmap.MemberNotFoundError):
+        with pytest.raises(etcdmap.errors.MemberNotFoundError):
             await client.member_remove(learner.id)
         assert len((await client.member_list()).members) == 3

@@ -13,8 +13,9 @@ from time import monotonic
 import pytest
 
 import etcdmap
-from etcdmap import AsyncClient, AsyncElection, AsyncMutex, AsyncSession, AsyncSTM
+from etcdmap import AsyncClient
 from etcdmap._async.concurrency import CLEANUP_TIMEOUT
+from etcdmap.concurrency import AsyncElection, AsyncMutex, AsyncSession, AsyncSTM
 from etcdmap.testing import EtcdServer
 
 from .helpers import etcdctl_background, frozen, stop, unknown_outcomes_leave_no_key
@@ -40,7 +41,7 @@ async def test_session_keeps_alive_closes_and_reports_loss(async_etcd_client: As
     assert session.done.is_set() and session.lost is None
     assert (await c.lease_time_to_live(lease)).ttl == -1  # revoked on close
     await session.aclose()  # twice is fine
-    with pytest.raises(etcdmap.SessionExpiredError):
+    with pytest.raises(etcdmap.errors.SessionExpiredError):
         await session.start()
 
     orphaned = await AsyncSession(c, ttl=5).start()
@@ -51,7 +52,7 @@ async def test_session_keeps_alive_closes_and_reports_loss(async_etcd_client: As
     lost = await AsyncSession(c, ttl=5).start()
     await c.lease_revoke(lost.lease_id)  # the lease is gone under the session
     assert await lost.done.wait(5) and lost.lost is not None
-    with pytest.raises(etcdmap.SessionExpiredError, match="session is expired"):
+    with pytest.raises(etcdmap.errors.SessionExpiredError, match="session is expired"):
         lost.check()
     await lost.aclose()
 
@@ -83,7 +84,7 @@ async def test_mutex_key_layout_try_lock_timeout_and_release(
         with pytest.raises(etcdmap.DeadlineExceededError, match="lock"):
             await m2.lock(timeout=0.2)
         await m1.release()
-        with pytest.raises(etcdmap.LockReleasedError):
+        with pytest.raises(etcdmap.errors.LockReleasedError):
             await m1.release()
         async with m2:
             assert await m2.is_owner()
@@ -100,9 +101,9 @@ async def test_losing_the_session_while_holding_is_reported(
         await c.lease_revoke(session.lease_id)
         assert await session.done.wait(5)
         assert not await mutex.is_owner()
-        with pytest.raises(etcdmap.SessionExpiredError, match="lost while the lock was held"):
+        with pytest.raises(etcdmap.errors.SessionExpiredError, match="lost while the lock was held"):
             await mutex.release()
-        with pytest.raises(etcdmap.SessionExpiredError):
+        with pytest.raises(etcdmap.errors.SessionExpiredError):
             await mutex.acquire()
 
 
@@ -198,9 +199,9 @@ async def test_election_campaign_proclaim_observe_resign(
     name = etcd_prefix + "election"
     async with AsyncSession(c, ttl=10) as s1, AsyncSession(c, ttl=10) as s2:
         e1, e2 = AsyncElection(s1, name), AsyncElection(s2, name)
-        with pytest.raises(etcdmap.ElectionNoLeaderError):
+        with pytest.raises(etcdmap.errors.ElectionNoLeaderError):
             await e1.leader()
-        with pytest.raises(etcdmap.ElectionNotLeaderError):
+        with pytest.raises(etcdmap.errors.ElectionNotLeaderError):
             await e1.proclaim("x")
         await e1.campaign("one")
         assert e1.key == f"{name}/{s1.lease_id:x}".encode() and e1.rev > 0
@@ -223,7 +224,7 @@ async def test_election_campaign_proclaim_observe_resign(
         await e2.campaign("five")
         assert (await e1.leader()).kvs[0].value == b"five"
         await resumed.resign()
-        with pytest.raises(etcdmap.ElectionNoLeaderError):
+        with pytest.raises(etcdmap.errors.ElectionNoLeaderError):
             await e1.leader()
 
 
@@ -348,7 +349,7 @@ async def test_server_side_lock_and_election_services(
         )
 
         name = etcd_prefix + "election"
-        with pytest.raises(etcdmap.ElectionNoLeaderError):
+        with pytest.raises(etcdmap.errors.ElectionNoLeaderError):
             await c.election_leader(name)
         campaign = await c.election_campaign(name, "one", lease)
         assert campaign.leader.name == name.encode() and campaign.leader.lease == lease.id
@@ -358,7 +359,7 @@ async def test_server_side_lock_and_election_services(
             await c.election_proclaim(campaign.leader, "two")
             assert (await stream.__anext__()).kv.value == b"two"
         await c.election_resign(campaign.leader)
-        with pytest.raises(etcdmap.ElectionNotLeaderError):
+        with pytest.raises(etcdmap.errors.ElectionNotLeaderError):
             await c.election_proclaim(campaign.leader, "three")
     finally:
         await lease.revoke()

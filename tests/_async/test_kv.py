@@ -131,11 +131,11 @@ async def test_put_with_lease_ignore_value_and_ignore_lease(
     await c.put(key, "", ignore_value=True, lease=0)
     kv = (await c.get(key)).kvs[0]
     assert (kv.value, kv.lease) == (b"v2", 0)
-    with pytest.raises(etcdmap.KeyNotFoundError, match="etcdserver: key not found"):
+    with pytest.raises(etcdmap.errors.KeyNotFoundError, match="etcdserver: key not found"):
         await c.put(etcd_prefix + "absent", "", ignore_value=True)
-    with pytest.raises(etcdmap.ValueProvidedError):
+    with pytest.raises(etcdmap.errors.ValueProvidedError):
         await c.put(key, "x", ignore_value=True)
-    with pytest.raises(etcdmap.LeaseNotFoundError):
+    with pytest.raises(etcdmap.errors.LeaseNotFoundError):
         await c.put(key, "x", lease=0x7777)
 
 
@@ -219,21 +219,21 @@ async def test_txn_ops_and_branches(async_etcd_client: AsyncClient, etcd_prefix:
 
 async def test_txn_server_limits(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
     c = async_etcd_client
-    with pytest.raises(etcdmap.TooManyOpsError, match="too many operations"):
+    with pytest.raises(etcdmap.errors.TooManyOpsError, match="too many operations"):
         await c.txn([], [Op.put(f"{etcd_prefix}{i}", "x") for i in range(129)])
-    with pytest.raises(etcdmap.DuplicateKeyError, match="duplicate key"):
+    with pytest.raises(etcdmap.errors.DuplicateKeyError, match="duplicate key"):
         await c.txn([], [Op.put(etcd_prefix + "d", "1"), Op.put(etcd_prefix + "d", "2")])
     assert (await c.get_prefix(etcd_prefix)).count == 0
 
 
 async def test_empty_key_and_future_revision(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
     c = async_etcd_client
-    with pytest.raises(etcdmap.EmptyKeyError, match=r"key is not provided \(put b''"):
+    with pytest.raises(etcdmap.errors.EmptyKeyError, match=r"key is not provided \(put b''"):
         await c.put("", "v")
-    with pytest.raises(etcdmap.EmptyKeyError):
+    with pytest.raises(etcdmap.errors.EmptyKeyError):
         await c.get("")
     now = (await c.put(etcd_prefix + "r", "1")).header.revision
-    with pytest.raises(etcdmap.FutureRevisionError, match="future revision"):
+    with pytest.raises(etcdmap.errors.FutureRevisionError, match="future revision"):
         await c.get(etcd_prefix + "r", revision=now + 1000)
 
 
@@ -347,7 +347,19 @@ async def test_get_pages_at_a_future_revision_asks_twice_then_raises(
     hooks = KVCalls()
     async with AsyncClient(etcd_server.endpoints, hooks=hooks) as c:  # type: ignore[attr-defined]
         ahead = (await c.put(etcd_prefix + "k", "v")).header.revision + 5
-        with pytest.raises(etcdmap.FutureRevisionError):
+        with pytest.raises(etcdmap.errors.FutureRevisionError):
             async for _ in c.get_pages(etcd_prefix, prefix=True, revision=ahead):
                 pass
     assert hooks.codes[1:] == [("KV/Range", "OUT_OF_RANGE")] * 2  # after the put
+
+
+async def test_get_kv_and_value_name_a_missing_key_without_index_errors(
+    async_etcd_client: AsyncClient, etcd_prefix: str
+) -> None:
+    c = async_etcd_client
+    missing = await c.get(f"{etcd_prefix}missing")
+    assert missing.kv is None and missing.value is None
+    written = (await c.put(f"{etcd_prefix}k", "v")).header.revision
+    found = await c.get(f"{etcd_prefix}k")
+    assert found.value == b"v" and found.kv is not None and found.kv.mod_revision == written
+    assert repr(found.kv).startswith(f"KeyValue(key=b'{etcd_prefix}k', value=b'v', ")

@@ -29,12 +29,12 @@ async def test_grant_time_to_live_leases_and_revoke(async_etcd_client: AsyncClie
     assert ttl.id == lease.id and ttl.granted_ttl == 60 and 55 <= ttl.ttl <= 60
     assert sorted(ttl.keys) == [(etcd_prefix + "a").encode(), (etcd_prefix + "b").encode()]
     assert (await lease.time_to_live()).keys == []
-    assert etcdmap.LeaseStatus(lease.id) in await c.leases()
+    assert etcdmap.lease.LeaseStatus(lease.id) in await c.leases()
     await lease.revoke()
     assert (await c.get_prefix(etcd_prefix, keys_only=True)).kvs[0].key.endswith(b"free")
     assert (await c.lease_time_to_live(lease.id)).ttl == -1
     assert lease.id not in [status.id for status in await c.leases()]
-    with pytest.raises(etcdmap.LeaseNotFoundError, match=f"lease_revoke {lease.id:#x}"):
+    with pytest.raises(etcdmap.errors.LeaseNotFoundError, match=f"lease_revoke {lease.id:#x}"):
         await c.lease_revoke(lease.id)
 
 
@@ -42,9 +42,9 @@ async def test_grant_with_chosen_id_and_errors(async_etcd_client: AsyncClient) -
     c = async_etcd_client
     lease = await c.lease_grant(30, id=0x5EED0001 + (monotonic_ns() % 1000))
     try:
-        with pytest.raises(etcdmap.LeaseExistError):
+        with pytest.raises(etcdmap.errors.LeaseExistError):
             await c.lease_grant(30, id=lease.id)
-        with pytest.raises(etcdmap.LeaseTTLTooLargeError):
+        with pytest.raises(etcdmap.errors.LeaseTTLTooLargeError):
             await c.lease_grant(9_000_000_001)
         with pytest.raises(ValueError, match="lease id"):
             await c.lease_revoke(0)
@@ -68,22 +68,22 @@ async def test_revoked_lease_is_reported_lost_promptly(async_etcd_client: AsyncC
     c = async_etcd_client
     lease = await c.lease_grant(30)
     await lease.revoke()
-    with pytest.raises(etcdmap.LeaseNotFoundError, match=f"{lease.id:#x}"):
+    with pytest.raises(etcdmap.errors.LeaseNotFoundError, match=f"{lease.id:#x}"):
         await c.lease_keep_alive_once(lease)
     started = monotonic()
     keep = await c.lease_keep_alive(lease.id)
-    with pytest.raises(etcdmap.LeaseExpiredError, match=f"lease {lease.id:#x} is lost") as caught:
+    with pytest.raises(etcdmap.errors.LeaseExpiredError, match=f"lease {lease.id:#x} is lost") as caught:
         await keep.wait(5)
     assert monotonic() - started < 2
     assert caught.value.lease_id == lease.id and keep.lost.is_set() and not keep.alive
-    with pytest.raises(etcdmap.LeaseExpiredError):
+    with pytest.raises(etcdmap.errors.LeaseExpiredError):
         keep.check()
     # revoked through this client while kept alive: the handle ends as lost at once
     other = await c.lease_grant(30)
     keep = await other.keep_alive()
     await other.revoke()
     assert keep.lost.is_set()
-    with pytest.raises(etcdmap.LeaseExpiredError, match="revoked"):
+    with pytest.raises(etcdmap.errors.LeaseExpiredError, match="revoked"):
         keep.check()
 
 

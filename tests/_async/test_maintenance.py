@@ -49,7 +49,7 @@ async def test_hash_kv_is_stable_at_a_revision(async_etcd_client: AsyncClient, e
     assert (await async_etcd_client.hash_kv(revision=revision)).hash == first.hash
     assert (await async_etcd_client.hash_kv()).hash != first.hash
     assert first.header.revision >= revision
-    with pytest.raises(etcdmap.FutureRevisionError):
+    with pytest.raises(etcdmap.errors.FutureRevisionError):
         await async_etcd_client.hash_kv(revision=revision + 1000)
 
 
@@ -86,7 +86,7 @@ async def test_snapshot_to_a_path_checked_by_etcdutl(
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
     assert all(total == size for _, total in calls)
     assert not (tmp_path / "snap.db.part").exists()
-    assert etcdmap.verify_snapshot(path) == size
+    assert etcdmap.admin.verify_snapshot(path) == size
     out = subprocess.run(
         [find_binary("etcdutl"), "snapshot", "status", str(path), "-w", "json"],
         capture_output=True, text=True, check=True, timeout=30,
@@ -98,12 +98,12 @@ async def test_snapshot_to_a_path_checked_by_etcdutl(
     data = path.read_bytes()
     truncated = tmp_path / "truncated.db"
     truncated.write_bytes(data[: len(data) // 2])
-    with pytest.raises(etcdmap.SnapshotIntegrityError, match="truncated.db"):
-        etcdmap.verify_snapshot(truncated)
+    with pytest.raises(etcdmap.errors.SnapshotIntegrityError, match="truncated.db"):
+        etcdmap.admin.verify_snapshot(truncated)
     damaged = tmp_path / "damaged.db"
     damaged.write_bytes(data[:1000] + bytes([data[1000] ^ 0xFF]) + data[1001:])
-    with pytest.raises(etcdmap.SnapshotIntegrityError, match="sha256"):
-        etcdmap.verify_snapshot(damaged)
+    with pytest.raises(etcdmap.errors.SnapshotIntegrityError, match="sha256"):
+        etcdmap.admin.verify_snapshot(damaged)
 
 
 async def test_snapshot_into_a_file_object(async_etcd_client: AsyncClient, etcd_server: EtcdServer) -> None:

@@ -20,11 +20,9 @@ from etcdmap import (
     CompactedError,
     ConflictError,
     Entry,
-    Json,
-    MsgPack,
-    Str,
     ValueDecodeError,
 )
+from etcdmap.codecs import Json, MsgPack, Str
 
 from .helpers import KVCalls
 

@@ -53,7 +53,7 @@ async def test_prometheus_scrape_after_a_workload(etcd_server: EtcdServer, etcd_
         for i in range(3):
             await c.get(etcd_prefix + "missing")
             await c.put(etcd_prefix + f"k{i}", "v")
-        with pytest.raises(etcdmap.FutureRevisionError):
+        with pytest.raises(etcdmap.errors.FutureRevisionError):
             await c.get(etcd_prefix + "k0", revision=10**9)
         written = await c.put(etcd_prefix + "w", "1")
         async with c.watch(etcd_prefix, prefix=True, start_revision=written.header.revision) as watcher:

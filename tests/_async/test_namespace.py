@@ -11,7 +11,8 @@ import asyncio
 import pytest
 
 import etcdmap
-from etcdmap import AsyncClient, AsyncNamespace, Compare, EmptyKeyError, EventType, Op
+from etcdmap import AsyncClient, AsyncNamespace, Compare, EventType, Op
+from etcdmap.errors import EmptyKeyError
 
 from .helpers import collect
 
@@ -27,7 +28,7 @@ async def with_neighbours(client: AsyncClient, etcd_prefix: str) -> AsyncNamespa
     prefix = etcd_prefix + "ns/"
     for key in neighbours(prefix):
         await client.put(key, "outside")
-    app = etcdmap.namespace(client, prefix)
+    app = AsyncNamespace(client, prefix)
     assert isinstance(app, AsyncNamespace) and app.prefix == prefix.encode()
     return app
 
@@ -71,7 +72,7 @@ async def test_kv_is_isolated(async_etcd_client: AsyncClient, etcd_prefix: str) 
 
 
 async def test_empty_keys_are_rejected_before_any_rpc(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
-    app = etcdmap.namespace(async_etcd_client, etcd_prefix)
+    app = AsyncNamespace(async_etcd_client, etcd_prefix)
     calls = [
         lambda: app.put("", "v"), lambda: app.get(""), lambda: app.get("", range_end="z"),
         lambda: app.delete(""), lambda: app.txn(success=[Op.put("", "v")]),
@@ -125,7 +126,7 @@ async def test_watch_is_isolated(async_etcd_client: AsyncClient, etcd_prefix: st
     handle = await app.add_watch_callback("", called.append, prefix=True, start_revision=start)
     async with app.watch("", prefix=True, prev_kv=True, start_revision=start) as watcher, \
             app.watch("a", start_revision=start) as single:
-        assert isinstance(watcher, etcdmap.AsyncNamespaceWatcher)
+        assert isinstance(watcher, etcdmap.watch.AsyncNamespaceWatcher)
         await app.put("a", "1")
         for key in neighbours(etcd_prefix + "ns/"):
             await c.put(key, "outside again")
@@ -151,7 +152,7 @@ async def test_watch_is_isolated(async_etcd_client: AsyncClient, etcd_prefix: st
 
 
 async def test_etcdctl_sees_the_full_keys(async_etcd_client: AsyncClient, etcd_server: object, etcd_prefix: str) -> None:
-    app = etcdmap.namespace(async_etcd_client, etcd_prefix + "ns/")
+    app = AsyncNamespace(async_etcd_client, etcd_prefix + "ns/")
     await app.put("from-etcdmap", "v")
     out = etcd_server.etcdctl("get", "--prefix", etcd_prefix, "--keys-only")  # type: ignore[attr-defined]
     assert out.split() == [etcd_prefix + "ns/from-etcdmap"]
@@ -161,8 +162,8 @@ async def test_etcdctl_sees_the_full_keys(async_etcd_client: AsyncClient, etcd_s
 
 async def test_nested_namespaces_compose(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
     c = async_etcd_client
-    outer = etcdmap.namespace(c, etcd_prefix + "a/")
-    inner = etcdmap.namespace(outer, "b/")
+    outer = AsyncNamespace(c, etcd_prefix + "a/")
+    inner = AsyncNamespace(outer, "b/")
     assert isinstance(inner, AsyncNamespace)
     await inner.put("k", "1")
     await outer.put("c", "2")
@@ -185,7 +186,7 @@ async def test_nested_namespaces_compose(async_etcd_client: AsyncClient, etcd_pr
 
 async def test_leases_pass_through(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
     c = async_etcd_client
-    app = etcdmap.namespace(c, etcd_prefix + "ns/")
+    app = AsyncNamespace(c, etcd_prefix + "ns/")
     lease = await app.lease_grant(30)
     await app.put("held", "v", lease=lease)
     await c.put(etcd_prefix + "elsewhere", "v", lease=lease.id)

@@ -12,14 +12,8 @@ import signal
 
 import pytest
 
-from etcdmap import (
-    AsyncClient,
-    AsyncOrderingKV,
-    AsyncSwitchEndpoint,
-    NoGreaterRevisionError,
-    Op,
-    OrderingViolationError,
-)
+from etcdmap import AsyncClient, AsyncOrderingKV, AsyncSwitchEndpoint, Op
+from etcdmap.errors import NoGreaterRevisionError, OrderingViolationError
 from etcdmap.testing import EtcdCluster, EtcdServer
 
 

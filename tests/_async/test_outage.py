@@ -12,8 +12,6 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
@@ -22,26 +20,9 @@ from etcdmap import AsyncClient
 from etcdmap._async.mirror import AsyncMirror
 from etcdmap._core.mirror import MirrorState
 from etcdmap.testing import EtcdServer
+from etcdmap.testing.nemeses import outage
 
 SIGNALS = [pytest.param(signal.SIGKILL, id="kill"), pytest.param(signal.SIGSTOP, id="stop")]
-
-
-@contextmanager
-def outage(server: EtcdServer, sig: int) -> Iterator[None]:
-    """The server killed or stopped with ``sig`` for the block, brought back after it (also
-    when the block fails)."""
-    server.kill(sig)
-    try:
-        yield
-    finally:
-        heal(server, sig)
-
-
-def heal(server: EtcdServer, sig: int) -> None:
-    if sig == signal.SIGSTOP and server.running:
-        server.kill(signal.SIGCONT)
-    else:
-        server.restart()
 
 
 async def seconds_until(mirror: AsyncMirror[bytes], state: MirrorState, limit: float) -> float:

@@ -13,9 +13,9 @@ from time import monotonic
 import pytest
 
 import etcdmap
-from etcdmap import (
+from etcdmap import AsyncClient
+from etcdmap.concurrency import (
     AsyncBarrier,
-    AsyncClient,
     AsyncDoubleBarrier,
     AsyncQueue,
     AsyncRWMutex,
@@ -54,10 +54,10 @@ async def test_rwmutex_readers_share_and_a_writer_excludes_all(
             await r1.read_lock(timeout=0.3)
         with pytest.raises(etcdmap.DeadlineExceededError):
             await AsyncRWMutex(session, name).lock(timeout=0.3)
-        with pytest.raises(etcdmap.LockReleasedError, match="no read lock"):
+        with pytest.raises(etcdmap.errors.LockReleasedError, match="no read lock"):
             await w.read_unlock()
         await w.unlock()
-        with pytest.raises(etcdmap.LockReleasedError, match="no write lock"):
+        with pytest.raises(etcdmap.errors.LockReleasedError, match="no write lock"):
             await w.unlock()
         assert await count(c, name + "/") == 0
 
@@ -84,7 +84,7 @@ async def test_rwmutex_reports_a_lost_session(
         rw = AsyncRWMutex(session, etcd_prefix + "rw")
         await rw.read_lock(timeout=5)
         await c.lease_revoke(session.lease_id)
-        with pytest.raises(etcdmap.SessionExpiredError, match="gone before its release"):
+        with pytest.raises(etcdmap.errors.SessionExpiredError, match="gone before its release"):
             await rw.read_unlock()
 
 
@@ -168,7 +168,7 @@ async def test_double_barrier_enter_and_leave(
         second = AsyncDoubleBarrier(session, key, 2)
         await second.enter(timeout=5)
         assert (await c.get(key + "/ready")).count == 1
-        with pytest.raises(etcdmap.TooManyClientsError, match="entered already"):
+        with pytest.raises(etcdmap.errors.TooManyClientsError, match="entered already"):
             await AsyncDoubleBarrier(session, key, 2).enter(timeout=5)
         assert await count(c, key + "/waiters/") == 2  # the refused one took its key back
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-import etcdmap
-from etcdmap import AsyncClient, AsyncSyncer, CopyProgress, EventType, Op
+from etcdmap import AsyncClient, EventType, Op
+from etcdmap.syncer import AsyncPrefixCopy, AsyncSyncer, CopyProgress
 from etcdmap.testing import EtcdServer
 
 KEYS = 50_000
@@ -105,7 +105,7 @@ async def test_copy_prefix_stays_identical_through_restarts_and_resumes(
             assert await copy.wait_for(revision, timeout=30), copy.status()
             assert await contents(source, etcd_prefix) == await contents(destination, etcd_prefix)
 
-        async with etcdmap.copy_prefix(
+        async with AsyncPrefixCopy(
             source, destination, etcd_prefix, progress=reports.append, state_file=state_file
         ) as copy:
             await identical(await churn(source, etcd_prefix, rng, 200))  # during the base copy
@@ -126,7 +126,7 @@ async def test_copy_prefix_stays_identical_through_restarts_and_resumes(
 
         # Stopped: writes meanwhile are picked up by a new copy from the state file.
         last = await churn(source, etcd_prefix, rng, 100)
-        async with etcdmap.copy_prefix(
+        async with AsyncPrefixCopy(
             source, destination, etcd_prefix, state_file=state_file
         ) as copy:
             await identical(last)
@@ -135,7 +135,7 @@ async def test_copy_prefix_stays_identical_through_restarts_and_resumes(
         # Compacted past the saved revision: the prefix is copied again, stale keys removed.
         last = await churn(source, etcd_prefix, rng, 50)
         await source.compact(last)
-        async with etcdmap.copy_prefix(
+        async with AsyncPrefixCopy(
             source, destination, etcd_prefix, state_file=state_file
         ) as copy:
             await identical(await churn(source, etcd_prefix, rng, 20))
@@ -150,7 +150,7 @@ async def test_copy_prefix_to_another_prefix(
         servers[1].endpoints
     ) as destination:
         await load(source, etcd_prefix + "a/", 300)
-        async with etcdmap.copy_prefix(
+        async with AsyncPrefixCopy(
             source, destination, etcd_prefix + "a/", etcd_prefix + "b/"
         ) as copy:
             written = await source.delete(etcd_prefix + "a/000007")

@@ -79,7 +79,7 @@ async def test_client_without_certificate_is_refused(
     started = time.monotonic()
     tls = certs.client_tls(client_cert=False)
     async with AsyncClient(mtls_server.endpoints, tls=tls, timeout=3) as client:
-        with pytest.raises(etcdmap.TLSHandshakeError) as caught:
+        with pytest.raises(etcdmap.errors.TLSHandshakeError) as caught:
             await client.put(etcd_prefix + "k", "v")
     assert time.monotonic() - started < 2  # a refused certificate is not retried
     assert isinstance(caught.value, etcdmap.ConnectionFailedError)
@@ -95,12 +95,12 @@ async def test_untrusted_server_certificate(
 ) -> None:
     stranger = generate_certificates(tmp_path).client_tls(client_cert=False)
     async with AsyncClient(tls_server.endpoints, tls=stranger, timeout=3) as client:
-        with pytest.raises(etcdmap.TLSHandshakeError, match="not signed by a trusted CA") as caught:
+        with pytest.raises(etcdmap.errors.TLSHandshakeError, match="not signed by a trusted CA") as caught:
             await client.get(etcd_prefix + "k")
     assert address(tls_server) in str(caught.value)
     # https:// without tls= is TLS with gRPC's default roots, which do not know our CA either
     async with AsyncClient(tls_server.endpoints, timeout=3) as client:
-        with pytest.raises(etcdmap.TLSHandshakeError, match="not signed by a trusted CA"):
+        with pytest.raises(etcdmap.errors.TLSHandshakeError, match="not signed by a trusted CA"):
             await client.get(etcd_prefix + "k")
 
 
@@ -109,7 +109,7 @@ async def test_wrong_server_name(
 ) -> None:
     tls = certs.client_tls(client_cert=False, server_name="etcd.invalid")
     async with AsyncClient(tls_server.endpoints, tls=tls, timeout=3) as client:
-        with pytest.raises(etcdmap.TLSHandshakeError, match="server_name"):
+        with pytest.raises(etcdmap.errors.TLSHandshakeError, match="server_name"):
             await client.get(etcd_prefix + "k")
 
 
@@ -124,5 +124,5 @@ async def test_watch_without_a_client_certificate_ends_with_the_tls_error(
     tls = certs.client_tls(client_cert=False)
     async with AsyncClient(mtls_server.endpoints, tls=tls, timeout=5) as client:
         async with client.watch("/tls/watch") as watcher:
-            with pytest.raises(etcdmap.TLSHandshakeError, match="certificate"):
+            with pytest.raises(etcdmap.errors.TLSHandshakeError, match="certificate"):
                 await watcher.__anext__()

@@ -103,7 +103,7 @@ async def test_callbacks_add_and_cancel_watches_from_inside(async_etcd_client: A
     start = await current_revision(c) + 1
     first: list[object] = []
     second: list[object] = []
-    handles: list[etcdmap.AsyncWatchCallback] = []
+    handles: list[etcdmap.watch.AsyncWatchCallback] = []
 
     async def on_first(item: object) -> None:
         first.append(item)

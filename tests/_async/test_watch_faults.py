@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 import etcdmap
-from etcdmap import AsyncClient, AsyncElection, AsyncMutex, AsyncRWMutex, AsyncSession
+from etcdmap import AsyncClient
 from etcdmap._async.mirror import AsyncMirror
 from etcdmap._async.syncer import AsyncPrefixCopy
 from etcdmap._backends.asyncio import Worker
+from etcdmap.concurrency import AsyncElection, AsyncMutex, AsyncRWMutex, AsyncSession
 from etcdmap.testing import EtcdServer
 
 from .helpers import collect, frozen

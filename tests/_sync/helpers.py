@@ -5,19 +5,15 @@ from tests/_async/helpers.py)."""
 from __future__ import annotations
 
 import time
-import contextlib
-import os
-import signal
 import subprocess
-import threading
-from collections.abc import Iterable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterable, Callable
 from typing import Any
 
 import etcdmap
 from etcdmap import Client
 from etcdmap.metrics import ClientHooks
 from etcdmap.testing import EtcdServer, find_binary
+from etcdmap.testing.nemeses import frozen
 
 
 def collect(
@@ -42,33 +38,6 @@ def put_retrying(client: Client, key: str, value: str) -> int:
         except etcdmap.EtcdError:
             time.sleep(0.1)
     raise AssertionError(f"could not write {key}")
-
-
-@contextlib.contextmanager
-def frozen(server: EtcdServer, thaw_after: float | None = None) -> Iterator[None]:
-    """Freeze the etcd process (SIGSTOP) during the block, then let it run again (SIGCONT):
-    its connections stay open but nothing on them moves, unlike a killed server's. With
-    ``thaw_after``, a timer lets it run again after that many seconds, while a call of the
-    block still waits."""
-    pid = server.pid
-    assert pid is not None, f"{server!r} is not running"
-    os.kill(pid, signal.SIGSTOP)
-    timer = threading.Timer(thaw_after or 0.0, os.kill, (pid, signal.SIGCONT))
-    try:
-        # the signal stops the threads one by one: wait until none runs any more
-        tasks = Path(f"/proc/{pid}/task")
-        deadline = time.monotonic() + 5
-        while any(_state(task) not in "Tt" for task in tasks.iterdir()):
-            assert time.monotonic() < deadline, f"{server!r} did not stop"
-            time.sleep(0.001)
-        if thaw_after is not None:
-            timer.start()
-        yield
-    finally:
-        timer.cancel()
-        if timer.is_alive():
-            timer.join()
-        os.kill(pid, signal.SIGCONT)
 
 
 def session_keys(client: Client, prefix: str, lease: int) -> list[bytes]:
@@ -97,14 +66,6 @@ def unknown_outcomes_leave_no_key(
         if (client.get(prefix)).header.revision > before:
             return True
     return False
-
-
-def _state(task: Path) -> str:
-    """The scheduler state letter of a thread (``/proc/<pid>/task/<tid>``); "T" if gone."""
-    try:
-        return task.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return "T"
 
 
 def etcdctl_background(server: EtcdServer, *args: str, delay: float = 0.0) -> subprocess.Popen[str]:

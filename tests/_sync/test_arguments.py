@@ -98,9 +98,9 @@ def test_bad_lease_arguments_grant_nothing(
     lease.revoke()
     calls.rpcs.clear()
     with pytest.raises(ValueError, match="^ttl must"):
-        etcdmap.Session(client, ttl=-1)
+        etcdmap.concurrency.Session(client, ttl=-1)
     with pytest.raises(TypeError, match="^ttl must"):
-        etcdmap.Session(client, ttl="10")  # type: ignore[arg-type]
+        etcdmap.concurrency.Session(client, ttl="10")  # type: ignore[arg-type]
     assert calls.rpcs == []
     assert {lease.id for lease in client.leases()} == before
 
@@ -175,20 +175,22 @@ def test_a_wrapper_refuses_a_client_of_the_other_flavour(
         EtcdMap(other, "/p/")
     with pytest.raises(TypeError, match=rf"^{etcdmap.Mirror.__name__} {wrong}"):
         etcdmap.Mirror(other, "/p/")
-    with pytest.raises(TypeError, match=rf"^{etcdmap.Session.__name__} {wrong}"):
-        etcdmap.Session(other)
-    with pytest.raises(TypeError, match=rf"^{etcdmap.Syncer.__name__} {wrong}"):
-        etcdmap.Syncer(other, "/p/")
+    with pytest.raises(TypeError, match=rf"^{etcdmap.concurrency.Session.__name__} {wrong}"):
+        etcdmap.concurrency.Session(other)
+    with pytest.raises(TypeError, match=rf"^{etcdmap.syncer.Syncer.__name__} {wrong}"):
+        etcdmap.syncer.Syncer(other, "/p/")
     with pytest.raises(TypeError, match=rf"^{etcdmap.LeasingKV.__name__} {wrong}"):
         etcdmap.LeasingKV(other, "/leasing/")
     with pytest.raises(TypeError, match=rf"^{etcdmap.OrderingKV.__name__} {wrong}"):
         etcdmap.OrderingKV(other)
-    with pytest.raises(TypeError, match=rf"^{etcdmap.Queue.__name__} {wrong}"):
-        etcdmap.Queue(other, "/q")
+    with pytest.raises(TypeError, match=rf"^{etcdmap.concurrency.Queue.__name__} {wrong}"):
+        etcdmap.concurrency.Queue(other, "/q")
     with pytest.raises(TypeError, match=rf"^{etcdmap.naming.Registry.__name__} {wrong}"):
         etcdmap.naming.Registry(other, "/svc/")
-    with pytest.raises(TypeError, match="needs two"):
-        etcdmap.copy_prefix(etcd_client, other, "/p/")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match=rf"^{etcdmap.syncer.PrefixCopy.__name__} {wrong}"):
+        etcdmap.syncer.PrefixCopy(etcd_client, other, "/p/")
+    with pytest.raises(TypeError, match=rf"^{etcdmap.Namespace.__name__} {wrong}"):
+        etcdmap.Namespace(other, "/p/")
     with pytest.raises(TypeError, match=rf"^{EtcdMap.__name__} needs an? {mine}, not str"):
         EtcdMap("127.0.0.1:2379", "/p/")  # type: ignore[arg-type]
 

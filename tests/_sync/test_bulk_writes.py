@@ -3,7 +3,7 @@
 server's ``--max-txn-ops`` and ``--max-request-bytes``, write nothing when a value cannot fit,
 and report exactly which keys a failure midway left written.
 
-Written for EtcdMap; tests/_sync/test_bulk_writes.py is generated from it by
+Written for AsyncEtcdMap; tests/_sync/test_bulk_writes.py is generated from it by
 scripts/unasync.
 """
 
@@ -18,6 +18,7 @@ import pytest
 import etcdmap
 from etcdmap import Client, EtcdMap
 from etcdmap.metrics import ClientHooks
+from etcdmap.syncer import PrefixCopy
 from etcdmap.testing import EtcdServer
 
 from .helpers import KVCalls
@@ -70,7 +71,7 @@ def test_what_cannot_fit_is_refused_before_anything_is_sent(
         big = {key: value for key, value in mixed().items() if key.startswith("big")}
         with pytest.raises(etcdmap.RequestTooLargeError, match="atomic=True"):
             m.update(big, atomic=True)
-        with pytest.raises(etcdmap.TooManyOpsError, match="atomic=True"):
+        with pytest.raises(etcdmap.errors.TooManyOpsError, match="atomic=True"):
             m.update({f"k{i}": b"v" for i in range(129)}, atomic=True)
         assert calls.methods == []
         assert stored(client, etcd_prefix) == set()
@@ -148,7 +149,7 @@ def test_copy_prefix_splits_by_bytes_and_ops(
         m: EtcdMap[bytes] = EtcdMap(client, source)
         data = mixed()
         m.update(data)
-        with etcdmap.copy_prefix(client, client, source, target) as copy:
+        with PrefixCopy(client, client, source, target) as copy:
             # the base copy, then changes too big for one Txn together (one revision each)
             assert copy.wait_for(m.revision, timeout=30), copy.error
             assert stored(client, target) == set(data)
@@ -166,7 +167,7 @@ def test_copy_prefix_of_a_value_too_large_for_the_destination_stops_before_writi
     ) as destination:
         source.put(etcd_prefix + "a", "1")
         source.put(etcd_prefix + "huge", b"h" * (100 * KB))
-        copy = etcdmap.copy_prefix(
+        copy = PrefixCopy(
             source, destination, etcd_prefix, max_txn_ops=4, max_request_bytes=64 * KB
         )
         with copy:
@@ -179,14 +180,14 @@ def test_copy_prefix_of_a_value_too_large_for_the_destination_stops_before_writi
 def test_copy_prefix_into_a_destination_dying_midway_says_what_it_wrote(
     etcd_server: EtcdServer, etcd_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    reports: list[etcdmap.CopyProgress] = []
+    reports: list[etcdmap.syncer.CopyProgress] = []
     with Client(etcd_server.endpoints) as source:
         data = {f"k{i:02}": b"v" for i in range(10)}
         EtcdMap(source, etcd_prefix).update(data)
         with EtcdServer() as server:
             hook = KillOnSecondTxn(server)
             with Client(server.endpoints, timeout=1, hooks=[hook]) as destination:
-                copy = etcdmap.copy_prefix(
+                copy = PrefixCopy(
                     source, destination, etcd_prefix, max_txn_ops=4, timeout=1,
                     retry_timeout=2, progress=reports.append,
                 )  # fmt: skip
@@ -218,7 +219,7 @@ def test_copy_prefix_to_a_destination_that_stays_down_ends_within_its_bound(
         source.put(etcd_prefix + "a", "1")
         with EtcdServer() as server:
             with Client(server.endpoints, timeout=1) as destination:
-                with etcdmap.copy_prefix(
+                with PrefixCopy(
                     source, destination, etcd_prefix, timeout=1, retry_timeout=1.5
                 ) as copy:
                     assert copy.wait_for(1, timeout=10), copy.error
@@ -240,4 +241,4 @@ def test_copy_prefix_retry_timeout_is_checked(etcd_server: EtcdServer) -> None:
     with Client(etcd_server.endpoints) as client:
         for bad, kind in ((-1, ValueError), (math.inf, ValueError), ("1", TypeError)):
             with pytest.raises(kind, match="retry_timeout"):
-                etcdmap.copy_prefix(client, client, "/p/", retry_timeout=bad)  # type: ignore[arg-type]
+                PrefixCopy(client, client, "/p/", retry_timeout=bad)  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 # Generated from tests/_async/test_concurrency.py by scripts/unasync: do not edit.
 """Session, Mutex, Election, STM and the v3lock / v3election services against a real etcd.
 
-Written for Client; tests/_sync/test_concurrency.py is generated from this file by
+Written for AsyncClient; tests/_sync/test_concurrency.py is generated from this file by
 scripts/unasync. Thread / process / etcdctl contention tests are in
 tests/test_concurrency_sync.py.
 """
@@ -14,8 +14,9 @@ from time import monotonic
 import pytest
 
 import etcdmap
-from etcdmap import Client, Election, Mutex, Session, STM
+from etcdmap import Client
 from etcdmap._sync.concurrency import CLEANUP_TIMEOUT
+from etcdmap.concurrency import Election, Mutex, Session, STM
 from etcdmap.testing import EtcdServer
 
 from .helpers import etcdctl_background, frozen, stop, unknown_outcomes_leave_no_key
@@ -41,7 +42,7 @@ def test_session_keeps_alive_closes_and_reports_loss(etcd_client: Client) -> Non
     assert session.done.is_set() and session.lost is None
     assert (c.lease_time_to_live(lease)).ttl == -1  # revoked on close
     session.close()  # twice is fine
-    with pytest.raises(etcdmap.SessionExpiredError):
+    with pytest.raises(etcdmap.errors.SessionExpiredError):
         session.start()
 
     orphaned = Session(c, ttl=5).start()
@@ -52,7 +53,7 @@ def test_session_keeps_alive_closes_and_reports_loss(etcd_client: Client) -> Non
     lost = Session(c, ttl=5).start()
     c.lease_revoke(lost.lease_id)  # the lease is gone under the session
     assert lost.done.wait(5) and lost.lost is not None
-    with pytest.raises(etcdmap.SessionExpiredError, match="session is expired"):
+    with pytest.raises(etcdmap.errors.SessionExpiredError, match="session is expired"):
         lost.check()
     lost.close()
 
@@ -84,7 +85,7 @@ def test_mutex_key_layout_try_lock_timeout_and_release(
         with pytest.raises(etcdmap.DeadlineExceededError, match="lock"):
             m2.lock(timeout=0.2)
         m1.release()
-        with pytest.raises(etcdmap.LockReleasedError):
+        with pytest.raises(etcdmap.errors.LockReleasedError):
             m1.release()
         with m2:
             assert m2.is_owner()
@@ -101,9 +102,9 @@ def test_losing_the_session_while_holding_is_reported(
         c.lease_revoke(session.lease_id)
         assert session.done.wait(5)
         assert not mutex.is_owner()
-        with pytest.raises(etcdmap.SessionExpiredError, match="lost while the lock was held"):
+        with pytest.raises(etcdmap.errors.SessionExpiredError, match="lost while the lock was held"):
             mutex.release()
-        with pytest.raises(etcdmap.SessionExpiredError):
+        with pytest.raises(etcdmap.errors.SessionExpiredError):
             mutex.acquire()
 
 
@@ -199,9 +200,9 @@ def test_election_campaign_proclaim_observe_resign(
     name = etcd_prefix + "election"
     with Session(c, ttl=10) as s1, Session(c, ttl=10) as s2:
         e1, e2 = Election(s1, name), Election(s2, name)
-        with pytest.raises(etcdmap.ElectionNoLeaderError):
+        with pytest.raises(etcdmap.errors.ElectionNoLeaderError):
             e1.leader()
-        with pytest.raises(etcdmap.ElectionNotLeaderError):
+        with pytest.raises(etcdmap.errors.ElectionNotLeaderError):
             e1.proclaim("x")
         e1.campaign("one")
         assert e1.key == f"{name}/{s1.lease_id:x}".encode() and e1.rev > 0
@@ -224,7 +225,7 @@ def test_election_campaign_proclaim_observe_resign(
         e2.campaign("five")
         assert (e1.leader()).kvs[0].value == b"five"
         resumed.resign()
-        with pytest.raises(etcdmap.ElectionNoLeaderError):
+        with pytest.raises(etcdmap.errors.ElectionNoLeaderError):
             e1.leader()
 
 
@@ -349,7 +350,7 @@ def test_server_side_lock_and_election_services(
         )
 
         name = etcd_prefix + "election"
-        with pytest.raises(etcdmap.ElectionNoLeaderError):
+        with pytest.raises(etcdmap.errors.ElectionNoLeaderError):
             c.election_leader(name)
         campaign = c.election_campaign(name, "one", lease)
         assert campaign.leader.name == name.encode() and campaign.leader.lease == lease.id
@@ -359,7 +360,7 @@ def test_server_side_lock_and_election_services(
             c.election_proclaim(campaign.leader, "two")
             assert (stream.__next__()).kv.value == b"two"
         c.election_resign(campaign.leader)
-        with pytest.raises(etcdmap.ElectionNotLeaderError):
+        with pytest.raises(etcdmap.errors.ElectionNotLeaderError):
             c.election_proclaim(campaign.leader, "three")
     finally:
         lease.revoke()

@@ -1,7 +1,7 @@
 # Generated from tests/_async/test_kv.py by scripts/unasync: do not edit.
 """KV behaviour against a real etcd: every option, Compare target and Op kind, and the errors.
 
-Written for Client; tests/_sync/test_kv.py is generated from this file by scripts/unasync,
+Written for AsyncClient; tests/_sync/test_kv.py is generated from this file by scripts/unasync,
 so the blocking Client passes exactly the same tests.
 """
 
@@ -132,11 +132,11 @@ def test_put_with_lease_ignore_value_and_ignore_lease(
     c.put(key, "", ignore_value=True, lease=0)
     kv = (c.get(key)).kvs[0]
     assert (kv.value, kv.lease) == (b"v2", 0)
-    with pytest.raises(etcdmap.KeyNotFoundError, match="etcdserver: key not found"):
+    with pytest.raises(etcdmap.errors.KeyNotFoundError, match="etcdserver: key not found"):
         c.put(etcd_prefix + "absent", "", ignore_value=True)
-    with pytest.raises(etcdmap.ValueProvidedError):
+    with pytest.raises(etcdmap.errors.ValueProvidedError):
         c.put(key, "x", ignore_value=True)
-    with pytest.raises(etcdmap.LeaseNotFoundError):
+    with pytest.raises(etcdmap.errors.LeaseNotFoundError):
         c.put(key, "x", lease=0x7777)
 
 
@@ -220,21 +220,21 @@ def test_txn_ops_and_branches(etcd_client: Client, etcd_prefix: str) -> None:
 
 def test_txn_server_limits(etcd_client: Client, etcd_prefix: str) -> None:
     c = etcd_client
-    with pytest.raises(etcdmap.TooManyOpsError, match="too many operations"):
+    with pytest.raises(etcdmap.errors.TooManyOpsError, match="too many operations"):
         c.txn([], [Op.put(f"{etcd_prefix}{i}", "x") for i in range(129)])
-    with pytest.raises(etcdmap.DuplicateKeyError, match="duplicate key"):
+    with pytest.raises(etcdmap.errors.DuplicateKeyError, match="duplicate key"):
         c.txn([], [Op.put(etcd_prefix + "d", "1"), Op.put(etcd_prefix + "d", "2")])
     assert (c.get_prefix(etcd_prefix)).count == 0
 
 
 def test_empty_key_and_future_revision(etcd_client: Client, etcd_prefix: str) -> None:
     c = etcd_client
-    with pytest.raises(etcdmap.EmptyKeyError, match=r"key is not provided \(put b''"):
+    with pytest.raises(etcdmap.errors.EmptyKeyError, match=r"key is not provided \(put b''"):
         c.put("", "v")
-    with pytest.raises(etcdmap.EmptyKeyError):
+    with pytest.raises(etcdmap.errors.EmptyKeyError):
         c.get("")
     now = (c.put(etcd_prefix + "r", "1")).header.revision
-    with pytest.raises(etcdmap.FutureRevisionError, match="future revision"):
+    with pytest.raises(etcdmap.errors.FutureRevisionError, match="future revision"):
         c.get(etcd_prefix + "r", revision=now + 1000)
 
 
@@ -348,7 +348,19 @@ def test_get_pages_at_a_future_revision_asks_twice_then_raises(
     hooks = KVCalls()
     with Client(etcd_server.endpoints, hooks=hooks) as c:  # type: ignore[attr-defined]
         ahead = (c.put(etcd_prefix + "k", "v")).header.revision + 5
-        with pytest.raises(etcdmap.FutureRevisionError):
+        with pytest.raises(etcdmap.errors.FutureRevisionError):
             for _ in c.get_pages(etcd_prefix, prefix=True, revision=ahead):
                 pass
     assert hooks.codes[1:] == [("KV/Range", "OUT_OF_RANGE")] * 2  # after the put
+
+
+def test_get_kv_and_value_name_a_missing_key_without_index_errors(
+    etcd_client: Client, etcd_prefix: str
+) -> None:
+    c = etcd_client
+    missing = c.get(f"{etcd_prefix}missing")
+    assert missing.kv is None and missing.value is None
+    written = (c.put(f"{etcd_prefix}k", "v")).header.revision
+    found = c.get(f"{etcd_prefix}k")
+    assert found.value == b"v" and found.kv is not None and found.kv.mod_revision == written
+    assert repr(found.kv).startswith(f"KeyValue(key=b'{etcd_prefix}k', value=b'v', ")

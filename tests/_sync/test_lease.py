@@ -1,7 +1,7 @@
 # Generated from tests/_async/test_lease.py by scripts/unasync: do not edit.
 """Lease behaviour against a real etcd: grant/revoke/TTL/list, keep-alive, loss, restarts.
 
-Written for Client; tests/_sync/test_lease.py is generated from this file by
+Written for AsyncClient; tests/_sync/test_lease.py is generated from this file by
 scripts/unasync, so the blocking Client passes exactly the same tests.
 """
 
@@ -30,12 +30,12 @@ def test_grant_time_to_live_leases_and_revoke(etcd_client: Client, etcd_prefix: 
     assert ttl.id == lease.id and ttl.granted_ttl == 60 and 55 <= ttl.ttl <= 60
     assert sorted(ttl.keys) == [(etcd_prefix + "a").encode(), (etcd_prefix + "b").encode()]
     assert (lease.time_to_live()).keys == []
-    assert etcdmap.LeaseStatus(lease.id) in c.leases()
+    assert etcdmap.lease.LeaseStatus(lease.id) in c.leases()
     lease.revoke()
     assert (c.get_prefix(etcd_prefix, keys_only=True)).kvs[0].key.endswith(b"free")
     assert (c.lease_time_to_live(lease.id)).ttl == -1
     assert lease.id not in [status.id for status in c.leases()]
-    with pytest.raises(etcdmap.LeaseNotFoundError, match=f"lease_revoke {lease.id:#x}"):
+    with pytest.raises(etcdmap.errors.LeaseNotFoundError, match=f"lease_revoke {lease.id:#x}"):
         c.lease_revoke(lease.id)
 
 
@@ -43,9 +43,9 @@ def test_grant_with_chosen_id_and_errors(etcd_client: Client) -> None:
     c = etcd_client
     lease = c.lease_grant(30, id=0x5EED0001 + (monotonic_ns() % 1000))
     try:
-        with pytest.raises(etcdmap.LeaseExistError):
+        with pytest.raises(etcdmap.errors.LeaseExistError):
             c.lease_grant(30, id=lease.id)
-        with pytest.raises(etcdmap.LeaseTTLTooLargeError):
+        with pytest.raises(etcdmap.errors.LeaseTTLTooLargeError):
             c.lease_grant(9_000_000_001)
         with pytest.raises(ValueError, match="lease id"):
             c.lease_revoke(0)
@@ -69,22 +69,22 @@ def test_revoked_lease_is_reported_lost_promptly(etcd_client: Client) -> None:
     c = etcd_client
     lease = c.lease_grant(30)
     lease.revoke()
-    with pytest.raises(etcdmap.LeaseNotFoundError, match=f"{lease.id:#x}"):
+    with pytest.raises(etcdmap.errors.LeaseNotFoundError, match=f"{lease.id:#x}"):
         c.lease_keep_alive_once(lease)
     started = monotonic()
     keep = c.lease_keep_alive(lease.id)
-    with pytest.raises(etcdmap.LeaseExpiredError, match=f"lease {lease.id:#x} is lost") as caught:
+    with pytest.raises(etcdmap.errors.LeaseExpiredError, match=f"lease {lease.id:#x} is lost") as caught:
         keep.wait(5)
     assert monotonic() - started < 2
     assert caught.value.lease_id == lease.id and keep.lost.is_set() and not keep.alive
-    with pytest.raises(etcdmap.LeaseExpiredError):
+    with pytest.raises(etcdmap.errors.LeaseExpiredError):
         keep.check()
     # revoked through this client while kept alive: the handle ends as lost at once
     other = c.lease_grant(30)
     keep = other.keep_alive()
     other.revoke()
     assert keep.lost.is_set()
-    with pytest.raises(etcdmap.LeaseExpiredError, match="revoked"):
+    with pytest.raises(etcdmap.errors.LeaseExpiredError, match="revoked"):
         keep.check()
 
 

@@ -1,10 +1,10 @@
 # Generated from tests/_async/test_metrics.py by scripts/unasync: do not edit.
 """Metrics and hooks against a real etcd: a Prometheus scrape after a small workload.
 
-Written for Client; tests/_sync/test_metrics.py is generated from this file by
+Written for AsyncClient; tests/_sync/test_metrics.py is generated from this file by
 scripts/unasync, so the blocking Client (grpc.intercept_channel) passes the same tests as
-the blocking one (interceptors given to the grpc.aio channel). Streams are instrumented on
-the blocking client only (see _backends/blocking.py), so they are not asserted here.
+the asyncio one (interceptors given to the grpc.aio channel). Streams are instrumented on
+the blocking client only (see _backends/asyncio.py), so they are not asserted here.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def test_prometheus_scrape_after_a_workload(etcd_server: EtcdServer, etcd_prefix
         for i in range(3):
             c.get(etcd_prefix + "missing")
             c.put(etcd_prefix + f"k{i}", "v")
-        with pytest.raises(etcdmap.FutureRevisionError):
+        with pytest.raises(etcdmap.errors.FutureRevisionError):
             c.get(etcd_prefix + "k0", revision=10**9)
         written = c.put(etcd_prefix + "w", "1")
         with c.watch(etcd_prefix, prefix=True, start_revision=written.header.revision) as watcher:

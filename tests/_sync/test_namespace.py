@@ -2,7 +2,7 @@
 """Namespace views against a real etcd: keys isolated for KV, Txn, Watch and Lease, no range
 leaking out of the namespace, etcdctl seeing the full keys, and nested namespaces.
 
-Written for Client; tests/_sync/test_namespace.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_namespace.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import time
 import pytest
 
 import etcdmap
-from etcdmap import Client, Namespace, Compare, EmptyKeyError, EventType, Op
+from etcdmap import Client, Namespace, Compare, EventType, Op
+from etcdmap.errors import EmptyKeyError
 
 from .helpers import collect
 
@@ -28,7 +29,7 @@ def with_neighbours(client: Client, etcd_prefix: str) -> Namespace:
     prefix = etcd_prefix + "ns/"
     for key in neighbours(prefix):
         client.put(key, "outside")
-    app = etcdmap.namespace(client, prefix)
+    app = Namespace(client, prefix)
     assert isinstance(app, Namespace) and app.prefix == prefix.encode()
     return app
 
@@ -72,7 +73,7 @@ def test_kv_is_isolated(etcd_client: Client, etcd_prefix: str) -> None:
 
 
 def test_empty_keys_are_rejected_before_any_rpc(etcd_client: Client, etcd_prefix: str) -> None:
-    app = etcdmap.namespace(etcd_client, etcd_prefix)
+    app = Namespace(etcd_client, etcd_prefix)
     calls = [
         lambda: app.put("", "v"), lambda: app.get(""), lambda: app.get("", range_end="z"),
         lambda: app.delete(""), lambda: app.txn(success=[Op.put("", "v")]),
@@ -126,7 +127,7 @@ def test_watch_is_isolated(etcd_client: Client, etcd_prefix: str) -> None:
     handle = app.add_watch_callback("", called.append, prefix=True, start_revision=start)
     with app.watch("", prefix=True, prev_kv=True, start_revision=start) as watcher, \
             app.watch("a", start_revision=start) as single:
-        assert isinstance(watcher, etcdmap.NamespaceWatcher)
+        assert isinstance(watcher, etcdmap.watch.NamespaceWatcher)
         app.put("a", "1")
         for key in neighbours(etcd_prefix + "ns/"):
             c.put(key, "outside again")
@@ -152,7 +153,7 @@ def test_watch_is_isolated(etcd_client: Client, etcd_prefix: str) -> None:
 
 
 def test_etcdctl_sees_the_full_keys(etcd_client: Client, etcd_server: object, etcd_prefix: str) -> None:
-    app = etcdmap.namespace(etcd_client, etcd_prefix + "ns/")
+    app = Namespace(etcd_client, etcd_prefix + "ns/")
     app.put("from-etcdmap", "v")
     out = etcd_server.etcdctl("get", "--prefix", etcd_prefix, "--keys-only")  # type: ignore[attr-defined]
     assert out.split() == [etcd_prefix + "ns/from-etcdmap"]
@@ -162,8 +163,8 @@ def test_etcdctl_sees_the_full_keys(etcd_client: Client, etcd_server: object, et
 
 def test_nested_namespaces_compose(etcd_client: Client, etcd_prefix: str) -> None:
     c = etcd_client
-    outer = etcdmap.namespace(c, etcd_prefix + "a/")
-    inner = etcdmap.namespace(outer, "b/")
+    outer = Namespace(c, etcd_prefix + "a/")
+    inner = Namespace(outer, "b/")
     assert isinstance(inner, Namespace)
     inner.put("k", "1")
     outer.put("c", "2")
@@ -186,7 +187,7 @@ def test_nested_namespaces_compose(etcd_client: Client, etcd_prefix: str) -> Non
 
 def test_leases_pass_through(etcd_client: Client, etcd_prefix: str) -> None:
     c = etcd_client
-    app = etcdmap.namespace(c, etcd_prefix + "ns/")
+    app = Namespace(c, etcd_prefix + "ns/")
     lease = app.lease_grant(30)
     app.put("held", "v", lease=lease)
     c.put(etcd_prefix + "elsewhere", "v", lease=lease.id)

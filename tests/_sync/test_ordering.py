@@ -3,7 +3,7 @@
 others take writes, then resumed) answers a serializable read with an older revision after the
 client failed over to it, and the wrapper hands that to its violation handler.
 
-Written for Client; tests/_sync/test_ordering.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_ordering.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations
@@ -13,14 +13,8 @@ import signal
 
 import pytest
 
-from etcdmap import (
-    Client,
-    OrderingKV,
-    SwitchEndpoint,
-    NoGreaterRevisionError,
-    Op,
-    OrderingViolationError,
-)
+from etcdmap import Client, OrderingKV, SwitchEndpoint, Op
+from etcdmap.errors import NoGreaterRevisionError, OrderingViolationError
 from etcdmap.testing import EtcdCluster, EtcdServer
 
 

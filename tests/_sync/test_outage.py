@@ -3,7 +3,7 @@
 answers): a mirror turns DEGRADED within its bound and READY again once its watch is confirmed
 at the server's revision; every close is bounded; the logs say one line per change.
 
-Written for Client; tests/_sync/test_outage.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_outage.py is generated from it by scripts/unasync.
 The 30 s recovery case is in tests/test_outage_recovery.py (once, not per flavour).
 """
 
@@ -12,8 +12,6 @@ from __future__ import annotations
 import time
 import logging
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
@@ -22,26 +20,9 @@ from etcdmap import Client
 from etcdmap._sync.mirror import Mirror
 from etcdmap._core.mirror import MirrorState
 from etcdmap.testing import EtcdServer
+from etcdmap.testing.nemeses import outage
 
 SIGNALS = [pytest.param(signal.SIGKILL, id="kill"), pytest.param(signal.SIGSTOP, id="stop")]
-
-
-@contextmanager
-def outage(server: EtcdServer, sig: int) -> Iterator[None]:
-    """The server killed or stopped with ``sig`` for the block, brought back after it (also
-    when the block fails)."""
-    server.kill(sig)
-    try:
-        yield
-    finally:
-        heal(server, sig)
-
-
-def heal(server: EtcdServer, sig: int) -> None:
-    if sig == signal.SIGSTOP and server.running:
-        server.kill(signal.SIGCONT)
-    else:
-        server.restart()
 
 
 def seconds_until(mirror: Mirror[bytes], state: MirrorState, limit: float) -> float:

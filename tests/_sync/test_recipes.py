@@ -1,7 +1,7 @@
 # Generated from tests/_async/test_recipes.py by scripts/unasync: do not edit.
 """RWMutex, Barrier, DoubleBarrier and Queue against a real etcd.
 
-Written for Client; tests/_sync/test_recipes.py is generated from this file by
+Written for AsyncClient; tests/_sync/test_recipes.py is generated from this file by
 scripts/unasync. Other participants are played by keys put directly (as Go's recipes would
 put them) and by etcdctl after a delay; thread contention tests are in
 tests/test_recipes_sync.py.
@@ -14,9 +14,9 @@ from time import monotonic
 import pytest
 
 import etcdmap
-from etcdmap import (
+from etcdmap import Client
+from etcdmap.concurrency import (
     Barrier,
-    Client,
     DoubleBarrier,
     Queue,
     RWMutex,
@@ -55,10 +55,10 @@ def test_rwmutex_readers_share_and_a_writer_excludes_all(
             r1.read_lock(timeout=0.3)
         with pytest.raises(etcdmap.DeadlineExceededError):
             RWMutex(session, name).lock(timeout=0.3)
-        with pytest.raises(etcdmap.LockReleasedError, match="no read lock"):
+        with pytest.raises(etcdmap.errors.LockReleasedError, match="no read lock"):
             w.read_unlock()
         w.unlock()
-        with pytest.raises(etcdmap.LockReleasedError, match="no write lock"):
+        with pytest.raises(etcdmap.errors.LockReleasedError, match="no write lock"):
             w.unlock()
         assert count(c, name + "/") == 0
 
@@ -85,7 +85,7 @@ def test_rwmutex_reports_a_lost_session(
         rw = RWMutex(session, etcd_prefix + "rw")
         rw.read_lock(timeout=5)
         c.lease_revoke(session.lease_id)
-        with pytest.raises(etcdmap.SessionExpiredError, match="gone before its release"):
+        with pytest.raises(etcdmap.errors.SessionExpiredError, match="gone before its release"):
             rw.read_unlock()
 
 
@@ -169,7 +169,7 @@ def test_double_barrier_enter_and_leave(
         second = DoubleBarrier(session, key, 2)
         second.enter(timeout=5)
         assert (c.get(key + "/ready")).count == 1
-        with pytest.raises(etcdmap.TooManyClientsError, match="entered already"):
+        with pytest.raises(etcdmap.errors.TooManyClientsError, match="entered already"):
             DoubleBarrier(session, key, 2).enter(timeout=5)
         assert count(c, key + "/waiters/") == 2  # the refused one took its key back
 

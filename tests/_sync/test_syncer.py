@@ -4,7 +4,7 @@ keys copied, the copy kept identical under concurrent puts and deletes, through 
 the destination and then of the source, and resumed from its state file (also after the
 source was compacted past it).
 
-Written for Client; tests/_sync/test_syncer.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_syncer.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-import etcdmap
-from etcdmap import Client, Syncer, CopyProgress, EventType, Op
+from etcdmap import Client, EventType, Op
+from etcdmap.syncer import PrefixCopy, Syncer, CopyProgress
 from etcdmap.testing import EtcdServer
 
 KEYS = 50_000
@@ -106,7 +106,7 @@ def test_copy_prefix_stays_identical_through_restarts_and_resumes(
             assert copy.wait_for(revision, timeout=30), copy.status()
             assert contents(source, etcd_prefix) == contents(destination, etcd_prefix)
 
-        with etcdmap.copy_prefix(
+        with PrefixCopy(
             source, destination, etcd_prefix, progress=reports.append, state_file=state_file
         ) as copy:
             identical(churn(source, etcd_prefix, rng, 200))  # during the base copy
@@ -127,7 +127,7 @@ def test_copy_prefix_stays_identical_through_restarts_and_resumes(
 
         # Stopped: writes meanwhile are picked up by a new copy from the state file.
         last = churn(source, etcd_prefix, rng, 100)
-        with etcdmap.copy_prefix(
+        with PrefixCopy(
             source, destination, etcd_prefix, state_file=state_file
         ) as copy:
             identical(last)
@@ -136,7 +136,7 @@ def test_copy_prefix_stays_identical_through_restarts_and_resumes(
         # Compacted past the saved revision: the prefix is copied again, stale keys removed.
         last = churn(source, etcd_prefix, rng, 50)
         source.compact(last)
-        with etcdmap.copy_prefix(
+        with PrefixCopy(
             source, destination, etcd_prefix, state_file=state_file
         ) as copy:
             identical(churn(source, etcd_prefix, rng, 20))
@@ -151,7 +151,7 @@ def test_copy_prefix_to_another_prefix(
         servers[1].endpoints
     ) as destination:
         load(source, etcd_prefix + "a/", 300)
-        with etcdmap.copy_prefix(
+        with PrefixCopy(
             source, destination, etcd_prefix + "a/", etcd_prefix + "b/"
         ) as copy:
             written = source.delete(etcd_prefix + "a/000007")

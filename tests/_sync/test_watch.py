@@ -2,7 +2,7 @@
 """Watch against a real etcd: delivery, history, progress, fragments, compaction, callbacks,
 slow consumers, and resume across a killed server and a killed cluster leader.
 
-Written for Client; tests/_sync/test_watch.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_watch.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def test_callbacks_add_and_cancel_watches_from_inside(etcd_client: Client, etcd_
     start = current_revision(c) + 1
     first: list[object] = []
     second: list[object] = []
-    handles: list[etcdmap.WatchCallback] = []
+    handles: list[etcdmap.watch.WatchCallback] = []
 
     def on_first(item: object) -> None:
         first.append(item)

@@ -3,7 +3,7 @@
 sent or that the server refuses, bad arguments, a closed client, and deadlines that hold while
 the server is frozen (SIGSTOP), so the stream under a wait makes no progress.
 
-Written for Client; tests/_sync/test_watch_faults.py is generated from it by
+Written for AsyncClient; tests/_sync/test_watch_faults.py is generated from it by
 scripts/unasync.
 """
 
@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 import etcdmap
-from etcdmap import Client, Election, Mutex, RWMutex, Session
+from etcdmap import Client
 from etcdmap._sync.mirror import Mirror
 from etcdmap._sync.syncer import PrefixCopy
 from etcdmap._backends.threads import Worker
+from etcdmap.concurrency import Election, Mutex, RWMutex, Session
 from etcdmap.testing import EtcdServer
 
 from .helpers import collect, frozen

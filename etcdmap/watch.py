@@ -1,0 +1,24 @@
+"""The handles of a watch: ``client.watch()`` gives a ``Watcher``, ``client.watch_callback()``
+a ``WatchCallback``, a namespace view's ``watch()`` a ``NamespaceWatcher`` (the ``Async...``
+ones for an ``AsyncClient``). What they deliver, ``WatchResponse``, ``Event`` and
+``EventType``, is in ``etcdmap``.
+"""
+
+from __future__ import annotations
+
+from ._async.namespace import AsyncNamespaceWatcher
+from ._async.watch import AsyncWatchCallback, AsyncWatcher
+from ._core.public import publish
+from ._sync.namespace import NamespaceWatcher
+from ._sync.watch import WatchCallback, Watcher
+
+__all__ = [
+    "AsyncNamespaceWatcher",
+    "AsyncWatchCallback",
+    "AsyncWatcher",
+    "NamespaceWatcher",
+    "WatchCallback",
+    "Watcher",
+]
+
+publish(__name__)
