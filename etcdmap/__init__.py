@@ -27,6 +27,7 @@ from ._async.namespace import AsyncNamespace
 from ._async.ordering import AsyncOrderingKV, AsyncSwitchEndpoint
 from ._core.config import ClientConfig, load_config
 from ._core.keys import prefix_range_end
+from ._core.keyspace import KeySpace
 from ._core.kv import Compare, Op
 from ._core.mapping import Entry, UpdateResult
 from ._core.mirror import Batch, Change, ChangeKind, InvalidValue, MirrorSnapshot, MirrorState
@@ -103,6 +104,7 @@ __all__ = [
     "GetResponse",
     "InvalidValue",
     "KV",
+    "KeySpace",
     "KeyValue",
     "LeasingKV",
     "MapTransaction",

@@ -18,13 +18,20 @@ whatever the format raises (``msgspec.DecodeError`` / ``msgspec.ValidationError`
 
 from __future__ import annotations
 
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+import builtins
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
 import msgspec
 
 __all__ = ["Codec", "Json", "MsgPack", "Raw", "Str", "codec_for"]
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    import typing_extensions
+
+    #: ``Json()`` (no type) is a ``Json[Any]``: the default when the checker solves no ``T``.
+    T = typing_extensions.TypeVar("T", default=Any)
+else:
+    T = TypeVar("T")
 
 
 @runtime_checkable
@@ -94,6 +101,10 @@ class _Msgspec(Generic[T]):
     _format = ""
     _module: Any = None  # msgspec.json or msgspec.msgpack, set by the subclass
 
+    @overload
+    def __init__(self, type: builtins.type[T]) -> None: ...
+    @overload
+    def __init__(self, type: Any = Any) -> None: ...
     def __init__(self, type: Any = Any) -> None:
         self.type = type
         self._encoder = self._module.Encoder()

@@ -202,6 +202,7 @@ def test_every_error_pickles_with_its_fields() -> None:
     needed: dict[type, dict[str, Any]] = {
         etcdmap.errors.LeaseExpiredError: {"lease_id": 7},
         etcdmap.errors.OrderingViolationError: {"revision": 1, "prev_revision": 2},
+        etcdmap.errors.MirrorLagError: {"revision": 7},
     }
     for name in etcdmap.errors.__all__:
         cls = getattr(etcdmap.errors, name)

@@ -17,12 +17,10 @@ from etcdmap._core.mirror import (
     InvalidValue,
     MirrorStore,
     check_consistency,
-    dump_copy,
-    index_values,
-    load_copy,
     merge_batches,
-    saved_pages,
 )
+from etcdmap._core.mirror_file import dump_copy, load_copy, saved_pages
+from etcdmap._core.mirror_index import index_values
 from etcdmap._core.watch import Event, EventType
 
 P = b"/p/"

@@ -44,7 +44,7 @@ def test_the_blocking_mirror_is_a_mutable_mapping(etcd_client: Client, etcd_pref
         assert isinstance(m, MutableMapping)
         m["a"] = b"1"
         etcd_client.put(f"{etcd_prefix}b", "2")
-        assert m["b"] == b"2"  # linearizable: waits for the other client's write
+        assert m.read("b") == b"2"  # linearizable: waits for the other client's write
         assert sorted(m) == ["a", "b"] and len(m) == 2 and "a" in m
         assert m.get("zz", b"none") == b"none"
         assert m.pop("a") == b"1" and "a" not in m

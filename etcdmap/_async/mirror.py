@@ -11,26 +11,24 @@ Progress requests confirm a quiet prefix is still watched (``last_confirmed``, `
 ``DEGRADED``, and ``READY`` again once a read has told the server's revision and the watch has
 brought the copy there. Subscribers run on workers of their own, never on the watch reader.
 
-Uses the public client API (and, to close while the server does not answer, the client's
-watch stream ``reopen``) and ``etcdmap._core.mirror``.
+``AsyncMirror`` composes parts with one job each around the sans-IO ``MirrorStore``, all built
+on the map's public ``KeySpace``: the sync loop (``mirror_loop``: list, watch, resume), the
+status (``mirror_status``: revisions, state, heartbeat, waits), the feeds (``mirror_feeds``),
+the indexes (``_core.mirror_index``, kept by the store) and persistence
+(``_core.mirror_file``). Writes go through ``AsyncEtcdMap``.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import logging
 import os
-import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
 
-from .._backends._mirror import AsyncGuard, AsyncInbox, AsyncMirrorBase
-from .._backends.asyncio import Event, Worker, settle
+from .._backends._mirror import AsyncGuard, AsyncMirrorBase
+from .._backends.asyncio import settle
 from .._core.checks import check_client, check_seconds
-from .._core.errors import ClientClosedError, CompactedError, EtcdError
-from .._core.kv import Compare, Op
+from .._core.errors import ClientClosedError, EtcdError
 from .._core.mapping import MISSING, UpdateResult
 from .._core.mirror import (
     Batch,
@@ -40,127 +38,42 @@ from .._core.mirror import (
     MirrorState,
     MirrorStore,
     check_consistency,
-    dump_copy,
-    load_copy,
-    merge_batches,
-    saved_pages,
 )
-from .._core.outage import FailureLog, describe
-from .._core.results import GetResponse
-from .._core.watch import WatchResponse
+from .._core.mirror_file import MirrorFile
 from .kv import AsyncWatchKV, watch_kv_of
 from .mapping import AsyncEtcdMap
+from .mirror_feeds import AsyncChanges, AsyncFeed, AsyncFeeds, AsyncMirrorSubscription
+from .mirror_loop import AsyncMirrorLoop
+from .mirror_status import AsyncMirrorStatus
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..codecs import Codec
 
 __all__ = ["AsyncChanges", "AsyncMirror", "AsyncMirrorSubscription"]
 
-log = logging.getLogger("etcdmap.mirror")
-
 V = TypeVar("V")
-T = TypeVar("T")
 
 #: Keys per Range while listing. etcd counts the rest of the range for every page (see
 #: bench/mapping.py), so big pages list a large prefix much faster than etcd's usual 1000.
 PAGE_SIZE = 10_000
-#: Longest pause between two progress requests while waiting for a revision.
-_NUDGE_MAX = 0.5
-#: Longest pause between two reads that look for the server while DEGRADED.
-_RECOVERY_BEAT = 0.25
-#: Seconds ``aclose`` waits for the reader before cancelling a watch stream that does not
-#: answer (a stopped server keeps the connection open), and again after that.
-_CLOSE_GRACE = 1.0
 
 
-class AsyncFeed(Generic[T]):
-    """Items for one consumer, optionally merged over a debounce window."""
+class _MirrorOptions(TypedDict, total=False):
+    """The options of ``AsyncMirror`` that do not choose its value type (for its overloads)."""
 
-    def __init__(self, debounce: float = 0.0, max_wait: float | None = None) -> None:
-        if debounce < 0:
-            raise ValueError(f"debounce must not be negative, got {debounce!r}")
-        self.debounce = debounce
-        self.max_wait = max_wait if max_wait is not None else max(10 * debounce, debounce)
-        self.inbox: AsyncInbox[T] = AsyncInbox()
-
-    async def next(self) -> T | None:
-        """The next item (a batch merged over the debounce window); None once closed."""
-        item = await self.inbox.get()
-        if item is None or not self.debounce or not isinstance(item, Batch):
-            first: T | None = item
-            return first
-        batches: list[Any] = [item]
-        deadline = time.monotonic() + self.max_wait
-        while (left := deadline - time.monotonic()) > 0:
-            more = await self.inbox.get(min(self.debounce, left))
-            if more is None:
-                break
-            batches.append(more)
-        merged: T = merge_batches(batches)  # type: ignore[assignment]  # T is Batch here
-        return merged
-
-
-class AsyncMirrorSubscription:
-    """A callback fed by a worker of its own (``AsyncMirror.subscribe``): ``cancel()`` stops
-    it after the items already queued; a context manager."""
-
-    def __init__(
-        self, mirror: AsyncMirror[Any], callback: Callable[[Any], Any], feed: AsyncFeed[Any]
-    ) -> None:
-        self._mirror = mirror
-        self.callback = callback
-        self.feed = feed
-        self._drained = Event()
-        self._worker = Worker(self._run, name="etcdmap-mirror-callback")
-
-    async def _run(self) -> None:
-        try:
-            while (item := await self.feed.next()) is not None:
-                try:
-                    await settle(self.callback(item))
-                except Exception:
-                    log.exception("mirror callback %r failed; the mirror goes on", self.callback)
-        finally:
-            self._drained.set()
-
-    async def cancel(self, drain: float = 5.0) -> None:
-        """Stop the callback once it has been given the items already queued (waiting at
-        most ``drain`` seconds for that); safe from inside the callback."""
-        self._mirror._detach(self.feed)
-        if not self._worker.is_current():
-            await self._drained.wait(drain)
-        await self._worker.join()
-
-    async def __aenter__(self) -> AsyncMirrorSubscription:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.cancel()
-
-
-class AsyncChanges:
-    """``async for batch in mirror.changes():`` — every batch applied after the iterator was
-    made (merged over ``debounce``); ends when the mirror closes or on ``close()``."""
-
-    def __init__(self, mirror: AsyncMirror[Any], feed: AsyncFeed[Batch]) -> None:
-        self._mirror = mirror
-        self.feed = feed
-
-    def __aiter__(self) -> AsyncChanges:
-        return self
-
-    async def __anext__(self) -> Batch:
-        batch = await self.feed.next()
-        if batch is None:
-            raise StopAsyncIteration
-        return batch
-
-    def close(self) -> None:
-        """Stop receiving batches; iteration ends after those already queued."""
-        self._mirror._detach(self.feed)
-
-    async def __aenter__(self) -> AsyncChanges:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self.close()
+    key_codec: Any
+    consistency: Consistency
+    keys_only: bool
+    transform: Callable[[str, Any], Any] | None
+    persist: str | os.PathLike[str] | None
+    on_state_change: Callable[[MirrorState, MirrorState], Any] | None
+    timeout: float
+    progress_interval: float
+    page_size: int
+    lease: Any
+    degraded_after: float
 
 
 class AsyncMirror(AsyncMirrorBase[V]):
@@ -172,23 +85,30 @@ class AsyncMirror(AsyncMirrorBase[V]):
     page_size=10000)``;
     ``async with AsyncMirror(...) as m:`` starts it and waits until it is synced.
 
-    Reads (``m[key]``, ``key in m``, ``len(m)``, iteration, ``keys/values/items``,
-    ``snapshot()``, ``lookup``) answer from the local copy with no RPC; with the asyncio
-    mirror the dunders answer now, ``await m.read(key, consistency=...)`` and
-    ``await m.barrier(...)`` wait first as ``consistency`` says (see ``Consistency``).
-    While the mirror is ``DEGRADED`` (its watch is lost or silent: the server is down or
-    unreachable) the local copy keeps answering, but a ``"session"`` or ``"linearizable"``
-    read first asks the server and fails fast with its ``EtcdError``
-    (``ConnectionFailedError``, ``DeadlineExceededError``...) when it does not answer.
-    Writes (``set``, ``delete``, ``update``, ``clear``) go to the server through ``m.map``
-    (an ``AsyncEtcdMap`` over the same prefix and codec) and return once the mirror has
-    applied them: read-your-writes. Values are stored decoded (then ``transform(key,
-    value)``d); a value that does not decode is kept aside in ``invalid``.
+    The mapping reads (``m[key]``, ``key in m``, ``len(m)``, iteration and
+    ``keys/values/items``) and ``lookup`` answer from the local copy now: no RPC, no waiting
+    (README.md, "Same name, same meaning"). ``await m.read(key)``, ``contains``, ``count``,
+    ``snapshot`` and ``barrier`` first wait as their ``consistency`` (default the mirror's)
+    says: ``"session"`` for this mirror's writes, ``"linearizable"`` for the server's current
+    revision (one Txn, linearizable). While the mirror is ``DEGRADED`` (its watch is lost or
+    silent: the server is down or unreachable) and its consistency is not ``"local"``, the
+    mapping reads raise ``MirrorDegradedError`` at once (no I/O) rather than answer from a
+    copy that may be stale; ``local_get``/``local_snapshot`` still answer from it, and a
+    ``"session"`` or ``"linearizable"`` ``read`` first asks the server and fails fast with
+    its ``EtcdError`` (``ConnectionFailedError``, ``DeadlineExceededError``...) when it does
+    not answer. Writes (``set``, ``delete``, ``update``, ``clear``) go to the server through
+    ``m.map`` (an ``AsyncEtcdMap`` over the same prefix and codec) and return once the copy
+    shows them, so ``m[key]`` reads them back; after ``timeout`` seconds ``MirrorLagError``
+    says the write WAS applied and carries its ``revision``. Values are stored decoded (then
+    ``transform(key, value)``d); a value that does not decode is kept aside in ``invalid``.
 
     Parameters
     ----------
     consistency:
-        The default for reads: ``"local"``, ``"session"`` or ``"linearizable"``.
+        What ``read``, ``contains``, ``count``, ``snapshot`` and ``barrier`` wait for by
+        default: nothing (``"local"``), this mirror's writes (``"session"``) or the server's
+        current revision (``"linearizable"``). With ``"local"`` the mapping reads also answer
+        while the mirror is ``DEGRADED``.
     keys_only:
         Store keys only (every value None): the listing reads no values.
     transform:
@@ -201,7 +121,8 @@ class AsyncMirror(AsyncMirrorBase[V]):
     on_state_change:
         ``callback(old_state, new_state)``, run on a worker of its own.
     timeout:
-        Default seconds for ``wait_synced``, ``wait_for`` and the wait of every write.
+        Default seconds for ``wait_synced``, ``wait_for`` and the wait of every write
+        (``MirrorLagError`` after it), and the timeout of the mirror's own RPCs.
     progress_interval:
         Seconds between progress requests that confirm the watch is alive (at most a third
         of ``degraded_after``).
@@ -213,6 +134,28 @@ class AsyncMirror(AsyncMirrorBase[V]):
         ``on_state_change`` sees each change.
     """
 
+    # The value type a checker infers, as for ``AsyncEtcdMap``: ``bytes`` by default, ``T``
+    # from ``value_type=T`` or a ``Codec[T]``, ``Any`` for a type that is no class.
+    @overload
+    def __init__(
+        self: AsyncMirror[bytes], client: AsyncWatchKV, prefix: bytes | str, *,
+        value_type: None = None, codec: None = None, **options: Unpack[_MirrorOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: AsyncMirror[V], client: AsyncWatchKV, prefix: bytes | str, *,
+        value_type: type[V], codec: None = None, **options: Unpack[_MirrorOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: AsyncMirror[V], client: AsyncWatchKV, prefix: bytes | str, *,
+        value_type: None = None, codec: Codec[V], **options: Unpack[_MirrorOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: AsyncMirror[Any], client: AsyncWatchKV, prefix: bytes | str, *,
+        value_type: Any = None, codec: Any = None, **options: Unpack[_MirrorOptions],
+    ) -> None: ...
     def __init__(
         self,
         client: AsyncWatchKV,
@@ -242,49 +185,38 @@ class AsyncMirror(AsyncMirrorBase[V]):
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
             page_size=page_size, lease=lease,
         )  # fmt: skip
-        self.prefix = self.map.prefix
-        self.codec = self.map.codec
+        keyspace = self.map.keyspace
+        self.prefix = keyspace.name
+        self.codec = keyspace.codec
         self.consistency = check_consistency(consistency)
         self.keys_only = keys_only
-        self.timeout = check_seconds(timeout, "timeout")
+        timeout = check_seconds(timeout, "timeout")
         self.progress_interval = check_seconds(progress_interval, "progress_interval")
         self.degraded_after = check_seconds(degraded_after, "degraded_after")
-        #: Seconds between two heartbeats: a progress request, a look at the silence.
-        self._beat_interval = min(self.progress_interval, self.degraded_after / 3)
-        self.persist = Path(persist) if persist is not None else None
+        self._file = MirrorFile(persist, keyspace, keys_only)
+        self.persist = self._file.path
         self._store = MirrorStore(
-            self.map._prefix, self.map.key_codec.decode, self.codec.decode, codec=self.codec,
-            keys_only=keys_only, transform=transform,
+            keyspace.prefix, keyspace.key_codec.decode, keyspace.codec.decode,
+            codec=keyspace.codec, keys_only=keys_only, transform=transform,
         )  # fmt: skip
         self._guard = AsyncGuard()
+        self._feeds = AsyncFeeds()
+        self._status = AsyncMirrorStatus(
+            client, keyspace, self._store, self._guard, timeout=timeout,
+            degraded_after=self.degraded_after,
+            # Seconds between two heartbeats: a progress request, a look at the silence.
+            beat=min(self.progress_interval, self.degraded_after / 3),
+            on_change=self._state_changed,
+        )  # fmt: skip
         #: Set once the copy has caught up with the server (after the load or a restore).
-        self.synced = Event()
-        self.state = MirrorState.SYNCING
-        #: The error of the last failed attempt to list or watch (None while all is well).
-        self.error: EtcdError | None = None
-        #: ``time.time()`` of the last response from the watch (event or progress), or None.
-        self.last_confirmed: float | None = None
-        #: How many relists the mirror did after a compaction (the first load not counted).
-        self.relists = 0
-        self._confirmed_at = 0.0
-        #: When (monotonic) the last confirming read was sent, and the revision it told.
-        self._read_at = 0.0
-        self._read_revision = 0
-        self._degraded_at = 0.0
-        self._faults = FailureLog(log, f"mirror of {self.prefix!r}")
-        self._server_revision = 0
-        self._written = 0
-        self._sync_target = 0
-        self._waiters: list[tuple[int, int, Event]] = []
-        self._tickets = itertools.count()
-        self._feeds: list[AsyncFeed[Any]] = []
+        self.synced = self._status.synced
+        self._loop = AsyncMirrorLoop(
+            client, keyspace, self._store, self._status, self._feeds, self._file,
+            page_size=page_size, keys_only=keys_only,
+        )  # fmt: skip
+        self._on_state_change = on_state_change
         self._state_feed: AsyncFeed[tuple[MirrorState, MirrorState]] | None = None
         self._state_worker: AsyncMirrorSubscription | None = None
-        self._on_state_change = on_state_change
-        self._stop = Event()
-        self._watcher: Any = None
-        self._reader: Worker | None = None
-        self._beat: Worker | None = None
         self._started = False
 
     @classmethod
@@ -292,8 +224,9 @@ class AsyncMirror(AsyncMirrorBase[V]):
         """An ``AsyncMirror`` of the map ``m``'s prefix with its client, codec, key codec and
         lease (``async with AsyncMirror.of_map(m) as mirror:``); ``options`` go to the
         constructor. (A method here, not on the map, so the map module needs no mirror.)"""
+        ks = m.keyspace
         return cls(
-            watch_kv_of(m.client, "a mirror"), m._prefix, codec=m.codec, key_codec=m.key_codec,
+            watch_kv_of(m.client, "a mirror"), ks.prefix, codec=ks.codec, key_codec=ks.key_codec,
             lease=m.lease, **options,
         )
 
@@ -312,10 +245,13 @@ class AsyncMirror(AsyncMirrorBase[V]):
             if self._on_state_change is not None:
                 feed: AsyncFeed[Any] = AsyncFeed()
                 self._state_feed = feed
-                self._state_worker = AsyncMirrorSubscription(self, self._call_state, feed)
-            self._reader = Worker(self._run, name="etcdmap-mirror")
-            self._beat = Worker(self._heartbeat, name="etcdmap-mirror-progress")
+                self._state_worker = AsyncMirrorSubscription(self._feeds, self._call_state, feed)
+            self._loop.start()
         return self
+
+    def _state_changed(self, old: MirrorState, new: MirrorState) -> None:
+        if self._state_feed is not None:
+            self._state_feed.inbox.put((old, new))
 
     async def _call_state(self, change: tuple[MirrorState, MirrorState]) -> None:
         assert self._on_state_change is not None
@@ -326,28 +262,11 @@ class AsyncMirror(AsyncMirrorBase[V]):
         every waiter (they raise ``ClientClosedError``). The local copy stays readable."""
         if self.state is MirrorState.CLOSED:
             return
-        self._stop.set()
-        watcher = self._watcher
-        if watcher is not None:
-            await watcher.cancel()
-        if self._beat is not None:
-            await self._beat.join()  # soon: its calls time out after a beat
-        if self._reader is not None and not await self._reader.join(_CLOSE_GRACE):
-            # Reading a stream nothing answers on (a stopped server keeps its connection
-            # open): cancelling the stream frees the reader; other watchers resume.
-            await self.client.reopen_watches()
-            if not await self._reader.join(2 * _CLOSE_GRACE):
-                log.debug("mirror of %r: the reader is still in a call; not waiting", self.prefix)
+        await self._loop.stop()
         if self.persist is not None and self.synced.is_set():
             self.save()
-        self._set_state(MirrorState.CLOSED)
-        for feed in self._feeds:
-            feed.inbox.close()
-        self._feeds = []
-        with self._guard:
-            for _, _, event in self._waiters:
-                event.set()
-            self._waiters.clear()
+        self._status.close()
+        self._feeds.close()
         if self._state_worker is not None:
             await self._state_worker.cancel()
 
@@ -367,12 +286,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
         """Wait until the copy has caught up with the server once (``TimeoutError`` naming
         the last error after ``timeout`` seconds, default the mirror's ``timeout``)."""
         await self.start()
-        limit = self.timeout if timeout is None else check_seconds(timeout, "timeout", zero=True)
-        if not await self.synced.wait(limit):
-            raise TimeoutError(
-                f"mirror of {self.prefix!r} not synced after {limit} s (state "
-                f"{self.state.value}, last error: {self.error or 'none'})"
-            )
+        await self._status.wait_synced(timeout)
 
     # --- state --------------------------------------------------------------------------------
 
@@ -382,10 +296,41 @@ class AsyncMirror(AsyncMirrorBase[V]):
         return self._store.revision
 
     @property
+    def timeout(self) -> float:
+        """Default seconds for ``wait_synced``, ``wait_for`` and the wait of every write, and
+        the timeout of the mirror's own RPCs (settable)."""
+        return self._status.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._status.timeout = check_seconds(seconds, "timeout")
+
+    @property
     def lag(self) -> int:
         """The latest server revision seen (responses, progress notifications) minus
         ``revision``: 0 when the copy is known to be current."""
-        return max(0, self._server_revision - self._store.revision)
+        return self._status.lag
+
+    @property
+    def state(self) -> MirrorState:
+        """``SYNCING``, ``READY``, ``DEGRADED``, ``RELISTING`` or ``CLOSED`` (see
+        ``MirrorState``)."""
+        return self._status.state
+
+    @property
+    def error(self) -> EtcdError | None:
+        """The error of the last failed attempt to list or watch (None while all is well)."""
+        return self._status.error
+
+    @property
+    def last_confirmed(self) -> float | None:
+        """``time.time()`` of the last response from the watch (event or progress), or None."""
+        return self._status.last_confirmed
+
+    @property
+    def relists(self) -> int:
+        """How many relists the mirror did after a compaction (the first load not counted)."""
+        return self._loop.relists
 
     @property
     def invalid(self) -> dict[str, InvalidValue]:
@@ -394,213 +339,6 @@ class AsyncMirror(AsyncMirrorBase[V]):
         with self._guard:
             return dict(self._store.invalid)
 
-    def _set_state(self, state: MirrorState, why: str = "") -> None:
-        old, self.state = self.state, state
-        if old is not state and old is not MirrorState.CLOSED:
-            level = logging.WARNING if state is MirrorState.DEGRADED else logging.INFO
-            log.log(level, "mirror of %r: %s -> %s%s", self.prefix, old.value, state.value,
-                    f" ({why})" if why else "")
-            if state is MirrorState.DEGRADED:
-                self._degraded_at = time.monotonic()
-            if self._state_feed is not None:
-                self._state_feed.inbox.put((old, state))
-
-    # --- the reader ---------------------------------------------------------------------------
-
-    async def _run(self) -> None:
-        failures = 0
-        listed = await self._restore()
-        while not self._stop.is_set():
-            try:
-                if not listed:
-                    await self._list("relist" if self._store.revision else "load")
-                    listed = True
-                await self._watch()
-            except CompactedError as error:
-                log.warning("mirror of %r: %s; relisting", self.prefix, error)
-                listed = False
-                self.relists += 1
-                self._set_state(MirrorState.RELISTING)
-                continue
-            except Exception as error:  # noqa: BLE001 - the reader must outlive any failure
-                self.error = error if isinstance(error, EtcdError) else None
-                failures += 1
-                if not isinstance(error, EtcdError):
-                    log.debug("mirror of %r: unexpected failure", self.prefix, exc_info=True)
-                wait = min(0.05 * 2**failures, 2.0)
-                self._faults.failed(None, error, wait)
-                if self.synced.is_set():
-                    self._set_state(MirrorState.DEGRADED, describe(error))
-                await self._stop.wait(wait)
-                continue
-            await self._stop.wait(min(0.05 * 2**failures, 2.0))
-
-    async def _restore(self) -> bool:
-        """Load the persisted copy, if any; whether one was loaded."""
-        if self.persist is None or not self.persist.exists():
-            return False
-        try:
-            saved = load_copy(self.persist.read_bytes(), self.map._prefix)
-        except (OSError, ValueError) as error:
-            log.warning("mirror of %r: cannot restore %s (%s)", self.prefix, self.persist, error)
-            return False
-        data, invalid = self._store.build(saved_pages(saved))
-        with self._guard:
-            self._store.replace(data, invalid, saved.revision, "load", changes=False)
-        self._sync_target = -1  # learned once the watch is up
-        return True
-
-    async def _list(self, source: Any) -> None:
-        """List the prefix in pages at one revision and install it (as a diff)."""
-        store, m = self._store, self.map
-        while True:
-            data: dict[str, Any] = {}
-            invalid: dict[str, InvalidValue] = {}
-            revision = 0
-            try:
-                async for page in self.client.get_pages(
-                    m._start, range_end=m._end, page_size=m.page_size, keys_only=self.keys_only,
-                    timeout=self.timeout,
-                ):
-                    revision = revision or page.header.revision
-                    store.add_page(data, invalid, page.kvs)
-            except CompactedError:
-                continue  # compaction overtook the listing's revision: list again, newer
-            break
-        with self._guard:
-            batch = store.replace(data, invalid, revision, source, changes=bool(self._feeds))
-            self._server_revision = max(self._server_revision, revision)
-            self._sync_target = revision
-            self._after_apply()
-        self.error = None
-        if batch.changes or source == "relist":
-            self._emit([batch])
-
-    async def _watch(self) -> None:
-        m = self.map
-        watcher = self.client.watch(
-            m._start, range_end=m._end, start_revision=self._store.revision + 1,
-            progress_notify=True,
-        )  # fmt: skip
-        self._watcher = watcher  # before start(): aclose cancels a start nothing answers
-        try:
-            if self._stop.is_set():
-                return
-            async with watcher:
-                if self._stop.is_set():
-                    return
-                self._faults.recovered(None)
-                if self._sync_target < 0:
-                    # restored from a file: synced once the copy reaches the current revision
-                    current = await m.client.get(m._start, count_only=True, timeout=self.timeout)
-                    self._sync_target = current.header.revision
-                await self.client.request_progress()
-                async for response in watcher:
-                    self._on_response(response)
-        finally:
-            self._watcher = None  # however the watch ended: no progress requests to it
-
-    def _on_response(self, response: WatchResponse) -> None:
-        self._confirmed_at = time.monotonic()
-        self.last_confirmed = time.time()
-        self.error = None
-        header_revision = response.header.revision
-        if response.events:
-            with self._guard:
-                batches = self._store.apply(response.events, changes=bool(self._feeds))
-                self._server_revision = max(self._server_revision, header_revision)
-                self._after_apply()
-            self._emit(batches)
-            return
-        # A progress notification: it confirms the stream is alive and tells the server's
-        # revision (lag). It does not move ``revision``: etcd before 3.5.8 can send one ahead
-        # of the events of its own revision (etcd-io/etcd#15220); ``_confirm`` does that.
-        with self._guard:
-            self._server_revision = max(self._server_revision, header_revision)
-            self._after_apply()
-
-    async def _confirm(self, timeout: float | None = None) -> None:
-        """Move ``revision`` to the server's current revision when the prefix has not changed
-        since the copy's revision: one Txn, linearizable, within ``timeout`` seconds (default
-        the mirror's): if no key of the prefix was modified after it (a Compare on the whole
-        range), count the keys (a count-only Range; etcd ignores revision filters on counts,
-        hence the Compare). A quiet prefix gets no events, so this is how the copy learns it
-        is still current. Events at or below the new revision are then skipped."""
-        m = self.map
-        with self._guard:
-            revision = self._store.revision
-            held = len(self._store.data) + len(self._store.invalid)
-        if not revision:
-            return
-        asked = time.monotonic()
-        response = await self.client.txn(
-            compare=[Compare.mod_revision(m._start, "<", revision + 1, range_end=m._end)],
-            success=[Op.get(m._start, range_end=m._end, count_only=True)],
-            timeout=self.timeout if timeout is None else timeout,
-        )
-        unchanged = response.succeeded and all(
-            r.count == held for r in response.responses if isinstance(r, GetResponse)
-        )
-        current = response.header.revision
-        with self._guard:
-            if asked > self._read_at:
-                self._read_at, self._read_revision = asked, current
-            self._server_revision = max(self._server_revision, current)
-            if unchanged and self._store.revision == revision:
-                self._store.revision = max(revision, current)
-            self._after_apply()
-
-    def _after_apply(self) -> None:
-        """Under the guard: wake waiters, mark synced/ready, report the lag to the client's
-        hooks (``mirror_lag``)."""
-        revision = self._store.revision
-        if self.client.hooks is not None:
-            self.client.hooks.mirror_lag(self.prefix, self.lag)
-        while self._waiters and self._waiters[0][0] <= revision:
-            heapq.heappop(self._waiters)[2].set()
-        if self._sync_target >= 0 and revision >= self._sync_target:
-            if not self.synced.is_set():
-                self.synced.set()
-            if self.state is MirrorState.DEGRADED and not (
-                self._degraded_at < self._read_at < self._confirmed_at
-                and revision >= self._read_revision
-            ):
-                return  # not until the watch has answered since a read told where the server is
-            if self.state is not MirrorState.CLOSED and self.state is not MirrorState.READY:
-                self._confirmed_at = max(self._confirmed_at, time.monotonic())
-                self._set_state(MirrorState.READY)
-
-    def _emit(self, batches: list[Batch]) -> None:
-        for feed in list(self._feeds):
-            for batch in batches:
-                feed.inbox.put(batch)
-
-    async def _heartbeat(self) -> None:
-        """Every beat: ``DEGRADED`` once the watch has confirmed nothing for
-        ``degraded_after`` less 1.25 beats (so at most ``degraded_after`` after it was lost,
-        whether the stream broke, is being re-opened or went silent); a progress request;
-        while ``DEGRADED`` a read that tells the server's revision (``READY`` follows once the
-        watch has answered since and the copy is there). Every call times out after a beat,
-        so a server that does not answer holds up neither this loop nor ``aclose``."""
-        beat = self._beat_interval
-        due = time.monotonic() + beat
-        while not await self._stop.wait(max(0.0, due - time.monotonic())):
-            # A call that took the whole beat delays no check; a DEGRADED mirror looks for
-            # the server more often, so it is READY soon after the server is back.
-            pause = min(beat, _RECOVERY_BEAT) if self.state is MirrorState.DEGRADED else beat
-            due = time.monotonic() + pause
-            silent = time.monotonic() - self._confirmed_at
-            if self.state is MirrorState.READY and silent > self.degraded_after - 1.25 * beat:
-                self._set_state(
-                    MirrorState.DEGRADED, f"the watch confirmed nothing for {silent:.1f} s"
-                )
-            try:
-                if self.state is MirrorState.DEGRADED or self.lag:
-                    await self._confirm(beat)
-                await self.client.request_progress()
-            except EtcdError as error:
-                log.debug("mirror of %r: heartbeat failed (%s)", self.prefix, describe(error))
-
     # --- waiting ------------------------------------------------------------------------------
 
     async def wait_for(self, revision: int, timeout: float | None = None) -> int:
@@ -608,36 +346,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
         the mirror's revision. Progress requests move a quiet prefix along. ``TimeoutError``
         naming the lag after ``timeout`` seconds (default the mirror's ``timeout``),
         ``ClientClosedError`` if the mirror closes meanwhile."""
-        limit = self.timeout if timeout is None else check_seconds(timeout, "timeout", zero=True)
-        if self._store.revision >= revision:
-            return self._store.revision
-        deadline = time.monotonic() + limit
-        event = Event()
-        with self._guard:
-            if self._store.revision >= revision:
-                return self._store.revision
-            heapq.heappush(self._waiters, (revision, next(self._tickets), event))
-        pause = 0.05
-        while not await event.wait(max(0.0, min(pause, deadline - time.monotonic()))):
-            if self.state is MirrorState.CLOSED:
-                break
-            if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"mirror of {self.prefix!r} did not reach revision {revision} within "
-                    f"{limit} s: it is at {self.revision} (lag {self.lag}, state "
-                    f"{self.state.value}, last error: {self.error or 'none'})"
-                )
-            if self._watcher is not None:
-                try:
-                    await self._confirm(max(0.05, deadline - time.monotonic()))
-                except EtcdError:
-                    pass  # the server is unreachable; the heartbeat and the reader deal with it
-            pause = min(pause * 2, _NUDGE_MAX)
-        if self.state is MirrorState.CLOSED and self._store.revision < revision:
-            raise ClientClosedError(
-                f"mirror of {self.prefix!r} closed while waiting for revision {revision}"
-            )
-        return self._store.revision
+        return await self._status.wait_for(revision, timeout)
 
     async def barrier(self, consistency: Consistency | None = None) -> int:
         """Wait as ``consistency`` (default the mirror's) says, then return the revision
@@ -647,15 +356,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
         last two first read the server's revision (one Txn, linearizable), so they raise its
         ``EtcdError`` within a heartbeat when the server does not answer."""
         mode = self.consistency if consistency is None else check_consistency(consistency)
-        if mode != "local" and self.state is MirrorState.DEGRADED:
-            # The copy may be stale: ask the server first, a typed error at once if it is down.
-            await self._confirm(self._beat_interval)
-        if mode == "linearizable":
-            await self._confirm()
-            return await self.wait_for(self._server_revision)
-        if mode == "session" and self._written > self._store.revision:
-            return await self.wait_for(self._written)
-        return self._store.revision
+        return await self._status.barrier(mode)
 
     # --- local reads --------------------------------------------------------------------------
 
@@ -698,18 +399,6 @@ class AsyncMirror(AsyncMirrorBase[V]):
         await self.barrier(consistency)
         return self.local_snapshot()
 
-    def keys(self) -> Any:
-        """The keys of an atomic copy of the local content, in key order."""
-        return self.local_snapshot().data.keys()
-
-    def values(self) -> Any:
-        """The values of an atomic copy of the local content."""
-        return self.local_snapshot().data.values()
-
-    def items(self) -> Any:
-        """The ``(key, value)`` pairs of an atomic copy of the local content."""
-        return self.local_snapshot().data.items()
-
     # --- indexes ------------------------------------------------------------------------------
 
     def add_index(self, name: str, fn: Callable[[str, Any], Any]) -> None:
@@ -739,40 +428,38 @@ class AsyncMirror(AsyncMirrorBase[V]):
         worker of its own: never on the watch reader; a callback that raises is logged and
         the mirror goes on. With the asyncio mirror the callback may be a coroutine
         function. Returns a handle with ``cancel()``."""
-        return AsyncMirrorSubscription(self, callback, self._attach(debounce, max_wait))
+        feed = self._feeds.attach(debounce, max_wait)
+        return AsyncMirrorSubscription(self._feeds, callback, feed)
 
     def changes(self, *, debounce: float = 0.0, max_wait: float | None = None) -> AsyncChanges:
         """An iterator of the batches applied from now on (``debounce`` as for
         ``subscribe``); it ends when the mirror closes. Unconsumed batches are queued."""
-        return AsyncChanges(self, self._attach(debounce, max_wait))
-
-    def _attach(self, debounce: float, max_wait: float | None) -> AsyncFeed[Batch]:
-        """A new feed of the batches applied from now on."""
-        feed: AsyncFeed[Batch] = AsyncFeed(debounce, max_wait)
-        self._feeds = [*self._feeds, feed]
-        return feed
-
-    def _detach(self, feed: AsyncFeed[Any]) -> None:
-        """Stop feeding ``feed``; its reader ends after the batches already queued."""
-        self._feeds = [f for f in self._feeds if f is not feed]
-        feed.inbox.close()
+        return AsyncChanges(self._feeds, self._feeds.attach(debounce, max_wait))
 
     # --- writes -------------------------------------------------------------------------------
 
-    async def _applied(self, revision: int) -> int:
-        self._written = max(self._written, revision)
-        await self.wait_for(revision)
-        return revision
-
     async def set(self, key: str, value: V, *, ttl: float | None = None, lease: Any = None) -> int:
-        """Store ``value`` under ``key`` (one Put) and return its revision once the mirror
-        has applied it (``TimeoutError`` if that takes longer than ``timeout``)."""
-        return await self._applied(await self.map.set(key, value, ttl=ttl, lease=lease))
+        """Store ``value`` under ``key`` (one Put, through ``map``) and return its revision
+        once the local copy shows it; ``MirrorLagError`` (the write WAS applied) if that takes
+        longer than ``timeout``.
+
+        Parameters
+        ----------
+        key:
+            The key, relative to the prefix.
+        value:
+            The value, encoded by the mirror's codec.
+        ttl:
+            Attach the key to a new lease of ``ttl`` seconds (one LeaseGrant first).
+        lease:
+            Attach the key to this lease (an id or a ``Lease``); default the map's.
+        """
+        return await self._status.wrote(await self.map.set(key, value, ttl=ttl, lease=lease))
 
     async def delete(self, key: str) -> int:
         """Delete ``key`` (one DeleteRange; ``KeyError`` if it did not exist) and return the
-        revision once the mirror has applied it."""
-        return await self._applied(await self.map.delete(key))
+        revision once the local copy shows it (``MirrorLagError`` as for ``set``)."""
+        return await self._status.wrote(await self.map.delete(key))
 
     async def update(  # type: ignore[override, unused-ignore]
         self,
@@ -786,14 +473,14 @@ class AsyncMirror(AsyncMirrorBase[V]):
         ``PartialWriteError`` as there), returning once applied."""
         result = await self.map.update(other, atomic=atomic, **kwargs)
         if result.revision:
-            await self._applied(result.revision)
+            await self._status.wrote(result.revision)
         return result
 
     async def clear(self) -> int:  # type: ignore[override, unused-ignore]
         """Delete every key under the prefix (one DeleteRange) and return the count once the
         mirror has applied it."""
         deleted = await self.map.clear()
-        await self._applied(self.map.revision)
+        await self._status.wrote(self.map.revision)
         return deleted
 
     # --- persistence --------------------------------------------------------------------------
@@ -801,21 +488,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
         """Write the copy and its revision to ``path`` (default ``persist``) atomically
         (a temporary file renamed over it). A blocking file write, no RPC."""
-        target = Path(path) if path is not None else self.persist
-        if target is None:
-            raise ValueError("save() needs a path (or persist= on the mirror)")
-        prefix, encode = self.map._prefix, self.codec.encode
-        full_key = self.map._full
         with self._guard:  # copy, so the watch is held up for a copy and not an encoding
             revision = self._store.revision
             data, invalid = dict(self._store.data), dict(self._store.invalid)
-        items = [
-            (full_key(key), b"" if self.keys_only else encode(value))
-            for key, value in data.items()
-        ]
-        items += [(full_key(key), bad.data) for key, bad in invalid.items()]
-        content = dump_copy(prefix, revision, items)
-        temporary = target.with_name(target.name + ".tmp")
-        temporary.write_bytes(content)
-        os.replace(temporary, target)
-        return target
+        return self._file.save(revision, data, invalid, path)

@@ -7,9 +7,9 @@ the generated ``etcdmap/_sync/mirror.py`` uses the blocking twins:
   needs nothing (a batch is applied with no ``await`` in between, so no coroutine can observe
   half of it); the threaded one needs a lock shared by the applying thread and the readers.
 - ``AsyncInbox`` / ``Inbox``: an unbounded queue whose ``get`` takes a timeout (debounce).
-- ``AsyncMirrorBase`` / ``MirrorBase``: the mapping dunders. The asyncio mirror's dunders read
-  the local copy as it is now (they cannot await); the threaded mirror is a real
-  ``collections.abc.MutableMapping`` whose dunders honour the mirror's ``consistency``.
+- ``AsyncMirrorBase`` / ``MirrorBase``: the mapping reads, the same for both (the local copy
+  now, no RPC; ``MirrorDegradedError`` while ``DEGRADED`` unless the consistency is
+  ``"local"``); the threaded mirror is also a real ``collections.abc.MutableMapping``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,14 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
 from abc import abstractmethod
-from collections.abc import Iterator, MutableMapping
+from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, ValuesView
 from typing import Any, Generic, TypeVar
+
+from .._core.errors import MirrorDegradedError
+from .._core.mirror import Consistency, MirrorSnapshot, MirrorState
+from .._core.outage import describe
 
 __all__ = ["AsyncGuard", "AsyncInbox", "AsyncMirrorBase", "Guard", "Inbox", "MirrorBase"]
 
@@ -89,71 +94,98 @@ class Inbox(Generic[T]):
         return result
 
 
-class AsyncMirrorBase(Generic[V]):
-    """Base of ``AsyncMirror``: dunders that read the local copy now (no waiting, no RPC).
+class _MirrorReads(Generic[V]):
+    """The mapping reads of both mirrors (the rule in README.md, "Same name, same meaning"):
+    ``m[key]``, ``key in m``, ``len(m)``, iteration and the views read the local copy now, with
+    no RPC and no waiting. While the mirror is ``DEGRADED`` and its consistency is not
+    ``"local"`` they raise ``MirrorDegradedError`` instead of answering from a copy that may
+    be stale (a check, no I/O). ``read``/``contains``/``count``/``snapshot``/``barrier`` wait
+    as their ``consistency`` says; writes return once the copy shows them."""
 
-    ``await m.read(key, consistency=...)``, ``await m.barrier(...)`` wait first."""
+    prefix: str
+    consistency: Consistency
+
+    @property
+    @abstractmethod
+    def revision(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def state(self) -> MirrorState: ...
+
+    @property
+    @abstractmethod
+    def error(self) -> BaseException | None: ...
+
+    @property
+    @abstractmethod
+    def last_confirmed(self) -> float | None: ...
 
     @abstractmethod
     def local(self) -> dict[str, V]: ...
 
     @abstractmethod
-    def local_get(self, key: str, default: Any) -> Any: ...
+    def local_snapshot(self) -> MirrorSnapshot: ...
+
+    def _copy(self) -> dict[str, V]:
+        """The live local dict, once the mirror may answer from it (else the error)."""
+        if self.state is MirrorState.DEGRADED and self.consistency != "local":
+            since = self.last_confirmed
+            silent = f" for {time.time() - since:.1f} s" if since is not None else ""
+            cause = f" (last error: {describe(self.error)})" if self.error is not None else ""
+            raise MirrorDegradedError(
+                f"mirror of {self.prefix!r} is DEGRADED: its watch confirmed nothing{silent}"
+                f"{cause}, so its copy at revision {self.revision} may be stale; read(key) "
+                f"asks the server first, local_get(key) answers from the copy"
+            )
+        return self.local()
 
     def __getitem__(self, key: str) -> V:
-        value = self.local_get(key, _CLOSED)
+        value = self._copy().get(key, _CLOSED)
         if value is _CLOSED:
             raise KeyError(key)
         found: V = value
         return found
 
     def __contains__(self, key: object) -> bool:
-        return key in self.local()
+        return key in self._copy()
 
     def __len__(self) -> int:
-        return len(self.local())
+        return len(self._copy())
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self.local()))
+        return iter(self.keys())
+
+    def keys(self) -> KeysView[str]:
+        """The keys of an atomic copy of the local content, in key order."""
+        self._copy()
+        return self.local_snapshot().data.keys()
+
+    def values(self) -> ValuesView[V]:
+        """The values of an atomic copy of the local content."""
+        self._copy()
+        return self.local_snapshot().data.values()
+
+    def items(self) -> ItemsView[str, V]:
+        """The ``(key, value)`` pairs of an atomic copy of the local content."""
+        self._copy()
+        return self.local_snapshot().data.items()
 
 
-class MirrorBase(MutableMapping[str, V]):
-    """Base of ``Mirror``: a real ``MutableMapping``; reads wait as the mirror's
-    ``consistency`` says, then answer from the local copy; writes go to the server."""
+class AsyncMirrorBase(_MirrorReads[V]):
+    """Base of ``AsyncMirror``: the mapping reads (no ``__setitem__``: a write is awaited,
+    ``await m.set(key, value)``)."""
 
-    @abstractmethod
-    def read(self, key: str, default: Any = ..., *, consistency: Any = None) -> Any: ...
 
-    @abstractmethod
-    def contains(self, key: object, *, consistency: Any = None) -> bool: ...
-
-    @abstractmethod
-    def count(self, *, consistency: Any = None) -> int: ...
-
-    @abstractmethod
-    def snapshot(self, *, consistency: Any = None) -> Any: ...
+class MirrorBase(_MirrorReads[V], MutableMapping[str, V]):
+    """Base of ``Mirror``: a real ``MutableMapping`` whose reads are the mirror's mapping
+    reads; ``m[key] = value`` and ``del m[key]`` are ``set`` and ``delete``."""
 
     @abstractmethod
     def set(self, key: str, value: V) -> int: ...
 
     @abstractmethod
     def delete(self, key: str) -> int: ...
-
-    def __getitem__(self, key: str) -> V:
-        value = self.read(key, _CLOSED)
-        if value is _CLOSED:
-            raise KeyError(key)
-        found: V = value
-        return found
-
-    def __contains__(self, key: object) -> bool:
-        return self.contains(key)
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.snapshot().data)
 
     def __setitem__(self, key: str, value: V) -> None:
         self.set(key, value)

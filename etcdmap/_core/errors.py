@@ -439,6 +439,24 @@ class ClientClosedError(ClientError):
     """The client was used after ``close()`` / ``aclose()``."""
 
 
+class MirrorLagError(ClientError, TimeoutError):
+    """A write through a mirror WAS applied (at ``revision``), but the mirror's copy did not
+    show it within the mirror's ``timeout`` (its watch lags or is lost). Do not write again:
+    ``mirror.wait_for(revision)`` waits longer, ``mirror.map`` reads the server."""
+
+    def __init__(self, message: str, *, revision: int, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.revision = revision
+
+
+class MirrorDegradedError(TransportError):
+    """A mirror's mapping read (``m[key]``, ``key in m``, ``len(m)``, iteration, the views)
+    while the mirror is ``DEGRADED`` and its consistency is not ``"local"``: its watch has
+    confirmed nothing for ``degraded_after`` seconds, so its copy may be stale. Raised with no
+    I/O; ``mirror.read(key)`` asks the server first, ``mirror.local_get(key)`` answers from
+    the copy."""
+
+
 class ConfigError(ClientError, ValueError):
     """A client configuration (``Client.from_config``, ``load_config``) that cannot be used:
     an unknown key, a wrong type, a bad duration, conflicting spellings of one setting. The

@@ -1,5 +1,5 @@
-"""Sans-IO parts of the mirror: the local store, batches of changes, the relist diff, indexes,
-debounce merging and the persisted snapshot format.
+"""Sans-IO parts of the mirror: the local store, batches of changes, the relist diff and
+debounce merging (its indexes are in ``mirror_index``, its saved format in ``mirror_file``).
 
 The store holds one decoded value per key (``dict[str, V]``, keys relative to the prefix) and
 nothing else: no revisions, no raw bytes. That is the leanest layout a dict allows (see the
@@ -11,13 +11,13 @@ store; the shells only run them under their guard so that no reader sees half a 
 from __future__ import annotations
 
 import enum
-import logging
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, Literal
 
 import msgspec
 
 from .mapping import MISSING, decode_error
+from .mirror_index import Indexes
 from .results import KeyValue
 from .watch import Event, EventType
 
@@ -27,21 +27,14 @@ __all__ = [
     "Change",
     "ChangeKind",
     "Consistency",
-    "Index",
     "InvalidValue",
     "MirrorSnapshot",
     "MirrorState",
     "MirrorStore",
-    "SavedCopy",
     "check_consistency",
-    "dump_copy",
-    "index_values",
-    "load_copy",
     "merge_batches",
-    "saved_pages",
 ]
 
-log = logging.getLogger("etcdmap.mirror")
 
 #: How a read waits before it answers from the local copy: ``"local"`` answers now,
 #: ``"session"`` first waits until the writes made through this mirror are applied (the
@@ -133,50 +126,6 @@ def _same(old: Any, new: Any) -> bool:
         return False
 
 
-def index_values(result: Any) -> tuple[Hashable, ...]:
-    """What an index function's result indexes: nothing for None, one value for a str,
-    bytes or number, else every item of the iterable."""
-    if result is None:
-        return ()
-    if isinstance(result, (str, bytes, int, float)):
-        return (result,)
-    return tuple(result)
-
-
-class Index:
-    """One secondary index: index value → set of keys, kept by recomputing ``fn`` on the old
-    and the new value of every change (so ``fn`` must be deterministic)."""
-
-    __slots__ = ("buckets", "fn", "name")
-
-    def __init__(self, name: str, fn: Callable[[str, Any], Any]) -> None:
-        self.name = name
-        self.fn = fn
-        self.buckets: dict[Hashable, set[str]] = {}
-
-    def values_of(self, key: str, value: Any) -> tuple[Hashable, ...]:
-        try:
-            return index_values(self.fn(key, value))
-        except Exception:
-            log.exception("index %r function failed on key %r; key not indexed", self.name, key)
-            return ()
-
-    def update(self, key: str, old: Any, new: Any) -> None:
-        """``key`` went from ``old`` to ``new`` (``MISSING`` for absent)."""
-        before = self.values_of(key, old) if old is not MISSING else ()
-        after = self.values_of(key, new) if new is not MISSING else ()
-        if before == after:
-            return
-        for value in before:
-            bucket = self.buckets.get(value)
-            if bucket is not None:
-                bucket.discard(key)
-                if not bucket:
-                    del self.buckets[value]
-        for value in after:
-            self.buckets.setdefault(value, set()).add(key)
-
-
 class MirrorStore:
     """The local copy of a prefix: ``data`` (key → value), ``invalid`` (key → InvalidValue),
     ``revision`` (the server revision the copy equals) and the secondary indexes.
@@ -208,7 +157,7 @@ class MirrorStore:
         self.data: dict[str, Any] = {}
         self.invalid: dict[str, InvalidValue] = {}
         self.revision = 0
-        self.indexes: dict[str, Index] = {}
+        self.indexes = Indexes()
 
     # --- conversion ---------------------------------------------------------------------------
 
@@ -273,7 +222,7 @@ class MirrorStore:
             events = [e for e in events if e.kv.mod_revision > self.revision]
         if not events:
             return batches
-        data, invalid, indexes = self.data, self.invalid, self.indexes.values()
+        data, invalid, indexes = self.data, self.invalid, self.indexes
         listed: list[Change] = []
         revision = events[0].kv.mod_revision
         for event in events:
@@ -297,8 +246,7 @@ class MirrorStore:
                 if old is MISSING and was_invalid is None:
                     continue  # a key this copy never had: nothing to change
                 new, kind, error = MISSING, ChangeKind.DELETED, None
-            for index in indexes:
-                index.update(key, old, new)
+            indexes.update(key, old, new)
             if changes:
                 listed.append(Change(
                     key, kind, None if old is MISSING else old, None if new is MISSING else new,
@@ -320,7 +268,7 @@ class MirrorStore:
         one batch: applying its changes to the old copy gives the new one exactly."""
         old_data, old_invalid = self.data, self.invalid
         listed: list[Change] = []
-        indexes = list(self.indexes.values())
+        indexes = self.indexes
         if changes or indexes:
             for key, old in old_data.items():
                 new = data.get(key, MISSING)
@@ -341,12 +289,8 @@ class MirrorStore:
             for key in old_invalid.keys() - invalid.keys() - data.keys():
                 listed.append(Change(key, ChangeKind.DELETED, None, None, revision))
             for change in listed:
-                for index in indexes:
-                    index.update(
-                        change.key,
-                        old_data.get(change.key, MISSING),
-                        data.get(change.key, MISSING),
-                    )
+                key = change.key
+                indexes.update(key, old_data.get(key, MISSING), data.get(key, MISSING))
         self.data, self.invalid = data, invalid
         self.revision = revision
         return Batch(revision, listed if changes else [], source)
@@ -356,21 +300,12 @@ class MirrorStore:
     def add_index(self, name: str, fn: Callable[[str, Any], Any]) -> None:
         """Index every key by ``fn(key, value)`` (see ``index_values``), now and on every
         later change; ``ValueError`` if the name is taken."""
-        if name in self.indexes:
-            raise ValueError(f"index {name!r} already exists")
-        index = Index(name, fn)
-        for key, value in self.data.items():
-            index.update(key, MISSING, value)
-        self.indexes[name] = index
+        self.indexes.add(name, fn, self.data)
 
     def lookup(self, name: str, value: Hashable) -> list[str]:
         """The keys whose index ``name`` holds ``value``, sorted; ``KeyError`` for an unknown
         index name."""
-        try:
-            index = self.indexes[name]
-        except KeyError:
-            raise KeyError(f"no index named {name!r} (add_index() it first)") from None
-        return sorted(index.buckets.get(value, ()))
+        return self.indexes.lookup(name, value)
 
 
 def merge_batches(batches: Sequence[Batch]) -> Batch:
@@ -403,70 +338,9 @@ def merge_batches(batches: Sequence[Batch]) -> Batch:
     return Batch(batches[-1].revision, merged, "relist" if relist else batches[-1].source)
 
 
-# --- persisted snapshots ------------------------------------------------------------------------
-
-
 class MirrorSnapshot(msgspec.Struct, frozen=True):
     """A copy of a mirror's content at one ``revision`` (``Mirror.snapshot()``): ``data``
     is a plain dict the mirror no longer touches."""
 
     revision: int
     data: dict[str, Any]
-
-
-class SavedCopy(msgspec.Struct, frozen=True):
-    """What a mirror saves to its file: the prefix, the revision and every key's bytes."""
-
-    prefix: bytes
-    revision: int
-    keys: list[bytes]
-    values: list[bytes]
-    format: int = 1
-
-
-_SNAPSHOT_ENCODER = msgspec.msgpack.Encoder()
-_SNAPSHOT_DECODER = msgspec.msgpack.Decoder(SavedCopy)
-
-
-def dump_copy(
-    prefix: bytes,
-    revision: int,
-    items: Iterable[tuple[bytes, bytes]],
-) -> bytes:
-    """The file content for a copy of ``prefix`` at ``revision`` (full keys, raw values)."""
-    keys: list[bytes] = []
-    values: list[bytes] = []
-    for key, value in items:
-        keys.append(key)
-        values.append(value)
-    return _SNAPSHOT_ENCODER.encode(SavedCopy(prefix, revision, keys, values))
-
-
-def load_copy(content: bytes, prefix: bytes) -> SavedCopy:
-    """A saved snapshot, checked to be of ``prefix``; ``ValueError`` if the content is not
-    a snapshot or is one of another prefix."""
-    try:
-        snapshot = _SNAPSHOT_DECODER.decode(content)
-    except msgspec.DecodeError as error:
-        raise ValueError(f"not a mirror snapshot: {error}") from None
-    if snapshot.prefix != prefix:
-        raise ValueError(
-            f"the snapshot is of prefix {snapshot.prefix!r}, not {prefix!r}"
-        )
-    if len(snapshot.keys) != len(snapshot.values):
-        raise ValueError("damaged snapshot: keys and values differ in number")
-    return snapshot
-
-
-def saved_pages(snapshot: SavedCopy) -> list[list[KeyValue]]:
-    """The saved keys as one page of ``KeyValue`` (mod_revision = the snapshot's revision),
-    ready for ``MirrorStore.build``."""
-    revision = snapshot.revision
-    return [
-        [
-            KeyValue(key=key, value=value, mod_revision=revision)
-            for key, value in zip(snapshot.keys, snapshot.values, strict=True)
-        ]
-    ]
-
-

@@ -65,15 +65,46 @@ if TYPE_CHECKING:
 else:
     KeyValue = mvccpb.KeyValue
 
+#: Bytes of a value ``repr(KeyValue)`` shows before it shortens it.
+_REPR_VALUE_BYTES = 32
+
+
+def _key_value_repr(kv: KeyValue) -> str:
+    """One line: the key, the value (its first bytes and size when longer), the revisions
+    and the lease (protobuf's own repr spans several lines and prints the whole value)."""
+    value = kv.value
+    shown = repr(value)
+    if len(value) > _REPR_VALUE_BYTES:
+        shown = f"{value[:_REPR_VALUE_BYTES]!r}... ({len(value)} bytes)"
+    return (
+        f"KeyValue(key={kv.key!r}, value={shown}, create_revision={kv.create_revision}, "
+        f"mod_revision={kv.mod_revision}, version={kv.version}, lease={kv.lease})"
+    )
+
+
+# Our messages live in a private descriptor pool, so this changes no other library's class.
+mvccpb.KeyValue.__repr__ = _key_value_repr
+
 
 class GetResponse(msgspec.Struct, frozen=True):
     """Result of a Range: the keys found, ``count`` of all keys in the range (also beyond
-    ``limit``), and ``more`` when ``limit`` cut the result short."""
+    ``limit``), and ``more`` when ``limit`` cut the result short. ``kv`` and ``value`` read
+    a one-key get: ``client.get(key).value`` is the value, or None when the key is missing."""
 
     header: ResponseHeader
     kvs: Sequence[KeyValue]
     count: int
     more: bool
+
+    @property
+    def kv(self) -> KeyValue | None:
+        """The first key found (the only one of a one-key get), or None if none was."""
+        return self.kvs[0] if self.kvs else None
+
+    @property
+    def value(self) -> bytes | None:
+        """The first key's value (``b""`` with ``keys_only``), or None if no key was found."""
+        return self.kvs[0].value if self.kvs else None
 
 
 class PutResponse(msgspec.Struct, frozen=True, gc=False):

@@ -1,2 +1,2 @@
 # Generated from etcdmap/_async/__init__.py by scripts/unasync: do not edit.
-"""The blocking client, written by hand; ``etcdmap._sync`` is generated from it."""
+"""The blocking client, generated from ``etcdmap._async`` by scripts/unasync."""

@@ -119,7 +119,7 @@ class ClientBase:
         return self._hooks
 
     def _connect(self) -> Connection:
-        # Created on first use, so an async channel binds to the loop that uses it.
+        # Created on first use (an async channel must bind to the loop that uses it).
         self._check_open()
         if self._conn is None:
             if self._reject_old_cluster:

@@ -1,5 +1,5 @@
 # Generated from etcdmap/_async/client.py by scripts/unasync: do not edit.
-"""``Client``: the blocking etcd v3 client."""
+"""``Client``: the asyncio etcd v3 client."""
 
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ class Client(
     Watch, LeaseService, STMService, KVService, Cluster, Maintenance,
     Auth, LockService, ElectionService,
 ):
-    """The blocking etcd v3 client.
+    """The asyncio etcd v3 client.
 
     ``Client(endpoints=None, *, timeout=None, max_send_bytes=2 MiB, max_recv_bytes=None,
     keepalive_time=30, keepalive_timeout=10)``. With no endpoints it reads ``ETCDMAP_ENDPOINTS``
-    (comma-separated), else ``127.0.0.1:2379``. The channel opens on first use, on the event
-    loop of that use; one channel per endpoint is reused by every call. Close it with
+    (comma-separated), else ``127.0.0.1:2379``. The channel opens on first
+    use; one channel per endpoint is reused by every call. Close it with
     ``client.close()`` or ``with Client() as client:``; a client dropped
     unclosed after it connected releases its channels, streams and workers (keep-alives,
     sessions, watch callbacks, auto-sync) when it is garbage-collected, and warns

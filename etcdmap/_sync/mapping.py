@@ -9,7 +9,7 @@ revision, so a pass is one consistent snapshot whose memory is bounded by ``page
 from __future__ import annotations
 
 from collections.abc import Iterator, Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, overload
 
 from .._backends.threads import flatten
 from .._backends.mapping import (
@@ -20,17 +20,13 @@ from .._backends.mapping import (
     MutableMappingBase,
     ValuesViewBase,
 )
-from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, BulkWrite, TxnLimits
+from .._core import map_writes as writes
+from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, TxnLimits
 from .._core.checks import check_client, check_count, check_ttl
-from .._core.errors import (
-    CompactedError,
-    ConflictError,
-    EtcdError,
-    ValueDecodeError,
-    ValueEncodeError,
-)
-from .._core.keys import prefix_range, to_bytes
-from .._core.kv import Compare, LeaseLike, Op, check_page_size
+from .._core.errors import CompactedError, EtcdError, ValueDecodeError
+from .._core.keyspace import KeySpace
+from .._core.kv import LeaseLike, check_page_size
+from .._core.map_writes import TxnPlan, first_kv
 from .._core.mapping import (
     MISSING,
     Entry,
@@ -43,9 +39,12 @@ from .._core.mapping import (
     summarize,
 )
 from .._core.results import GetResponse, KeyValue, TxnResponse
-from ..codecs import Str, codec_for
+from ..codecs import Codec, Str, codec_for
 from .concurrency import STM, run_stm
 from .kv import KV, leases_of
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "Editing",
@@ -67,18 +66,6 @@ RETRIES = 16
 COMPLETION_KEYS = 1000
 
 
-def _encode_problem(error: BaseException) -> str:
-    if isinstance(error, RecursionError):
-        return "it refers to itself (a reference cycle) or is nested too deeply"
-    return str(error)
-
-
-def _first_kv(response: Any) -> KeyValue | None:
-    """The key of a txn's single ``Op.get`` response, or None if it was missing."""
-    assert isinstance(response, GetResponse)
-    return response.kvs[0] if response.kvs else None
-
-
 class MapReader(MappingBase[V]):
     """The read operations shared by ``EtcdMap`` and its pinned ``EtcdMapSnapshot``."""
 
@@ -96,13 +83,15 @@ class MapReader(MappingBase[V]):
     ) -> None:
         check_client(client, EtcdMap)
         self.client = client
-        self.codec = codec_for(codec, value_type)
-        self.key_codec = Str("surrogateescape") if key_codec is None else codec_for(key_codec)
+        codec = codec_for(codec, value_type)
+        key_codec = Str("surrogateescape") if key_codec is None else codec_for(key_codec)
         self.page_size = check_page_size(page_size)
+        #: The prefix and codecs: how keys and values become etcd's bytes and back.
+        self.keyspace: KeySpace[V] = KeySpace(prefix, codec, key_codec)
+        self.codec = codec
+        self.key_codec = key_codec
         self.serializable = serializable
-        self._prefix = to_bytes(prefix, "prefix")
-        self.prefix = self._prefix.decode("utf-8", "backslashreplace")
-        self._start, self._end = prefix_range(self._prefix)
+        self.prefix = self.keyspace.name
         self._read_revision = read_revision
         #: The store's revision in the latest response this map received (0 before any).
         self.revision = read_revision
@@ -110,42 +99,6 @@ class MapReader(MappingBase[V]):
     def __repr__(self) -> str:
         pinned = f", at={self._read_revision}" if self._read_revision else ""
         return f"{type(self).__name__}({self.prefix!r}, codec={self.codec!r}{pinned})"
-
-    # --- keys and values ----------------------------------------------------------------------
-
-    def _full(self, key: str) -> bytes:
-        try:
-            relative: bytes = self.key_codec.encode(key)
-        except TypeError as error:
-            raise TypeError(f"key {key!r} of map {self.prefix!r}: {error}") from None
-        return self._prefix + relative
-
-    def _relative(self, full: bytes) -> str:
-        relative = full[len(self._prefix):]
-        try:
-            key: str = self.key_codec.decode(relative)
-        except Exception as error:
-            raise decode_error(full, relative, 0, self.key_codec, error) from error
-        return key
-
-    def _encode(self, key: str, value: V) -> bytes:
-        try:
-            data: bytes = self.codec.encode(value)
-        except TypeError as error:
-            raise TypeError(f"value for key {key!r} of map {self.prefix!r}: {error}") from None
-        except (ValueError, RecursionError) as error:
-            raise ValueEncodeError(
-                f"value for key {key!r} of map {self.prefix!r} cannot be encoded: "
-                f"{_encode_problem(error)}", key=key,
-            ) from None
-        return data
-
-    def _decode(self, key: str, kv: KeyValue) -> V:
-        try:
-            value: V = self.codec.decode(kv.value)
-        except Exception as error:
-            raise decode_error(key, kv.value, kv.mod_revision, self.codec, error) from error
-        return value
 
     def _note(self, response: GetResponse | TxnResponse | Any) -> None:
         self.revision = response.header.revision
@@ -163,38 +116,38 @@ class MapReader(MappingBase[V]):
     def __getitem__(self, key: str) -> V:
         """The value of ``key`` (one Range); builtin ``KeyError`` if it is missing,
         ``ValueDecodeError`` if its stored bytes do not decode."""
-        kvs = (self._get(self._full(key))).kvs
+        kvs = (self._get(self.keyspace.full(key))).kvs
         if not kvs:
             raise KeyError(key)
-        return self._decode(key, kvs[0])
+        return self.keyspace.decode(key, kvs[0])
 
     def get(self, key: str, default: Any = None) -> V | Any:
         """The value of ``key``, or ``default`` if it is missing (one Range)."""
-        kvs = (self._get(self._full(key))).kvs
-        return self._decode(key, kvs[0]) if kvs else default
+        kvs = (self._get(self.keyspace.full(key))).kvs
+        return self.keyspace.decode(key, kvs[0]) if kvs else default
 
     def entry(self, key: str) -> Entry[V]:
         """``key``'s value with its ``mod_revision``, ``create_revision``, ``version`` and
         ``lease`` (one Range); ``KeyError`` if it is missing."""
-        kvs = (self._get(self._full(key))).kvs
+        kvs = (self._get(self.keyspace.full(key))).kvs
         if not kvs:
             raise KeyError(key)
         kv = kvs[0]
-        return Entry(
-            key, self._decode(key, kv), kv.mod_revision, kv.create_revision, kv.version, kv.lease
-        )
+        value = self.keyspace.decode(key, kv)
+        return Entry(key, value, kv.mod_revision, kv.create_revision, kv.version, kv.lease)
 
     def contains(self, key: object) -> bool:
         """Whether ``key`` is in the map: a count-only Range, no value is read."""
         try:
-            full = self._full(key)  # type: ignore[arg-type]
+            full = self.keyspace.full(key)  # type: ignore[arg-type]
         except TypeError:
             return False
         return (self._get(full, count_only=True)).count > 0
 
     def count(self) -> int:
         """The number of keys under the prefix: one count-only Range (no key is sent back)."""
-        return (self._get(self._start, range_end=self._end, count_only=True)).count
+        ks = self.keyspace
+        return (self._get(ks.start, range_end=ks.end, count_only=True)).count
 
     def _pages(self, keys_only: bool) -> Iterator[tuple[Sequence[KeyValue], int]]:
         """The prefix page by page, with the revision every page is read at.
@@ -202,9 +155,9 @@ class MapReader(MappingBase[V]):
         The first page fixes the revision (or the map's pinned one is used); the next page is
         fetched only when the consumer asks for it.
         """
-        revision, done = self._read_revision, 0
+        revision, done, ks = self._read_revision, 0, self.keyspace
         pages = self.client.get_pages(
-            self._start, range_end=self._end, page_size=self.page_size, revision=revision,
+            ks.start, range_end=ks.end, page_size=self.page_size, revision=revision,
             keys_only=keys_only, serializable=self.serializable,
         )  # fmt: skip
         try:
@@ -252,12 +205,13 @@ class MapReader(MappingBase[V]):
     def preview(self, limit: int = 10) -> Preview:
         """Count and the first ``limit`` keys with a value summary: one Range with a limit
         (the server counts the whole prefix; no more than ``limit`` keys are sent)."""
-        response = self._get(self._start, range_end=self._end, limit=limit)
+        ks = self.keyspace
+        response = self._get(ks.start, range_end=ks.end, limit=limit)
         rows = []
         for kv in response.kvs:
-            key = self._relative(kv.key)
+            key = ks.relative(kv.key)
             try:
-                summary = summarize(self._decode(key, kv))
+                summary = summarize(ks.decode(key, kv))
             except ValueDecodeError:
                 summary = f"<does not decode: {summarize(kv.value, 40)}>"
             rows.append(PreviewRow(key, summary, len(kv.value), kv.mod_revision))
@@ -269,23 +223,35 @@ class MapReader(MappingBase[V]):
     def completion_keys(self) -> list[str]:
         """Keys for tab completion: one keys-only page of at most 1000 keys."""
         limit = min(self.page_size, COMPLETION_KEYS)
-        kvs = (self._get(self._start, range_end=self._end, limit=limit, keys_only=True)).kvs
-        return [self._relative(kv.key) for kv in kvs]
+        ks = self.keyspace
+        kvs = (self._get(ks.start, range_end=ks.end, limit=limit, keys_only=True)).kvs
+        return [ks.relative(kv.key) for kv in kvs]
 
     def at(self, revision: int) -> EtcdMapSnapshot[V]:
         """A read-only view of this map as it was at ``revision`` (every read is a Range at
         that revision; ``CompactedError`` once the store is compacted past it)."""
         check_count(revision, "revision", minimum=1)
         return EtcdMapSnapshot(
-            self.client, self._prefix, codec=self.codec, key_codec=self.key_codec,
+            self.client, self.keyspace.prefix, codec=self.codec, key_codec=self.key_codec,
             page_size=self.page_size, serializable=self.serializable, read_revision=revision,
         )  # fmt: skip
 
     def snapshot(self) -> EtcdMapSnapshot[V]:
         """``at()`` the current revision, learned with one count-only Range of a single key
         (counting the whole prefix would make etcd walk every key of it)."""
-        self._get(self._start, count_only=True)
+        self._get(self.keyspace.start, count_only=True)
         return self.at(self._read_revision or self.revision)
+
+
+class _MapOptions(TypedDict, total=False):
+    """The options of ``EtcdMap`` that do not choose its value type (for its overloads)."""
+
+    key_codec: Any
+    page_size: int
+    serializable: bool
+    lease: LeaseLike
+    max_txn_ops: int
+    max_request_bytes: int
 
 
 class EtcdMapSnapshot(MapReader[V]):
@@ -307,10 +273,9 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     ``max_txn_ops`` and ``max_request_bytes`` are the server's ``--max-txn-ops`` and
     ``--max-request-bytes`` (etcd's defaults here): ``update()`` plans its Txns under them.
 
-    The blocking map has the operations of a ``MutableMapping`` as coroutines:
-    ``m[key]``, ``m.set(key, value)``, ``m.delete(key)``,
-    ``m.contains(key)``, ``m.count()``, ``for key in m``, and views whose
-    passes are ``for``. The blocking ``EtcdMap`` is a real ``MutableMapping``.
+    The blocking map is a real ``MutableMapping``: ``m[key]``, ``m[key] = value``,
+    ``del m[key]``, ``key in m``, ``len(m)`` and ``for key in m`` each send the RPCs their
+    named methods (``set``, ``delete``, ``contains``, ``count``, ``keys``) document.
 
     Errors of writes: an ``OutcomeUnknownError`` (a deadline, a connection lost after sending,
     etcd's request timeouts) means the write may or may not have been applied; read the key
@@ -318,6 +283,28 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     any other ``EtcdError`` means etcd refused it (nothing applied).
     """
 
+    # The value type a checker infers: ``bytes`` by default (``Raw``), ``T`` from
+    # ``value_type=T`` or a ``Codec[T]``, ``Any`` for a type that is no class (``int | None``).
+    @overload
+    def __init__(
+        self: EtcdMap[bytes], client: KV, prefix: bytes | str, *,
+        value_type: None = None, codec: None = None, **options: Unpack[_MapOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: EtcdMap[T], client: KV, prefix: bytes | str, *,
+        value_type: type[T], codec: None = None, **options: Unpack[_MapOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: EtcdMap[T], client: KV, prefix: bytes | str, *,
+        value_type: None = None, codec: Codec[T], **options: Unpack[_MapOptions],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: EtcdMap[Any], client: KV, prefix: bytes | str, *,
+        value_type: Any = None, codec: Any = None, **options: Unpack[_MapOptions],
+    ) -> None: ...
     def __init__(
         self,
         client: KV,
@@ -348,7 +335,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         if value_type is None and codec is None:
             codec = self.codec
         return EtcdMap(
-            self.client, self._prefix + self.key_codec.encode(subprefix), value_type=value_type,
+            self.client, self.keyspace.full(subprefix), value_type=value_type,
             codec=codec, key_codec=self.key_codec, page_size=self.page_size,
             serializable=self.serializable, lease=self.lease,
             max_txn_ops=self.limits.max_txn_ops, max_request_bytes=self.limits.max_request_bytes,
@@ -361,21 +348,11 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
             return leases_of(self.client, "ttl=").lease_grant(ttl)
         return self.lease if lease is None else lease
 
-    def _unless_changed(
-        self, full: bytes, revision: int, op: Op
-    ) -> tuple[int, KeyValue | None]:
-        """Run ``op`` if ``full``'s mod_revision is still ``revision`` (0: absent), in one Txn
-        that otherwise reads the key: the revision ``op`` ran at, or 0 and the key as it is
-        now (None if absent)."""
-        response = self.client.txn(
-            compare=[Compare.mod_revision(full, "==", revision)],
-            success=[op],
-            failure=[Op.get(full)],
-        )
+    def _run(self, plan: TxnPlan[T]) -> T:
+        """Send ``plan``'s Txn (KV.Txn) and return what its response answers."""
+        response = self.client.txn(plan.compare, plan.success, plan.failure)
         self._note(response)
-        if response.succeeded:
-            return response.header.revision, None
-        return 0, _first_kv(response.responses[0])
+        return plan.result(response)
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -391,14 +368,15 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         cannot be encoded (e.g. it refers to itself), ``TypeError``/``ValueError`` naming
         ``ttl`` for a bad TTL: nothing is sent then.
         """
-        data = self._encode(key, value)
-        response = self.client.put(self._full(key), data, lease=self._lease(ttl, lease))
+        ks = self.keyspace
+        data = ks.encode(key, value)
+        response = self.client.put(ks.full(key), data, lease=self._lease(ttl, lease))
         self._note(response)
         return response.header.revision
 
     def delete(self, key: str) -> int:
         """Delete ``key`` (one DeleteRange) and return the revision; ``KeyError`` if missing."""
-        response = self.client.delete(self._full(key))
+        response = self.client.delete(self.keyspace.full(key))
         self._note(response)
         if not response.deleted:
             raise KeyError(key)
@@ -408,20 +386,14 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         """``key``'s value if present, else store ``default`` and return it: one Txn
         (create if the key does not exist, else read it). After an ``OutcomeUnknownError``
         calling again is safe: it returns what is stored."""
-        full = self._full(key)
-        data = self._encode(key, default)
-        response = self.client.txn(
-            compare=[Compare.create_revision(full, "==", 0)],
-            success=[Op.put(full, data, lease=self._lease(ttl, None))],
-            failure=[Op.get(full)],
-        )
-        self._note(response)
-        if response.succeeded:
+        ks = self.keyspace
+        full, data = ks.full(key), ks.encode(key, default)
+        attempt = self._run(writes.create(full, data, self._lease(ttl, None)))
+        if attempt.written:
             stored: V = default
             return stored
-        kv = _first_kv(response.responses[0])
-        assert kv is not None  # the key existed at the txn's revision
-        return self._decode(key, kv)
+        assert attempt.current is not None  # the key existed at the txn's revision
+        return ks.decode(key, attempt.current)
 
     def put_if_absent(
         self, key: str, value: V, *, ttl: float | None = None, lease: LeaseLike = None
@@ -429,14 +401,8 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         """Store ``value`` only if ``key`` does not exist (one Txn on its create_revision);
         True if it was stored. After an ``OutcomeUnknownError`` it may be stored: calling
         again is safe but then returns False."""
-        full = self._full(key)
-        data = self._encode(key, value)
-        response = self.client.txn(
-            compare=[Compare.create_revision(full, "==", 0)],
-            success=[Op.put(full, data, lease=self._lease(ttl, lease))],
-        )
-        self._note(response)
-        return response.succeeded
+        full, data = self.keyspace.full(key), self.keyspace.encode(key, value)
+        return self._run(writes.put_if_absent(full, data, self._lease(ttl, lease)))
 
     def compare_and_swap(
         self, key: str, expected: V, new: V, *, ttl: float | None = None,
@@ -446,14 +412,10 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         value); True if it was stored. The comparison is on bytes: with JSON, a dict must
         encode the same way (msgspec keeps insertion order). After an ``OutcomeUnknownError``
         ``new`` may be stored: a second call then returns False, so compare the value."""
-        full = self._full(key)
-        old, data = self._encode(key, expected), self._encode(key, new)
-        response = self.client.txn(
-            compare=[Compare.value(full, "==", old)],
-            success=[Op.put(full, data, lease=self._lease(ttl, lease))],
-        )
-        self._note(response)
-        return response.succeeded
+        ks = self.keyspace
+        full, old, data = ks.full(key), ks.encode(key, expected), ks.encode(key, new)
+        lease_used = self._lease(ttl, lease)
+        return self._run(writes.compare_and_swap(full, old, data, lease_used))
 
     def replace(
         self, key: str, value: V, *, revision: int, ttl: float | None = None,
@@ -463,14 +425,9 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         ``revision=0`` means "only if absent"); True if it was stored. Use the
         ``mod_revision`` of ``entry(key)``. After an ``OutcomeUnknownError`` it may be stored:
         calling again is safe (it stores nothing once the key changed) but returns False."""
-        full = self._full(key)
-        data = self._encode(key, value)
-        response = self.client.txn(
-            compare=[Compare.mod_revision(full, "==", revision)],
-            success=[Op.put(full, data, lease=self._lease(ttl, lease))],
-        )
-        self._note(response)
-        return response.succeeded
+        full, data = self.keyspace.full(key), self.keyspace.encode(key, value)
+        lease_used = self._lease(ttl, lease)
+        return self._run(writes.replace(full, data, revision, lease_used))
 
     def pop(self, key: str, default: Any = MISSING) -> V | Any:
         """Remove ``key`` and return its value, or ``default`` if it is missing (``KeyError``
@@ -481,15 +438,15 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         ``ValueDecodeError`` and stays stored. Exactly one of several racing callers gets it.
         An ``OutcomeUnknownError`` leaves it unknown whether the key was deleted.
         """
-        full = self._full(key)
-        current = _first_kv(self.client.get(full))
+        ks = self.keyspace
+        full = ks.full(key)
+        current = first_kv(self.client.get(full))
         while current is not None:
-            value = self._decode(key, current)
-            deleted, current = self._unless_changed(
-                full, current.mod_revision, Op.delete(full)
-            )
-            if deleted:
+            value = ks.decode(key, current)
+            attempt = self._run(writes.delete_if_unchanged(full, current.mod_revision))
+            if attempt.written:
                 return value
+            current = attempt.current
         if default is MISSING:
             raise KeyError(key)
         return default
@@ -498,19 +455,15 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         """Remove and return the first ``(key, value)`` in key order (``KeyError`` when the
         map is empty): a one-key Range, then a Txn deleting it if unchanged (else the next
         first key is tried)."""
+        ks = self.keyspace
         while True:
-            response = self.client.get(self._start, range_end=self._end, limit=1)
+            response = self.client.get(ks.start, range_end=ks.end, limit=1)
             if not response.kvs:
                 raise KeyError(f"popitem(): map {self.prefix!r} is empty")
             kv = response.kvs[0]
-            key = self._relative(kv.key)
-            value = self._decode(key, kv)
-            done = self.client.txn(
-                compare=[Compare.mod_revision(kv.key, "==", kv.mod_revision)],
-                success=[Op.delete(kv.key)],
-            )
-            self._note(done)
-            if done.succeeded:
+            key = ks.relative(kv.key)
+            value = ks.decode(key, kv)
+            if self._run(writes.remove(kv)):
                 return key, value
 
     def modify(
@@ -540,28 +493,24 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         check_count(retries, "retries")
         if ttl is not None:
             _check_lease_args(ttl, lease)
-        full = self._full(key)
-        current = _first_kv(self.client.get(full))
+        ks = self.keyspace
+        full = ks.full(key)
+        current = first_kv(self.client.get(full))
         lease_used = self._lease(ttl, lease)
         for _ in range(retries + 1):
             if current is None:
                 if default is MISSING:
                     raise KeyError(key)
-                value: V = self.codec.decode(self._encode(key, default))
-                revision = 0
+                value, revision = ks.fresh(key, default), 0
             else:
-                value, revision = self._decode(key, current), current.mod_revision
+                value, revision = ks.decode(key, current), current.mod_revision
             new = fn(value)
-            put = Op.put(full, self._encode(key, new), lease=lease_used)
-            written, current = self._unless_changed(full, revision, put)
-            if written:
+            data = ks.encode(key, new)
+            attempt = self._run(writes.put_if_unchanged(full, data, revision, lease_used))
+            if attempt.written:
                 return new
-        raise ConflictError(
-            f"modify({key!r}) on map {self.prefix!r}: the key changed under each of "
-            f"{retries + 1} attempts",
-            key=key,
-            revision=current.mod_revision if current else 0,
-        )
+            current = attempt.current
+        raise writes.modify_conflict(self.prefix, key, retries + 1, current)
 
     def editing(self, key: str, *, default: Any = MISSING) -> Editing[V]:
         """A context manager giving a decoded copy of ``key``'s value to mutate in place;
@@ -578,7 +527,8 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     def clear(self) -> int:  # type: ignore[override, unused-ignore]
         """Delete every key under the prefix: one DeleteRange over exactly the prefix's
         range (a sibling such as ``/ab`` of ``/a/`` is never touched). Returns the count."""
-        response = self.client.delete(self._start, range_end=self._end)
+        ks = self.keyspace
+        response = self.client.delete(ks.start, range_end=ks.end)
         self._note(response)
         return response.deleted
 
@@ -608,13 +558,12 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         itself. The result says how many Txns it took.
         """
         pairs = other.items() if isinstance(other, Mapping) else other
-        data: dict[bytes, tuple[str, bytes]] = {}
-        for key, value in [*pairs, *kwargs.items()]:
-            data[self._full(key)] = (key, self._encode(key, value))
-        ops = [Op.put(full, value, lease=self.lease) for full, (_, value) in data.items()]
-        names = [key for key, _ in data.values()]
-        write = BulkWrite(
-            ops, names, self.limits, what=f"update of map {self.prefix!r}", atomic=atomic
+        ks = self.keyspace
+        data = {
+            ks.full(key): (key, ks.encode(key, value)) for key, value in [*pairs, *kwargs.items()]
+        }
+        write = writes.bulk_put(
+            data, self.lease, self.limits, what=f"update of map {self.prefix!r}", atomic=atomic
         )
         while (batch := write.next()) is not None:
             try:
@@ -628,7 +577,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
                 raise failure from error
             self._note(response)
             write.done(response.header.revision)
-        return UpdateResult(len(ops), write.transactions, write.transactions <= 1, write.revision)
+        return UpdateResult(len(data), write.transactions, write.transactions <= 1, write.revision)
 
     def transaction(
         self, fn: Body[MapTransaction[V], T], *, retries: int = RETRIES
@@ -702,13 +651,14 @@ class Editing(Generic[V]):
 
     def __enter__(self) -> V:
         m, key = self._map, self.key
-        kvs = (m.client.get(m._full(key))).kvs
+        ks = m.keyspace
+        kvs = (m.client.get(ks.full(key))).kvs
         if kvs:
-            self.value, self.revision = m._decode(key, kvs[0]), kvs[0].mod_revision
+            self.value, self.revision = ks.decode(key, kvs[0]), kvs[0].mod_revision
         elif self._default is MISSING:
             raise KeyError(key)
         else:
-            self.value = m.codec.decode(m._encode(key, self._default))
+            self.value = ks.fresh(key, self._default)
         return self.value
 
     def __exit__(
@@ -717,21 +667,15 @@ class Editing(Generic[V]):
         if exc_type is not None:
             return
         m, key = self._map, self.key
-        full = m._full(key)
-        put = Op.put(full, m._encode(key, self.value), lease=m.lease)
-        written, kv = m._unless_changed(full, self.revision, put)
-        if written:
-            self.revision = written
+        ks = m.keyspace
+        full, data = ks.full(key), ks.encode(key, self.value)
+        attempt = m._run(writes.put_if_unchanged(full, data, self.revision, m.lease))
+        if attempt.written:
+            self.revision = attempt.revision
             return
-        current = m._decode(key, kv) if kv else None
-        raise ConflictError(
-            f"editing({key!r}) on map {m.prefix!r}: the key changed since it was read at "
-            f"mod_revision {self.revision} (now {kv.mod_revision if kv else 'deleted'}); "
-            "nothing was written",
-            key=key,
-            revision=kv.mod_revision if kv else 0,
-            current=current,
-        )
+        kv = attempt.current
+        current = ks.decode(key, kv) if kv else None
+        raise writes.editing_conflict(m.prefix, key, self.revision, kv, current)
 
 
 class MapTransaction(Generic[V]):
@@ -746,7 +690,7 @@ class MapTransaction(Generic[V]):
 
     def get(self, key: str, default: Any = None) -> V | Any:
         """``key``'s value as this transaction sees it (its own writes included)."""
-        m, full = self._map, self._map._full(key)
+        m, full = self._map, self._map.keyspace.full(key)
         data = self._stm.get(full)
         if data is None:
             return default
@@ -766,19 +710,20 @@ class MapTransaction(Generic[V]):
 
     def contains(self, key: str) -> bool:
         """Whether ``key`` exists as this transaction sees it."""
-        return self._stm.get(self._map._full(key)) is not None
+        return self._stm.get(self._map.keyspace.full(key)) is not None
 
     def set(self, key: str, value: V) -> None:
         """Buffer a write of ``key`` (validated now, sent at commit)."""
         m = self._map
-        self._stm.put(m._full(key), m._encode(key, value), lease=m.lease)
+        ks = m.keyspace
+        self._stm.put(ks.full(key), ks.encode(key, value), lease=m.lease)
         self.written = True
 
     def delete(self, key: str) -> None:
         """Buffer the deletion of ``key``; ``KeyError`` if it does not exist."""
         if not self.contains(key):
             raise KeyError(key)
-        self._stm.delete(self._map._full(key))
+        self._stm.delete(self._map.keyspace.full(key))
         self.written = True
 
 
@@ -798,13 +743,14 @@ class EtcdKeysView(KeysViewBase):
 
     def _key_pages(self) -> Iterator[list[str]]:
         source = self._source
-        cut, key_of = len(source._prefix), source.key_codec.decode
+        cut, key_of = len(source.keyspace.prefix), source.key_codec.decode
         for page, revision in source._pages(keys_only=True):
             self.revision = revision
             try:
                 keys = [key_of(kv.key[cut:]) for kv in page]
             except Exception:
-                keys = [source._relative(kv.key) for kv in page]  # raises the ValueDecodeError
+                relative = source.keyspace.relative
+                keys = [relative(kv.key) for kv in page]  # raises the ValueDecodeError
             yield keys
 
     def count(self) -> int:
@@ -838,7 +784,8 @@ class DecodingView(Generic[V]):
         source = self._source
         # The hot loop of a pass: a page decoded at once by the codecs' bound methods; a page
         # with a key or value that does not decode is decoded again key by key.
-        cut, key_of, value_of = len(source._prefix), source.key_codec.decode, source.codec.decode
+        cut, key_of = len(source.keyspace.prefix), source.key_codec.decode
+        value_of = source.codec.decode
         for page, revision in source._pages(keys_only=False):
             self.revision = revision
             try:
@@ -856,7 +803,7 @@ class DecodingView(Generic[V]):
         by ``on_error``."""
         source, pairs = self._source, []
         for kv in page:
-            key = source._relative(kv.key)  # raises the ValueDecodeError
+            key = source.keyspace.relative(kv.key)  # raises the ValueDecodeError
             try:
                 value = source.codec.decode(kv.value)
             except Exception as error:

@@ -148,7 +148,7 @@ class PrefixCopy:
 
     ``revision`` is the source revision the destination holds; ``status()`` a
     ``CopyProgress``, also passed to the ``progress`` callback after every base page and
-    every applied batch (from the worker; a coroutine function is awaited).
+    every applied batch (from the worker thread).
     Stop it with ``stop()`` or by leaving its ``with`` block.
 
     Parameters

@@ -63,7 +63,7 @@ _END = object()
 class WatchStream:
     """The client's one Watch stream, read a response at a time (``_read``) by the backend's
     ``SharedReader``: with threads the watchers' consumers take turns reading it themselves
-    (no thread between the stream and a lone consumer), with blocking a task of its own
+    (no thread between the stream and a lone consumer), with asyncio a task of its own
     reads it. Each response's parts go to the watchers' queues. Whoever reads when the
     stream breaks opens it again (the next endpoint, capped backoff) and every watcher
     resumes. While no one reads, etcd keeps the backlog.
@@ -406,8 +406,7 @@ class Watcher:
 class WatchCallback:
     """A watch whose responses are passed to a callback by a worker of its own, never while
     the stream is being read (the stream goes on for the other watchers), so the callback may
-    block, add watches or cancel this one. With the blocking client the callback may be a
-    coroutine function; it is awaited."""
+    block, add watches or cancel this one."""
 
     def __init__(
         self,

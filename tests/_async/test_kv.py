@@ -351,3 +351,15 @@ async def test_get_pages_at_a_future_revision_asks_twice_then_raises(
             async for _ in c.get_pages(etcd_prefix, prefix=True, revision=ahead):
                 pass
     assert hooks.codes[1:] == [("KV/Range", "OUT_OF_RANGE")] * 2  # after the put
+
+
+async def test_get_kv_and_value_name_a_missing_key_without_index_errors(
+    async_etcd_client: AsyncClient, etcd_prefix: str
+) -> None:
+    c = async_etcd_client
+    missing = await c.get(f"{etcd_prefix}missing")
+    assert missing.kv is None and missing.value is None
+    written = (await c.put(f"{etcd_prefix}k", "v")).header.revision
+    found = await c.get(f"{etcd_prefix}k")
+    assert found.value == b"v" and found.kv is not None and found.kv.mod_revision == written
+    assert repr(found.kv).startswith(f"KeyValue(key=b'{etcd_prefix}k', value=b'v', ")

@@ -3,7 +3,7 @@
 server's ``--max-txn-ops`` and ``--max-request-bytes``, write nothing when a value cannot fit,
 and report exactly which keys a failure midway left written.
 
-Written for EtcdMap; tests/_sync/test_bulk_writes.py is generated from it by
+Written for AsyncEtcdMap; tests/_sync/test_bulk_writes.py is generated from it by
 scripts/unasync.
 """
 

@@ -1,7 +1,7 @@
 # Generated from tests/_async/test_concurrency.py by scripts/unasync: do not edit.
 """Session, Mutex, Election, STM and the v3lock / v3election services against a real etcd.
 
-Written for Client; tests/_sync/test_concurrency.py is generated from this file by
+Written for AsyncClient; tests/_sync/test_concurrency.py is generated from this file by
 scripts/unasync. Thread / process / etcdctl contention tests are in
 tests/test_concurrency_sync.py.
 """

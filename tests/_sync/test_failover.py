@@ -1,7 +1,7 @@
 # Generated from tests/_async/test_failover.py by scripts/unasync: do not edit.
 """Multi-endpoint failover and clientv3's retry rules against a real 3-member cluster.
 
-Written for Client; tests/_sync/test_failover.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_failover.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 # Generated from tests/_async/test_kv.py by scripts/unasync: do not edit.
 """KV behaviour against a real etcd: every option, Compare target and Op kind, and the errors.
 
-Written for Client; tests/_sync/test_kv.py is generated from this file by scripts/unasync,
+Written for AsyncClient; tests/_sync/test_kv.py is generated from this file by scripts/unasync,
 so the blocking Client passes exactly the same tests.
 """
 
@@ -352,3 +352,15 @@ def test_get_pages_at_a_future_revision_asks_twice_then_raises(
             for _ in c.get_pages(etcd_prefix, prefix=True, revision=ahead):
                 pass
     assert hooks.codes[1:] == [("KV/Range", "OUT_OF_RANGE")] * 2  # after the put
+
+
+def test_get_kv_and_value_name_a_missing_key_without_index_errors(
+    etcd_client: Client, etcd_prefix: str
+) -> None:
+    c = etcd_client
+    missing = c.get(f"{etcd_prefix}missing")
+    assert missing.kv is None and missing.value is None
+    written = (c.put(f"{etcd_prefix}k", "v")).header.revision
+    found = c.get(f"{etcd_prefix}k")
+    assert found.value == b"v" and found.kv is not None and found.kv.mod_revision == written
+    assert repr(found.kv).startswith(f"KeyValue(key=b'{etcd_prefix}k', value=b'v', ")

@@ -3,7 +3,7 @@
 all run through ``do(op)``, and the layers above take any of them: a map over a namespace view
 or over a leasing KV, against a real etcd.
 
-Written for Client; tests/_sync/test_kv_layers.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_kv_layers.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations

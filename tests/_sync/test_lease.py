@@ -1,7 +1,7 @@
 # Generated from tests/_async/test_lease.py by scripts/unasync: do not edit.
 """Lease behaviour against a real etcd: grant/revoke/TTL/list, keep-alive, loss, restarts.
 
-Written for Client; tests/_sync/test_lease.py is generated from this file by
+Written for AsyncClient; tests/_sync/test_lease.py is generated from this file by
 scripts/unasync, so the blocking Client passes exactly the same tests.
 """
 

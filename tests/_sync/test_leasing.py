@@ -2,7 +2,7 @@
 """The leasing KV against a real etcd: cached reads make no RPC, and writes by another leasing
 client (revoke handshake) or by a plain client (watch) are seen by the holder.
 
-Written for Client; tests/_sync/test_leasing.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_leasing.py is generated from it by scripts/unasync.
 The three-process randomized check is tests/test_leasing_processes.py.
 """
 

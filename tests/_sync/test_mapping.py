@@ -2,7 +2,7 @@
 """EtcdMap against a real etcd: dict operations, lazy snapshot paging, decode errors,
 atomic helpers, leases, child maps, transactions and the notebook reprs.
 
-Written for EtcdMap; tests/_sync/test_mapping.py is generated from this file by
+Written for AsyncEtcdMap; tests/_sync/test_mapping.py is generated from this file by
 scripts/unasync, so the blocking EtcdMap passes exactly the same tests. Checks that only make
 sense for the blocking class (MutableMapping, dict harness, threads) are in
 tests/test_mapping_sync_only.py.

@@ -1,10 +1,10 @@
 # Generated from tests/_async/test_metrics.py by scripts/unasync: do not edit.
 """Metrics and hooks against a real etcd: a Prometheus scrape after a small workload.
 
-Written for Client; tests/_sync/test_metrics.py is generated from this file by
+Written for AsyncClient; tests/_sync/test_metrics.py is generated from this file by
 scripts/unasync, so the blocking Client (grpc.intercept_channel) passes the same tests as
-the blocking one (interceptors given to the grpc.aio channel). Streams are instrumented on
-the blocking client only (see _backends/blocking.py), so they are not asserted here.
+the asyncio one (interceptors given to the grpc.aio channel). Streams are instrumented on
+the blocking client only (see _backends/asyncio.py), so they are not asserted here.
 """
 
 from __future__ import annotations

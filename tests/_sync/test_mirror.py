@@ -3,7 +3,7 @@
 server kill/restart, leader kill, relist after compaction (with the exact diff emitted),
 read-your-writes, invalid values, indexes, debounce, keys_only/transform, persistence.
 
-Written for Mirror; tests/_sync/test_mirror.py is generated from it by scripts/unasync.
+Written for AsyncMirror; tests/_sync/test_mirror.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from etcdmap import Client, EtcdMap, Op
 from etcdmap._sync.mirror import Mirror
 from etcdmap._core.mirror import Batch, ChangeKind, MirrorState
 from etcdmap.codecs import Json
+from etcdmap.errors import MirrorDegradedError, MirrorLagError
 from etcdmap.testing import EtcdServer
 
-from .helpers import put_retrying
+from .helpers import KVCalls, frozen, put_retrying
 
 
 def server_copy(client: Client, prefix: str, revision: int) -> dict[str, bytes]:
@@ -326,3 +327,82 @@ def test_a_quiet_prefix_with_keys_is_confirmed_at_the_server_revision(
         assert m.wait_for(elsewhere.header.revision, timeout=3) >= elsewhere.header.revision
         assert m.barrier("linearizable") >= elsewhere.header.revision
         assert m.lag == 0
+
+
+def test_dunders_read_the_local_copy_now_and_show_the_mirror_s_own_writes(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    calls = KVCalls()
+    with Client(etcd_server.endpoints, hooks=calls) as c, Client(c.endpoints) as other:
+        # no heartbeat during the test: every KV call below is one the reads made
+        mirror = Mirror(c, etcd_prefix, consistency="linearizable", progress_interval=30, degraded_after=90)
+        with mirror as m:
+            m.set("a", b"1")
+            sent = len(calls.methods)
+            assert m["a"] == b"1" and "a" in m and len(m) == 1 and list(m) == ["a"]
+            assert dict(m.items()) == {"a": b"1"} and list(m.values()) == [b"1"]
+            assert list(m.keys()) == ["a"]
+            assert len(calls.methods) == sent  # no RPC, whatever the consistency
+            # the consistency methods still wait as consistency says: here for the server
+            other.put(f"{etcd_prefix}b", "2")
+            assert m.read("b") == b"2" and len(calls.methods) > sent
+            assert m["b"] == b"2" and m.count() == 2
+            m.delete("a")
+            assert "a" not in m
+
+
+def test_a_degraded_mirror_s_dunders_raise_at_once_unless_its_consistency_is_local(
+    etcd_prefix: str,
+) -> None:
+    with EtcdServer() as server:
+        with Client(server.endpoints) as c:
+            checked = Mirror(c, etcd_prefix, degraded_after=1.0)
+            local = Mirror(c, etcd_prefix, degraded_after=1.0, consistency="local")
+            with checked as m, local:
+                m.set("a", b"1")
+                local.wait_for(m.revision)
+                with frozen(server):
+                    deadline = time.monotonic() + 5
+                    while MirrorState.READY in (m.state, local.state):
+                        assert time.monotonic() < deadline, "not DEGRADED after 5 s"
+                        time.sleep(0.02)
+                    reads = [
+                        lambda: m["a"], lambda: "a" in m, lambda: len(m), lambda: list(m),
+                        lambda: list(m.items()), lambda: list(m.keys()), lambda: list(m.values()),
+                    ]
+                    for read in reads:
+                        started = time.monotonic()
+                        with pytest.raises(MirrorDegradedError, match="DEGRADED.*revision"):
+                            read()
+                        assert time.monotonic() - started < 0.1  # no I/O: the server is frozen
+                    assert isinstance(MirrorDegradedError("x"), etcdmap.TransportError)
+                    # "local" asked for the copy as it is; local_get always answers it
+                    assert local["a"] == b"1" and len(local) == 1 and m.local_get("a") == b"1"
+                deadline = time.monotonic() + 10
+                while m.state is not MirrorState.READY:
+                    assert time.monotonic() < deadline, "not READY 10 s after the thaw"
+                    time.sleep(0.02)
+                assert m["a"] == b"1"
+
+
+def test_a_write_whose_copy_lags_says_it_was_applied_and_at_which_revision(
+    etcd_client: Client, etcd_prefix: str
+) -> None:
+    c = etcd_client
+    with Mirror(c, etcd_prefix) as m:
+        m.timeout = 1e-6  # a write now waits a microsecond at most for the copy to show it
+        lagged = None
+        for i in range(300):  # the watch often beats the Put's answer: then no wait at all
+            try:
+                m.set("k", b"%d" % i)
+            except MirrorLagError as error:
+                lagged = error
+                break
+            assert m["k"] == b"%d" % i  # read-your-writes when the copy showed it in time
+        assert lagged is not None, "no write outran its watch event in 300 tries"
+        assert isinstance(lagged, TimeoutError) and "was applied at revision" in str(lagged)
+        found = c.get(f"{etcd_prefix}k")
+        assert found.kv is not None and found.kv.mod_revision == lagged.revision
+        assert found.value == b"%d" % i
+        assert m.wait_for(lagged.revision, timeout=5) >= lagged.revision
+        assert m["k"] == b"%d" % i

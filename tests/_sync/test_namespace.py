@@ -2,7 +2,7 @@
 """Namespace views against a real etcd: keys isolated for KV, Txn, Watch and Lease, no range
 leaking out of the namespace, etcdctl seeing the full keys, and nested namespaces.
 
-Written for Client; tests/_sync/test_namespace.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_namespace.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations

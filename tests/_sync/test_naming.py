@@ -3,7 +3,7 @@
 and an entry that vanishes when the process that registered it is killed (its lease expires),
 with a watcher seeing the delete.
 
-Written for Client; tests/_sync/test_naming.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_naming.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations

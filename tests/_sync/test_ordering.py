@@ -3,7 +3,7 @@
 others take writes, then resumed) answers a serializable read with an older revision after the
 client failed over to it, and the wrapper hands that to its violation handler.
 
-Written for Client; tests/_sync/test_ordering.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_ordering.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 answers): a mirror turns DEGRADED within its bound and READY again once its watch is confirmed
 at the server's revision; every close is bounded; the logs say one line per change.
 
-Written for Client; tests/_sync/test_outage.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_outage.py is generated from it by scripts/unasync.
 The 30 s recovery case is in tests/test_outage_recovery.py (once, not per flavour).
 """
 

@@ -3,7 +3,7 @@
 have been applied raises an ``OutcomeUnknownError``, one that never left a
 ``ConnectionFailedError``. (The SIGKILL churn of a cluster is in tests/test_write_outcomes.py.)
 
-Written for Client; tests/_sync/test_outcomes.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_outcomes.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 # Generated from tests/_async/test_recipes.py by scripts/unasync: do not edit.
 """RWMutex, Barrier, DoubleBarrier and Queue against a real etcd.
 
-Written for Client; tests/_sync/test_recipes.py is generated from this file by
+Written for AsyncClient; tests/_sync/test_recipes.py is generated from this file by
 scripts/unasync. Other participants are played by keys put directly (as Go's recipes would
 put them) and by etcdctl after a delay; thread contention tests are in
 tests/test_recipes_sync.py.

@@ -4,7 +4,7 @@ keys copied, the copy kept identical under concurrent puts and deletes, through 
 the destination and then of the source, and resumed from its state file (also after the
 source was compacted past it).
 
-Written for Client; tests/_sync/test_syncer.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_syncer.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations

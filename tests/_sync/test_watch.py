@@ -2,7 +2,7 @@
 """Watch against a real etcd: delivery, history, progress, fragments, compaction, callbacks,
 slow consumers, and resume across a killed server and a killed cluster leader.
 
-Written for Client; tests/_sync/test_watch.py is generated from it by scripts/unasync.
+Written for AsyncClient; tests/_sync/test_watch.py is generated from it by scripts/unasync.
 """
 
 from __future__ import annotations

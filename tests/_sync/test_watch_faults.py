@@ -3,7 +3,7 @@
 sent or that the server refuses, bad arguments, a closed client, and deadlines that hold while
 the server is frozen (SIGSTOP), so the stream under a wait makes no progress.
 
-Written for Client; tests/_sync/test_watch_faults.py is generated from it by
+Written for AsyncClient; tests/_sync/test_watch_faults.py is generated from it by
 scripts/unasync.
 """
 

@@ -1,0 +1,197 @@
+"""A mirror's sync loop: list the prefix at one revision, watch from the next, resume.
+
+``AsyncMirrorLoop`` runs on a worker of its own: it restores the saved copy if there is one,
+else lists the prefix in pages all read at one revision R, then watches from R + 1 and applies
+every watch response under the guard, all events of a revision at once. A broken stream is
+resumed by the client's watch from ``revision + 1``; a compacted revision makes it list again
+and apply the diff as one ``"relist"`` batch. Failures are retried with a growing pause. A
+second worker runs the status's heartbeat.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .._backends.asyncio import Event, Worker
+from .._core.errors import CompactedError, EtcdError
+from .._core.keyspace import KeySpace
+from .._core.mirror import BatchSource, InvalidValue, MirrorState, MirrorStore
+from .._core.mirror_file import MirrorFile, saved_pages
+from .._core.outage import FailureLog, describe
+from .._core.watch import WatchResponse
+from .kv import AsyncWatchKV
+from .mirror_feeds import AsyncFeeds
+from .mirror_status import AsyncMirrorStatus
+
+__all__ = ["AsyncMirrorLoop"]
+
+log = logging.getLogger("etcdmap.mirror")
+
+#: Seconds closing waits for the reader before cancelling a watch stream that does not
+#: answer (a stopped server keeps the connection open), and again after that.
+_CLOSE_GRACE = 1.0
+
+
+class AsyncMirrorLoop:
+    """Keeps ``store`` (the copy of ``keyspace``) equal to the server's prefix.
+
+    Reports to ``status``, emits what it applies to ``feeds``, restores from ``file``;
+    lists ``page_size`` keys per Range (keys only with ``keys_only``); each call is bounded by
+    the status's ``timeout``.
+    """
+
+    def __init__(
+        self,
+        client: AsyncWatchKV,
+        keyspace: KeySpace[Any],
+        store: MirrorStore,
+        status: AsyncMirrorStatus,
+        feeds: AsyncFeeds,
+        file: MirrorFile,
+        *,
+        page_size: int,
+        keys_only: bool,
+    ) -> None:
+        self.client = client
+        self.keyspace = keyspace
+        self.store = store
+        self.status = status
+        self.feeds = feeds
+        self.file = file
+        self.page_size = page_size
+        self.keys_only = keys_only
+        #: How many relists the loop did after a compaction (the first load not counted).
+        self.relists = 0
+        self._faults = FailureLog(log, f"mirror of {keyspace.name!r}")
+        self._stop = Event()
+        self._watcher: Any = None
+        self._reader: Worker | None = None
+        self._beat: Worker | None = None
+
+    def start(self) -> None:
+        """Start the reader and the heartbeat (once)."""
+        if self._reader is None:
+            self._reader = Worker(self._run, name="etcdmap-mirror")
+            self._beat = Worker(self._heartbeat, name="etcdmap-mirror-progress")
+
+    async def _heartbeat(self) -> None:
+        await self.status.heartbeat(self._stop)
+
+    async def stop(self) -> None:
+        """Stop watching and join both workers, bounded: a reader stuck on a stream nothing
+        answers on is freed by re-opening the client's watch stream (other watchers resume)."""
+        self._stop.set()
+        watcher = self._watcher
+        if watcher is not None:
+            await watcher.cancel()
+        if self._beat is not None:
+            await self._beat.join()  # soon: its calls time out after a beat
+        if self._reader is not None and not await self._reader.join(_CLOSE_GRACE):
+            await self.client.reopen_watches()
+            if not await self._reader.join(2 * _CLOSE_GRACE):
+                log.debug(
+                    "mirror of %r: the reader is still in a call; not waiting", self.keyspace.name
+                )
+
+    async def _run(self) -> None:
+        status, failures = self.status, 0
+        listed = self._restore()
+        while not self._stop.is_set():
+            try:
+                if not listed:
+                    await self._list("relist" if self.store.revision else "load")
+                    listed = True
+                await self._watch()
+            except CompactedError as error:
+                log.warning("mirror of %r: %s; relisting", self.keyspace.name, error)
+                listed = False
+                self.relists += 1
+                status.set_state(MirrorState.RELISTING)
+                continue
+            except Exception as error:  # noqa: BLE001 - the reader must outlive any failure
+                status.error = error if isinstance(error, EtcdError) else None
+                failures += 1
+                if not isinstance(error, EtcdError):
+                    log.debug("mirror of %r: unexpected failure", self.keyspace.name, exc_info=True)
+                wait = min(0.05 * 2**failures, 2.0)
+                self._faults.failed(None, error, wait)
+                if status.synced.is_set():
+                    status.set_state(MirrorState.DEGRADED, describe(error))
+                await self._stop.wait(wait)
+                continue
+            await self._stop.wait(min(0.05 * 2**failures, 2.0))
+
+    def _restore(self) -> bool:
+        """Load the saved copy, if any; whether one was loaded."""
+        saved = self.file.load()
+        if saved is None:
+            return False
+        data, invalid = self.store.build(saved_pages(saved))
+        with self.status.guard:
+            self.store.replace(data, invalid, saved.revision, "load", changes=False)
+        self.status.sync_target = -1  # learned once the watch is up
+        return True
+
+    async def _list(self, source: BatchSource) -> None:
+        """List the prefix in pages at one revision and install it (as a diff)."""
+        store, ks = self.store, self.keyspace
+        while True:
+            data: dict[str, Any] = {}
+            invalid: dict[str, InvalidValue] = {}
+            revision = 0
+            try:
+                async for page in self.client.get_pages(
+                    ks.start, range_end=ks.end, page_size=self.page_size, keys_only=self.keys_only,
+                    timeout=self.status.timeout,
+                ):
+                    revision = revision or page.header.revision
+                    store.add_page(data, invalid, page.kvs)
+            except CompactedError:
+                continue  # compaction overtook the listing's revision: list again, newer
+            break
+        with self.status.guard:
+            batch = store.replace(data, invalid, revision, source, changes=bool(self.feeds))
+            self.status.listed(revision)
+        self.status.error = None
+        if batch.changes or source == "relist":
+            self.feeds.emit([batch])
+
+    async def _watch(self) -> None:
+        ks, status = self.keyspace, self.status
+        watcher = self.client.watch(
+            ks.start, range_end=ks.end, start_revision=self.store.revision + 1,
+            progress_notify=True,
+        )  # fmt: skip
+        self._watcher = watcher  # before start(): stop() cancels a start nothing answers
+        status.watching = True
+        try:
+            if self._stop.is_set():
+                return
+            async with watcher:
+                if self._stop.is_set():
+                    return
+                self._faults.recovered(None)
+                if status.sync_target < 0:
+                    # restored from a file: synced once the copy reaches the current revision
+                    current = await self.client.get(
+                        ks.start, count_only=True, timeout=status.timeout
+                    )
+                    status.sync_target = current.header.revision
+                await self.client.request_progress()
+                async for response in watcher:
+                    self._on_response(response)
+        finally:
+            self._watcher = None  # however the watch ended: no progress requests to it
+            status.watching = False
+
+    def _on_response(self, response: WatchResponse) -> None:
+        self.status.heard()
+        # A progress notification (no events) confirms the stream is alive and tells the
+        # server's revision (lag). It does not move ``revision``: etcd before 3.5.8 can send
+        # one ahead of the events of its own revision (etcd-io/etcd#15220); ``confirm`` does.
+        with self.status.guard:
+            batches = self.store.apply(response.events, changes=bool(self.feeds))
+            self.status.advanced(response.header.revision)
+        if batches:
+            self.feeds.emit(batches)
