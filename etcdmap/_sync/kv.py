@@ -355,15 +355,29 @@ class Watches(Protocol):
 
     def reopen_watches(self) -> None: ...
 
-    def watch(self, key: bytes | str, **options: Unpack[WatchOptions]) -> WatchIterator: ...
+    # The options spelled out, not **Unpack[WatchOptions]: pyright matches the client's
+    # explicit keywords to a protocol's only that way.
+    def watch(
+        self,
+        key: bytes | str,
+        *,
+        prefix: bool = False,
+        range_end: bytes | str | None = None,
+        start_revision: int = 0,
+        prev_kv: bool = False,
+        filters: Iterable[WatchFilter] = (),
+        progress_notify: bool = False,
+    ) -> WatchIterator: ...
 
     def add_watch_callback(
         self,
         key: bytes | str,
         callback: Callable[[WatchResponse | EtcdError], Any],
         *,
+        prefix: bool = False,
+        start_revision: int = 0,
+        filters: Iterable[WatchFilter] = (),
         timeout: float | None = None,
-        **options: Unpack[WatchOptions],
     ) -> WatchCallback: ...
 
     def request_progress(self) -> None: ...
