@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from ._binaries import find_binary
@@ -102,14 +103,15 @@ def run_etcdctl(
     return out
 
 
-class EtcdctlRunner:
+class EtcdctlRunner(ABC):
     """The ``etcdctl`` method shared by :class:`EtcdServer`, :class:`EtcdCluster` and
     :class:`ExternalEtcd`: each names its endpoints and its TLS."""
 
     tls: ServerTLS | None = None
 
+    @abstractmethod
     def _etcdctl_endpoints(self) -> list[str]:
-        raise NotImplementedError
+        """The client URLs ``etcdctl`` is pointed at."""
 
     def etcdctl(
         self,
