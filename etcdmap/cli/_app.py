@@ -9,19 +9,14 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import msgspec
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
+
+if TYPE_CHECKING:  # rich is imported when a command needs it: a command starts faster
+    from rich.console import Console
+    from rich.progress import Progress
 
 from .. import Client, ClientConfig, EtcdError, TLSConfig, TransportError, load_config
 from ..errors import ConfigError
@@ -47,9 +42,15 @@ DEFAULT_ENDPOINT = "127.0.0.1:2379"
 #: Output formats of the commands that print keys.
 FORMATS = ("value", "json", "jsonl", "table", "yaml")
 
-#: Standard error: messages, progress bars, prompts' context. Colours only on a terminal;
-#: rich honours NO_COLOR.
-err = Console(stderr=True, highlight=False)
+
+
+@functools.cache
+def err() -> Console:
+    """Standard error: messages and progress bars. Colours only on a terminal; rich honours
+    NO_COLOR."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
 
 
 class CompareFailed(click.ClickException):
@@ -185,15 +186,19 @@ def output_option(default: str | None = None) -> Callable[[_F], _F]:
 
 def progress(*, bytes_: bool = False) -> Progress:
     """A rich progress bar on standard error, shown only on a terminal."""
-    columns: list[Any] = [TextColumn("{task.description}"), BarColumn()]
-    columns.append(DownloadColumn() if bytes_ else MofNCompleteColumn())
-    columns.append(TimeRemainingColumn())
-    return Progress(*columns, console=err, disable=not err.is_terminal, transient=True)
+    from rich import progress as bar
+
+    columns: list[Any] = [bar.TextColumn("{task.description}"), bar.BarColumn()]
+    columns.append(bar.DownloadColumn() if bytes_ else bar.MofNCompleteColumn())
+    columns.append(bar.TimeRemainingColumn())
+    console = err()
+    return bar.Progress(*columns, console=console, disable=not console.is_terminal,
+                        transient=True)
 
 
 def note(message: str) -> None:
     """A message for people, on standard error."""
-    err.print(message, markup=False, soft_wrap=True)
+    err().print(message, markup=False, soft_wrap=True)
 
 
 def stdin_is_terminal() -> bool:

@@ -11,8 +11,6 @@ from typing import Any
 
 import click
 import msgspec
-from rich.console import Console
-from rich.table import Table
 
 from .. import KeyValue
 
@@ -99,6 +97,9 @@ def print_records(records: Sequence[dict[str, Any]], output: str, *, many: bool)
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
     """A rich table on standard output (plain when it is not a terminal)."""
+    from rich.console import Console
+    from rich.table import Table
+
     grid = Table(title=title, show_lines=False)
     for name in columns:
         grid.add_column(name, overflow="fold")

@@ -9,14 +9,15 @@ the keys; the cost is reading every value once (the prefix's bytes over the netw
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 from rich.filesize import decimal
-from rich.tree import Tree
 
 from ._app import Settings, about, common, progress
+
+if TYPE_CHECKING:
+    from rich.tree import Tree
 
 
 class Node:
@@ -65,6 +66,8 @@ class Node:
         return out
 
     def to_tree(self, tree: Tree | None = None) -> Tree:
+        from rich.tree import Tree
+
         label = f"[bold]{self.name}[/]  {self.keys} keys, {decimal(self.size)}"
         branch = Tree(label) if tree is None else tree.add(label)
         for child in self.children.values():
@@ -118,4 +121,6 @@ def ls(
     if output == "json":
         click.echo(json.dumps(root.to_json(), indent=2, ensure_ascii=False))
     else:
+        from rich.console import Console
+
         Console(highlight=False).print(root.to_tree())

@@ -10,7 +10,7 @@ import sys
 import click
 
 from .. import Event, EventType, WatchResponse
-from ._app import Settings, about, common, interrupted, output_option
+from ._app import Settings, about, common, interrupted, note, output_option
 from ._output import json_line, record, write_bytes
 
 
@@ -78,6 +78,7 @@ def watch(
         with watcher, interrupted(
             lambda: f"watch stopped; last revision delivered: {watcher.next_revision - 1}"
         ):
+            note(f"watching {prefix!r} from revision {watcher.next_revision}")
             for response in watcher:
                 if command:
                     _run(response, command)
