@@ -630,7 +630,9 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         then one watch from ``since`` (default: the earliest revision still stored) replays
         the key's changes up to it, a response per page of up to 1,000 changes (etcd sends a
         page per 100 ms), not a request per version. A key missing now whose history ends
-        the replay without a sign of its own waits 0.5 s for more.
+        the replay without a sign of its own waits 0.5 s for more. On the server, a replay
+        reads every change of the store since ``since`` (all keys, as any watch from a past
+        revision does): on a store that keeps a long history, pass ``since=``.
 
         Without ``since``, a store compacted past the key's first changes gives what is
         left: ``complete`` is False, ``earliest`` the compaction revision, and the first

@@ -86,7 +86,8 @@ async def test_apply_flattens_nested_documents(
     async_etcd_client: AsyncClient, etcd_prefix: str
 ) -> None:
     m: AsyncEtcdMap[Any] = AsyncEtcdMap(async_etcd_client, etcd_prefix, codec=Json(Any))
-    await m.apply({"db": {"host": "h", "port": 5432}, "debug": True}, flatten="/")
+    plan = await m.apply({"db": {"host": "h", "port": 5432}, "debug": True}, flatten="/")
+    assert plan.revision > 0 and plan.added == {"db/host": "h", "db/port": 5432, "debug": True}
     assert {k: v async for k, v in m.items()} == {"db/host": "h", "db/port": 5432, "debug": True}
     with pytest.raises(ValueError, match="'db/port' is given twice"):
         await m.plan({"db/port": 1, "db": {"port": 2}}, flatten="/")

@@ -87,7 +87,8 @@ def test_apply_flattens_nested_documents(
     etcd_client: Client, etcd_prefix: str
 ) -> None:
     m: EtcdMap[Any] = EtcdMap(etcd_client, etcd_prefix, codec=Json(Any))
-    m.apply({"db": {"host": "h", "port": 5432}, "debug": True}, flatten="/")
+    plan = m.apply({"db": {"host": "h", "port": 5432}, "debug": True}, flatten="/")
+    assert plan.revision > 0 and plan.added == {"db/host": "h", "db/port": 5432, "debug": True}
     assert {k: v for k, v in m.items()} == {"db/host": "h", "db/port": 5432, "debug": True}
     with pytest.raises(ValueError, match="'db/port' is given twice"):
         m.plan({"db/port": 1, "db": {"port": 2}}, flatten="/")

@@ -66,6 +66,18 @@ def test_history_of_a_key_missing_now_ends_with_its_deletion(
     assert found[-1].revision == deleted and time.monotonic() - started < 5
 
 
+def test_a_long_history_comes_in_pages_of_a_thousand_changes(
+    etcd_client: Client, etcd_prefix: str
+) -> None:
+    m: EtcdMap[int] = EtcdMap(etcd_client, etcd_prefix, value_type=int)
+    for value in range(1200):
+        etcd_client.put(etcd_prefix + "k", str(value))
+    m.delete("k")
+    found = m.history("k")
+    assert [v.value for v in found][:-1] == list(range(1200)) and found.pages == 2
+    assert found[-1].kind is EventType.DELETE and found[-1].create_revision == found[0].revision
+
+
 def test_history_after_a_compaction(etcd_client: Client, etcd_prefix: str) -> None:
     m: EtcdMap[int] = EtcdMap(etcd_client, etcd_prefix, value_type=int)
     m.set("k", 1)
