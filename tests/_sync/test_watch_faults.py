@@ -337,6 +337,25 @@ def test_mirror_waits_time_out_on_a_frozen_server(etcd_server: EtcdServer, etcd_
                 assert time.monotonic() - started < 1.0 + SLACK
 
 
+def test_mirror_and_map_writes_end_at_their_timeout_on_a_frozen_server(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    """A write through a mirror is bounded by the mirror's ``timeout`` (its RPC too, not only
+    the wait for the copy), and a map's RPCs by the map's ``timeout``: typed errors that say
+    the outcome is unknown, on a client that has no default timeout."""
+    with Client(etcd_server.endpoints) as c:
+        m = etcdmap.EtcdMap(c, etcd_prefix + "map/", codec=etcdmap.codecs.Str(), timeout=1.0)
+        m.set("k", "v")
+        with Mirror(c, etcd_prefix + "mirror/", timeout=1.0) as mirror:
+            mirror.wait_synced(timeout=5)
+            with frozen(etcd_server, thaw_after=8):
+                for write in (lambda: mirror.set("k", b"v"), lambda: m.set("k", "w"), lambda: m.get("k")):
+                    started = time.monotonic()
+                    with pytest.raises(etcdmap.errors.DeadlineExceededError):
+                        write()
+                    assert time.monotonic() - started < 1.0 + SLACK
+
+
 def test_stopping_a_prefix_copy_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:
     with Client(etcd_server.endpoints) as c:
         revision = (c.put(etcd_prefix + "source/k", "v")).header.revision
