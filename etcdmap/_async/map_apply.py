@@ -38,13 +38,15 @@ async def plan(
     flatten: str | None,
     page_size: int,
     serializable: bool,
+    timeout: float | None,
 ) -> Plan:
     """The plan of ``document`` for the map of ``ks`` (see ``AsyncEtcdMap.plan``)."""
     builder = PlanBuilder(ks, flatten_document(document, flatten), prune)
     revision = 0
     pages = client.get_pages(
-        ks.start, range_end=ks.end, page_size=page_size, serializable=serializable
-    )
+        ks.start, range_end=ks.end, page_size=page_size, serializable=serializable,
+        timeout=timeout,
+    )  # fmt: skip
     async for page in pages:
         revision = revision or page.header.revision
         for kv in page.kvs:
@@ -60,7 +62,7 @@ async def plan(
 
 async def apply(
     client: AsyncKV, ks: KeySpace[Any], chosen: Plan, *, atomic: bool, lease: LeaseLike,
-    limits: TxnLimits,
+    limits: TxnLimits, timeout: float | None,
 ) -> int:  # fmt: skip
     """Write ``chosen`` to the map of ``ks`` (see ``AsyncEtcdMap.apply``) and return the
     revision of the last Txn (0 when it writes nothing)."""
@@ -80,20 +82,23 @@ async def apply(
             revision=response.header.revision,
         )
 
-    return await send_bulk(client, write, conflict)
+    return await send_bulk(client, write, conflict, timeout=timeout)
 
 
 async def send_bulk(
     client: AsyncKV,
     write: BulkWrite,
     conflict: Callable[[TxnResponse], EtcdError] | None = None,
+    *,
+    timeout: float | None,
 ) -> int:
-    """Send ``write``'s Txns (KV.Txn) one after the other, and return the revision of the
-    last (0 for none). A Txn whose compares failed raises ``conflict(response)``; a failure
-    becomes what ``write.failed`` says (a ``PartialWriteError`` once part is written)."""
+    """Send ``write``'s Txns (KV.Txn, each within ``timeout``) one after the other, and
+    return the revision of the last (0 for none). A Txn whose compares failed raises
+    ``conflict(response)``; a failure becomes what ``write.failed`` says (a
+    ``PartialWriteError`` once part is written)."""
     while (batch := write.next()) is not None:
         try:
-            response = await client.txn(write.compares(), batch)
+            response = await client.txn(write.compares(), batch, timeout=timeout)
             if not response.succeeded and conflict is not None:
                 raise conflict(response)
         except EtcdError as error:

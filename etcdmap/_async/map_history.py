@@ -28,16 +28,18 @@ HISTORY_TIMEOUT = 60.0
 
 
 async def history(
-    client: AsyncKV, ks: KeySpace[Any], key: str, since: int | None, timeout: float | None
-) -> History[Any]:
-    """The history of ``key`` of the map of ``ks`` (see ``AsyncEtcdMap.history``)."""
+    client: AsyncKV, ks: KeySpace[Any], key: str, since: int | None, timeout: float | None,
+    *, rpc_timeout: float | None,
+) -> History[Any]:  # fmt: skip
+    """The history of ``key`` of the map of ``ks`` (see ``AsyncEtcdMap.history``): the
+    whole read within ``timeout``, each Range within ``rpc_timeout``."""
     if since is not None:
         check_count(since, "since", minimum=1)
     seconds = check_timeout(timeout)
     watches = watch_kv_of(client, "history()")
     full = ks.full(key)
     deadline = time.monotonic() + (HISTORY_TIMEOUT if seconds is None else seconds)
-    now = await client.get(full)
+    now = await client.get(full, timeout=rpc_timeout)
     current, revision = first_kv(now), now.header.revision
 
     def decode(kv: Any) -> Any:
@@ -58,7 +60,7 @@ async def history(
                 endpoint=error.endpoint,
             ) from error  # fmt: skip
     # The key as the compaction left it: its latest version at that revision survives.
-    survivor = first_kv(await client.get(full, revision=compacted))
+    survivor = first_kv(await client.get(full, revision=compacted, timeout=rpc_timeout))
     replay = await _replay(watches, full, HistoryReplay(revision, current, compacted), deadline)
     first = [version_of(survivor, decode)] if survivor and survivor.mod_revision < compacted else []
     versions = first + versions_of(replay.events, decode)
@@ -120,13 +122,15 @@ async def _replay(
 
 
 async def restore(
-    client: AsyncKV, ks: KeySpace[Any], key: str, revision: int, lease: LeaseLike
-) -> int:
-    """Restore ``key`` of the map of ``ks`` (see ``AsyncEtcdMap.restore``)."""
+    client: AsyncKV, ks: KeySpace[Any], key: str, revision: int, lease: LeaseLike, *,
+    timeout: float | None,
+) -> int:  # fmt: skip
+    """Restore ``key`` of the map of ``ks`` (see ``AsyncEtcdMap.restore``), each RPC within
+    ``timeout``."""
     check_count(revision, "revision", minimum=1)
     full = ks.full(key)
-    then = first_kv(await client.get(full, revision=revision))
-    response = await client.get(full)
+    then = first_kv(await client.get(full, revision=revision, timeout=timeout))
+    response = await client.get(full, timeout=timeout)
     current = first_kv(response)
     if (then is None and current is None) or (
         then is not None and current is not None and then.value == current.value
@@ -137,7 +141,7 @@ async def restore(
         plan = writes.delete_if_unchanged(full, read)
     else:
         plan = writes.put_if_unchanged(full, then.value, read, lease)
-    reply = await client.txn(plan.compare, plan.success, plan.failure)
+    reply = await client.txn(plan.compare, plan.success, plan.failure, timeout=timeout)
     attempt = plan.result(reply)
     if not attempt.written:
         now = attempt.current

@@ -21,7 +21,7 @@ from .._backends.mapping import (
 )
 from .._core import map_writes as writes
 from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, TxnLimits
-from .._core.checks import check_client, check_count, check_ttl
+from .._core.checks import check_client, check_count, check_timeout, check_ttl
 from .._core.errors import CompactedError, ValueDecodeError
 from .._core.history import History
 from .._core.keyspace import KeySpace
@@ -83,6 +83,7 @@ class AsyncMapReader(AsyncMappingBase[V]):
         page_size: int = 1000,
         serializable: bool = False,
         read_revision: int = 0,
+        timeout: float | None = None,
     ) -> None:
         check_client(client, AsyncEtcdMap)
         self.client = client
@@ -96,6 +97,8 @@ class AsyncMapReader(AsyncMappingBase[V]):
         self.serializable = serializable
         self.prefix = self.keyspace.name
         self._read_revision = read_revision
+        #: Seconds each RPC of the map may take (None: the client's default).
+        self.timeout = check_timeout(timeout)
         #: The store's revision in the latest response this map received (0 before any).
         self.revision = read_revision
 
@@ -108,7 +111,8 @@ class AsyncMapReader(AsyncMappingBase[V]):
 
     async def _get(self, full: bytes, **options: Any) -> GetResponse:
         response = await self.client.get(
-            full, revision=self._read_revision, serializable=self.serializable, **options
+            full, revision=self._read_revision, serializable=self.serializable,
+            timeout=self.timeout, **options,
         )
         if not self._read_revision:
             self._note(response)
@@ -161,7 +165,7 @@ class AsyncMapReader(AsyncMappingBase[V]):
         revision, done, ks = self._read_revision, 0, self.keyspace
         pages = self.client.get_pages(
             ks.start, range_end=ks.end, page_size=self.page_size, revision=revision,
-            keys_only=keys_only, serializable=self.serializable,
+            keys_only=keys_only, serializable=self.serializable, timeout=self.timeout,
         )  # fmt: skip
         try:
             async for response in pages:
@@ -237,6 +241,7 @@ class AsyncMapReader(AsyncMappingBase[V]):
         return AsyncEtcdMapSnapshot(
             self.client, self.keyspace.prefix, codec=self.codec, key_codec=self.key_codec,
             page_size=self.page_size, serializable=self.serializable, read_revision=revision,
+            timeout=self.timeout,
         )  # fmt: skip
 
     async def snapshot(self) -> AsyncEtcdMapSnapshot[V]:
@@ -255,6 +260,7 @@ class _MapOptions(TypedDict, total=False):
     lease: LeaseLike
     max_txn_ops: int
     max_request_bytes: int
+    timeout: float | None
 
 
 class AsyncEtcdMapSnapshot(AsyncMapReader[V]):
@@ -266,7 +272,7 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
 
     ``AsyncEtcdMap(client, prefix, *, value_type=None, codec=None, key_codec=None,
     page_size=1000, serializable=False, lease=None, max_txn_ops=128,
-    max_request_bytes=1.5 MiB)``. ``value_type`` picks ``Json(value_type)``;
+    max_request_bytes=1.5 MiB, timeout=None)``. ``value_type`` picks ``Json(value_type)``;
     ``codec`` takes ``Raw()`` (the default), ``Str()``, ``Json(type)``, ``MsgPack(type)`` or any
     object with ``encode``/``decode``. Values are validated when written and when read. The
     prefix is used exactly as given: end it with a separator (``"/app/"``) so that it does not
@@ -275,6 +281,7 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
     (etcd's Put semantics) unless ``ttl=``/``lease=`` is given for that write.
     ``max_txn_ops`` and ``max_request_bytes`` are the server's ``--max-txn-ops`` and
     ``--max-request-bytes`` (etcd's defaults here): ``update()`` plans its Txns under them.
+    ``timeout`` bounds each RPC of the map (None: the client's default timeout).
 
     The asyncio map has the operations of a ``MutableMapping`` as coroutines:
     ``await m[key]``, ``await m.set(key, value)``, ``await m.delete(key)``,
@@ -322,10 +329,11 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         lease: LeaseLike = None,
         max_txn_ops: int = MAX_TXN_OPS,
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
-            page_size=page_size, serializable=serializable,
+            page_size=page_size, serializable=serializable, timeout=timeout,
         )  # fmt: skip
         self.lease = lease
         #: The server limits ``update()`` plans its Txns under.
@@ -343,18 +351,21 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
             codec=codec, key_codec=self.key_codec, page_size=self.page_size,
             serializable=self.serializable, lease=self.lease,
             max_txn_ops=self.limits.max_txn_ops, max_request_bytes=self.limits.max_request_bytes,
+            timeout=self.timeout,
         )  # fmt: skip
 
     async def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:
         """The lease of one write: a new one for ``ttl`` seconds, ``lease``, or the map's."""
         if ttl is not None:
             ttl = _check_lease_args(ttl, lease)
-            return await leases_of(self.client, "ttl=").lease_grant(ttl)
+            return await leases_of(self.client, "ttl=").lease_grant(ttl, timeout=self.timeout)
         return self.lease if lease is None else lease
 
     async def _run(self, plan: TxnPlan[T]) -> T:
         """Send ``plan``'s Txn (KV.Txn) and return what its response answers."""
-        response = await self.client.txn(plan.compare, plan.success, plan.failure)
+        response = await self.client.txn(
+            plan.compare, plan.success, plan.failure, timeout=self.timeout
+        )
         self._note(response)
         return plan.result(response)
 
@@ -374,13 +385,15 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         """
         ks = self.keyspace
         data = ks.encode(key, value)
-        response = await self.client.put(ks.full(key), data, lease=await self._lease(ttl, lease))
+        response = await self.client.put(
+            ks.full(key), data, lease=await self._lease(ttl, lease), timeout=self.timeout
+        )
         self._note(response)
         return response.header.revision
 
     async def delete(self, key: str) -> int:
         """Delete ``key`` (one DeleteRange) and return the revision; ``KeyError`` if missing."""
-        response = await self.client.delete(self.keyspace.full(key))
+        response = await self.client.delete(self.keyspace.full(key), timeout=self.timeout)
         self._note(response)
         if not response.deleted:
             raise KeyError(key)
@@ -444,7 +457,7 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         """
         ks = self.keyspace
         full = ks.full(key)
-        current = first_kv(await self.client.get(full))
+        current = first_kv(await self.client.get(full, timeout=self.timeout))
         while current is not None:
             value = ks.decode(key, current)
             attempt = await self._run(writes.delete_if_unchanged(full, current.mod_revision))
@@ -461,7 +474,9 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         first key is tried)."""
         ks = self.keyspace
         while True:
-            response = await self.client.get(ks.start, range_end=ks.end, limit=1)
+            response = await self.client.get(
+                ks.start, range_end=ks.end, limit=1, timeout=self.timeout
+            )
             if not response.kvs:
                 raise KeyError(f"popitem(): map {self.prefix!r} is empty")
             kv = response.kvs[0]
@@ -499,7 +514,7 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
             _check_lease_args(ttl, lease)
         ks = self.keyspace
         full = ks.full(key)
-        current = first_kv(await self.client.get(full))
+        current = first_kv(await self.client.get(full, timeout=self.timeout))
         lease_used = await self._lease(ttl, lease)
         for _ in range(retries + 1):
             if current is None:
@@ -532,7 +547,7 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         """Delete every key under the prefix: one DeleteRange over exactly the prefix's
         range (a sibling such as ``/ab`` of ``/a/`` is never touched). Returns the count."""
         ks = self.keyspace
-        response = await self.client.delete(ks.start, range_end=ks.end)
+        response = await self.client.delete(ks.start, range_end=ks.end, timeout=self.timeout)
         self._note(response)
         return response.deleted
 
@@ -569,7 +584,9 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         write = writes.bulk_put(
             data, self.lease, self.limits, what=f"update of map {self.prefix!r}", atomic=atomic
         )
-        self.revision = await map_apply.send_bulk(self.client, write) or self.revision
+        self.revision = (
+            await map_apply.send_bulk(self.client, write, timeout=self.timeout) or self.revision
+        )
         return UpdateResult(len(data), write.transactions, write.transactions <= 1, write.revision)
 
     async def transaction(
@@ -641,7 +658,9 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         ``DeadlineExceededError`` after ``timeout`` seconds (default 60). The map's client
         must have watches (a client or a namespace, not a leasing or ordering KV).
         """
-        return await map_history.history(self.client, self.keyspace, key, since, timeout)
+        return await map_history.history(
+            self.client, self.keyspace, key, since, timeout, rpc_timeout=self.timeout
+        )
 
     async def value_at(self, key: str, revision: int, default: Any = MISSING) -> V | Any:
         """``key``'s value at ``revision`` (one Range at that revision); ``default``, or
@@ -658,7 +677,7 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         already as it was is not written (the current revision is returned). The value goes
         on the map's lease, not the one it had."""
         written = await map_history.restore(
-            self.client, self.keyspace, key, revision, self.lease
+            self.client, self.keyspace, key, revision, self.lease, timeout=self.timeout
         )
         self.revision = written
         return written
@@ -688,7 +707,7 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         """
         return await map_apply.plan(
             self.client, self.keyspace, document, prune=prune, flatten=flatten,
-            page_size=self.page_size, serializable=self.serializable,
+            page_size=self.page_size, serializable=self.serializable, timeout=self.timeout,
         )  # fmt: skip
 
     async def apply(
@@ -733,7 +752,7 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
         if not dry_run:
             written = await map_apply.apply(
                 self.client, self.keyspace, chosen, atomic=atomic, lease=self.lease,
-                limits=self.limits,
+                limits=self.limits, timeout=self.timeout,
             )  # fmt: skip
             self.revision = written or self.revision
         return chosen
@@ -771,7 +790,7 @@ class AsyncEditing(Generic[V]):
     async def __aenter__(self) -> V:
         m, key = self._map, self.key
         ks = m.keyspace
-        kvs = (await m.client.get(ks.full(key))).kvs
+        kvs = (await m.client.get(ks.full(key), timeout=m.timeout)).kvs
         if kvs:
             self.value, self.revision = ks.decode(key, kvs[0]), kvs[0].mod_revision
         elif self._default is MISSING:

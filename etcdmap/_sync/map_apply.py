@@ -39,13 +39,15 @@ def plan(
     flatten: str | None,
     page_size: int,
     serializable: bool,
+    timeout: float | None,
 ) -> Plan:
     """The plan of ``document`` for the map of ``ks`` (see ``EtcdMap.plan``)."""
     builder = PlanBuilder(ks, flatten_document(document, flatten), prune)
     revision = 0
     pages = client.get_pages(
-        ks.start, range_end=ks.end, page_size=page_size, serializable=serializable
-    )
+        ks.start, range_end=ks.end, page_size=page_size, serializable=serializable,
+        timeout=timeout,
+    )  # fmt: skip
     for page in pages:
         revision = revision or page.header.revision
         for kv in page.kvs:
@@ -61,7 +63,7 @@ def plan(
 
 def apply(
     client: KV, ks: KeySpace[Any], chosen: Plan, *, atomic: bool, lease: LeaseLike,
-    limits: TxnLimits,
+    limits: TxnLimits, timeout: float | None,
 ) -> int:  # fmt: skip
     """Write ``chosen`` to the map of ``ks`` (see ``EtcdMap.apply``) and return the
     revision of the last Txn (0 when it writes nothing)."""
@@ -81,20 +83,23 @@ def apply(
             revision=response.header.revision,
         )
 
-    return send_bulk(client, write, conflict)
+    return send_bulk(client, write, conflict, timeout=timeout)
 
 
 def send_bulk(
     client: KV,
     write: BulkWrite,
     conflict: Callable[[TxnResponse], EtcdError] | None = None,
+    *,
+    timeout: float | None,
 ) -> int:
-    """Send ``write``'s Txns (KV.Txn) one after the other, and return the revision of the
-    last (0 for none). A Txn whose compares failed raises ``conflict(response)``; a failure
-    becomes what ``write.failed`` says (a ``PartialWriteError`` once part is written)."""
+    """Send ``write``'s Txns (KV.Txn, each within ``timeout``) one after the other, and
+    return the revision of the last (0 for none). A Txn whose compares failed raises
+    ``conflict(response)``; a failure becomes what ``write.failed`` says (a
+    ``PartialWriteError`` once part is written)."""
     while (batch := write.next()) is not None:
         try:
-            response = client.txn(write.compares(), batch)
+            response = client.txn(write.compares(), batch, timeout=timeout)
             if not response.succeeded and conflict is not None:
                 raise conflict(response)
         except EtcdError as error:
