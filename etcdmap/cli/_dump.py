@@ -1,5 +1,6 @@
 """``dump`` a prefix as JSON lines at one revision; ``load`` such a file back as a plan
-(counts and a diff, then only the changed keys, in byte-sized compare-and-swap batches)."""
+(``EtcdMap.plan``: counts and a diff, then ``apply``: only the changed keys, each guarded
+against writes since the plan's revision, in byte-sized steps of a progress bar)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,14 @@ from typing import IO, Any
 import click
 import msgspec
 
-from .. import Client, Compare, Op
+from .. import ConflictError, Plan
 from ._app import CompareFailed, Settings, about, common, note, progress
-from ._output import from_record, json_line, record
+from ._output import from_record, json_line, raw_map, record
 
-#: etcd's --max-txn-ops default: operations (and, separately, compares) in one Txn.
-MAX_TXN_OPS = 128
-#: Bytes of keys and values in one Txn, under etcd's --max-request-bytes default (1.5 MiB).
-MAX_TXN_BYTES = 1024 * 1024
-#: Per operation overhead counted in a batch's bytes (protobuf framing, the compare).
+#: Bytes of keys and values written between two steps of the progress bar (the library
+#: cuts each step into Txns under etcd's limits).
+CHUNK_BYTES = 1024 * 1024
+#: Per key overhead counted in a chunk's bytes.
 OP_OVERHEAD = 32
 
 _decode = msgspec.json.Decoder(dict[str, Any])
@@ -58,81 +58,44 @@ def dump(prefix: str, path: str, rev: int, page_size: int, settings: Settings) -
             out.flush()
 
 
-def read_dump(file: IO[bytes], prefix: bytes) -> dict[bytes, bytes]:
-    """The keys (under ``prefix``) and values of a dump file; a bad line is a usage error
-    naming its number."""
-    wanted: dict[bytes, bytes] = {}
+def read_dump(file: IO[bytes]) -> dict[str, bytes]:
+    """The keys (relative) and values of a dump file; a bad line is a usage error naming
+    its number."""
+    wanted: dict[str, bytes] = {}
     for number, line in enumerate(file, 1):
         if not line.strip():
             continue
         try:
             item = _decode.decode(line)
-            wanted[prefix + from_record(item, "key")] = from_record(item, "value")
+            key = from_record(item, "key").decode("utf-8", "surrogateescape")
+            wanted[key] = from_record(item, "value")
         except (msgspec.DecodeError, KeyError, ValueError) as error:
             raise click.UsageError(f"{file.name}:{number}: not a dump line: {error}") from None
     return wanted
 
 
-class Plan(msgspec.Struct):
-    """What ``load`` writes: puts of added and changed keys, deletes of removed ones, each
-    guarded by the compare of the key as it was read."""
-
-    added: list[bytes]
-    changed: list[bytes]
-    removed: list[bytes]
-    unchanged: int
-    revisions: dict[bytes, int]
-
-
-def make_plan(client: Client, prefix: bytes, wanted: dict[bytes, bytes], prune: bool) -> Plan:
-    """Compare ``wanted`` with the prefix, read page by page at one revision."""
-    changed: list[bytes] = []
-    removed: list[bytes] = []
-    revisions: dict[bytes, int] = {}
-    present: set[bytes] = set()
-    for page in client.get_pages(prefix, prefix=True, page_size=2000):
-        for kv in page.kvs:
-            value = wanted.get(kv.key)
-            if value is None:
-                if prune:
-                    removed.append(kv.key)
-                    revisions[kv.key] = kv.mod_revision
-                continue
-            present.add(kv.key)
-            if value != kv.value:
-                changed.append(kv.key)
-                revisions[kv.key] = kv.mod_revision
-    added = [key for key in wanted if key not in present]
-    return Plan(added, changed, removed, len(present) - len(changed), revisions)
-
-
-def batches(
-    plan: Plan, wanted: dict[bytes, bytes], atomic: bool
-) -> Iterator[tuple[list[Compare], list[Op]]]:
-    """The plan's writes in transactions of at most ``MAX_TXN_OPS`` operations and
-    ``MAX_TXN_BYTES`` bytes (one transaction when ``atomic``)."""
-    compares: list[Compare] = []
-    ops: list[Op] = []
+def chunks(plan: Plan, limit: int = CHUNK_BYTES) -> Iterator[Plan]:
+    """``plan`` cut into plans of about ``limit`` bytes of keys and values each, at the same
+    revision (each still guarded against writes since it), for a progress bar."""
+    parts: list[tuple[str, Any]] = [("added", item) for item in plan.added.items()]
+    parts += [("changed", item) for item in plan.changed.items()]
+    parts += [("removed", item) for item in plan.removed.items()]
+    chunk: dict[str, dict[Any, Any]] = {"added": {}, "changed": {}, "removed": {}}
     size = 0
-    writes: list[tuple[bytes, bytes | None]] = [
-        (key, wanted[key]) for key in plan.added + plan.changed
-    ]
-    writes += [(key, None) for key in plan.removed]
-    for key, value in writes:
-        cost = 2 * len(key) + (len(value) if value is not None else 0) + OP_OVERHEAD
-        if not atomic and ops and (len(ops) >= MAX_TXN_OPS or size + cost > MAX_TXN_BYTES):
-            yield compares, ops
-            compares, ops, size = [], [], 0
-        revision = plan.revisions.get(key, 0)
-        compares.append(Compare.mod_revision(key, "==", revision))
-        ops.append(Op.put(key, value) if value is not None else Op.delete(key))
-        size += cost
-    if ops:
-        yield compares, ops
+    for kind, (key, value) in parts:
+        new = value[1] if kind == "changed" else (b"" if kind == "removed" else value)
+        chunk[kind][key] = value
+        size += len(key) + len(new) + OP_OVERHEAD  # len(key) in characters: about right
+        if size >= limit:
+            yield msgspec.structs.replace(plan, unchanged=0, **chunk)
+            chunk, size = {"added": {}, "changed": {}, "removed": {}}, 0
+    if any(chunk.values()):
+        yield msgspec.structs.replace(plan, unchanged=0, **chunk)
 
 
-def _show(key: bytes, prefix: bytes) -> str:
-    return key[len(prefix):].decode("utf-8", "backslashreplace")
+def _show(key: str) -> str:
+    """A plan's key for people (bytes that are not UTF-8 as escapes)."""
+    return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 @click.command()
@@ -150,34 +113,31 @@ def load(
 ) -> None:
     """Apply a dump FILE under PREFIX: counts and a diff, then only the changed keys.
 
-    Each write is guarded by the key's mod_revision as read (0: absent), so a key changed
-    meanwhile stops the load with exit 3.
+    The plan is made at one revision; every write is guarded against a write of its key
+    since then, so a key changed meanwhile stops the load with exit 3.
     """
-    base = prefix.encode("utf-8")
-    wanted = read_dump(file, base)
+    wanted = read_dump(file)
     with settings.client() as client, about(prefix, client):
-        plan = make_plan(client, base, wanted, prune)
-        note(f"{len(plan.added)} added, {len(plan.changed)} changed, {len(plan.removed)} "
-             f"removed, {plan.unchanged} unchanged")
+        # Keys and values as stored bytes: a dump reproduces binary keys and values.
+        store = raw_map(client, prefix)
+        plan = store.plan(wanted, prune=prune)
+        note(plan.summary())
         for sign, keys in (("+", plan.added), ("~", plan.changed), ("-", plan.removed)):
-            for key in keys[: show or None]:
-                click.echo(f"{sign} {_show(key, base)}")
+            for key in list(keys)[: show or None]:
+                click.echo(f"{sign} {_show(key)}")
             if show and len(keys) > show:
                 click.echo(f"{sign} ... and {len(keys) - show} more")
         if dry_run:
             return
-        total = len(plan.added) + len(plan.changed) + len(plan.removed)
-        written = 0
-        with progress() as bar:
-            task = bar.add_task("load", total=total)
-            for compares, ops in batches(plan, wanted, atomic):
-                response = client.txn(compares, ops)
-                if not response.succeeded:
-                    raise CompareFailed(
-                        f"a key between {_show(compares[0].key, base)!r} and "
-                        f"{_show(compares[-1].key, base)!r} changed since it was read; "
-                        f"{written} of {total} writes done"
-                    )
-                written += len(ops)
-                bar.advance(task, len(ops))
-    note(f"wrote {written} keys")
+        try:
+            if atomic:
+                store.apply(plan, atomic=True)
+            else:
+                with progress() as bar:
+                    task = bar.add_task("load", total=plan.writes)
+                    for part in chunks(plan):
+                        store.apply(part, atomic=False)
+                        bar.advance(task, part.writes)
+        except ConflictError as error:
+            raise CompareFailed(f"{prefix}: changed since the plan was made: {error}") from None
+    note(f"wrote {plan.writes} keys")

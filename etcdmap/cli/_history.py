@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-import queue
 import re
 import sys
 from typing import Any
 
 import click
 
-from .. import Client, CompactedError, Compare, EtcdError, Op, WatchResponse
-from ._app import CompareFailed, EtcdFailure, Settings, about, common, output_option
-from ._output import print_kvs, print_records, record
-
-#: Seconds without news before the server is asked whether the replay is complete.
-PROGRESS_EVERY = 0.2
-
-
-def key_history(client: Client, key: str) -> list[dict[str, Any]]:
-    """Every change of ``key`` still in etcd's history, oldest first: a watch from the
-    oldest revision kept (Watch.Watch replays them), ended by a progress notification past
-    the revision read first."""
-    head = client.get(key, keys_only=True).header.revision
-    start = 1
-    while True:
-        changes: list[dict[str, Any]] = []
-        items: queue.Queue[WatchResponse | EtcdError] = queue.Queue()
-        handle = client.add_watch_callback(key, items.put, start_revision=start)
-        try:
-            while True:
-                try:
-                    item = items.get(timeout=PROGRESS_EVERY)
-                except queue.Empty:
-                    client.request_progress()
-                    continue
-                if isinstance(item, CompactedError) and item.compact_revision:
-                    start = item.compact_revision
-                    break
-                if isinstance(item, EtcdError):
-                    raise item
-                for event in item.events:
-                    if event.kv.mod_revision <= head:
-                        entry = record(event.kv, values=event.type.name == "PUT")
-                        changes.append({"type": event.type.name, **entry})
-                if item.header.revision >= head and (
-                    item.progress_notify or (item.events and item.events[-1].kv.mod_revision
-                                             >= head)
-                ):
-                    return changes
-        finally:
-            handle.cancel()
+from .. import ConflictError, EventType
+from ._app import CompareFailed, EtcdFailure, Settings, about, common, note, output_option
+from ._output import print_kvs, print_records, raw_map, text_or_base64
 
 
 @click.command()
@@ -58,15 +19,22 @@ def key_history(client: Client, key: str) -> list[dict[str, Any]]:
 @common
 def history(key: str, output: str, settings: Settings) -> None:
     """Every version of KEY still in etcd's history (until compaction), oldest first:
-    type (PUT/DELETE), mod_revision, version and value."""
+    type (PUT/DELETE), revision, value, version, create_revision, lease
+    (EtcdMap.history)."""
     with settings.client() as client, about(key, client):
-        changes = key_history(client, key)
+        found = raw_map(client, "").history(key)
+    changes: list[dict[str, Any]] = []
+    for version in found.versions:
+        change: dict[str, Any] = {"type": version.kind.name, "revision": version.revision}
+        if version.kind is EventType.PUT:
+            text_or_base64(version.data, "value", change)
+        change.update(version=version.version, create_revision=version.create_revision,
+                      lease=version.lease)
+        changes.append(change)
+    if not found.complete:
+        note(f"history from revision {found.earliest} on (older changes were compacted)")
     if output == "value":
         output = "jsonl"
-    if output == "table":
-        for change in changes:
-            change.pop("lease", None)
-            change.pop("key", None)
     print_records(changes, output, many=True)
 
 
@@ -76,16 +44,14 @@ def history(key: str, output: str, settings: Settings) -> None:
 @common
 def restore(key: str, revision: int, settings: Settings) -> None:
     """Write back KEY's value as it was at REVISION (delete it if it did not exist then),
-    if nobody writes it meanwhile (exit 3 if someone does)."""
+    if nobody writes it meanwhile (exit 3 if someone does); prints the write's revision
+    (EtcdMap.restore)."""
     with settings.client() as client, about(key, client):
-        then = client.get(key, revision=revision).kvs
-        now = client.get(key).kvs
-        current = now[0].mod_revision if now else 0
-        op = Op.put(key, then[0].value) if then else Op.delete(key)
-        response = client.txn([Compare.mod_revision(key, "==", current)], [op])
-        if not response.succeeded:
-            raise CompareFailed(f"{key}: changed while restoring; nothing written")
-    click.echo(response.header.revision)
+        try:
+            written = raw_map(client, "").restore(key, revision)
+        except ConflictError:
+            raise CompareFailed(f"{key}: changed while restoring; nothing written") from None
+    click.echo(written)
 
 
 @click.command()

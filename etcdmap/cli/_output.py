@@ -12,7 +12,8 @@ from typing import Any
 import click
 import msgspec
 
-from .. import KeyValue
+from .. import Client, EtcdMap, KeyValue
+from ..codecs import Raw
 
 _encoder = msgspec.json.Encoder()
 
@@ -107,3 +108,21 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | No
         grid.add_row(*(str(cell) for cell in row))
     # Not on a terminal: as wide as the rows need (no folding at 80 columns).
     Console(highlight=False, width=None if sys.stdout.isatty() else 1000).print(grid)
+
+
+class AnyKey:
+    """A key codec for maps whose keys may be any bytes: ``str`` with the bytes that are not
+    UTF-8 kept as surrogates (``surrogateescape``), so every key goes there and back."""
+
+    __slots__ = ()
+
+    def encode(self, value: str, /) -> bytes:
+        return value.encode("utf-8", "surrogateescape")
+
+    def decode(self, data: bytes, /) -> str:
+        return data.decode("utf-8", "surrogateescape")
+
+
+def raw_map(client: Client, prefix: str) -> EtcdMap[bytes]:
+    """The keys under ``prefix`` as a map of stored bytes (``AnyKey`` keys)."""
+    return EtcdMap(client, prefix, codec=Raw(), key_codec=AnyKey())
