@@ -215,6 +215,19 @@ def interrupted(say: Callable[[], str]) -> Iterator[None]:
         raise
 
 
+def report_outages(*loggers: str) -> None:
+    """Say on stderr when a background loop of the library (a watch stream, a copy) fails
+    and when it works again (its WARNING and INFO log lines)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("etcdmap: %(message)s"))
+    for name in loggers:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+
+
 def _wants_debug(args: Sequence[str]) -> bool:
     own = list(args)[: list(args).index("--")] if "--" in args else list(args)
     return "--debug" in own or os.environ.get("ETCDMAP_DEBUG", "") not in ("", "0")

@@ -11,7 +11,7 @@ import click
 
 from ..concurrency import Election, Mutex, Session
 from ..syncer import CopyProgress, PrefixCopy
-from ._app import Settings, about, common, interrupted, note, progress
+from ._app import Settings, about, common, interrupted, note, progress, report_outages
 
 #: Seconds between two checks while a command waits for Ctrl-C (or its work to end).
 TICK = 0.5
@@ -38,6 +38,7 @@ def copy(prefix: str, to: str, dest_prefix: str | None, follow: bool, settings: 
     the destination holds; exit 130).
     """
     targets = [part.strip() for part in to.split(",") if part.strip()]
+    report_outages("etcdmap.syncer", "etcdmap.watch")
     with settings.client() as source, settings.client(endpoints=targets) as destination, \
             about(prefix, source), progress() as bar:
         counted = source.get(prefix, prefix=True, count_only=True)

@@ -10,7 +10,7 @@ import sys
 import click
 
 from .. import Event, EventType, WatchResponse
-from ._app import Settings, about, common, interrupted, note, output_option
+from ._app import Settings, about, common, interrupted, note, output_option, report_outages
 from ._output import json_line, record, write_bytes
 
 
@@ -73,6 +73,7 @@ def watch(
     """
     if output not in ("value", "json", "jsonl"):
         raise click.UsageError("watch prints --output value, json or jsonl")
+    report_outages("etcdmap.watch")
     with settings.client() as client, about(prefix, client):
         watcher = client.watch(prefix, prefix=not exact, start_revision=rev, prev_kv=prev)
         with watcher, interrupted(

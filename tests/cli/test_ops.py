@@ -11,23 +11,32 @@ from pathlib import Path
 
 from etcdmap import Client
 from etcdmap.admin import verify_snapshot
-from etcdmap.testing import find_binary
+from etcdmap.testing import EtcdServer, find_binary
+from etcdmap.testing.nemeses import outage
 
 from .support import Cli, environment, interrupt, read_line, stop, wait_until
 
 
-def test_watch_prints_changes_runs_commands_and_stops_on_ctrl_c(
-    cli: Cli, etcd_client: Client, etcd_prefix: str, tmp_path: Path
+def test_watch_prints_changes_resumes_runs_commands_and_stops_on_ctrl_c(
+    cli: Cli, etcd_server: EtcdServer, etcd_client: Client, etcd_prefix: str, tmp_path: Path
 ) -> None:
     watch = cli.start("watch", etcd_prefix, "-o", "jsonl", "--prev")
     try:
         assert read_line(watch.stderr).startswith(b"watching")
         etcd_client.put(f"{etcd_prefix}a", "1")
-        last = etcd_client.put(f"{etcd_prefix}a", b"\xff").header.revision
+        etcd_client.put(f"{etcd_prefix}a", b"\xff")
         first = json.loads(read_line(watch.stdout))
         second = json.loads(read_line(watch.stdout))
         assert (first["type"], first["key"], first["value"]) == ("PUT", f"{etcd_prefix}a", "1")
         assert second["value_base64"] and second["prev"]["value"] == "1"
+        assert second["value"] == "/w=="  # base64 of b"\xff"
+        # an outage: said on stderr, and no change lost
+        with outage(etcd_server):
+            failed = read_line(watch.stderr)
+            assert b"watch stream" in failed and b"failed" in failed, failed
+        last = etcd_client.put(f"{etcd_prefix}a", "after").header.revision
+        assert json.loads(read_line(watch.stdout))["value"] == "after"
+        assert b"works again" in read_line(watch.stderr)
         code, _, err = interrupt(watch)
         assert code == 130 and f"last revision delivered: {last}" in err
         assert "Traceback" not in err
@@ -44,7 +53,7 @@ def test_watch_prints_changes_runs_commands_and_stops_on_ctrl_c(
     try:
         lines = wait_until(lambda: log.exists() and len(log.read_bytes().splitlines()) == 2
                            and log.read_bytes().splitlines())
-        assert lines[0] == b"PUT %s \xff %d" % (f"{etcd_prefix}a".encode(), last)
+        assert lines[0] == b"PUT %s after %d" % (f"{etcd_prefix}a".encode(), last)
         assert lines[1].startswith(f"DELETE {etcd_prefix}a".encode())
         assert interrupt(runner)[0] == 130
     finally:
