@@ -39,12 +39,16 @@ def get(
         if prefix:
             kvs: list[KeyValue] = []
             for page in client.get_pages(key, prefix=True, revision=rev, keys_only=keys_only):
-                kvs.extend(page.kvs)
+                if output in ("value", "jsonl"):  # streamed: memory is one page
+                    print_kvs(page.kvs, output, many=True, values=not keys_only)
+                else:
+                    kvs.extend(page.kvs)
         else:
             kvs = list(client.get(key, revision=rev, keys_only=keys_only).kvs)
     if not kvs and not prefix:
         raise EtcdFailure(f"{key}: key not found")
-    print_kvs(kvs, output, many=prefix, values=not keys_only)
+    if kvs or output not in ("value", "jsonl"):
+        print_kvs(kvs, output, many=prefix, values=not keys_only)
 
 
 @click.command()
