@@ -52,8 +52,11 @@ def fill(endpoint: str, keys: int) -> None:
                                 for n in range(first, min(first + 128, keys))])
 
 
-def make_mirror(endpoint: str, env: dict[str, str], keys: int, dest: str) -> float:
-    """Seconds until ``etcdctl make-mirror`` has copied every key (it runs until killed)."""
+def make_mirror(
+    endpoint: str, env: dict[str, str], keys: int, dest: str, limit: float
+) -> float:
+    """Seconds until ``etcdctl make-mirror`` has copied every key (it runs until killed);
+    after ``limit`` seconds, the time extrapolated from the keys copied so far."""
     from etcdmap import Client
 
     with Client([endpoint]) as client:
@@ -64,7 +67,12 @@ def make_mirror(endpoint: str, env: dict[str, str], keys: int, dest: str) -> flo
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
         )
         try:
-            while client.get(dest, prefix=True, count_only=True).count < keys:
+            while (copied := client.get(dest, prefix=True, count_only=True).count) < keys:
+                took = time.perf_counter() - start
+                if took > limit and copied:
+                    print(f"  make-mirror: {copied} keys in {took:.0f} s; extrapolated",
+                          flush=True)
+                    return took * keys / copied
                 if proc.poll() is not None:
                     raise SystemExit(f"make-mirror exited {proc.returncode}")
                 time.sleep(0.05)
@@ -78,6 +86,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keys", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--mirror-limit", type=float, default=1800.0,
+                        help="Seconds make-mirror may take before its time is extrapolated.")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "cli.json"))
     options = parser.parse_args()
     times: dict[str, list[float]] = {}
@@ -87,6 +97,7 @@ def main() -> None:
         fill(endpoint, options.keys)
         dump = os.path.join(tmp, "dump.jsonl")
         for n in range(options.repeat):
+            print(f"run {n + 1}: {times}", flush=True)
             times.setdefault("etcdmap dump", []).append(
                 run([*COMMAND, "dump", "/bench/src/", "-o", dump], env))
             times.setdefault("etcdctl get --prefix -w json", []).append(run(
@@ -95,7 +106,8 @@ def main() -> None:
             times.setdefault("etcdmap load (empty prefix)", []).append(
                 run([*COMMAND, "load", dump, "--prefix", f"/bench/load{n}/"], env))
             times.setdefault("etcdctl make-mirror", []).append(
-                make_mirror(endpoint, env, options.keys, f"/bench/mirror{n}/"))
+                make_mirror(endpoint, env, options.keys, f"/bench/mirror{n}/",
+                            options.mirror_limit))
             times.setdefault("etcdmap ls", []).append(
                 run([*COMMAND, "ls", "/bench/src/"], env))
         # the loaded copy is the dump, exactly

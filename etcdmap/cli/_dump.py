@@ -4,7 +4,6 @@ against writes since the plan's revision, in byte-sized steps of a progress bar)
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -39,23 +38,18 @@ def dump(prefix: str, path: str, rev: int, page_size: int, settings: Settings) -
     key_base64 / value_base64 true.
     """
     strip = prefix.encode("utf-8")
-    out: IO[bytes] = sys.stdout.buffer if path == "-" else open(path, "wb")  # noqa: SIM115
-    try:
-        with settings.client() as client, about(prefix, client), progress() as bar:
-            task = None
-            for page in client.get_pages(prefix, prefix=True, revision=rev,
-                                         page_size=page_size):
-                if task is None:
-                    note(f"revision {page.header.revision}")
-                    task = bar.add_task("dump", total=page.count)
-                out.write(b"".join([json_line(record(kv, strip)) for kv in page.kvs]))
-                bar.advance(task, len(page.kvs))
-        note(f"dumped {bar.tasks[0].completed if bar.tasks else 0:.0f} keys")
-    finally:
-        if out is not sys.stdout.buffer:
-            out.close()
-        else:
-            out.flush()
+    count = 0
+    with click.open_file(path, "wb") as out, settings.client() as client, \
+            about(prefix, client), progress() as bar:
+        task = None
+        for page in client.get_pages(prefix, prefix=True, revision=rev, page_size=page_size):
+            if task is None:
+                note(f"revision {page.header.revision}")
+                task = bar.add_task("dump", total=page.count)
+            out.write(b"".join([json_line(record(kv, strip)) for kv in page.kvs]))
+            count += len(page.kvs)
+            bar.advance(task, len(page.kvs))
+    note(f"dumped {count} keys")
 
 
 def read_dump(file: IO[bytes]) -> dict[str, bytes]:

@@ -51,12 +51,10 @@ def copy(prefix: str, to: str, dest_prefix: str | None, follow: bool, settings: 
         with PrefixCopy(source, destination, prefix, dest_prefix, progress=report) as job, \
                 interrupted(lambda: f"copy stopped; the destination holds source revision "
                                     f"{job.revision}"):
-            if follow:
-                while job.wait_for(2**62, TICK) is False and job.running:
-                    pass
-            else:
-                while not job.wait_for(counted.header.revision, TICK) and job.running:
-                    pass
+            # --follow: until Ctrl-C; else until the destination holds the revision counted.
+            until = 2**62 if follow else counted.header.revision
+            while not job.wait_for(until, TICK) and job.running:
+                pass
             if job.error is not None:
                 raise job.error
     note(f"copied {job.keys_copied} keys; the destination holds source revision "
