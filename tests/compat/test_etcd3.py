@@ -412,6 +412,9 @@ def test_mutual_tls(tmp_path: Any, etcd_prefix: str) -> None:
             assert etcd.uses_secure_channel is True
             etcd.put(etcd_prefix + "k", "v")
             assert etcd.get(etcd_prefix + "k")[0] == b"v"
+    # a client certificate without ca_cert: TLS trusting gRPC's roots (python-etcd3: plaintext)
+    with etcd3.client(cert_key=certs.client_key_file, cert_cert=certs.client_cert_file) as etcd:
+        assert etcd.uses_secure_channel is True
 
 
 def test_token_credentials_plugin() -> None:

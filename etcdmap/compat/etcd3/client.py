@@ -185,7 +185,7 @@ class Etcd3Client:
                 "or cert_cert and cert_key must both be specified."
             )
         tls = None
-        if ca_cert is not None:
+        if ca_cert is not None or cert_cert is not None:  # no ca_cert: gRPC's root CAs
             tls = TLSConfig(ca_file=ca_cert, cert_file=cert_cert, key_file=cert_key)
         self.uses_secure_channel = tls is not None
         self.timeout = timeout
