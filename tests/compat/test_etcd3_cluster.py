@@ -13,6 +13,7 @@ import pytest
 import etcdmap.compat.etcd3 as etcd3
 from etcdmap.testing import EtcdCluster
 from etcdmap.testing._process import free_ports
+from etcdmap.testing.nemeses import outage
 
 pytestmark = pytest.mark.cluster
 
@@ -59,3 +60,19 @@ def test_membership_changes(etcd: etcd3.Etcd3Client) -> None:
     with pytest.raises(grpc.RpcError) as unknown:
         etcd.remove_member(added.id)
     assert unknown.value.code() is grpc.StatusCode.NOT_FOUND
+
+
+def test_multi_endpoint_client_fails_over(etcd_cluster: EtcdCluster, etcd_prefix: str) -> None:
+    endpoints = [
+        etcd3.Endpoint(host, int(port), secure=False)
+        for host, port in (e.rsplit(":", 1) for e in etcd_cluster.endpoints)
+    ]
+    assert str(endpoints[0]) == f"Endpoint(http://{etcd_cluster.endpoints[0]})"
+    with etcd3.MultiEndpointEtcd3Client(endpoints, timeout=10, failover=True) as etcd:
+        etcd.put(etcd_prefix + "k", "v")
+        with outage(etcd_cluster.members[0]):  # the endpoint in use is gone
+            assert etcd.get(etcd_prefix + "k")[0] == b"v"
+            etcd.put(etcd_prefix + "k", "w")
+        assert etcd.get(etcd_prefix + "k")[0] == b"w"
+    with pytest.raises(ValueError, match="TLS"):
+        etcd3.Endpoint("127.0.0.1", 2379)  # secure by default: credentials needed

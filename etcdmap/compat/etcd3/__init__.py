@@ -16,7 +16,14 @@ from . import members as members
 from . import transactions as transactions
 from . import utils as utils
 from . import watch as watch
-from .client import Etcd3Client, KVMetadata, Transactions, client
+from .client import (
+    Endpoint,
+    Etcd3Client,
+    KVMetadata,
+    MultiEndpointEtcd3Client,
+    Transactions,
+    client,
+)
 from .exceptions import Etcd3Exception
 from .leases import Lease
 from .locks import Lock
@@ -26,12 +33,14 @@ from .members import Member
 __version__ = "0.12.0"
 
 __all__ = [
+    "Endpoint",
     "Etcd3Client",
     "Etcd3Exception",
     "KVMetadata",
     "Lease",
     "Lock",
     "Member",
+    "MultiEndpointEtcd3Client",
     "Transactions",
     "client",
     "etcdrpc",

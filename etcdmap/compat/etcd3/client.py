@@ -30,9 +30,11 @@ from .watch import Callback, Watcher, WatchResponse
 
 __all__ = [
     "Alarm",
+    "Endpoint",
     "Etcd3Client",
     "EtcdTokenCallCredentials",
     "KVMetadata",
+    "MultiEndpointEtcd3Client",
     "Status",
     "Transactions",
     "client",
@@ -146,6 +148,10 @@ def _client_options(grpc_options: Iterable[tuple[str, Any]] | Mapping[str, Any] 
     return options
 
 
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _range_options(
     sort_order: str | None = None, sort_target: str | None = "key", **options: Any
 ) -> dict[str, Any]:
@@ -187,15 +193,18 @@ class Etcd3Client:
         tls = None
         if ca_cert is not None or cert_cert is not None:  # no ca_cert: gRPC's root CAs
             tls = TLSConfig(ca_file=ca_cert, cert_file=cert_cert, key_file=cert_key)
-        self.uses_secure_channel = tls is not None
-        self.timeout = timeout
-        endpoint = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        #: The etcdmap client doing the work, for code moving over to etcdmap's API.
-        self.etcdmap_client = Client(
-            endpoint, timeout=timeout, username=user, password=password, tls=tls,
+        client = Client(
+            _netloc(host, port), timeout=timeout, username=user, password=password, tls=tls,
             **_client_options(grpc_options),
         )  # fmt: skip
-        self.watcher = Watcher(self.etcdmap_client, timeout)
+        self._start(client, timeout, secure=tls is not None)
+
+    def _start(self, client: Client, timeout: float | None, *, secure: bool) -> None:
+        #: The etcdmap client doing the work, for code moving over to etcdmap's API.
+        self.etcdmap_client = client
+        self.uses_secure_channel = secure
+        self.timeout = timeout
+        self.watcher = Watcher(client, timeout)
         self.transactions = Transactions()
 
     def close(self) -> None:
@@ -588,6 +597,66 @@ class Etcd3Client:
         """Write a snapshot of the member's backend into ``file_obj`` (Maintenance.Snapshot,
         checked against its sha256)."""
         self.etcdmap_client.snapshot(file_obj)  # type: ignore[arg-type]  # any binary file
+
+
+class Endpoint:
+    """An endpoint of ``MultiEndpointEtcd3Client`` (python-etcd3 after 0.12.0): ``host``,
+    ``port``, and with ``secure=True`` (the default) ``creds``, which must be an etcdmap
+    ``TLSConfig`` here (gRPC's channel credentials cannot be read back). ``time_retry`` is
+    accepted and unused: the client itself chooses when to try a failed endpoint again.
+    ``opts`` takes the ``grpc_options`` of ``client()``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        secure: bool = True,
+        creds: TLSConfig | None = None,
+        time_retry: float = 300.0,
+        opts: Iterable[tuple[str, Any]] | Mapping[str, Any] | None = None,
+    ) -> None:
+        if secure and not isinstance(creds, TLSConfig):
+            raise ValueError(
+                "Please set TLS credentials for secure connections: creds=etcdmap.TLSConfig(...)"
+            )
+        self.host = host
+        self.netloc = _netloc(host, port)
+        self.secure = secure
+        self.protocol = "https" if secure else "http"
+        self.credentials = creds
+        self.time_retry = time_retry
+        self.opts = opts
+
+    def __str__(self) -> str:
+        return f"Endpoint({self.protocol}://{self.netloc})"
+
+
+class MultiEndpointEtcd3Client(Etcd3Client):
+    """``Etcd3Client`` over several endpoints (python-etcd3 after 0.12.0), on one etcdmap
+    ``Client`` that fails over between them by itself, retrying as etcd's Go client does:
+    ``failover`` is accepted and always on. Every endpoint must be secure with the same
+    ``TLSConfig``, or every one plain; the ``opts`` of the first endpoint apply."""
+
+    def __init__(
+        self,
+        endpoints: Iterable[Endpoint] | None = None,
+        timeout: float | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        failover: bool = False,
+    ) -> None:
+        listed = list(endpoints or ())
+        if not listed:
+            raise ValueError("endpoints: give at least one Endpoint")
+        if len({ep.credentials for ep in listed}) > 1:
+            raise ValueError("endpoints: every endpoint needs the same creds (or none)")
+        self.endpoints = {ep.netloc: ep for ep in listed}
+        self.failover = failover
+        client = Client(
+            [ep.netloc for ep in listed], timeout=timeout, username=user, password=password,
+            tls=listed[0].credentials, **_client_options(listed[0].opts),
+        )  # fmt: skip
+        self._start(client, timeout, secure=listed[0].secure)
 
 
 def client(
