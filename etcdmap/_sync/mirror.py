@@ -186,7 +186,8 @@ class Mirror(MirrorBase[V]):
             raise ClientClosedError(f"{client!r} is closed: a mirror needs an open client")
         self.client = client
         timeout = check_seconds(timeout, "timeout")
-        #: The map the mirror writes through; its RPCs are bounded by the mirror's ``timeout``.
+        #: The map the mirror writes through; its RPCs are bounded by the mirror's ``timeout``
+        #: (setting ``timeout`` sets the map's too; ``map.timeout`` can then be set apart).
         self.map: EtcdMap[V] = EtcdMap(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
             page_size=page_size, lease=lease, timeout=timeout,
