@@ -27,7 +27,7 @@ from ._async.namespace import AsyncNamespace
 from ._async.ordering import AsyncOrderingKV, AsyncSwitchEndpoint
 from ._core.config import ClientConfig, load_config
 from ._core.keys import prefix_range_end
-from ._core.keyspace import KeySpace
+from ._core.keyspace import WHOLE_KEYSPACE, KeySpace
 from ._core.kv import Compare, Op
 from ._core.mapping import Entry, UpdateResult
 from ._core.mirror import Batch, Change, ChangeKind, InvalidValue, MirrorSnapshot, MirrorState
@@ -42,6 +42,7 @@ from ._core.results import (
     TxnResponse,
 )
 from ._core.retry import RetryPolicy
+from ._core.stats import PrefixStats, Stats
 from ._core.tls import TLSConfig
 from ._core.watch import Event, EventType, WatchResponse
 from ._sync.client import Client
@@ -116,11 +117,13 @@ __all__ = [
     "OrderingKV",
     "OutcomeUnknownError",
     "PartialWriteError",
+    "PrefixStats",
     "PutResponse",
     "RequestTooLargeError",
     "ResponseHeader",
     "RetryPolicy",
     "ServerError",
+    "Stats",
     "SwitchEndpoint",
     "TLSConfig",
     "TransportError",
@@ -128,6 +131,7 @@ __all__ = [
     "UpdateResult",
     "ValueDecodeError",
     "ValueEncodeError",
+    "WHOLE_KEYSPACE",
     "WatchResponse",
     "load_config",
     "prefix_range_end",
