@@ -10,6 +10,7 @@ A value that does not decode never ends a feed: it arrives as a change with the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -87,6 +88,7 @@ class ChangeFilter:
         """``callback`` called with the filtered batches only (what it returns, a coroutine
         for an async callback, is passed on)."""
 
+        @functools.wraps(callback)  # logs name the user's callback
         def filtered(batch: Batch) -> Any:
             kept = self.batch(batch)
             return None if kept is None else callback(kept)
