@@ -12,7 +12,7 @@ bytes cost a read of every value; without them (``values=False``) only keys are 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -22,9 +22,6 @@ from .results import KeyValue
 from .views import render_table, text_table
 
 __all__ = ["PrefixStats", "Stats", "StatsTally", "check_depth"]
-
-_SLASH = ord("/")
-
 
 class PrefixStats(msgspec.Struct, frozen=True):
     """The keys under one child ``prefix`` (relative to the map; ``""`` for all of them):
@@ -95,38 +92,39 @@ class StatsTally:
 
     def add_page(self, page: Sequence[KeyValue]) -> None:
         """Count the keys of one listed page (their values' sizes as sent)."""
-        cut, add = self._cut, self.add
-        for kv in page:
-            add(kv.key[cut:], len(kv.key), len(kv.value))
+        cut = self._cut
+        self._add((kv.key[cut:], len(kv.key), len(kv.value)) for kv in page)
 
     def add_local(self, data: Mapping[str, Any]) -> None:
         """Count the keys of a local copy of decoded values: each key is encoded with the
         key codec and, with ``values``, each value with the codec to size it (what it
         would store: the stored bytes may differ when another writer formatted them)."""
         encode_key, encode = self.keyspace.key_codec.encode, self.keyspace.codec.encode
-        cut, values, add = self._cut, self.values, self.add
-        for key, value in data.items():
-            relative = encode_key(key)
-            add(relative, cut + len(relative), len(encode(value)) if values else 0)
+        cut, values = self._cut, self.values
+        self._add(
+            (relative, cut + len(relative), len(encode(value)) if values else 0)
+            for relative, value in ((encode_key(key), value) for key, value in data.items())
+        )
 
     def child(self, relative: bytes) -> bytes:
         """The child prefix of the key ``relative`` (bytes after the map's prefix)."""
-        end = -1
-        for _ in range(self.depth):
-            end = relative.find(_SLASH, end + 1)
-            if end < 0:
-                return relative
-        return relative[: end + 1]
+        parts = relative.split(b"/", self.depth)
+        return relative if len(parts) <= self.depth else relative[: -len(parts[-1]) or None]
 
-    def add(self, relative: bytes, key_bytes: int, value_bytes: int) -> None:
-        """Count one key: its bytes after the prefix, its full key's size and its value's."""
-        row = self._rows.get(child := self.child(relative))
-        if row is None:
-            self._rows[child] = [1, key_bytes, value_bytes]
-        else:
-            row[0] += 1
-            row[1] += key_bytes
-            row[2] += value_bytes
+    def _add(self, keys: Iterable[tuple[bytes, int, int]]) -> None:
+        """Count ``(relative key, full key bytes, value bytes)`` triples (the hot loop of a
+        pass: the child prefix computed inline)."""
+        rows, depth = self._rows, self.depth
+        for relative, key_bytes, value_bytes in keys:
+            parts = relative.split(b"/", depth)
+            child = relative if len(parts) <= depth else relative[: -len(parts[-1]) or None]
+            row = rows.get(child)
+            if row is None:
+                rows[child] = [1, key_bytes, value_bytes]
+            else:
+                row[0] += 1
+                row[1] += key_bytes
+                row[2] += value_bytes
 
     def _name(self, child: bytes) -> str:
         try:
