@@ -28,7 +28,7 @@ from ._async.ordering import AsyncOrderingKV, AsyncSwitchEndpoint
 from ._core.config import ClientConfig, load_config
 from ._core.history import History, Version
 from ._core.keys import prefix_range_end
-from ._core.keyspace import KeySpace
+from ._core.keyspace import WHOLE_KEYSPACE, KeySpace
 from ._core.kv import Compare, Op
 from ._core.mapping import Entry, UpdateResult
 from ._core.mirror import Batch, Change, ChangeKind, InvalidValue, MirrorSnapshot, MirrorState
@@ -44,6 +44,7 @@ from ._core.results import (
     TxnResponse,
 )
 from ._core.retry import RetryPolicy
+from ._core.stats import PrefixStats, Stats
 from ._core.tls import TLSConfig
 from ._core.validate import InvalidEntry
 from ._core.watch import Event, EventType, WatchResponse
@@ -122,11 +123,13 @@ __all__ = [
     "OutcomeUnknownError",
     "PartialWriteError",
     "Plan",
+    "PrefixStats",
     "PutResponse",
     "RequestTooLargeError",
     "ResponseHeader",
     "RetryPolicy",
     "ServerError",
+    "Stats",
     "SwitchEndpoint",
     "TLSConfig",
     "TransportError",
@@ -135,6 +138,7 @@ __all__ = [
     "ValueDecodeError",
     "ValueEncodeError",
     "Version",
+    "WHOLE_KEYSPACE",
     "WatchResponse",
     "load_config",
     "prefix_range_end",
