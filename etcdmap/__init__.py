@@ -25,6 +25,7 @@ from ._async.mapping import AsyncEtcdMap, AsyncEtcdMapSnapshot, AsyncMapTransact
 from ._async.mirror import AsyncMirror
 from ._async.namespace import AsyncNamespace
 from ._async.ordering import AsyncOrderingKV, AsyncSwitchEndpoint
+from ._async.repository import AsyncRepository, AsyncRepositoryMirror
 from ._core.config import ClientConfig, load_config
 from ._core.keys import prefix_range_end
 from ._core.keyspace import KeySpace
@@ -32,6 +33,7 @@ from ._core.kv import Compare, Op
 from ._core.mapping import Entry, UpdateResult
 from ._core.mirror import Batch, Change, ChangeKind, InvalidValue, MirrorSnapshot, MirrorState
 from ._core.public import publish
+from ._core.repository import RepositoryCheck
 from ._core.results import (
     CompactResponse,
     DeleteResponse,
@@ -51,6 +53,7 @@ from ._sync.mapping import EtcdMap, EtcdMapSnapshot, MapTransaction
 from ._sync.mirror import Mirror
 from ._sync.namespace import Namespace
 from ._sync.ordering import OrderingKV, SwitchEndpoint
+from ._sync.repository import Repository, RepositoryMirror
 from .errors import (
     ClientClosedError,
     ClientError,
@@ -64,6 +67,7 @@ from .errors import (
     RequestTooLargeError,
     ServerError,
     TransportError,
+    UniqueViolationError,
     ValueDecodeError,
     ValueEncodeError,
 )
@@ -80,6 +84,8 @@ __all__ = [
     "AsyncMirror",
     "AsyncNamespace",
     "AsyncOrderingKV",
+    "AsyncRepository",
+    "AsyncRepositoryMirror",
     "AsyncSwitchEndpoint",
     "Batch",
     "Change",
@@ -117,6 +123,9 @@ __all__ = [
     "OutcomeUnknownError",
     "PartialWriteError",
     "PutResponse",
+    "Repository",
+    "RepositoryCheck",
+    "RepositoryMirror",
     "RequestTooLargeError",
     "ResponseHeader",
     "RetryPolicy",
@@ -125,6 +134,7 @@ __all__ = [
     "TLSConfig",
     "TransportError",
     "TxnResponse",
+    "UniqueViolationError",
     "UpdateResult",
     "ValueDecodeError",
     "ValueEncodeError",
