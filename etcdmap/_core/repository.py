@@ -123,6 +123,14 @@ def _values(result: Any, what: str) -> tuple[bytes, ...]:
     return tuple(sorted({encode_value(item, what) for item in result if item is not None}))
 
 
+def _encodes(text: str, errors: str) -> bool:
+    try:
+        text.encode("utf-8", errors)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _attribute(record: Any, name: str) -> Any:
     if isinstance(record, Mapping):  # a TypedDict record
         return record.get(name)
@@ -188,8 +196,10 @@ def _specs(
             name, fn = item
         else:
             raise TypeError(f"{what} holds field names or (name, function) pairs, not {item!r}")
-        if not name or "/" in name or "%" in name:
-            raise ValueError(f"{what}: name {name!r} must be non-empty without '/' or '%'")
+        if not name or "/" in name or "%" in name or not _encodes(name, "strict"):
+            raise ValueError(
+                f"{what}: name {name!r} must be non-empty valid Unicode without '/' or '%'"
+            )
         specs.append(FieldSpec(name, fn))
     return specs
 
@@ -293,8 +303,8 @@ class Schema:
             key = str(key)
         if not isinstance(key, str):
             raise TypeError(f"{what} must be a str (or int), not {type(key).__name__}")
-        if not key or "/" in key:
-            raise ValueError(f"{what} must be non-empty and hold no '/': {key!r}")
+        if not key or "/" in key or not _encodes(key, "surrogateescape"):
+            raise ValueError(f"{what} must be non-empty valid Unicode without '/': {key!r}")
         return key
 
     def key_of(self, record: Any) -> str:
