@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -47,13 +48,13 @@ __all__ = [
 ]
 
 SEP = b"/"
-_UNSAFE = frozenset(b"%/\x7f") | frozenset(range(0x20))
+_UNSAFE = re.compile(b"[%/\x00-\x1f\x7f]")
 
 
 def _escape(data: bytes) -> bytes:
-    if not _UNSAFE.intersection(data):
+    if _UNSAFE.search(data) is None:
         return data
-    return b"".join(b"%%%02X" % byte if byte in _UNSAFE else bytes((byte,)) for byte in data)
+    return _UNSAFE.sub(lambda match: b"%%%02X" % match[0][0], data)
 
 
 def _unescape(text: bytes) -> bytes:
@@ -72,6 +73,11 @@ def encode_value(value: Any, what: str = "value") -> bytes:
     ``what`` for a type that has none (anything but str, int, bool, float, bytes, or an
     ``Enum`` of them, encoded as its value), ``ValueError`` for a NaN or a str that is not
     valid Unicode (lone surrogates)."""
+    if type(value) is str:  # the common case first
+        try:
+            return b"s:" + _escape(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise ValueError(f"{what} {value!r} is not valid Unicode") from None
     if isinstance(value, enum.Enum):
         value = value.value
     if isinstance(value, bool):
@@ -79,10 +85,7 @@ def encode_value(value: Any, what: str = "value") -> bytes:
     if isinstance(value, int):
         return b"i:%d" % value
     if isinstance(value, str):
-        try:
-            return b"s:" + _escape(value.encode("utf-8"))
-        except UnicodeEncodeError:
-            raise ValueError(f"{what} {value!r} is not valid Unicode") from None
+        return encode_value(str(value), what)
     if isinstance(value, float):
         if math.isnan(value):
             raise ValueError(f"{what} is NaN, which equals nothing: it cannot be indexed")
@@ -116,11 +119,14 @@ def _values(result: Any, what: str) -> tuple[bytes, ...]:
     a scalar, each item of any other iterable (sorted, without repeats)."""
     if result is None:
         return ()
+    if type(result) is str:
+        return (encode_value(result, what),)
     if isinstance(result, (str, bytes, bytearray, int, float, enum.Enum)):
         return (encode_value(result, what),)
-    if not isinstance(result, Iterable):
+    if not isinstance(result, (list, tuple, set, frozenset)) and not isinstance(result, Iterable):
         encode_value(result, what)  # raises the TypeError naming the type
-    return tuple(sorted({encode_value(item, what) for item in result if item is not None}))
+    encoded = {encode_value(item, what) for item in result if item is not None}
+    return tuple(sorted(encoded)) if len(encoded) > 1 else tuple(encoded)
 
 
 def _encodes(text: str, errors: str) -> bool:
@@ -160,20 +166,20 @@ class FieldSpec:
     """One index or unique field: its ``name`` and how a record gives its values (the field
     of that name, or ``fn(record)``)."""
 
-    __slots__ = ("fn", "name")
+    __slots__ = ("fn", "name", "what")
 
     def __init__(self, name: str, fn: Callable[[Any], Any] | None) -> None:
         self.name = name
         self.fn = fn
+        self.what = f"field {name!r}"
 
     def __repr__(self) -> str:
         return f"FieldSpec({self.name!r}{', fn' if self.fn else ''})"
 
     def values(self, record: Any) -> tuple[bytes, ...]:
         """The encoded values ``record`` has for this field (sorted, no repeats)."""
-        what = f"field {self.name!r}"
         raw = _attribute(record, self.name) if self.fn is None else self.fn(record)
-        return _values(raw, what)
+        return _values(raw, self.what)
 
 
 def _specs(
@@ -547,6 +553,8 @@ class Diff:
         self.records: dict[str, tuple[int, Derived | None]] = {}
         self.entries: dict[bytes, int] = {}  # index entry -> mod_revision
         self.claims: dict[bytes, tuple[bytes, int]] = {}  # claim -> (holder, mod_revision)
+        #: Each claim the records want, with the keys of the records that want it.
+        self.owners: dict[bytes, list[str]] = {}
 
     def add_record(self, key: str, revision: int, derived: Derived | None) -> None:
         self.records[key] = (revision, derived)
@@ -590,7 +598,7 @@ class Diff:
             owner = self._record_of_entry(entry)
             if owner is not None:
                 fixes.setdefault(owner, []).append((entry, None))
-        owners = self._owners()
+        owners = self.owners = self._owners()
         for claim, keys in owners.items():
             if len(keys) == 1:
                 wanted_holder = keys[0].encode("utf-8", "surrogateescape")
@@ -619,7 +627,7 @@ class Diff:
                 else:
                     (missing_claims if is_claim else missing_entries).append(_text(key))
         clashes = []
-        for claim, keys in sorted(self._owners().items()):
+        for claim, keys in sorted(self.owners.items()):
             if len(keys) > 1:
                 name, encoded = self.layout.parse_claim(claim)
                 clashes.append((name, decode_value(encoded), sorted(keys)))
