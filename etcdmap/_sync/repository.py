@@ -208,7 +208,11 @@ class Repository(Generic[R]):
         linearizable; ``KeyError`` if absent). Pass its ``mod_revision`` as
         ``expect_revision`` to ``save``: that save sends its Txn only."""
         entry = self.map.entry(self.schema.check_key(key))
-        self._remember(entry.key, Stored(entry.mod_revision, self.schema.derive(entry.value)))
+        try:
+            derived = self.schema.derive(entry.value)
+        except (TypeError, ValueError):  # a raw write's value: a save will read it again
+            return entry
+        self._remember(entry.key, Stored(entry.mod_revision, derived))
         return entry
 
     def count(self) -> int:
@@ -380,19 +384,22 @@ class RepositoryMirror(Generic[R]):
         return self.mirror.revision
 
     def get(self, key: str) -> R:
-        """The record ``key`` in the local copy (``KeyError`` if absent); no I/O."""
-        value: R = self.mirror.local()[key]
-        return value
+        """The record ``key`` in the local copy (``KeyError`` if absent); no I/O.
+        ``MirrorDegradedError`` as for the mirror's ``m[key]``."""
+        return self.mirror[key]
 
     def find(self, **equals: Any) -> list[R]:
-        """The records ``Repository.find(**equals)`` finds, from the local copy, in key
-        order; no I/O."""
-        keys: set[str] | None = None
-        for spec, encoded in self.schema.lookup(equals):
-            found = self.mirror.lookup(spec.name, encoded)
-            keys = set(found) if keys is None else keys & found.keys()
-        data = self.mirror.local()
-        return [data[key] for key in sorted(keys or ()) if key in data]
+        """The records ``Repository.find(**equals)`` finds, from the local copy at one
+        revision, in key order; no I/O. ``MirrorDegradedError`` as for ``get``."""
+        wanted = self.schema.lookup(equals)
+        mirror = self.mirror
+        with mirror._guard:  # every lookup on one copy: no batch applied in between
+            data = mirror._copy()
+            keys: set[str] | None = None
+            for spec, encoded in wanted:
+                found = mirror._store.lookup(spec.name, encoded)
+                keys = set(found) if keys is None else keys.intersection(found)
+            return [data[key] for key in sorted(keys or ())]
 
     def find_one(self, **equals: Any) -> R | None:
         """The first record (in key order) ``find(**equals)`` finds, or None; no I/O."""
