@@ -435,7 +435,13 @@ class UniqueViolationError(ConflictError):
     ``holder`` (its key); nothing was written. ``key`` is the key of the record saved."""
 
     def __init__(
-        self, message: str, *, field: str, value: object, holder: str, **kw: Any
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: object = None,
+        holder: str | None = None,
+        **kw: Any,
     ) -> None:
         super().__init__(message, **kw)
         self.field = field
