@@ -34,7 +34,9 @@ from .kv import Compare, Op, _compare_message
 from .results import GetResponse, KeyValue, TxnResponse
 
 __all__ = [
+    "ABSENT",
     "Derived",
+    "Diff",
     "FieldSpec",
     "Layout",
     "Repair",
@@ -44,6 +46,7 @@ __all__ = [
     "Write",
     "decode_value",
     "encode_value",
+    "model_fields",
     "plan_groups",
 ]
 

@@ -236,7 +236,10 @@ class Repository(Generic[R]):
         revision, keys = 0, None
         for spec, encoded in wanted:
             found, revision = self._holders(spec, encoded, revision)
-            keys = found if keys is None else [k for k in keys if k in set(found)]
+            if keys is not None:
+                also = set(found)
+                found = [k for k in keys if k in also]
+            keys = found
             if not keys:
                 return []
         assert keys is not None
