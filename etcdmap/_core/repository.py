@@ -30,7 +30,7 @@ import msgspec
 from .bulk import TxnLimits, op_size
 from .errors import ConflictError, UniqueViolationError
 from .keys import prefix_range, to_bytes
-from .kv import Compare, Op, _compare_message
+from .kv import Compare, Op, compare_size
 from .results import GetResponse, KeyValue, TxnResponse
 
 __all__ = [
@@ -655,18 +655,13 @@ class Diff:
         return repairs
 
 
-def _compare_size(compare: Compare) -> int:
-    size: int = _compare_message(compare).ByteSize()
-    return size + 2 + size.bit_length() // 7
-
-
 def plan_groups(repairs: Sequence[Repair], limits: TxnLimits) -> Iterator[list[Repair]]:
     """``repairs`` in consecutive batches, each one Txn within ``limits`` (ops and compares
     each at most ``max_txn_ops``, bytes at most ``max_txn_bytes``)."""
     batch: list[Repair] = []
     ops = compares = size = 0
     for repair in repairs:
-        more = sum(op_size(op) for op in repair.ops) + sum(map(_compare_size, repair.compare))
+        more = sum(op_size(op) for op in repair.ops) + sum(map(compare_size, repair.compare))
         if batch and (
             ops + len(repair.ops) > limits.max_txn_ops
             or compares + len(repair.compare) > limits.max_txn_ops
