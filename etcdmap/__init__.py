@@ -25,6 +25,7 @@ from ._async.mapping import AsyncEtcdMap, AsyncEtcdMapSnapshot, AsyncMapTransact
 from ._async.mirror import AsyncMirror
 from ._async.namespace import AsyncNamespace
 from ._async.ordering import AsyncOrderingKV, AsyncSwitchEndpoint
+from ._async.repository import AsyncRepository, AsyncRepositoryMirror
 from ._core.config import ClientConfig, load_config
 from ._core.history import History, Version
 from ._core.keys import prefix_range_end
@@ -34,6 +35,7 @@ from ._core.mapping import Entry, UpdateResult
 from ._core.mirror import Batch, Change, ChangeKind, InvalidValue, MirrorSnapshot, MirrorState
 from ._core.plan import Plan
 from ._core.public import publish
+from ._core.repository import RepositoryCheck
 from ._core.results import (
     CompactResponse,
     DeleteResponse,
@@ -55,6 +57,7 @@ from ._sync.mapping import EtcdMap, EtcdMapSnapshot, MapTransaction
 from ._sync.mirror import Mirror
 from ._sync.namespace import Namespace
 from ._sync.ordering import OrderingKV, SwitchEndpoint
+from ._sync.repository import Repository, RepositoryMirror
 from .errors import (
     ClientClosedError,
     ClientError,
@@ -68,6 +71,7 @@ from .errors import (
     RequestTooLargeError,
     ServerError,
     TransportError,
+    UniqueViolationError,
     ValueDecodeError,
     ValueEncodeError,
 )
@@ -84,6 +88,8 @@ __all__ = [
     "AsyncMirror",
     "AsyncNamespace",
     "AsyncOrderingKV",
+    "AsyncRepository",
+    "AsyncRepositoryMirror",
     "AsyncSwitchEndpoint",
     "Batch",
     "Change",
@@ -125,6 +131,9 @@ __all__ = [
     "Plan",
     "PrefixStats",
     "PutResponse",
+    "Repository",
+    "RepositoryCheck",
+    "RepositoryMirror",
     "RequestTooLargeError",
     "ResponseHeader",
     "RetryPolicy",
@@ -134,6 +143,7 @@ __all__ = [
     "TLSConfig",
     "TransportError",
     "TxnResponse",
+    "UniqueViolationError",
     "UpdateResult",
     "ValueDecodeError",
     "ValueEncodeError",
