@@ -22,7 +22,7 @@ def history(key: str, output: str, settings: Settings) -> None:
     type (PUT/DELETE), revision, value, version, create_revision, lease
     (EtcdMap.history)."""
     with settings.client() as client, about(key, client):
-        found = raw_map(client, "").history(key)
+        found = raw_map(client, None).history(key)
     changes: list[dict[str, Any]] = []
     for version in found.versions:
         change: dict[str, Any] = {"type": version.kind.name, "revision": version.revision}
@@ -48,7 +48,7 @@ def restore(key: str, revision: int, settings: Settings) -> None:
     (EtcdMap.restore)."""
     with settings.client() as client, about(key, client):
         try:
-            written = raw_map(client, "").restore(key, revision)
+            written = raw_map(client, None).restore(key, revision)
         except ConflictError:
             raise CompareFailed(f"{key}: changed while restoring; nothing written") from None
     click.echo(written)

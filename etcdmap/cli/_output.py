@@ -12,7 +12,7 @@ from typing import Any
 import click
 import msgspec
 
-from .. import Client, EtcdMap, KeyValue
+from .. import WHOLE_KEYSPACE, Client, EtcdMap, KeyValue
 from ..codecs import Raw
 
 _encoder = msgspec.json.Encoder()
@@ -123,6 +123,10 @@ class AnyKey:
         return data.decode("utf-8", "surrogateescape")
 
 
-def raw_map(client: Client, prefix: str) -> EtcdMap[bytes]:
-    """The keys under ``prefix`` as a map of stored bytes (``AnyKey`` keys)."""
-    return EtcdMap(client, prefix, codec=Raw(), key_codec=AnyKey())
+def raw_map(client: Client, prefix: str | None) -> EtcdMap[bytes]:
+    """The keys under ``prefix`` (None: every key) as a map of stored bytes (``AnyKey``
+    keys)."""
+    if prefix == "":
+        raise click.UsageError("the prefix must not be empty")
+    where = WHOLE_KEYSPACE if prefix is None else prefix
+    return EtcdMap(client, where, codec=Raw(), key_codec=AnyKey())
