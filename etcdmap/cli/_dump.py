@@ -28,7 +28,8 @@ _decode = msgspec.json.Decoder(dict[str, Any])
 @click.option("-o", "--output", "path", default="-", metavar="FILE",
               help="Write to FILE instead of standard output.")
 @click.option("--rev", type=click.IntRange(min=0), default=0, help="At this revision.")
-@click.option("--page-size", type=click.IntRange(min=1), default=2000, show_default=True)
+@click.option("--page-size", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Keys per Range (fewer round trips; memory is one page).")
 @common
 def dump(prefix: str, path: str, rev: int, page_size: int, settings: Settings) -> None:
     """Write every key under PREFIX as JSON lines, at one revision (printed on stderr).
