@@ -1,0 +1,228 @@
+"""One robustness run: a workload on a proxied cluster, faults from a nemesis, a check."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .._cluster import EtcdCluster
+from ..history import History
+from ..nemeses import Link, compact, delayed, isolated, killed, paused, severed
+from ..recorder import Recorder
+from ._truth import TruthWatch
+from ._workloads import WORKLOADS, WatchWorkload
+
+Fault = Callable[[EtcdCluster, random.Random], AbstractContextManager[object]]
+
+
+@contextlib.contextmanager
+def _compaction(cluster: EtcdCluster) -> Iterator[int]:
+    yield compact(cluster)
+
+
+def _member(cluster: EtcdCluster, rng: random.Random) -> int:
+    return rng.randrange(len(cluster.members))
+
+
+def _pair(cluster: EtcdCluster, rng: random.Random) -> tuple[int, int]:
+    first, second = rng.sample(range(len(cluster.members)), 2)
+    return first, second
+
+
+#: Each nemesis: a fault (a context manager) on a cluster, chosen with a random generator.
+NEMESES: dict[str, Fault] = {
+    "kill-leader": lambda c, rng: killed(c, "leader"),
+    "kill-follower": lambda c, rng: killed(c, "follower"),
+    "pause-leader": lambda c, rng: paused(c, "leader"),
+    "pause-follower": lambda c, rng: paused(c, "follower"),
+    "outage": lambda c, rng: killed(c, _member(c, rng)),
+    "compact": lambda c, rng: _compaction(c),
+    "isolate-leader": lambda c, rng: isolated(c, "leader"),
+    "isolate-follower": lambda c, rng: isolated(c, "follower", Link.CUT),
+    "sever": lambda c, rng: severed(c, *_pair(c, rng)),
+    "delay": lambda c, rng: delayed(c, _member(c, rng), rng.uniform(0.02, 0.2)),
+}
+#: How long each fault holds (s): a long outage holds for a good part of the run.
+_HOLD = {"outage": (0.4, 0.5), "compact": (0.0, 0.0)}
+
+
+@dataclass
+class RunResult:
+    """What one run did and what its check found."""
+
+    workload: str
+    nemesis: str
+    seed: int
+    operations: int = 0
+    deliveries: int = 0
+    faults: int = 0
+    anomalies: list[str] = field(default_factory=list)
+    check_seconds: float = 0.0
+    kept: Path | None = None
+    """The directory of the kept history (failing runs only)."""
+
+
+class _Nemesis:
+    """A thread injecting faults of one nemesis until stopped; healing is each fault's."""
+
+    def __init__(
+        self, cluster: EtcdCluster, name: str, rng: random.Random, duration: float
+    ) -> None:
+        names = sorted(NEMESES) if name == "all" else [name]
+        self.cluster = cluster
+        self.names = names
+        self.rng = rng
+        self.duration = duration
+        self.faults = 0
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nemesis", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.rng.uniform(0.5, 1.5)):
+            name = self.rng.choice(self.names)
+            low, high = _HOLD.get(name, (1.0, 3.0))
+            if name in _HOLD and high:
+                low, high = low * self.duration, high * self.duration
+            hold = self.rng.uniform(low, high)
+            try:
+                with NEMESES[name](self.cluster, self.rng):
+                    self.faults += 1
+                    self._stop.wait(hold)
+            except Exception as exc:  # noqa: BLE001 - reported with the run
+                self.errors.append(f"{name}: {type(exc).__name__}: {exc}")
+
+    def __enter__(self) -> _Nemesis:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(120)
+        heal(self.cluster)
+
+
+def heal(cluster: EtcdCluster, timeout: float = 60.0) -> None:
+    """Let every proxy pass, every member run (``SIGCONT``, restart), and wait for a leader."""
+    cluster.heal_proxies()
+    for member in cluster.members:
+        if member.running:
+            member.kill(signal.SIGCONT)
+        else:
+            member.restart()
+    cluster.leader(timeout=timeout)
+
+
+def _revision(cluster: EtcdCluster) -> int:
+    statuses = json.loads(cluster.etcdctl("endpoint", "status", "-w", "json", timeout=10))
+    return max(int(status["Status"]["header"]["revision"]) for status in statuses)
+
+
+def run_once(
+    cluster: EtcdCluster,
+    workload: str,
+    nemesis: str,
+    seed: int,
+    duration: float,
+    out_dir: str | os.PathLike[str] | None = None,
+) -> RunResult:
+    """Run `workload` for `duration` s on `cluster` while `nemesis` injects faults, then
+    check the history; keep it in `out_dir` if the check finds anomalies.
+
+    Parameters
+    ----------
+    cluster : EtcdCluster
+        A running cluster (``proxied=True`` for the partition nemeses), healed after.
+    workload : str
+        A name of :data:`WORKLOADS` (``"kv"``, ``"watch"``).
+    nemesis : str
+        A name of :data:`NEMESES`, ``"all"`` (a random one per fault) or ``"none"``.
+    seed : int
+        Seeds the workload's choices and the nemesis's.
+    duration : float
+        Seconds of traffic.
+    out_dir : path, optional
+        Where a failing run's history (JSON lines) and timeline (HTML) go.
+
+    Returns
+    -------
+    RunResult
+        Counts, anomalies and the time the check took.
+    """
+    if workload not in WORKLOADS:
+        raise ValueError(f"workload={workload!r} is none of {sorted(WORKLOADS)}")
+    if nemesis not in NEMESES and nemesis not in ("all", "none"):
+        raise ValueError(f"nemesis={nemesis!r} is none of {sorted(NEMESES)}, 'all', 'none'")
+    result = RunResult(workload, nemesis, seed)
+    run_id = f"{workload}-{nemesis}-{seed}-{uuid.uuid4().hex[:6]}"
+    prefix = f"/robustness/{run_id}/"
+    recorder = Recorder()
+    start = _revision(cluster) + 1
+    truth_path = os.path.join(cluster.data_dir, f"{run_id}.truth.jsonl")
+    with TruthWatch(cluster._etcdctl_endpoints(), prefix, start, truth_path) as truth:
+        load = WORKLOADS[workload](recorder, cluster.endpoints, prefix, seed)
+        rng = random.Random(seed)
+        errors: list[str] = []
+        with contextlib.ExitStack() as stack:
+            stack.callback(load.stop)
+            load.start()
+            if nemesis != "none":
+                faults = stack.enter_context(_Nemesis(cluster, nemesis, rng, duration))
+            else:
+                faults = None
+            time.sleep(duration)
+            if faults is not None:
+                stack.close()  # heal first, then stop the workload
+                result.faults = faults.faults
+                errors += faults.errors
+            # a last write under the prefix that every watcher and the truth must reach
+            out = cluster.etcdctl("put", f"{prefix}~end", "end", "-w", "json", timeout=10)
+            final = int(json.loads(out)["header"]["revision"])
+            if isinstance(load, WatchWorkload):
+                load.final_revision = final
+        errors += [f"workload: {type(e).__name__}: {e}" for e in load.errors]
+        history = recorder.history
+        if workload == "watch":
+            for event in truth.events(final):
+                history.append(event)
+    result.operations = len(history.operations)
+    result.deliveries = len(history.deliveries)
+    began = time.monotonic()
+    result.anomalies = errors + check(history, workload)
+    result.check_seconds = time.monotonic() - began
+    if result.anomalies and out_dir is not None:
+        result.kept = keep(history, result, Path(out_dir) / run_id)
+    return result
+
+
+def check(history: History, workload: str) -> list[str]:
+    """The anomalies the checkers find in `history` (empty: none)."""
+    from .. import checkers
+
+    found: list[str] = []
+    for report in checkers.check_all(history):
+        if not report.ok:
+            found.append(str(report))
+    return found
+
+
+def keep(history: History, result: RunResult, directory: Path) -> Path:
+    """Save a failing run's history, its anomalies and a timeline in `directory`."""
+    from .. import checkers
+
+    directory.mkdir(parents=True, exist_ok=True)
+    history.save(directory / "history.jsonl")
+    (directory / "anomalies.txt").write_text("\n\n".join(result.anomalies) + "\n")
+    with contextlib.suppress(Exception):
+        checkers.write_timeline(history, directory / "timeline.html")
+    return directory

@@ -1,0 +1,219 @@
+"""The workloads of a robustness run: client threads whose calls are recorded."""
+
+from __future__ import annotations
+
+import functools
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from ..._core.errors import EtcdError
+from ..._sync.client import Client
+from ..._sync.mapping import EtcdMap
+from ..._sync.watch import Watcher
+from ..recorder import RecordedMap, Recorder, record_watch
+
+#: Per-call timeout of the workloads' clients: a call stuck on a partitioned member ends
+#: as UNKNOWN soon, and the client tries another endpoint.
+CALL_TIMEOUT = 2.0
+KEYS = ("a", "b", "c", "d")
+
+
+class Workload:
+    """Threads making recorded calls until :meth:`stop`; a context manager.
+
+    Parameters
+    ----------
+    recorder : Recorder
+        Where the calls go.
+    endpoints : sequence of str
+        The cluster's client endpoints.
+    prefix : str
+        The run's private key prefix.
+    seed : int
+        Seeds each thread's choice of calls.
+    """
+
+    def __init__(
+        self, recorder: Recorder, endpoints: Sequence[str], prefix: str, seed: int
+    ) -> None:
+        self.recorder = recorder
+        self.endpoints = list(endpoints)
+        self.prefix = prefix
+        self.seed = seed
+        self.stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._clients: list[Client] = []
+        self.errors: list[BaseException] = []
+
+    def client(self) -> Client:
+        """A new client of the cluster, closed by :meth:`stop`."""
+        client = Client(self.endpoints, timeout=CALL_TIMEOUT)
+        self._clients.append(client)
+        return client
+
+    def spawn(self, name: str, target: Callable[[], None]) -> None:
+        """Run `target` in a thread; an exception it raises is kept in :attr:`errors`."""
+
+        def run() -> None:
+            try:
+                target()
+            except BaseException as exc:  # noqa: BLE001 - reported by the runner
+                self.errors.append(exc)
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def start(self) -> None:
+        """Start the threads."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """After the writers stopped and the cluster healed: let readers catch up."""
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop every thread (within `timeout` s) and close the clients."""
+        self.stopping.set()
+        self.finish()
+        for thread in self._threads:
+            thread.join(timeout)
+        stuck = [t.name for t in self._threads if t.is_alive()]
+        for client in self._clients:
+            client.close()
+        if stuck:
+            raise TimeoutError(f"workload threads {stuck} did not stop within {timeout} s")
+
+    def __enter__(self) -> Workload:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class KVWorkload(Workload):
+    """Four clients calling get, set, delete, compare_and_swap, put_if_absent, modify,
+    transaction and client txns at random on four keys (each its own thread and client)."""
+
+    clients = 4
+
+    def start(self) -> None:
+        for number in range(self.clients):
+            kv = RecordedMap(
+                self.recorder, number, EtcdMap(self.client(), self.prefix, value_type=str)
+            )
+            rng = random.Random(self.seed * 1000 + number)
+            self.spawn(f"kv-{number}", functools.partial(self._loop, kv, rng))
+
+    def _loop(self, kv: RecordedMap, rng: random.Random) -> None:
+        last: dict[str, str | None] = {}
+        while not self.stopping.is_set():
+            key = rng.choice(KEYS)
+            roll = rng.random()
+            if roll < 0.30:
+                call = kv.get(key)
+                if call.error is None:
+                    last[key] = call.output
+            elif roll < 0.50:
+                kv.set(key)
+            elif roll < 0.58:
+                kv.delete(key)
+            elif roll < 0.70:
+                expected = last.get(key)
+                if expected is None:
+                    kv.put_if_absent(key)
+                else:
+                    kv.compare_and_swap(key, expected)
+            elif roll < 0.80:
+                kv.modify(key)
+            elif roll < 0.88:
+                kv.transaction(sorted(rng.sample(KEYS, 2)))
+            else:
+                kv.txn(key, last.get(key))
+
+
+class WatchWorkload(Workload):
+    """Two writers putting unique values on the keys; two watchers of the prefix, each on
+    its own client, recording what they deliver across reconnects (a watch that ends on
+    an error is started again from where it was, as a new watcher of the history)."""
+
+    writers = 2
+    watchers = 2
+
+    def __init__(
+        self, recorder: Recorder, endpoints: Sequence[str], prefix: str, seed: int
+    ) -> None:
+        super().__init__(recorder, endpoints, prefix, seed)
+        self.caught_up = threading.Event()
+        self.final_revision = 0
+        self._live: list[Watcher] = []
+        self._numbers = iter(range(1_000_000))
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        for number in range(self.writers):
+            kv = RecordedMap(
+                self.recorder, number, EtcdMap(self.client(), self.prefix, value_type=str)
+            )
+            rng = random.Random(self.seed * 1000 + number)
+            self.spawn(f"writer-{number}", functools.partial(self._write, kv, rng))
+        for number in range(self.watchers):
+            self.spawn(f"watcher-{number}", functools.partial(self._watch, self.client()))
+
+    def _write(self, kv: RecordedMap, rng: random.Random) -> None:
+        while not self.stopping.is_set():
+            key = rng.choice(KEYS)
+            if rng.random() < 0.85:
+                kv.set(key)
+            else:
+                kv.delete(key)
+
+    def _watch(self, client: Client) -> None:
+        next_revision = 0
+        while True:
+            with self._lock:
+                if self.caught_up.is_set():
+                    return
+                number = next(self._numbers)
+            try:
+                watcher = client.watch(self.prefix, prefix=True, start_revision=next_revision)
+                watcher.start(timeout=CALL_TIMEOUT)
+            except EtcdError:
+                if self.stopping.wait(0.2) and self.caught_up.is_set():
+                    return
+                continue
+            with self._lock:
+                self._live.append(watcher)
+            try:
+                record_watch(
+                    self.recorder, number, watcher, self.prefix, next_revision, len(self.prefix)
+                )
+            except EtcdError:
+                pass
+            finally:
+                next_revision = watcher.next_revision
+                with self._lock:
+                    self._live.remove(watcher)
+
+    def finish(self, timeout: float = 15.0) -> None:
+        """Wait (up to `timeout` s) until every watcher has delivered up to
+        :attr:`final_revision` (set by the runner), then cancel them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                behind = len(self._live) < self.watchers or any(
+                    w.next_revision <= self.final_revision for w in self._live
+                )
+            if not behind:
+                break
+            time.sleep(0.05)
+        self.caught_up.set()
+        with self._lock:
+            live = list(self._live)
+        for watcher in live:
+            watcher.cancel()
+
+
+WORKLOADS: dict[str, type[Workload]] = {"kv": KVWorkload, "watch": WatchWorkload}
