@@ -8,6 +8,7 @@ import os
 import signal
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from types import TracebackType
 
@@ -257,9 +258,11 @@ class EtcdCluster(EtcdctlRunner):
     def leader(self, timeout: float = 10.0) -> int:
         """Index (into :attr:`members`) of the current leader.
 
-        Asks every running member (one ``etcdctl endpoint status -w json``) and
-        waits, up to `timeout` seconds, until they agree on a leader that is
-        itself running -- e.g. while an election follows a leader's death.
+        Asks every running member (one ``etcdctl endpoint status -w json``, the
+        maintenance Status RPC) and waits, up to `timeout` seconds, until a
+        majority of the cluster agrees on a leader that is itself running -- e.g.
+        while an election follows a leader's death (a member partitioned away may
+        still name the old leader, or none).
 
         Raises
         ------
@@ -274,13 +277,13 @@ class EtcdCluster(EtcdctlRunner):
                 if not ids:
                     ids = self._member_ids()
                 out = self.etcdctl("endpoint", "status", "-w", "json", timeout=5)
-                leaders = {int(status["Status"]["leader"]) for status in json.loads(out)}
-                last = f"leaders reported: {sorted(leaders)}"
-                if len(leaders) == 1:
-                    (lid,) = leaders
-                    index = ids.get(lid)
-                    if index is not None and self.members[index].running:
-                        return index
+                votes = Counter(int(s["Status"].get("leader", 0)) for s in json.loads(out))
+                last = f"leaders reported: {dict(votes)}"
+                lid, count = votes.most_common(1)[0]
+                index = ids.get(lid)
+                # a quorum agrees: a member cut off from the others may still see no leader
+                if count > self.size // 2 and index is not None and self.members[index].running:
+                    return index
             except (EtcdCommandError, ValueError, KeyError, TypeError) as exc:
                 last = str(exc)
             if time.monotonic() >= deadline:
