@@ -125,7 +125,7 @@ class EtcdServer(EtcdctlRunner):
             if own is None or initial_cluster.get(name) != own:
                 raise ValueError(
                     f"initial_cluster={dict(initial_cluster)!r} must map this member's name "
-                    f"{name!r} to its advertised peer URL (from peer_port={peer_port!r}, "
+                    f"{name!r} to its peer URL (as advertised: from peer_port={peer_port!r}, "
                     f"advertise_peer_port={advertise_peer_port!r})"
                 )
         self.name = name
