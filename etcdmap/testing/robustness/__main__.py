@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         "--workload", default="kv,watch", help=f"comma-separated, of: {', '.join(WORKLOADS)}"
     )
     parser.add_argument("--out", default="robustness-out", help="where failing runs go")
+    parser.add_argument(
+        "--keep-all", action="store_true", help="keep every run's history, not only failing"
+    )
     args = parser.parse_args(argv)
 
     def progress(result: RunResult) -> None:
@@ -41,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     results = campaign(
         seeds, args.duration, args.nemesis.split(","), args.workload.split(","), args.out,
-        progress,
+        progress, args.keep_all,
     )  # fmt: skip
     summary(results)
     return 1 if any(r.anomalies for r in results) else 0

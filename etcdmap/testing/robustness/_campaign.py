@@ -18,6 +18,7 @@ def campaign(
     workloads: Sequence[str],
     out_dir: str | os.PathLike[str] | None = None,
     progress: Callable[[RunResult], None] | None = None,
+    keep_all: bool = False,
 ) -> list[RunResult]:
     """Run every seed on one proxied 3-member cluster: seed ``i`` runs workload
     ``workloads[i % len(workloads)]`` under each of `nemeses` in turn.
@@ -36,6 +37,8 @@ def campaign(
         Where failing runs are kept.
     progress : callable, optional
         Called with each run's result as it ends.
+    keep_all : bool
+        Keep every run's history in `out_dir`, not only the failing ones'.
 
     Returns
     -------
@@ -47,7 +50,9 @@ def campaign(
         for index, seed in enumerate(seeds):
             workload = workloads[index % len(workloads)]
             for nemesis in nemeses:
-                result = run_once(cluster, workload, nemesis, seed, duration, out_dir)
+                result = run_once(
+                    cluster, workload, nemesis, seed, duration, out_dir, keep_all
+                )
                 heal(cluster)
                 results.append(result)
                 if progress is not None:

@@ -136,9 +136,11 @@ def run_once(
     seed: int,
     duration: float,
     out_dir: str | os.PathLike[str] | None = None,
+    keep_all: bool = False,
 ) -> RunResult:
     """Run `workload` for `duration` s on `cluster` while `nemesis` injects faults, then
-    check the history; keep it in `out_dir` if the check finds anomalies.
+    check the history; keep it in `out_dir` if the check finds anomalies (or always, with
+    `keep_all`).
 
     Parameters
     ----------
@@ -154,6 +156,8 @@ def run_once(
         Seconds of traffic.
     out_dir : path, optional
         Where a failing run's history (JSON lines) and timeline (HTML) go.
+    keep_all : bool
+        Keep every run's history in `out_dir`, to check it again later.
 
     Returns
     -------
@@ -201,7 +205,7 @@ def run_once(
     began = time.monotonic()
     result.anomalies = errors + check(history, workload)
     result.check_seconds = time.monotonic() - began
-    if result.anomalies and out_dir is not None:
+    if (result.anomalies or keep_all) and out_dir is not None:
         result.kept = keep(history, result, Path(out_dir) / run_id)
     return result
 
@@ -220,7 +224,8 @@ def keep(history: History, result: RunResult, directory: Path) -> Path:
     (``anomalies.txt``) and the checker's timeline (``timeline.html``) in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     history.save(directory / "history.jsonl")
-    (directory / "anomalies.txt").write_text("\n\n".join(result.anomalies) + "\n")
+    if result.anomalies:
+        (directory / "anomalies.txt").write_text("\n\n".join(result.anomalies) + "\n")
     kv = check_linearizability(history.operations)
     if kv.violations:
         kv.write_timeline_html(directory / "timeline.html")
