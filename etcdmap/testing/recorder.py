@@ -45,8 +45,8 @@ __all__ = [
     "Call",
     "RecordedMap",
     "Recorder",
-    "outcome_of",
     "delivery",
+    "outcome_of",
     "record_lock",
     "record_watch",
 ]

@@ -20,10 +20,10 @@ from ._runner import NEMESES, RunResult, heal, run_once
 from ._workloads import WORKLOADS, KVWorkload, WatchWorkload, Workload
 
 __all__ = [
-    "NEMESES",
-    "WORKLOADS",
     "KVWorkload",
+    "NEMESES",
     "RunResult",
+    "WORKLOADS",
     "WatchWorkload",
     "Workload",
     "campaign",
