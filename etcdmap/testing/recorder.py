@@ -257,14 +257,14 @@ class RecordedMap:
         new = self._new()
         with self._call("get", key) as call:
 
-            def replace(old: str | None) -> str:
-                if old is None:
+            def replace(old: str) -> str:
+                if old == "":  # the default: absent (no write stores "")
                     call.kind, call.input = "put_if_absent", new
                 else:
                     call.kind, call.input = "cas", {"expect": old, "new": new}
                 return new
 
-            self.target.modify(key, replace, default=None)
+            self.target.modify(key, replace, default="")
             call.output = True
             call.revision = self.target.revision
         return call
