@@ -407,8 +407,9 @@ def record_lock(
     Returns
     -------
     bool
-        Whether the lock was acquired (and `work` ran).  etcd's errors propagate; a hold
-        whose release failed is recorded as never released.
+        Whether the lock was acquired (and `work` ran).  etcd's errors propagate.  The
+        hold ends when the release is invoked (the holder relies on the lock no more),
+        also if the release then fails; a hold whose `work` raised is never released.
     """
     mutex = Mutex(session, name)
     if not mutex.acquire(timeout=timeout):
@@ -419,9 +420,6 @@ def record_lock(
         work()
         released = time.monotonic()
         mutex.release(timeout=timeout)
-    except EtcdError:
-        released = None
-        raise
     finally:
         # when the client learnt the session was gone (a conservative bound)
         lost = time.monotonic() if session.lost else None

@@ -1,4 +1,5 @@
-"""The CI robustness set: each nemesis x the KV and the watch workload, checked.
+"""The CI robustness set: each nemesis x the KV and the watch workload (and the lock
+workload under two), checked.
 
 One proxied 3-member cluster for the module; each case is a few seconds of traffic with a
 fixed seed, and fails with the checker's explanation (the history is kept in tmp_path).
@@ -19,12 +20,9 @@ from etcdmap.testing.robustness import NEMESES, heal, run_once, summary
 pytestmark = [pytest.mark.cluster, pytest.mark.robustness]
 
 DURATION = 5.0
-CASES = [
-    (workload, nemesis, seed)
-    for seed, (workload, nemesis) in enumerate(
-        (workload, nemesis) for nemesis in sorted(NEMESES) for workload in ("kv", "watch")
-    )
-]
+PAIRS = [(workload, nemesis) for nemesis in sorted(NEMESES) for workload in ("kv", "watch")]
+PAIRS += [("lock", "kill-leader"), ("lock", "isolate-leader")]
+CASES = [(workload, nemesis, seed) for seed, (workload, nemesis) in enumerate(PAIRS)]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +38,7 @@ def test_history_under_nemesis_is_correct(
     heal(cluster)
     result = run_once(cluster, workload, nemesis, seed, DURATION, tmp_path)
     assert result.faults >= 1, f"{nemesis} injected no fault in {DURATION} s"
-    assert result.operations > 50, result
+    assert result.operations > 20, result
     if workload == "watch":
         assert result.deliveries > 0, result
     assert not result.anomalies, (

@@ -65,6 +65,7 @@ class RunResult:
     nemesis: str
     seed: int
     operations: int = 0
+    """Calls recorded, and lock holds."""
     deliveries: int = 0
     faults: int = 0
     anomalies: list[str] = field(default_factory=list)
@@ -147,7 +148,7 @@ def run_once(
     cluster : EtcdCluster
         A running cluster (``proxied=True`` for the partition nemeses), healed after.
     workload : str
-        A name of :data:`WORKLOADS` (``"kv"``, ``"watch"``).
+        A name of :data:`WORKLOADS` (``"kv"``, ``"watch"``, ``"lock"``).
     nemesis : str
         A name of :data:`NEMESES`, ``"all"`` (a random one per fault) or ``"none"``.
     seed : int
@@ -200,7 +201,7 @@ def run_once(
         if workload == "watch":
             for event in truth.events(final):
                 history.append(event)
-    result.operations = len(history.operations)
+    result.operations = len(history.operations) + len(history.locks)
     result.deliveries = len(history.deliveries)
     began = time.monotonic()
     result.anomalies = errors + check(history, workload)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import random
 import threading
@@ -10,9 +11,10 @@ from collections.abc import Callable, Sequence
 
 from ..._core.errors import EtcdError
 from ..._sync.client import Client
+from ..._sync.concurrency import Session
 from ..._sync.mapping import EtcdMap
 from ..._sync.watch import Watcher
-from ..recorder import RecordedMap, Recorder, record_watch
+from ..recorder import RecordedMap, Recorder, record_lock, record_watch
 
 #: Per-call timeout of the workloads' clients: a call stuck on a partitioned member ends
 #: as UNKNOWN soon, and the client tries another endpoint.
@@ -219,4 +221,43 @@ class WatchWorkload(Workload):
             watcher.cancel()
 
 
-WORKLOADS: dict[str, type[Workload]] = {"kv": KVWorkload, "watch": WatchWorkload}
+class LockWorkload(Workload):
+    """Three clients, each with a session (lease TTL 10 s, longer than any fault), taking
+    turns on one :class:`~etcdmap.concurrency.Mutex` and holding it a few milliseconds;
+    every hold is recorded with its session.  A session found lost is replaced."""
+
+    clients = 3
+    ttl = 10
+
+    def start(self) -> None:
+        for number in range(self.clients):
+            rng = random.Random(self.seed * 1000 + number)
+            self.spawn(f"lock-{number}", functools.partial(self._loop, number, rng))
+
+    def _loop(self, number: int, rng: random.Random) -> None:
+        client = self.client()
+        name = self.prefix + "lock"
+        session: Session | None = None
+        try:
+            while not self.stopping.is_set():
+                try:
+                    if session is None or session.done.is_set():
+                        session = Session(client, ttl=self.ttl).start(timeout=CALL_TIMEOUT)
+                    pause = rng.uniform(0.0, 0.02)
+                    record_lock(
+                        self.recorder, number, session, name,
+                        functools.partial(time.sleep, pause), CALL_TIMEOUT,
+                    )  # fmt: skip
+                except EtcdError:
+                    self.stopping.wait(0.05)
+        finally:
+            if session is not None:
+                with contextlib.suppress(EtcdError):
+                    session.close()  # revokes the lease: its key goes at once
+
+
+WORKLOADS: dict[str, type[Workload]] = {
+    "kv": KVWorkload,
+    "lock": LockWorkload,
+    "watch": WatchWorkload,
+}
