@@ -13,7 +13,10 @@ from ..._core.errors import EtcdError
 from ..._sync.client import Client
 from ..._sync.concurrency import Session
 from ..._sync.mapping import EtcdMap
+from ..._sync.mirror import Mirror
 from ..._sync.watch import Watcher
+from ...codecs import Str
+from ..history import MirrorSample
 from ..recorder import RecordedMap, Recorder, record_lock, record_watch
 
 #: Per-call timeout of the workloads' clients: a call stuck on a partitioned member ends
@@ -23,6 +26,8 @@ KEYS = ("a", "b", "c", "d")
 #: The keys of multi-key transactions: always the same two, so that the checker's search
 #: still splits the history into three independent partitions.
 TXN_KEYS = ("c", "d")
+#: The ``degraded_after`` of the watch workload's mirror.
+DEGRADED_AFTER = 3.0
 
 
 class Workload:
@@ -107,7 +112,7 @@ class KVWorkload(Workload):
     def start(self) -> None:
         for number in range(self.clients):
             kv = RecordedMap(
-                self.recorder, number, EtcdMap(self.client(), self.prefix, value_type=str)
+                self.recorder, number, EtcdMap(self.client(), self.prefix, codec=Str())
             )
             rng = random.Random(self.seed * 1000 + number)
             self.spawn(f"kv-{number}", functools.partial(self._loop, kv, rng))
@@ -142,7 +147,8 @@ class KVWorkload(Workload):
 class WatchWorkload(Workload):
     """Two writers putting unique values on the keys; two watchers of the prefix, each on
     its own client, recording what they deliver across reconnects (a watch that ends on
-    an error is started again from where it was, as a new watcher of the history)."""
+    an error is started again from where it was, as a new watcher of the history); and a
+    :class:`~etcdmap.Mirror` of the prefix, sampled every 0.2 s."""
 
     writers = 2
     watchers = 2
@@ -160,12 +166,13 @@ class WatchWorkload(Workload):
     def start(self) -> None:
         for number in range(self.writers):
             kv = RecordedMap(
-                self.recorder, number, EtcdMap(self.client(), self.prefix, value_type=str)
+                self.recorder, number, EtcdMap(self.client(), self.prefix, codec=Str())
             )
             rng = random.Random(self.seed * 1000 + number)
             self.spawn(f"writer-{number}", functools.partial(self._write, kv, rng))
         for number in range(self.watchers):
             self.spawn(f"watcher-{number}", functools.partial(self._watch, self.client()))
+        self.spawn("mirror-sampler", functools.partial(self._sample, self.client()))
 
     def _write(self, kv: RecordedMap, rng: random.Random) -> None:
         while not self.stopping.is_set():
@@ -201,6 +208,28 @@ class WatchWorkload(Workload):
                 next_revision = watcher.next_revision
                 with self._lock:
                     self._live.remove(watcher)
+
+    def _sample(self, client: Client) -> None:
+        """Sample a mirror of the prefix every 0.2 s: its content and revision (one
+        ``local_snapshot()``), its state, and since when its watch confirmed nothing."""
+        mirror = Mirror(client, self.prefix, codec=Str(), degraded_after=DEGRADED_AFTER)
+        with mirror:
+            while not self.caught_up.wait(0.2):
+                snapshot = mirror.local_snapshot()
+                state = mirror.state
+                confirmed = mirror.last_confirmed  # time.time(): made monotonic below
+                now = time.monotonic()
+                self.recorder.history.append(
+                    MirrorSample(
+                        mirror=0,
+                        time=now,
+                        revision=snapshot.revision,
+                        state=state.value,
+                        content=dict(snapshot.data),
+                        stream_down_since=None if confirmed is None
+                        else now - max(0.0, time.time() - confirmed),
+                    )
+                )
 
     def finish(self, timeout: float = 15.0) -> None:
         """Wait (up to `timeout` s) until every watcher has delivered up to
