@@ -181,16 +181,17 @@ class AsyncMirror(AsyncMirrorBase[V]):
         if getattr(client, "_closed", False):
             raise ClientClosedError(f"{client!r} is closed: a mirror needs an open client")
         self.client = client
+        timeout = check_seconds(timeout, "timeout")
+        #: The map the mirror writes through; its RPCs are bounded by the mirror's ``timeout``.
         self.map: AsyncEtcdMap[V] = AsyncEtcdMap(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
-            page_size=page_size, lease=lease,
+            page_size=page_size, lease=lease, timeout=timeout,
         )  # fmt: skip
         keyspace = self.map.keyspace
         self.prefix = keyspace.name
         self.codec = keyspace.codec
         self.consistency = check_consistency(consistency)
         self.keys_only = keys_only
-        timeout = check_seconds(timeout, "timeout")
         self.progress_interval = check_seconds(progress_interval, "progress_interval")
         self.degraded_after = check_seconds(degraded_after, "degraded_after")
         self._file = MirrorFile(persist, keyspace, keys_only)
@@ -303,7 +304,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
 
     @timeout.setter
     def timeout(self, seconds: float) -> None:
-        self._status.timeout = check_seconds(seconds, "timeout")
+        self._status.timeout = self.map.timeout = check_seconds(seconds, "timeout")
 
     @property
     def lag(self) -> int:

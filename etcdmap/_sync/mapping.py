@@ -22,7 +22,7 @@ from .._backends.mapping import (
 )
 from .._core import map_writes as writes
 from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, TxnLimits
-from .._core.checks import check_client, check_count, check_ttl
+from .._core.checks import check_client, check_count, check_timeout, check_ttl
 from .._core.errors import CompactedError, EtcdError, ValueDecodeError
 from .._core.keyspace import KeySpace
 from .._core.kv import LeaseLike, check_page_size
@@ -80,6 +80,7 @@ class MapReader(MappingBase[V]):
         page_size: int = 1000,
         serializable: bool = False,
         read_revision: int = 0,
+        timeout: float | None = None,
     ) -> None:
         check_client(client, EtcdMap)
         self.client = client
@@ -93,6 +94,8 @@ class MapReader(MappingBase[V]):
         self.serializable = serializable
         self.prefix = self.keyspace.name
         self._read_revision = read_revision
+        #: Seconds each RPC of the map may take (None: the client's default).
+        self.timeout = check_timeout(timeout)
         #: The store's revision in the latest response this map received (0 before any).
         self.revision = read_revision
 
@@ -105,7 +108,8 @@ class MapReader(MappingBase[V]):
 
     def _get(self, full: bytes, **options: Any) -> GetResponse:
         response = self.client.get(
-            full, revision=self._read_revision, serializable=self.serializable, **options
+            full, revision=self._read_revision, serializable=self.serializable,
+            timeout=self.timeout, **options,
         )
         if not self._read_revision:
             self._note(response)
@@ -158,7 +162,7 @@ class MapReader(MappingBase[V]):
         revision, done, ks = self._read_revision, 0, self.keyspace
         pages = self.client.get_pages(
             ks.start, range_end=ks.end, page_size=self.page_size, revision=revision,
-            keys_only=keys_only, serializable=self.serializable,
+            keys_only=keys_only, serializable=self.serializable, timeout=self.timeout,
         )  # fmt: skip
         try:
             for response in pages:
@@ -234,6 +238,7 @@ class MapReader(MappingBase[V]):
         return EtcdMapSnapshot(
             self.client, self.keyspace.prefix, codec=self.codec, key_codec=self.key_codec,
             page_size=self.page_size, serializable=self.serializable, read_revision=revision,
+            timeout=self.timeout,
         )  # fmt: skip
 
     def snapshot(self) -> EtcdMapSnapshot[V]:
@@ -252,6 +257,7 @@ class _MapOptions(TypedDict, total=False):
     lease: LeaseLike
     max_txn_ops: int
     max_request_bytes: int
+    timeout: float | None
 
 
 class EtcdMapSnapshot(MapReader[V]):
@@ -263,7 +269,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
 
     ``EtcdMap(client, prefix, *, value_type=None, codec=None, key_codec=None,
     page_size=1000, serializable=False, lease=None, max_txn_ops=128,
-    max_request_bytes=1.5 MiB)``. ``value_type`` picks ``Json(value_type)``;
+    max_request_bytes=1.5 MiB, timeout=None)``. ``value_type`` picks ``Json(value_type)``;
     ``codec`` takes ``Raw()`` (the default), ``Str()``, ``Json(type)``, ``MsgPack(type)`` or any
     object with ``encode``/``decode``. Values are validated when written and when read. The
     prefix is used exactly as given: end it with a separator (``"/app/"``) so that it does not
@@ -272,6 +278,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     (etcd's Put semantics) unless ``ttl=``/``lease=`` is given for that write.
     ``max_txn_ops`` and ``max_request_bytes`` are the server's ``--max-txn-ops`` and
     ``--max-request-bytes`` (etcd's defaults here): ``update()`` plans its Txns under them.
+    ``timeout`` bounds each RPC of the map (None: the client's default timeout).
 
     The blocking map is a real ``MutableMapping``: ``m[key]``, ``m[key] = value``,
     ``del m[key]``, ``key in m``, ``len(m)`` and ``for key in m`` each send the RPCs their
@@ -318,10 +325,11 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         lease: LeaseLike = None,
         max_txn_ops: int = MAX_TXN_OPS,
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
-            page_size=page_size, serializable=serializable,
+            page_size=page_size, serializable=serializable, timeout=timeout,
         )  # fmt: skip
         self.lease = lease
         #: The server limits ``update()`` plans its Txns under.
@@ -339,18 +347,21 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
             codec=codec, key_codec=self.key_codec, page_size=self.page_size,
             serializable=self.serializable, lease=self.lease,
             max_txn_ops=self.limits.max_txn_ops, max_request_bytes=self.limits.max_request_bytes,
+            timeout=self.timeout,
         )  # fmt: skip
 
     def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:
         """The lease of one write: a new one for ``ttl`` seconds, ``lease``, or the map's."""
         if ttl is not None:
             ttl = _check_lease_args(ttl, lease)
-            return leases_of(self.client, "ttl=").lease_grant(ttl)
+            return leases_of(self.client, "ttl=").lease_grant(ttl, timeout=self.timeout)
         return self.lease if lease is None else lease
 
     def _run(self, plan: TxnPlan[T]) -> T:
         """Send ``plan``'s Txn (KV.Txn) and return what its response answers."""
-        response = self.client.txn(plan.compare, plan.success, plan.failure)
+        response = self.client.txn(
+            plan.compare, plan.success, plan.failure, timeout=self.timeout
+        )
         self._note(response)
         return plan.result(response)
 
@@ -370,13 +381,15 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         """
         ks = self.keyspace
         data = ks.encode(key, value)
-        response = self.client.put(ks.full(key), data, lease=self._lease(ttl, lease))
+        response = self.client.put(
+            ks.full(key), data, lease=self._lease(ttl, lease), timeout=self.timeout
+        )
         self._note(response)
         return response.header.revision
 
     def delete(self, key: str) -> int:
         """Delete ``key`` (one DeleteRange) and return the revision; ``KeyError`` if missing."""
-        response = self.client.delete(self.keyspace.full(key))
+        response = self.client.delete(self.keyspace.full(key), timeout=self.timeout)
         self._note(response)
         if not response.deleted:
             raise KeyError(key)
@@ -440,7 +453,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         """
         ks = self.keyspace
         full = ks.full(key)
-        current = first_kv(self.client.get(full))
+        current = first_kv(self.client.get(full, timeout=self.timeout))
         while current is not None:
             value = ks.decode(key, current)
             attempt = self._run(writes.delete_if_unchanged(full, current.mod_revision))
@@ -457,7 +470,9 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         first key is tried)."""
         ks = self.keyspace
         while True:
-            response = self.client.get(ks.start, range_end=ks.end, limit=1)
+            response = self.client.get(
+                ks.start, range_end=ks.end, limit=1, timeout=self.timeout
+            )
             if not response.kvs:
                 raise KeyError(f"popitem(): map {self.prefix!r} is empty")
             kv = response.kvs[0]
@@ -495,7 +510,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
             _check_lease_args(ttl, lease)
         ks = self.keyspace
         full = ks.full(key)
-        current = first_kv(self.client.get(full))
+        current = first_kv(self.client.get(full, timeout=self.timeout))
         lease_used = self._lease(ttl, lease)
         for _ in range(retries + 1):
             if current is None:
@@ -528,7 +543,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         """Delete every key under the prefix: one DeleteRange over exactly the prefix's
         range (a sibling such as ``/ab`` of ``/a/`` is never touched). Returns the count."""
         ks = self.keyspace
-        response = self.client.delete(ks.start, range_end=ks.end)
+        response = self.client.delete(ks.start, range_end=ks.end, timeout=self.timeout)
         self._note(response)
         return response.deleted
 
@@ -567,7 +582,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         )
         while (batch := write.next()) is not None:
             try:
-                response = self.client.txn(success=batch)
+                response = self.client.txn(success=batch, timeout=self.timeout)
             except EtcdError as error:
                 failure = write.failed(error)
                 if failure is None:
@@ -652,7 +667,7 @@ class Editing(Generic[V]):
     def __enter__(self) -> V:
         m, key = self._map, self.key
         ks = m.keyspace
-        kvs = (m.client.get(ks.full(key))).kvs
+        kvs = (m.client.get(ks.full(key), timeout=m.timeout)).kvs
         if kvs:
             self.value, self.revision = ks.decode(key, kvs[0]), kvs[0].mod_revision
         elif self._default is MISSING:
