@@ -327,8 +327,9 @@ def record_watch(
     strip: int = 0,
 ) -> None:
     """Record the :class:`~etcdmap.testing.history.WatchStart` of a started `watcher` and
-    each response it delivers, until the watch ends (``watcher.cancel()`` from another
-    thread, or an error, which propagates).
+    each response it delivers (the first since its stream reconnected marked
+    ``after_reconnect``), until the watch ends (``watcher.cancel()`` from another thread,
+    or an error, which propagates).
 
     Parameters
     ----------
@@ -356,13 +357,20 @@ def record_watch(
             current_revision=None if start_revision else watcher.next_revision - 1,
         )
     )
+    # no public counter of the shared stream's (re)connections: read the stream's own
+    connects = watcher._stream.connects
     for response in watcher:
-        recorder.history.append(delivery(number, response, strip))
+        now = watcher._stream.connects
+        recorder.history.append(delivery(number, response, strip, now != connects))
+        connects = now
 
 
-def delivery(number: int, response: WatchResponse, strip: int = 0) -> WatchDelivery:
+def delivery(
+    number: int, response: WatchResponse, strip: int = 0, after_reconnect: bool = False
+) -> WatchDelivery:
     """The :class:`~etcdmap.testing.history.WatchDelivery` of one response of watcher
-    `number`, received now (keys from their `strip`-th character)."""
+    `number`, received now (keys from their `strip`-th character); `after_reconnect`:
+    the first since the watch's stream was opened again."""
     events = tuple(
         WatchEvent(
             key=event.kv.key.decode()[strip:],
@@ -373,7 +381,11 @@ def delivery(number: int, response: WatchResponse, strip: int = 0) -> WatchDeliv
         for event in response.events
     )
     return WatchDelivery(
-        watcher=number, revision=response.header.revision, events=events, time=time.monotonic()
+        watcher=number,
+        revision=response.header.revision,
+        events=events,
+        time=time.monotonic(),
+        after_reconnect=after_reconnect,
     )
 
 
