@@ -1,12 +1,17 @@
 """The Wing--Gong search of one partition, with memoisation (as porcupine, Lowe's variant).
 
-The operations' call and return events are one time-ordered doubly linked list.  The
-search walks it: at a call it tries to take the operation's effect now (its step accepts
-the state, the revision constraints allow it, and the pair (set of operations taken,
-state) was not seen before), removes the operation's two events and starts again from the
-front; at a return whose operation could not be taken it backtracks.  It succeeds when the
-list is empty.  An ``UNKNOWN`` operation's return is at +infinity, so it may take effect at
-any moment after its call, or at the very end -- the same as never, as nothing follows.
+The operations' call and return events are one time-ordered doubly linked list.  At each
+step the candidates are the calls before the first return; the search takes one (its step
+accepts the state, the revision constraints allow it, and the configuration was not seen),
+removes its two events and looks again; when none can be taken before that return, it
+backtracks.  It succeeds once every ``OK`` operation is taken.  An ``UNKNOWN`` operation's
+return is at +infinity: it may take effect at any moment after its call, or never.
+
+Memoisation, as porcupine's with one refinement for unknown operations: a configuration is
+(known operations taken, unknown operations taken, state), and one is pruned when a
+configuration seen had the same known operations and state and a subset of its unknown
+operations -- with those still pending, that one could do everything this one can.  Known
+operations are tried before unknown ones, so the smaller sets come first.
 
 Revision constraints: the operations that wrote with a known revision take effect in the
 order of their revisions; one that read at revision ``r`` takes effect after every write
@@ -22,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..history import Operation
+from ..history import Operation, Outcome
 from ._register import READ, WRITE, State, Step, compile_step, ends, role
 
 __all__ = ["SearchBudgetExceededError", "SearchResult", "search"]
@@ -99,58 +104,88 @@ def search(
             if after != -1:
                 prv[after] = x
 
+    unknown = [op.outcome is not Outcome.OK for op in live]
+    remaining = n - sum(unknown)  # known operations not taken yet
+
+    def candidates() -> tuple[list[int], int]:
+        """The calls before the first return, known operations first (unknown ones are
+        best left for later: most never matter); and that return (-1: none left)."""
+        known: list[int] = []
+        later: list[int] = []
+        j = nxt[head]
+        while j != -1 and is_call[j]:
+            (later if unknown[ev_op[j]] else known).append(j)
+            j = nxt[j]
+        return known + later, j
+
     state = initial
-    linearized = 0
+    taken_known = taken_unknown = 0  # the operations taken, as bit sets
     written = 0  # writes with a known revision taken so far
-    seen: set[tuple[int, State]] = set()
-    stack: list[tuple[int, State]] = []
+    # (known operations taken, state) -> the sets of unknown operations taken with them.
+    # A configuration is pruned when one seen had the same known operations and state and
+    # a subset of its unknown ones: with those still to come, it could do all it can.
+    seen: dict[tuple[int, State], list[int]] = {}
+    stack: list[tuple[list[int], int, State, int]] = []
     result = SearchResult(ok=False)
     deepest = -1
     count = 0
-    j = nxt[head]
-    while nxt[head] != -1:
+    cands, stuck = candidates()
+    at = 0
+    while remaining:
         count += 1
         if count % _CLOCK_EVERY == 0 and time.monotonic() > deadline:
             raise SearchBudgetExceededError
-        i = ev_op[j]
-        if is_call[j]:
+        while at < len(cands):
+            j = cands[at]
+            at += 1
+            i = ev_op[j]
             kind = order[i]
-            if (kind == 0 or (kind == READ and slot[i] == written)
-                    or (kind == WRITE and slot[i] == written and pending[written] == 0)):
-                new = steps[i](state)
-                if new is not None:
-                    taken = linearized | bit[i]
-                    if (taken, new) not in seen:
-                        seen.add((taken, new))
-                        stack.append((j, state))
-                        state, linearized = new, taken
-                        if kind == WRITE:
-                            written += 1
-                        elif kind == READ:
-                            pending[slot[i]] -= 1
-                        lift(j)
-                        j = nxt[head]
-                        continue
-            j = nxt[j]
-            continue
-        # A return whose operation was not taken: a dead end.
-        result.latest_dead_end = max(result.latest_dead_end, events[j][0])
-        if len(stack) > deepest:
-            deepest = len(stack)
-            result.taken = [live[ev_op[c]] for c, _ in stack]
-            result.state, result.stuck = state, live[i]
-        if not stack:
-            result.steps = count
-            return result
-        j, state = stack.pop()
-        i = ev_op[j]
-        linearized ^= bit[i]
-        if order[i] == WRITE:
-            written -= 1
-        elif order[i] == READ:
-            pending[slot[i]] += 1
-        unlift(j)
-        j = nxt[j]
+            if kind and (slot[i] != written or (kind == WRITE and pending[written])):
+                continue
+            new = steps[i](state)
+            if new is None:
+                continue
+            if unknown[i]:
+                known_bits, unknown_bits = taken_known, taken_unknown | bit[i]
+            else:
+                known_bits, unknown_bits = taken_known | bit[i], taken_unknown
+            sets = seen.setdefault((known_bits, new), [])
+            if any(u & ~unknown_bits == 0 for u in sets):
+                continue
+            sets.append(unknown_bits)
+            stack.append((cands, at, state, j))
+            state, taken_known, taken_unknown = new, known_bits, unknown_bits
+            if kind == WRITE:
+                written += 1
+            elif kind == READ:
+                pending[slot[i]] -= 1
+            remaining -= not unknown[i]
+            lift(j)
+            cands, stuck = candidates()
+            at = 0
+            break
+        else:
+            # A return whose operation could not be taken: a dead end.
+            result.latest_dead_end = max(result.latest_dead_end, events[stuck][0])
+            if len(stack) > deepest:
+                deepest = len(stack)
+                result.taken = [live[ev_op[c[3]]] for c in stack]
+                result.state, result.stuck = state, live[ev_op[stuck]]
+            if not stack:
+                result.steps = count
+                return result
+            cands, at, state, j = stack.pop()
+            i = ev_op[j]
+            if unknown[i]:
+                taken_unknown ^= bit[i]
+            else:
+                taken_known ^= bit[i]
+                remaining += 1
+            if order[i] == WRITE:
+                written -= 1
+            elif order[i] == READ:
+                pending[slot[i]] += 1
+            unlift(j)
     return SearchResult(ok=True, steps=count)
 
 
