@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._cluster import EtcdCluster
-from ..checkers import check_linearizability
+from ..checkers import check_history, check_linearizability
 from ..history import History
 from ..nemeses import Link, compact, delayed, isolated, killed, paused, severed
 from ..recorder import Recorder
 from ._truth import TruthWatch
-from ._workloads import WORKLOADS, WatchWorkload
+from ._workloads import DEGRADED_AFTER, WORKLOADS, WatchWorkload
 
 Fault = Callable[[EtcdCluster, random.Random], AbstractContextManager[object]]
 
@@ -204,30 +204,28 @@ def run_once(
     result.operations = len(history.operations) + len(history.locks)
     result.deliveries = len(history.deliveries)
     began = time.monotonic()
-    result.anomalies = errors + check(history, workload)
+    result.anomalies = errors + check(history)
     result.check_seconds = time.monotonic() - began
     if (result.anomalies or keep_all) and out_dir is not None:
         result.kept = keep(history, result, Path(out_dir) / run_id)
     return result
 
 
-def check(history: History, workload: str) -> list[str]:
-    """The anomalies the checkers find in `history` (empty: none), each in words."""
-    found: list[str] = []
-    kv = check_linearizability(history.operations)
-    if not kv.ok:
-        found.append(kv.explain())
-    return found
+def check(history: History) -> list[str]:
+    """The anomalies every checker finds in `history` (empty: none), in words."""
+    report = check_history(history, degraded_after=DEGRADED_AFTER)
+    return [] if report.ok else [report.explain()]
 
 
 def keep(history: History, result: RunResult, directory: Path) -> Path:
-    """Save a failing run's history (``history.jsonl``), its anomalies in words
-    (``anomalies.txt``) and the checker's timeline (``timeline.html``) in `directory`."""
+    """Save a run's history (``history.jsonl``) in `directory`, and for a failing run its
+    anomalies in words (``anomalies.txt``) and the linearizability checker's timeline
+    (``timeline.html``)."""
     directory.mkdir(parents=True, exist_ok=True)
     history.save(directory / "history.jsonl")
     if result.anomalies:
         (directory / "anomalies.txt").write_text("\n\n".join(result.anomalies) + "\n")
-    kv = check_linearizability(history.operations)
-    if kv.violations:
-        kv.write_timeline_html(directory / "timeline.html")
+        kv = check_linearizability(history.operations)
+        if kv.violations:
+            kv.write_timeline_html(directory / "timeline.html")
     return directory
