@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from etcdmap.testing import EtcdCluster
-from etcdmap.testing.robustness import NEMESES, heal, run_once, summary
+from etcdmap.testing.robustness import NEMESES, heal, recheck, run_once, summary
 
 pytestmark = [pytest.mark.cluster, pytest.mark.robustness]
 
@@ -46,9 +46,15 @@ def test_history_under_nemesis_is_correct(
     )
 
 
-def test_summary_table_counts_runs_and_anomalies(cluster: EtcdCluster, tmp_path: Path) -> None:
+def test_summary_table_and_recheck_of_kept_histories(
+    cluster: EtcdCluster, tmp_path: Path
+) -> None:
     heal(cluster)
-    result = run_once(cluster, "kv", "none", 0, 1.0, tmp_path)
+    result = run_once(cluster, "kv", "none", 0, 1.0, tmp_path, keep_all=True)
+    (again,) = recheck(tmp_path)
+    assert (again.workload, again.nemesis, again.seed) == ("kv", "none", 0)
+    assert (again.operations, again.anomalies) == (result.operations, [])
+    assert again.kept == result.kept and result.kept is not None
     out = tmp_path / "summary.txt"
     with out.open("w") as stream:
         summary([result], stream)

@@ -15,7 +15,7 @@ Each seed makes one run; the workloads take turns.  See ``docs/robustness.md``.
 """
 
 from ..._core.public import publish
-from ._campaign import campaign, summary
+from ._campaign import campaign, recheck, summary
 from ._runner import NEMESES, RunResult, heal, run_once
 from ._workloads import WORKLOADS, KVWorkload, WatchWorkload, Workload
 
@@ -28,6 +28,7 @@ __all__ = [
     "Workload",
     "campaign",
     "heal",
+    "recheck",
     "run_once",
     "summary",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._campaign import campaign, summary
+from ._campaign import campaign, recheck, summary
 from ._runner import NEMESES, RunResult
 from ._workloads import WORKLOADS
 
@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-all", action="store_true", help="keep every run's history, not only failing"
     )
+    parser.add_argument(
+        "--recheck", metavar="DIR", help="run nothing: check the histories kept in DIR again"
+    )
     args = parser.parse_args(argv)
 
     def progress(result: RunResult) -> None:
@@ -41,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         for anomaly in result.anomalies[:5]:
             print("    " + anomaly.replace("\n", "\n    "), flush=True)
 
+    if args.recheck:
+        results = recheck(args.recheck)
+        for result in results:
+            progress(result)
+        summary(results)
+        return 1 if any(r.anomalies for r in results) else 0
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     results = campaign(
         seeds, args.duration, args.nemesis.split(","), args.workload.split(","), args.out,
