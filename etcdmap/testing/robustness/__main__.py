@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for anomaly in result.anomalies[:5]:
             print("    " + anomaly.replace("\n", "\n    "), flush=True)
+        for error in result.nemesis_errors[:5]:
+            print("    nemesis: " + error.splitlines()[0][:200], flush=True)
 
     if args.recheck:
         results = recheck(args.recheck)

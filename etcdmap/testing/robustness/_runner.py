@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import random
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._cluster import EtcdCluster
+from .._etcdctl import EtcdctlRunner
 from ..checkers import check_history, check_linearizability
 from ..history import History
 from ..nemeses import Link, compact, delayed, isolated, killed, paused, severed
@@ -23,35 +25,58 @@ from ..recorder import Recorder
 from ._truth import TruthWatch
 from ._workloads import DEGRADED_AFTER, WORKLOADS, WatchWorkload
 
-Fault = Callable[[EtcdCluster, random.Random], AbstractContextManager[object]]
+
+@dataclass
+class FaultContext:
+    """What a fault of :data:`NEMESES` is given: the cluster, the run's random generator,
+    and how to compact safely (after the run's independent record of committed events has
+    seen the current revision, which compaction would otherwise take from it)."""
+
+    cluster: EtcdCluster
+    rng: random.Random
+    compact: Callable[[EtcdctlRunner], int]
+
+
+Fault = Callable[[FaultContext], AbstractContextManager[object]]
 
 
 @contextlib.contextmanager
-def _compaction(cluster: EtcdCluster) -> Iterator[int]:
-    yield compact(cluster)
+def _compaction(run: FaultContext) -> Iterator[int]:
+    yield run.compact(run.cluster)
 
 
-def _member(cluster: EtcdCluster, rng: random.Random) -> int:
-    return rng.randrange(len(cluster.members))
+@contextlib.contextmanager
+def _isolated_then_compacted(run: FaultContext) -> Iterator[int]:
+    """Isolate a member, and compact (through another) just before healing: watchers and
+    mirrors stuck on it must find that what they missed is gone."""
+    cluster = run.cluster
+    with isolated(cluster, _member(run)) as index:
+        yield index
+        run.compact(cluster.members[(index + 1) % len(cluster.members)])
 
 
-def _pair(cluster: EtcdCluster, rng: random.Random) -> tuple[int, int]:
-    first, second = rng.sample(range(len(cluster.members)), 2)
+def _member(run: FaultContext) -> int:
+    return run.rng.randrange(len(run.cluster.members))
+
+
+def _pair(run: FaultContext) -> tuple[int, int]:
+    first, second = run.rng.sample(range(len(run.cluster.members)), 2)
     return first, second
 
 
-#: Each nemesis: a fault (a context manager) on a cluster, chosen with a random generator.
+#: Each nemesis: a fault (a context manager) made from a :class:`FaultContext`.
 NEMESES: dict[str, Fault] = {
-    "kill-leader": lambda c, rng: killed(c, "leader"),
-    "kill-follower": lambda c, rng: killed(c, "follower"),
-    "pause-leader": lambda c, rng: paused(c, "leader"),
-    "pause-follower": lambda c, rng: paused(c, "follower"),
-    "outage": lambda c, rng: killed(c, _member(c, rng)),
-    "compact": lambda c, rng: _compaction(c),
-    "isolate-leader": lambda c, rng: isolated(c, "leader"),
-    "isolate-follower": lambda c, rng: isolated(c, "follower", Link.CUT),
-    "sever": lambda c, rng: severed(c, *_pair(c, rng)),
-    "delay": lambda c, rng: delayed(c, _member(c, rng), rng.uniform(0.02, 0.2)),
+    "kill-leader": lambda run: killed(run.cluster, "leader"),
+    "kill-follower": lambda run: killed(run.cluster, "follower"),
+    "pause-leader": lambda run: paused(run.cluster, "leader"),
+    "pause-follower": lambda run: paused(run.cluster, "follower"),
+    "outage": lambda run: killed(run.cluster, _member(run)),
+    "compact": _compaction,
+    "isolate-leader": lambda run: isolated(run.cluster, "leader"),
+    "isolate-follower": lambda run: isolated(run.cluster, "follower", Link.CUT),
+    "sever": lambda run: severed(run.cluster, *_pair(run)),
+    "delay": lambda run: delayed(run.cluster, _member(run), run.rng.uniform(0.02, 0.2)),
+    "isolate-compact": _isolated_then_compacted,
 }
 #: How long each fault holds (s): a long outage holds for a good part of the run.
 _HOLD = {"outage": (0.4, 0.5), "compact": (0.0, 0.0)}
@@ -70,6 +95,9 @@ class RunResult:
     faults: int = 0
     anomalies: list[str] = field(default_factory=list)
     check_seconds: float = 0.0
+    nemesis_errors: list[str] = field(default_factory=list)
+    """Faults the nemesis could not inject (e.g. no leader to compact through): reported,
+    not anomalies."""
     kept: Path | None = None
     """The directory of the kept history (failing runs only)."""
 
@@ -77,13 +105,11 @@ class RunResult:
 class _Nemesis:
     """A thread injecting faults of one nemesis until stopped; healing is each fault's."""
 
-    def __init__(
-        self, cluster: EtcdCluster, name: str, rng: random.Random, duration: float
-    ) -> None:
-        names = sorted(NEMESES) if name == "all" else [name]
-        self.cluster = cluster
-        self.names = names
-        self.rng = rng
+    def __init__(self, run: FaultContext, name: str, duration: float) -> None:
+        self.run = run
+        self.cluster = run.cluster
+        self.names = sorted(NEMESES) if name == "all" else [name]
+        self.rng = run.rng
         self.duration = duration
         self.faults = 0
         self.errors: list[str] = []
@@ -98,7 +124,7 @@ class _Nemesis:
                 low, high = low * self.duration, high * self.duration
             hold = self.rng.uniform(low, high)
             try:
-                with NEMESES[name](self.cluster, self.rng):
+                with NEMESES[name](self.run):
                     self.faults += 1
                     self._stop.wait(hold)
             except Exception as exc:  # noqa: BLE001 - reported with the run
@@ -125,7 +151,14 @@ def heal(cluster: EtcdCluster, timeout: float = 60.0) -> None:
     cluster.leader(timeout=timeout)
 
 
-def _revision(cluster: EtcdCluster) -> int:
+def _compact(truth: TruthWatch, target: EtcdctlRunner) -> int:
+    """Compact at the current revision once `truth` has seen it (else raise)."""
+    revision = _revision(target)
+    truth.events(revision, timeout=10.0)
+    return compact(target, revision)
+
+
+def _revision(cluster: EtcdctlRunner) -> int:
     statuses = json.loads(cluster.etcdctl("endpoint", "status", "-w", "json", timeout=10))
     return max(int(status["Status"]["header"]["revision"]) for status in statuses)
 
@@ -183,14 +216,15 @@ def run_once(
             stack.callback(load.stop)
             load.start()
             if nemesis != "none":
-                faults = stack.enter_context(_Nemesis(cluster, nemesis, rng, duration))
+                run = FaultContext(cluster, rng, functools.partial(_compact, truth))
+                faults = stack.enter_context(_Nemesis(run, nemesis, duration))
             else:
                 faults = None
             time.sleep(duration)
             if faults is not None:
                 stack.close()  # heal first, then stop the workload
                 result.faults = faults.faults
-                errors += faults.errors
+                result.nemesis_errors = faults.errors
             # a last write under the prefix that every watcher and the truth must reach
             out = cluster.etcdctl("put", f"{prefix}~end", "end", "-w", "json", timeout=10)
             final = int(json.loads(out)["header"]["revision"])

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ..._core.errors import EtcdError
+from ..._core.errors import CompactedError, EtcdError
 from ..._sync.client import Client
 from ..._sync.concurrency import Session
 from ..._sync.mapping import EtcdMap
@@ -183,18 +183,22 @@ class WatchWorkload(Workload):
                 kv.delete(key)
 
     def _watch(self, client: Client) -> None:
+        """Watch the prefix until :meth:`finish`; a watch that ends on an error is started
+        again where it stopped, or from now if that revision was compacted."""
         next_revision = 0
         while True:
             with self._lock:
                 if self.caught_up.is_set():
                     return
                 number = next(self._numbers)
+            watcher = client.watch(self.prefix, prefix=True, start_revision=next_revision)
             try:
-                watcher = client.watch(self.prefix, prefix=True, start_revision=next_revision)
                 watcher.start(timeout=CALL_TIMEOUT)
-            except EtcdError:
-                if self.stopping.wait(0.2) and self.caught_up.is_set():
-                    return
+            except EtcdError as exc:
+                watcher.cancel()
+                if isinstance(exc, CompactedError):
+                    next_revision = 0
+                self.caught_up.wait(0.2)
                 continue
             with self._lock:
                 self._live.append(watcher)
@@ -202,10 +206,12 @@ class WatchWorkload(Workload):
                 record_watch(
                     self.recorder, number, watcher, self.prefix, next_revision, len(self.prefix)
                 )
-            except EtcdError:
-                pass
-            finally:
                 next_revision = watcher.next_revision
+            except CompactedError:
+                next_revision = 0
+            except EtcdError:
+                next_revision = watcher.next_revision
+            finally:
                 with self._lock:
                     self._live.remove(watcher)
 
