@@ -380,14 +380,14 @@ def _pure_read(op: Operation) -> bool:
 
 def _why(ops: list[Operation], keys: tuple[str, ...], found: SearchResult, top: bool) -> str:
     values = ", ".join(f"{k!r} = {_show(v)}" for k, v in zip(keys, found.state, strict=True))
-    start = ("from any values written before it (the earlier history is cut off)" if top
+    start = ("from any values written before them (the earlier history is cut off)" if top
              else "from the initial values")
     text = f"no order of these {len(ops)} operations, {start}, explains every response."
     if found.stuck is None:
         return text
     taken = found.taken
     shown = "; ".join(op.describe() for op in taken[-3:])
-    text += (f" The longest order that does ({len(taken)} operations"
+    text += (f" The longest order that does ({len(taken)} operation{'s' * (len(taken) != 1)}"
              f"{', ending: ' + shown if shown else ''}) leaves {values}, and then")
     step = compile_step(found.stuck, {k: i for i, k in enumerate(keys)})
     if step is not None and step(found.state) is None:
