@@ -26,11 +26,13 @@ from ._async.mirror import AsyncMirror
 from ._async.namespace import AsyncNamespace
 from ._async.ordering import AsyncOrderingKV, AsyncSwitchEndpoint
 from ._core.config import ClientConfig, load_config
+from ._core.history import History, Version
 from ._core.keys import prefix_range_end
 from ._core.keyspace import KeySpace
 from ._core.kv import Compare, Op
 from ._core.mapping import Entry, UpdateResult
 from ._core.mirror import Batch, Change, ChangeKind, InvalidValue, MirrorSnapshot, MirrorState
+from ._core.plan import Plan
 from ._core.public import publish
 from ._core.results import (
     CompactResponse,
@@ -43,6 +45,7 @@ from ._core.results import (
 )
 from ._core.retry import RetryPolicy
 from ._core.tls import TLSConfig
+from ._core.validate import InvalidEntry
 from ._core.watch import Event, EventType, WatchResponse
 from ._sync.client import Client
 from ._sync.kv import KV
@@ -102,6 +105,8 @@ __all__ = [
     "Event",
     "EventType",
     "GetResponse",
+    "History",
+    "InvalidEntry",
     "InvalidValue",
     "KV",
     "KeySpace",
@@ -116,6 +121,7 @@ __all__ = [
     "OrderingKV",
     "OutcomeUnknownError",
     "PartialWriteError",
+    "Plan",
     "PutResponse",
     "RequestTooLargeError",
     "ResponseHeader",
@@ -128,6 +134,7 @@ __all__ = [
     "UpdateResult",
     "ValueDecodeError",
     "ValueEncodeError",
+    "Version",
     "WatchResponse",
     "load_config",
     "prefix_range_end",

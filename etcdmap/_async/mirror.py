@@ -29,6 +29,7 @@ from .._backends._mirror import AsyncGuard, AsyncMirrorBase
 from .._backends.asyncio import settle
 from .._core.checks import check_client, check_seconds
 from .._core.errors import ClientClosedError, EtcdError
+from .._core.history import History
 from .._core.mapping import MISSING, UpdateResult
 from .._core.mirror import (
     Batch,
@@ -40,6 +41,8 @@ from .._core.mirror import (
     check_consistency,
 )
 from .._core.mirror_file import MirrorFile
+from .._core.plan import Plan, plan_from_copy
+from .._core.validate import InvalidEntry, invalid_entry
 from .kv import AsyncWatchKV, watch_kv_of
 from .mapping import AsyncEtcdMap
 from .mirror_feeds import AsyncChanges, AsyncFeed, AsyncFeeds, AsyncMirrorSubscription
@@ -181,16 +184,17 @@ class AsyncMirror(AsyncMirrorBase[V]):
         if getattr(client, "_closed", False):
             raise ClientClosedError(f"{client!r} is closed: a mirror needs an open client")
         self.client = client
+        timeout = check_seconds(timeout, "timeout")
+        #: The map the mirror writes through; its RPCs are bounded by the mirror's ``timeout``.
         self.map: AsyncEtcdMap[V] = AsyncEtcdMap(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
-            page_size=page_size, lease=lease,
+            page_size=page_size, lease=lease, timeout=timeout,
         )  # fmt: skip
         keyspace = self.map.keyspace
         self.prefix = keyspace.name
         self.codec = keyspace.codec
         self.consistency = check_consistency(consistency)
         self.keys_only = keys_only
-        timeout = check_seconds(timeout, "timeout")
         self.progress_interval = check_seconds(progress_interval, "progress_interval")
         self.degraded_after = check_seconds(degraded_after, "degraded_after")
         self._file = MirrorFile(persist, keyspace, keys_only)
@@ -303,7 +307,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
 
     @timeout.setter
     def timeout(self, seconds: float) -> None:
-        self._status.timeout = check_seconds(seconds, "timeout")
+        self._status.timeout = self.map.timeout = check_seconds(seconds, "timeout")
 
     @property
     def lag(self) -> int:
@@ -482,6 +486,87 @@ class AsyncMirror(AsyncMirrorBase[V]):
         deleted = await self.map.clear()
         await self._status.wrote(self.map.revision)
         return deleted
+
+    # --- history, plans and validation ------------------------------------------------------
+
+    async def history(
+        self, key: str, *, since: int | None = None, timeout: float | None = None
+    ) -> History[V]:
+        """``AsyncEtcdMap.history`` of the mirror's map (a Range, then a watch replay)."""
+        return await self.map.history(key, since=since, timeout=timeout)
+
+    async def value_at(self, key: str, revision: int, default: Any = MISSING) -> Any:
+        """``AsyncEtcdMap.value_at`` of the mirror's map (one Range at ``revision``)."""
+        return await self.map.value_at(key, revision, default)
+
+    async def restore(self, key: str, revision: int) -> int:
+        """``AsyncEtcdMap.restore`` (``ConflictError`` as there), returning once the copy
+        shows the write (``MirrorLagError`` as for ``set``)."""
+        return await self._status.wrote(await self.map.restore(key, revision))
+
+    async def restore_prefix(
+        self, revision: int, *, dry_run: bool = False, atomic: bool = False
+    ) -> Plan:
+        """``AsyncEtcdMap.restore_prefix``, returning once the copy shows the writes."""
+        plan = await self.map.restore_prefix(revision, dry_run=dry_run, atomic=atomic)
+        if plan.writes and not dry_run:
+            await self._status.wrote(self.map.revision)
+        return plan
+
+    async def plan(
+        self, document: Mapping[str, Any], *, prune: bool = False, flatten: str | None = None
+    ) -> Plan:
+        """``AsyncEtcdMap.plan`` computed from the local copy, after waiting as the mirror's
+        ``consistency`` says (no Range); guarded, when applied, by the copy's revision. A
+        ``keys_only`` mirror, or one with a ``transform``, asks the map (a paged pass)."""
+        if self.keys_only or self._store.transform is not None:
+            return await self.map.plan(document, prune=prune, flatten=flatten)
+        await self.barrier()
+        with self._guard:
+            store = self._store
+            revision, data, invalid = store.revision, dict(store.data), dict(store.invalid)
+        return plan_from_copy(
+            self.map.keyspace, document, prune=prune, flatten=flatten, revision=revision,
+            data=data, invalid=invalid,
+        )  # fmt: skip
+
+    async def apply(
+        self,
+        document: Mapping[str, Any] | Plan,
+        *,
+        prune: bool = False,
+        atomic: bool = True,
+        dry_run: bool = False,
+        flatten: str | None = None,
+    ) -> Plan:
+        """``AsyncEtcdMap.apply`` of a plan from the local copy (``plan``), or of the
+        ``Plan`` given, returning once the copy shows the writes.
+
+        Parameters
+        ----------
+        document:
+            A mapping of keys to values, or a ``Plan`` of this mirror or its map.
+        prune, atomic, dry_run, flatten:
+            As for ``AsyncEtcdMap.apply``.
+        """
+        chosen = (
+            document if isinstance(document, Plan)
+            else await self.plan(document, prune=prune, flatten=flatten)
+        )  # fmt: skip
+        await self.map.apply(chosen, atomic=atomic, dry_run=dry_run)
+        if chosen.writes and not dry_run:
+            await self._status.wrote(self.map.revision)
+        return chosen
+
+    async def validate(self) -> list[InvalidEntry]:
+        """An ``InvalidEntry`` for every key of the copy whose value does not decode (or whose
+        ``transform`` failed), in key order, after waiting as ``consistency`` says (no RPC)."""
+        await self.barrier()
+        codec = self.map.codec
+        return [
+            invalid_entry(key, bad.data, bad.revision, codec, bad.error)
+            for key, bad in sorted(self.invalid.items())
+        ]
 
     # --- persistence --------------------------------------------------------------------------
 
