@@ -8,10 +8,12 @@ revision older than one already seen by an operation that completed before (revi
 linearizable calls grow with real time).  A partition with such an anomaly is not searched.
 
 Shrinking a refuted partition keeps every step sound (the smaller history is refuted only
-if the larger one is): it drops the operations called after the search's last dead end
-(the search never reached them), cuts a prefix (values before the cut become "some
-unknown value", the operations running across the cut become ``UNKNOWN``), and drops
-reads (which change no state) one chunk at a time.
+if the larger one is): it cuts a prefix (values before the cut become "some unknown value",
+the operations running across the cut become ``UNKNOWN``), trying ever longer windows that
+end where the search got stuck; drops the operations called after the last dead end of
+the window's search (it never reached them); and drops reads (which change no state) one
+chunk at a time.  The same windows refute a partition whose full search runs out of time:
+an anomaly is found in seconds even when refuting the whole partition would take hours.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..history import Operation, Outcome
-from ._register import TOP, WRITE, compile_step, ends, role
+from ._register import TOP, WRITE, Possible, compile_step, ends, role
 from ._search import SearchBudgetExceededError, SearchResult, search
 from ._timeline import write_timeline
 
@@ -114,7 +116,9 @@ def check_linearizability(
         Seconds the whole search may take; a partition not decided by then is reported
         ``undecided`` (and ``ok`` is False).
     shrink_timeout : float
-        Seconds spent making each refuted partition's sub-history small.
+        Seconds spent on each refuted partition to find a small sub-history that shows the
+        anomaly; and for a partition whose search ran out of time, to refute a window around
+        the point where the search got stuck (else it is ``undecided``).
     """
     started = time.monotonic()
     ops = [op for op in operations if op.outcome is not Outcome.FAILED]
@@ -124,22 +128,43 @@ def check_linearizability(
     partitions = _partitions(ops)
     deadline = started + timeout
     refuted = {key for v in violations for key in v.keys}
-    for keys, part in partitions:
+    for keys, part in sorted(partitions, key=lambda p: len(p[1])):
         if refuted.intersection(keys):
             continue  # refuted already, by a shorter proof
         state = tuple(start.get(key) for key in keys)
         try:
-            found = search(part, keys, state, deadline)
-        except SearchBudgetExceededError:
-            undecided.append(keys)
-            continue
+            found, complete = _search_twice(part, keys, state, deadline), True
+        except SearchBudgetExceededError as exceeded:
+            found, complete = exceeded.partial, False
         if not found.ok:
-            violations.append(_shrink(part, keys, state, found, shrink_timeout))
+            violation = _shrink(part, keys, state, found, complete, shrink_timeout)
+            if violation is None:
+                undecided.append(keys)
+            else:
+                violations.append(violation)
     return LinearizabilityResult(
         ok=not violations and not undecided, operations=len(ops),
         partitions=len(partitions), seconds=time.monotonic() - started,
         violations=tuple(violations), undecided=tuple(undecided), history=tuple(ops),
     )  # fmt: skip
+
+
+#: Steps per operation the search in time order may take before the search that tries
+#: known operations first takes over (linearizable histories need one or two).
+_STEPS_IN_ORDER = 20
+
+
+def _search_twice(
+    ops: list[Operation], keys: tuple[str, ...], initial: tuple[Any, ...], deadline: float,
+    possible: Possible = None,
+) -> SearchResult:  # fmt: skip
+    """The search in time order, and if it takes long the one with known operations first
+    (see ``_search``)."""
+    steps = _STEPS_IN_ORDER * len(ops) + 10_000
+    try:
+        return search(ops, keys, initial, deadline, max_steps=steps, possible=possible)
+    except SearchBudgetExceededError:
+        return search(ops, keys, initial, deadline, known_first=True, possible=possible)
 
 
 def _partitions(ops: Sequence[Operation]) -> list[tuple[tuple[str, ...], list[Operation]]]:
@@ -251,48 +276,61 @@ def _revision_anomalies(ops: Sequence[Operation]) -> list[Violation]:
 
 def _shrink(
     ops: list[Operation], keys: tuple[str, ...], initial: tuple[Any, ...],
-    found: SearchResult, budget: float,
-) -> Violation:  # fmt: skip
-    """A small refuted sub-history of the refuted ``ops``, and why, within ``budget`` s."""
+    found: SearchResult, complete: bool, budget: float,
+) -> Violation | None:  # fmt: skip
+    """A small refuted sub-history of ``ops`` around ``found``'s deepest dead end, and why,
+    within ``budget`` seconds.  ``found`` is a refutation of ``ops`` if ``complete``, else
+    the partial result of a search that ran out of time: then None if no window around its
+    dead end is refuted either."""
     deadline = time.monotonic() + budget
-    unknown_start = False
 
-    def refuted(candidate: list[Operation], top: bool) -> SearchResult | None:
-        state = tuple(TOP for _ in keys) if top else initial
+    def refuted(candidate: list[Operation], top: Possible | bool) -> SearchResult | None:
+        """``candidate`` refuted from ``initial`` (``top`` False) or from ``TOP`` values
+        (``top`` the values they may be)."""
+        state = initial if top is False else tuple(TOP for _ in keys)
+        possible = None if isinstance(top, bool) else top
         try:
-            result = search(candidate, keys, state, deadline)
+            result = _search_twice(candidate, keys, state, deadline, possible)
         except SearchBudgetExceededError:
             return None
         return None if result.ok else result
 
-    best = [op for op in ops if op.invoke <= found.latest_dead_end]
-    cuts = sorted({ends(op) for op in best} - {math.inf})
-    low, high = 0, len(cuts) - 1  # the latest cut that still refutes, by bisection
-    uncut = best
-    while low <= high and time.monotonic() < deadline:
-        middle = (low + high) // 2
-        candidate = _cut(uncut, cuts[middle])
-        if refuted(candidate, top=True) is not None:
-            best, unknown_start, low = candidate, True, middle + 1
-        else:
-            high = middle - 1
+    window: tuple[list[Operation], Possible | bool, SearchResult] | None = None
+    if found.stuck is not None:
+        # Windows that end at the stuck operation and start ever earlier (1, 2, 4 ...
+        # returns before its call), values before them unknown but written before.
+        cuts = sorted({ends(op) for op in ops if ends(op) < found.stuck.invoke}, reverse=True)
+        back = 1
+        while back <= len(cuts) and time.monotonic() < deadline:
+            at = cuts[back - 1]
+            candidate, possible = _cut(ops, at), _possible(ops, keys, initial, at)
+            if (result := refuted(candidate, possible)) is not None:
+                window = (candidate, possible, result)
+                break
+            back *= 2
+    if window is None:
+        if not complete:
+            return None
+        window = (ops, False, found)
+    best, top, result = window
+    best = [op for op in best if op.invoke <= result.latest_dead_end]
     reads = [op for op in best if _pure_read(op)]
     size = max(len(reads) // 2, 1)
     while reads and time.monotonic() < deadline:
         for start in range(0, len(reads), size):
             chunk = set(map(id, reads[start:start + size]))
             candidate = [op for op in best if id(op) not in chunk]
-            if refuted(candidate, unknown_start) is not None:
+            if refuted(candidate, top) is not None:
                 best = candidate
         reads = [op for op in best if _pure_read(op)]
         if size == 1:
             break
         size = max(size // 2, 1)
-    final = refuted(best, unknown_start) or found
+    final = refuted(best, top) or result
     return Violation(
         "not linearizable", keys, tuple(best),
         (final.stuck,) if final.stuck is not None else (),
-        _why(best, keys, final, unknown_start),
+        _why(best, keys, final, top is not False),
     )  # fmt: skip
 
 
@@ -312,6 +350,20 @@ def _cut(ops: list[Operation], at: float) -> list[Operation]:
     return kept
 
 
+def _possible(
+    ops: list[Operation], keys: tuple[str, ...], initial: tuple[Any, ...], at: float
+) -> list[set[Any]]:
+    """The values each key may hold at ``at``: its initial one, or one written by an
+    operation called by then."""
+    index = {key: i for i, key in enumerate(keys)}
+    possible = [{value} for value in initial]
+    for op in ops:
+        if op.invoke <= at:
+            for key, value in _written_values(op):
+                possible[index[key]].add(value)
+    return possible
+
+
 def _pure_read(op: Operation) -> bool:
     """Whether ``op`` changed no state (removing it from a history only weakens it)."""
     if op.outcome is not Outcome.OK:
@@ -328,14 +380,14 @@ def _pure_read(op: Operation) -> bool:
 
 def _why(ops: list[Operation], keys: tuple[str, ...], found: SearchResult, top: bool) -> str:
     values = ", ".join(f"{k!r} = {_show(v)}" for k, v in zip(keys, found.state, strict=True))
-    start = ("from unknown values (an earlier part of the history is cut off)" if top
+    start = ("from any values written before them (the earlier history is cut off)" if top
              else "from the initial values")
     text = f"no order of these {len(ops)} operations, {start}, explains every response."
     if found.stuck is None:
         return text
     taken = found.taken
     shown = "; ".join(op.describe() for op in taken[-3:])
-    text += (f" The longest order that does ({len(taken)} operations"
+    text += (f" The longest order that does ({len(taken)} operation{'s' * (len(taken) != 1)}"
              f"{', ending: ' + shown if shown else ''}) leaves {values}, and then")
     step = compile_step(found.stuck, {k: i for i, k in enumerate(keys)})
     if step is not None and step(found.state) is None:

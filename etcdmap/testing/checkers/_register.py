@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from ..history import Operation, Outcome
 
-__all__ = ["TOP", "Role", "Step", "compile_step", "ends", "role"]
+__all__ = ["TOP", "Possible", "Role", "Step", "compile_step", "ends", "role"]
 
 State = tuple[Any, ...]
 Step = Callable[[State], "State | None"]
@@ -43,38 +43,42 @@ def _set(state: State, i: int, value: Any) -> State:
     return (*state[:i], value, *state[i + 1:])
 
 
-def _matches(current: Any, want: Any) -> bool:
-    """Whether a key holding ``current`` holds ``want`` (``TOP`` holds anything)."""
-    return current is TOP or current == want
+#: The values each key (by position) may hold where it holds ``TOP``: those written before
+#: the cut, ``None`` and the initial value (None: any value).
+Possible = list[set[Any]] | None
 
 
-def compile_step(op: Operation, index: dict[str, int]) -> Step | None:
+def _may_hold(possible: Possible, i: int, value: Any) -> bool:
+    return possible is None or value is None or value in possible[i]
+
+
+def compile_step(op: Operation, index: dict[str, int], possible: Possible = None) -> Step | None:
     """``op``'s step on states indexed by ``index`` (key -> position); None if ``op`` has no
     effect on any state and refutes none (an unknown ``get``, a failed call)."""
     if op.outcome is Outcome.FAILED or (op.kind == "get" and op.outcome is not Outcome.OK):
         return None
     known = op.outcome is Outcome.OK
     if op.kind == "txn":
-        return _txn(op, index, known)
+        return _txn(op, index, known, possible)
     i = index[op.key]
-    return _STEPS[op.kind](i, op.input, op.output, known)
+    return _STEPS[op.kind](i, op.input, op.output, known, possible)
 
 
-def _get(i: int, _input: Any, want: Any, _known: bool) -> Step:
+def _get(i: int, _input: Any, want: Any, _known: bool, possible: Possible) -> Step:
     def step(s: State) -> State | None:
         current = s[i]
         if current == want:
             return s
-        return _set(s, i, want) if current is TOP else None
+        return _set(s, i, want) if current is TOP and _may_hold(possible, i, want) else None
 
     return step
 
 
-def _put(i: int, value: Any, _output: Any, _known: bool) -> Step:
+def _put(i: int, value: Any, _output: Any, _known: bool, _possible: Possible) -> Step:
     return lambda s: _set(s, i, value)
 
 
-def _delete(i: int, _input: Any, deleted: Any, known: bool) -> Step:
+def _delete(i: int, _input: Any, deleted: Any, known: bool, _possible: Possible) -> Step:
     def step(s: State) -> State | None:
         current = s[i]
         if known and (current is None) is bool(deleted) and current is not TOP:
@@ -84,14 +88,14 @@ def _delete(i: int, _input: Any, deleted: Any, known: bool) -> Step:
     return step
 
 
-def _cas(i: int, spec: Any, swapped: Any, known: bool) -> Step:
+def _cas(i: int, spec: Any, swapped: Any, known: bool, possible: Possible) -> Step:
     expect, new = spec["expect"], spec["new"]
 
     def step(s: State) -> State | None:
         current = s[i]
         if current is TOP:
             if known and swapped:
-                return _set(s, i, new)
+                return _set(s, i, new) if _may_hold(possible, i, expect) else None
             return s  # unknown, or failed: not ``expect`` -- some other value, still unknown
         equal = current == expect
         if known and equal != bool(swapped):
@@ -101,7 +105,7 @@ def _cas(i: int, spec: Any, swapped: Any, known: bool) -> Step:
     return step
 
 
-def _put_if_absent(i: int, value: Any, created: Any, known: bool) -> Step:
+def _put_if_absent(i: int, value: Any, created: Any, known: bool, _possible: Possible) -> Step:
     def step(s: State) -> State | None:
         current = s[i]
         if current is TOP:
@@ -114,13 +118,13 @@ def _put_if_absent(i: int, value: Any, created: Any, known: bool) -> Step:
     return step
 
 
-_STEPS: dict[str, Callable[[int, Any, Any, bool], Step]] = {
+_STEPS: dict[str, Callable[[int, Any, Any, bool, Possible], Step]] = {
     "get": _get, "put": _put, "delete": _delete, "cas": _cas,
     "put_if_absent": _put_if_absent,
 }  # fmt: skip
 
 
-def _txn(op: Operation, index: dict[str, int], known: bool) -> Step:
+def _txn(op: Operation, index: dict[str, int], known: bool, possible: Possible) -> Step:
     spec = op.input
     guard = [(index[key], want) for key, want in spec.get("guard", ())]
     branches = {
@@ -136,10 +140,12 @@ def _txn(op: Operation, index: dict[str, int], known: bool) -> Step:
         for name, i, value in branches[taken]:
             if name == "get":
                 if reads is not None:
-                    if n >= len(reads) or not _matches(s[i], reads[n]):
+                    if n >= len(reads):
                         return None
-                    if s[i] is TOP:
+                    if s[i] is TOP and _may_hold(possible, i, reads[n]):
                         s = _set(s, i, reads[n])
+                    elif s[i] != reads[n]:
+                        return None
                 n += 1
             else:
                 s = _set(s, i, value if name == "put" else None)
@@ -159,6 +165,8 @@ def _txn(op: Operation, index: dict[str, int], known: bool) -> Step:
                 return s
             if succeeded:
                 for i, want in guard:
+                    if s[i] is TOP and not _may_hold(possible, i, want):
+                        return None
                     s = _set(s, i, want)
             return run(s, succeeded)
         if succeeded is not None and holds != succeeded:

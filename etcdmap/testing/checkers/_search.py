@@ -10,8 +10,13 @@ return is at +infinity: it may take effect at any moment after its call, or neve
 Memoisation, as porcupine's with one refinement for unknown operations: a configuration is
 (known operations taken, unknown operations taken, state), and one is pruned when a
 configuration seen had the same known operations and state and a subset of its unknown
-operations -- with those still pending, that one could do everything this one can.  Known
-operations are tried before unknown ones, so the smaller sets come first.
+operations -- with those still pending, that one could do everything this one can.
+
+Candidates are tried in time order: fast on linearizable histories (an unknown write that
+did happen is best taken soon after its call), but a refutation must rule out every
+subset of the unknown operations at every point.  Trying known operations first
+(``known_first``) lets the memo prune those subsets: the caller runs that second, when the
+first search takes long.
 
 Revision constraints: the operations that wrote with a known revision take effect in the
 order of their revisions; one that read at revision ``r`` takes effect after every write
@@ -28,16 +33,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..history import Operation, Outcome
-from ._register import READ, WRITE, State, Step, compile_step, ends, role
+from ._register import READ, WRITE, Possible, State, Step, compile_step, ends, role
 
 __all__ = ["SearchBudgetExceededError", "SearchResult", "search"]
 
+#: How many sets of unknown operations a (known operations, state) pair keeps to prune by
+#: inclusion; later ones are only matched exactly (looking through long lists costs more
+#: than it saves).
+_DOMINANCE = 16
 #: How many steps between two looks at the clock.
 _CLOCK_EVERY = 4096
 
 
 class SearchBudgetExceededError(Exception):
-    """The search did not finish within its time budget."""
+    """The search did not finish within its time budget; ``partial`` tells its deepest
+    dead end so far."""
+
+    def __init__(self, partial: SearchResult) -> None:
+        super().__init__("the linearizability search ran out of time")
+        self.partial = partial
 
 
 @dataclass
@@ -56,15 +70,18 @@ class SearchResult:
 
 
 def search(
-    ops: Sequence[Operation], keys: Sequence[str], initial: State, deadline: float
-) -> SearchResult:
+    ops: Sequence[Operation], keys: Sequence[str], initial: State, deadline: float,
+    *, max_steps: float = math.inf, known_first: bool = False, possible: Possible = None,
+) -> SearchResult:  # fmt: skip
     """Whether ``ops`` (all on ``keys``, whose values start as ``initial``) are
-    linearizable; ``SearchBudgetExceededError`` once ``time.monotonic()`` passes ``deadline``."""
+    linearizable; ``SearchBudgetExceededError`` once ``time.monotonic()`` passes ``deadline``
+    or after ``max_steps``.  ``known_first`` tries known operations before unknown ones;
+    ``possible`` are the values a key that starts as ``TOP`` may hold."""
     index = {key: i for i, key in enumerate(keys)}
     steps: list[Step] = []
     live: list[Operation] = []
     for op in ops:
-        step = compile_step(op, index)
+        step = compile_step(op, index, possible)
         if step is not None:
             steps.append(step)
             live.append(op)
@@ -108,15 +125,15 @@ def search(
     remaining = n - sum(unknown)  # known operations not taken yet
 
     def candidates() -> tuple[list[int], int]:
-        """The calls before the first return, known operations first (unknown ones are
-        best left for later: most never matter); and that return (-1: none left)."""
-        known: list[int] = []
+        """The calls before the first return, in time order or known ones first; and that
+        return."""
+        calls: list[int] = []
         later: list[int] = []
         j = nxt[head]
         while j != -1 and is_call[j]:
-            (later if unknown[ev_op[j]] else known).append(j)
+            (later if known_first and unknown[ev_op[j]] else calls).append(j)
             j = nxt[j]
-        return known + later, j
+        return calls + later, j
 
     state = initial
     taken_known = taken_unknown = 0  # the operations taken, as bit sets
@@ -125,6 +142,7 @@ def search(
     # A configuration is pruned when one seen had the same known operations and state and
     # a subset of its unknown ones: with those still to come, it could do all it can.
     seen: dict[tuple[int, State], list[int]] = {}
+    exact: set[tuple[int, State, int]] = set()  # configurations past the lists' length
     stack: list[tuple[list[int], int, State, int]] = []
     result = SearchResult(ok=False)
     deepest = -1
@@ -133,8 +151,9 @@ def search(
     at = 0
     while remaining:
         count += 1
-        if count % _CLOCK_EVERY == 0 and time.monotonic() > deadline:
-            raise SearchBudgetExceededError
+        if count % _CLOCK_EVERY == 0 and (time.monotonic() > deadline or count > max_steps):
+            result.steps = count
+            raise SearchBudgetExceededError(result)
         while at < len(cands):
             j = cands[at]
             at += 1
@@ -150,9 +169,17 @@ def search(
             else:
                 known_bits, unknown_bits = taken_known | bit[i], taken_unknown
             sets = seen.setdefault((known_bits, new), [])
-            if any(u & ~unknown_bits == 0 for u in sets):
+            if not unknown_bits:
+                if sets and not sets[0]:
+                    continue
+                sets.insert(0, 0)
+            elif (known_bits, new, unknown_bits) in exact or any(
+                    u & ~unknown_bits == 0 for u in sets[:_DOMINANCE]):  # fmt: skip
                 continue
-            sets.append(unknown_bits)
+            elif len(sets) < _DOMINANCE:
+                sets.append(unknown_bits)
+            else:
+                exact.add((known_bits, new, unknown_bits))
             stack.append((cands, at, state, j))
             state, taken_known, taken_unknown = new, known_bits, unknown_bits
             if kind == WRITE:
