@@ -85,7 +85,10 @@ def test_batched_writes_guard_each_key_and_atomic_ones_the_whole_prefix() -> Non
     ]
     _, _, whole = plan_writes(plan, KS, None, atomic=True)
     first = whole[0][0]
-    assert (first.key, first.range_end, first.op, first.operand) == (b"/app/", b"/app0", "<", 43)
+    # the map's range starts just after the prefix key itself, which is not part of the map
+    assert (first.key, first.range_end, first.op, first.operand) == (
+        b"/app/\x00", b"/app0", "<", 43,
+    )
     assert [len(g) for g in whole] == [2, 1, 0]
 
 

@@ -22,8 +22,8 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from .mapping import summarize
 from .results import KeyValue
+from .views import summarize
 from .watch import Event, EventType, WatchResponse
 
 __all__ = [

@@ -19,7 +19,7 @@ import msgspec
 
 from .keyspace import KeySpace
 from .kv import Compare, LeaseLike, Op
-from .mapping import summarize
+from .views import summarize
 
 __all__ = ["Plan", "PlanBuilder", "flatten_document", "plan_from_copy", "plan_writes"]
 
