@@ -25,15 +25,17 @@ from ._async.mapping import AsyncEtcdMap, AsyncEtcdMapSnapshot, AsyncMapTransact
 from ._async.mirror import AsyncMirror
 from ._async.namespace import AsyncNamespace
 from ._async.ordering import AsyncOrderingKV, AsyncSwitchEndpoint
+from ._async.repository import AsyncRepository, AsyncRepositoryMirror
 from ._core.config import ClientConfig, load_config
 from ._core.history import History, Version
 from ._core.keys import prefix_range_end
-from ._core.keyspace import KeySpace
+from ._core.keyspace import WHOLE_KEYSPACE, KeySpace
 from ._core.kv import Compare, Op
 from ._core.mapping import Entry, UpdateResult
 from ._core.mirror import Batch, Change, ChangeKind, InvalidValue, MirrorSnapshot, MirrorState
 from ._core.plan import Plan
 from ._core.public import publish
+from ._core.repository import RepositoryCheck
 from ._core.results import (
     CompactResponse,
     DeleteResponse,
@@ -44,6 +46,7 @@ from ._core.results import (
     TxnResponse,
 )
 from ._core.retry import RetryPolicy
+from ._core.stats import PrefixStats, Stats
 from ._core.tls import TLSConfig
 from ._core.validate import InvalidEntry
 from ._core.watch import Event, EventType, WatchResponse
@@ -54,6 +57,7 @@ from ._sync.mapping import EtcdMap, EtcdMapSnapshot, MapTransaction
 from ._sync.mirror import Mirror
 from ._sync.namespace import Namespace
 from ._sync.ordering import OrderingKV, SwitchEndpoint
+from ._sync.repository import Repository, RepositoryMirror
 from .errors import (
     ClientClosedError,
     ClientError,
@@ -67,6 +71,7 @@ from .errors import (
     RequestTooLargeError,
     ServerError,
     TransportError,
+    UniqueViolationError,
     ValueDecodeError,
     ValueEncodeError,
 )
@@ -83,6 +88,8 @@ __all__ = [
     "AsyncMirror",
     "AsyncNamespace",
     "AsyncOrderingKV",
+    "AsyncRepository",
+    "AsyncRepositoryMirror",
     "AsyncSwitchEndpoint",
     "Batch",
     "Change",
@@ -122,19 +129,26 @@ __all__ = [
     "OutcomeUnknownError",
     "PartialWriteError",
     "Plan",
+    "PrefixStats",
     "PutResponse",
+    "Repository",
+    "RepositoryCheck",
+    "RepositoryMirror",
     "RequestTooLargeError",
     "ResponseHeader",
     "RetryPolicy",
     "ServerError",
+    "Stats",
     "SwitchEndpoint",
     "TLSConfig",
     "TransportError",
     "TxnResponse",
+    "UniqueViolationError",
     "UpdateResult",
     "ValueDecodeError",
     "ValueEncodeError",
     "Version",
+    "WHOLE_KEYSPACE",
     "WatchResponse",
     "load_config",
     "prefix_range_end",

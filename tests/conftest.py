@@ -10,11 +10,13 @@ import pytest
 
 
 def _new_threads(before: set[threading.Thread]) -> list[threading.Thread]:
-    # grpc.aio's poller thread is process-wide and lives as long as the interpreter.
+    # grpc.aio's poller thread and etcdmap.testing's spawner of etcd processes (for
+    # restarts from other threads) are process-wide and live as long as the interpreter.
     return [
         t
         for t in threading.enumerate()
-        if t not in before and t.is_alive() and "_poll_wrapper" not in t.name
+        if t not in before and t.is_alive()
+        and "_poll_wrapper" not in t.name and not t.name.startswith("etcdmap-spawner")
     ]
 
 

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import json
+
 from etcdmap import Event, EventType, KeyValue, ResponseHeader, WatchResponse
-from etcdmap._core.history import REPLAY_BATCH, HistoryReplay, versions_of
+from etcdmap._core.history import REPLAY_BATCH, History, HistoryReplay, versions_of
 
 K = b"/m/k"
 
@@ -81,3 +83,13 @@ def test_versions_carry_generations_and_decode_errors() -> None:
         (EventType.PUT, None, 4), (EventType.DELETE, None, 4),
     ]  # fmt: skip
     assert str(versions[2].error) == "no int" and versions[2].data == b"bad"
+
+
+def test_a_history_shows_fields_as_columns() -> None:
+    events = [put(2, 1, 2, b'{"image": "a", "replicas": 1}'), delete(3),
+              put(4, 1, 4, b'{"image": "b", "replicas": 2}')]  # fmt: skip
+    history = History("k", versions_of(events, lambda kv: json.loads(kv.value)), 4, 1, True)
+    html = history._repr_html_()
+    for column in ("revision", "kind", "image", "replicas", "value", "version"):
+        assert f"<th>{column}</th>" in html
+    assert html.count("<tr>") == 4 and "<td>deleted</td>" in html and "<td>b</td>" in html

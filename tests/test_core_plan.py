@@ -37,7 +37,19 @@ def test_a_plan_sorts_keys_into_added_changed_removed_unchanged() -> None:
         "+ d: [1]"
     )
     html = plan._repr_html_()
-    assert html.count("<tr style=") == 3 and "{&#x27;x&#x27;: 2}" in html
+    assert html.count("<tr>") == 4 and "<th>x</th>" in html and "1 → 2" in html
+
+
+def test_a_plan_shows_fields_as_columns_and_what_changed_in_each() -> None:
+    before = {"image": "api:1", "limits": {"cpu": 1, "mem": 2}}
+    after = {"image": "api:2", "limits": {"cpu": 1, "mem": 2}}
+    plan = make({"svc": after, "new": {"image": "n:1"}}, data={"svc": before})
+    html = plan._repr_html_()
+    head = html[html.index("<thead>"):html.index("</thead>")]
+    assert [h for h in ("key", "image", "limits.cpu", "limits.mem") if f"<th>{h}</th>" in head] \
+        == ["key", "image", "limits.cpu", "limits.mem"]
+    assert "&#x27;api:1&#x27; → &#x27;api:2&#x27;" in html  # the field that changed
+    assert "<td>1</td>" in html  # an unchanged field shows its value once
 
 
 def test_without_prune_nothing_is_removed_and_values_compare_decoded() -> None:
@@ -85,7 +97,10 @@ def test_batched_writes_guard_each_key_and_atomic_ones_the_whole_prefix() -> Non
     ]
     _, _, whole = plan_writes(plan, KS, None, atomic=True)
     first = whole[0][0]
-    assert (first.key, first.range_end, first.op, first.operand) == (b"/app/", b"/app0", "<", 43)
+    # the map's range starts just after the prefix key itself, which is not part of the map
+    assert (first.key, first.range_end, first.op, first.operand) == (
+        b"/app/\x00", b"/app0", "<", 43,
+    )
     assert [len(g) for g in whole] == [2, 1, 0]
 
 

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -183,6 +184,17 @@ def test_kill_restart_keeps_data(server: EtcdServer) -> None:
     assert server.running and server.pid != pid
     assert (server.endpoint, server.data_dir) == (endpoint, data_dir)
     assert server.etcdctl("get", "/kr/k", "--print-value-only").strip() == "survives"
+
+
+def test_server_restarted_by_a_thread_outlives_the_thread(server: EtcdServer) -> None:
+    # a nemesis restarts members from its own thread; the parent-death signal of a process
+    # fires when the thread that started it exits, which killed them with the nemesis
+    server.kill()
+    thread = threading.Thread(target=server.restart)
+    thread.start()
+    thread.join()
+    assert server.etcdctl("put", "/thread/k", "v").strip() == "OK"  # time to be killed
+    assert server.running
 
 
 def test_stop_removes_temp_dir() -> None:

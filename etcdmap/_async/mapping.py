@@ -7,6 +7,7 @@ revision, so a pass is one consistent snapshot whose memory is bounded by ``page
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, overload
 
@@ -23,6 +24,7 @@ from .._core import map_writes as writes
 from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, TxnLimits
 from .._core.checks import check_client, check_count, check_timeout, check_ttl
 from .._core.errors import CompactedError, ValueDecodeError
+from .._core.frames import import_pandas, to_frame
 from .._core.history import History
 from .._core.keyspace import KeySpace
 from .._core.kv import LeaseLike, check_page_size
@@ -32,19 +34,22 @@ from .._core.mapping import (
     Entry,
     OnError,
     Preview,
-    PreviewRow,
     UpdateResult,
     check_on_error,
     decode_error,
-    summarize,
+    preview_row,
+    undecodable_row,
 )
 from .._core.plan import Plan
 from .._core.results import GetResponse, KeyValue, TxnResponse
+from .._core.search import Search
+from .._core.stats import Stats, StatsTally
 from .._core.validate import InvalidEntry
 from ..codecs import Codec, Str, codec_for
 from . import map_apply, map_history
 from .concurrency import AsyncSTM, run_stm
 from .kv import AsyncKV, leases_of
+from .map_watch import AsyncMapWatcher
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -101,6 +106,9 @@ class AsyncMapReader(AsyncMappingBase[V]):
         self.timeout = check_timeout(timeout)
         #: The store's revision in the latest response this map received (0 before any).
         self.revision = read_revision
+        #: The latest ``preview()`` (what the notebook display shows without I/O).
+        self.last_preview: Preview | None = None
+        self._known_keys: list[str] = []
 
     def __repr__(self) -> str:
         pinned = f", at={self._read_revision}" if self._read_revision else ""
@@ -147,7 +155,7 @@ class AsyncMapReader(AsyncMappingBase[V]):
         """Whether ``key`` is in the map: a count-only Range, no value is read."""
         try:
             full = self.keyspace.full(key)  # type: ignore[arg-type]
-        except TypeError:
+        except (TypeError, ValueError):
             return False
         return (await self._get(full, count_only=True)).count > 0
 
@@ -218,28 +226,97 @@ class AsyncMapReader(AsyncMappingBase[V]):
         for kv in response.kvs:
             key = ks.relative(kv.key)
             try:
-                summary = summarize(ks.decode(key, kv))
+                value = ks.decode(key, kv)
             except ValueDecodeError:
-                summary = f"<does not decode: {summarize(kv.value, 40)}>"
-            rows.append(PreviewRow(key, summary, len(kv.value), kv.mod_revision))
-        return Preview(
+                rows.append(undecodable_row(key, kv.value, kv.mod_revision))
+            else:
+                rows.append(preview_row(key, value, len(kv.value), kv.mod_revision))
+        self.last_preview = Preview(
             type(self).__name__, self.prefix, repr(self.codec), response.count,
             self._read_revision or response.header.revision, rows,
         )  # fmt: skip
+        self._known_keys = sorted({*self._known_keys, *(row.key for row in rows)})
+        return self.last_preview
 
     async def completion_keys(self) -> list[str]:
         """Keys for tab completion: one keys-only page of at most 1000 keys."""
         limit = min(self.page_size, COMPLETION_KEYS)
         ks = self.keyspace
         kvs = (await self._get(ks.start, range_end=ks.end, limit=limit, keys_only=True)).kvs
-        return [ks.relative(kv.key) for kv in kvs]
+        self._known_keys = [ks.relative(kv.key) for kv in kvs]
+        return list(self._known_keys)
+
+    # --- search, stats, change feeds and views --------------------------------------------
+
+    def search(
+        self, pattern: str, *, keys: bool = True, values: bool = False, regex: bool = False
+    ) -> AsyncIterator[tuple[str, V]]:
+        """The ``(key, value)`` pairs whose key (``keys``) or value (``values``, as text:
+        see ``_core.search``) contains ``pattern`` (a regular expression found anywhere with
+        ``regex=True``), in key order: one paged pass of Ranges at one revision, as
+        ``items()`` (values are read even for a key search: they are yielded), so memory is
+        bounded by ``page_size``. ``ValueDecodeError`` for a value that does not decode and
+        is searched or yielded."""
+        return flatten(self._search_pages(Search(pattern, keys=keys, values=values, regex=regex)))
+
+    async def _search_pages(self, search: Search) -> AsyncIterator[list[tuple[str, V]]]:
+        async for page, _ in self._pages(keys_only=False):
+            yield search.page(self.keyspace, page)
+
+    async def stats(self, depth: int = 1, *, values: bool = True) -> Stats:
+        """Keys and bytes (full keys and values, as etcd stores them) per child prefix at
+        ``depth`` (``"a/"`` for ``"a/b/c"`` at depth 1) and in total, at one revision.
+
+        One paged pass of Ranges, memory bounded by ``page_size``. etcd reports no value
+        size without sending the value, so ``values=True`` reads every value (the cost of
+        ``items()``); ``values=False`` pages keys-only Ranges and leaves ``value_bytes``
+        None."""
+        tally = StatsTally(self.keyspace, depth, values)
+        async for page, _ in self._pages(keys_only=not values):
+            tally.add_page(page)
+        return tally.result(self._read_revision or self.revision)
+
+    async def to_pandas(self, depth: int = 2) -> Any:
+        """The map as a pandas DataFrame indexed by key: one column per field of the values
+        (nested fields joined with ``.`` down to ``depth`` levels; a value without fields is
+        one column ``value``) and ``mod_revision``; ``attrs["revision"]`` is the revision
+        of the read. One paged pass of Ranges at one revision. Needs the ``[pandas]``
+        extra (``ImportError`` naming it otherwise); ``ValueDecodeError`` for a value that
+        does not decode."""
+        import_pandas()
+        ks, rows = self.keyspace, []
+        async for page, _ in self._pages(keys_only=False):
+            for kv in page:
+                key = ks.relative(kv.key)
+                rows.append((key, ks.decode(key, kv), kv.mod_revision))
+        return to_frame(rows, self._read_revision or self.revision, depth)
+
+    def _repr_html_(self) -> str:
+        preview = self._shown_preview()
+        if preview is not None:
+            html_text: str = preview._repr_html_()
+            return html_text
+        return (  # an asyncio map before its first preview(): a display can do no I/O
+            f"<b>{html.escape(type(self).__name__)}</b> <code>{html.escape(self.prefix)}</code>"
+            f" (last revision {self.revision}); <code>await m.preview()</code> shows the "
+            "count and the first keys."
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Here and not in a base class: IPython's pretty() takes the first of __repr__ and
+        # _repr_pretty_ along the MRO, and this class defines __repr__.
+        preview = None if cycle else self._shown_preview()
+        printer.text(repr(self) if preview is None else preview.text())
+
+    def _ipython_key_completions_(self) -> list[str]:
+        return self._completions()
 
     def at(self, revision: int) -> AsyncEtcdMapSnapshot[V]:
         """A read-only view of this map as it was at ``revision`` (every read is a Range at
         that revision; ``CompactedError`` once the store is compacted past it)."""
         check_count(revision, "revision", minimum=1)
         return AsyncEtcdMapSnapshot(
-            self.client, self.keyspace.prefix, codec=self.codec, key_codec=self.key_codec,
+            self.client, self.keyspace.argument, codec=self.codec, key_codec=self.key_codec,
             page_size=self.page_size, serializable=self.serializable, read_revision=revision,
             timeout=self.timeout,
         )  # fmt: skip
@@ -353,6 +430,18 @@ class AsyncEtcdMap(AsyncMapReader[V], AsyncMutableMappingBase[V]):
             max_txn_ops=self.limits.max_txn_ops, max_request_bytes=self.limits.max_request_bytes,
             timeout=self.timeout,
         )  # fmt: skip
+
+    # --- search, stats, change feeds and views --------------------------------------------
+
+    def watch(self, key: str | None = None, *, start_revision: int = 0) -> AsyncMapWatcher[V]:
+        """The changes of the map (or of its one ``key``) as typed ``Change``s: key
+        relative to the prefix, kind, old and new decoded values, revision. It is the
+        client's watch (Watch.Watch with ``prev_kv``) of the map's range, resumed as that
+        one is; ``start_revision`` replays history from there (``CompactedError`` if it was
+        compacted). A value that does not decode arrives as a change with the error in
+        ``error``: the feed goes on. ``async with m.watch() as changes: async for change in
+        changes:``."""
+        return AsyncMapWatcher(self.client, self.keyspace, key, start_revision)
 
     async def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:
         """The lease of one write: a new one for ``ttl`` seconds, ``lease``, or the map's."""

@@ -21,16 +21,18 @@ the indexes (``_core.mirror_index``, kept by the store) and persistence
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
 
 from .._backends._mirror import AsyncGuard, AsyncMirrorBase
 from .._backends.asyncio import settle
+from .._core.changes import ChangeFilter
 from .._core.checks import check_client, check_seconds
 from .._core.errors import ClientClosedError, EtcdError
+from .._core.frames import import_pandas, to_frame
 from .._core.history import History
-from .._core.mapping import MISSING, UpdateResult
+from .._core.mapping import MISSING, Preview, UpdateResult, local_preview
 from .._core.mirror import (
     Batch,
     Consistency,
@@ -42,6 +44,8 @@ from .._core.mirror import (
 )
 from .._core.mirror_file import MirrorFile
 from .._core.plan import Plan, plan_from_copy
+from .._core.search import Search, search_local
+from .._core.stats import Stats, StatsTally
 from .._core.validate import InvalidEntry, invalid_entry
 from .kv import AsyncWatchKV, watch_kv_of
 from .mapping import AsyncEtcdMap
@@ -185,7 +189,8 @@ class AsyncMirror(AsyncMirrorBase[V]):
             raise ClientClosedError(f"{client!r} is closed: a mirror needs an open client")
         self.client = client
         timeout = check_seconds(timeout, "timeout")
-        #: The map the mirror writes through; its RPCs are bounded by the mirror's ``timeout``.
+        #: The map the mirror writes through; its RPCs are bounded by the mirror's ``timeout``
+        #: (setting ``timeout`` sets the map's too; ``map.timeout`` can then be set apart).
         self.map: AsyncEtcdMap[V] = AsyncEtcdMap(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
             page_size=page_size, lease=lease, timeout=timeout,
@@ -230,7 +235,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
         constructor. (A method here, not on the map, so the map module needs no mirror.)"""
         ks = m.keyspace
         return cls(
-            watch_kv_of(m.client, "a mirror"), ks.prefix, codec=ks.codec, key_codec=ks.key_codec,
+            watch_kv_of(m.client, "a mirror"), ks.argument, codec=ks.codec, key_codec=ks.key_codec,
             lease=m.lease, **options,
         )
 
@@ -426,19 +431,85 @@ class AsyncMirror(AsyncMirrorBase[V]):
         *,
         debounce: float = 0.0,
         max_wait: float | None = None,
+        keys: Iterable[str] | None = None,
+        prefix: str | None = None,
+        only_changes: bool = True,
     ) -> AsyncMirrorSubscription:
         """Call ``callback(batch)`` for every batch applied from now on (one per revision,
         or one per quiet period of ``debounce`` seconds, at most ``max_wait`` apart), from a
         worker of its own: never on the watch reader; a callback that raises is logged and
         the mirror goes on. With the asyncio mirror the callback may be a coroutine
-        function. Returns a handle with ``cancel()``."""
+        function. Returns a handle with ``cancel()``.
+
+        A batch holds only the changes of ``keys`` and of the keys under ``prefix``
+        (relative to the mirror's; every key when neither is given) and, with
+        ``only_changes`` (the default), no put that stored a value equal to the one before;
+        a batch left with no change is not delivered. A value that does not decode arrives
+        as an ``INVALID`` change carrying the error."""
         feed = self._feeds.attach(debounce, max_wait)
-        return AsyncMirrorSubscription(self._feeds, callback, feed)
+        chosen = ChangeFilter(keys, prefix, only_changes).wrap(callback)
+        return AsyncMirrorSubscription(self._feeds, chosen, feed)
 
     def changes(self, *, debounce: float = 0.0, max_wait: float | None = None) -> AsyncChanges:
         """An iterator of the batches applied from now on (``debounce`` as for
         ``subscribe``); it ends when the mirror closes. Unconsumed batches are queued."""
         return AsyncChanges(self._feeds, self._feeds.attach(debounce, max_wait))
+
+    # --- search, stats, change feeds and views --------------------------------------------
+
+    def search(
+        self, pattern: str, *, keys: bool = True, values: bool = False, regex: bool = False
+    ) -> Iterator[tuple[str, V]]:
+        """``AsyncEtcdMap.search`` over the local copy (no RPC): the matching ``(key,
+        value)`` pairs of an atomic copy, in key order. ``MirrorDegradedError`` as for the
+        mapping reads."""
+        search = Search(pattern, keys=keys, values=values, regex=regex)
+        if values and self.keys_only:
+            raise ValueError("a keys_only mirror holds no values to search: values=False")
+        self._copy()
+        return search_local(self.local_snapshot().data, search)
+
+    def stats(self, depth: int = 1, *, values: bool | None = None) -> Stats:
+        """``AsyncEtcdMap.stats`` of the local copy (no RPC). The mirror keeps decoded
+        values, not their bytes, so value bytes are what the codec encodes each value to
+        (the cost of encoding the copy once); ``values`` defaults to whether the mirror
+        holds values as stored (not with ``keys_only`` or ``transform``), where only keys
+        are counted."""
+        stored = not (self.keys_only or self._store.transform)
+        if values and not stored:
+            raise ValueError("this mirror does not hold values as stored: values=False")
+        snapshot = self.local_snapshot()
+        tally = StatsTally(self.map.keyspace, depth, stored if values is None else values)
+        tally.add_local(snapshot.data)
+        return tally.result(snapshot.revision)
+
+    def to_pandas(self, depth: int = 2) -> Any:
+        """``AsyncEtcdMap.to_pandas`` of the local copy (no RPC), in key order; no
+        ``mod_revision`` column (the mirror keeps one revision for the whole copy, in
+        ``attrs["revision"]``)."""
+        import_pandas()
+        snapshot = self.local_snapshot()
+        data = snapshot.data
+        return to_frame(((key, data[key], None) for key in sorted(data)), snapshot.revision, depth)
+
+    def preview(self, limit: int = 10) -> Preview:
+        """The count and the first ``limit`` keys of the local copy with their values (no
+        RPC): what the notebook and IPython displays show."""
+        with self._guard:
+            return local_preview(
+                f"{type(self).__name__} [{self.state.value}]", self.prefix, self.codec,
+                self._store.data, self.revision, limit,
+            )  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        return self.preview()._repr_html_()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self) if cycle else self.preview().text())
+
+    def _ipython_key_completions_(self) -> list[str]:
+        with self._guard:
+            return sorted(self._store.data)
 
     # --- writes -------------------------------------------------------------------------------
 

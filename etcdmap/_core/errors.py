@@ -430,6 +430,25 @@ class ConflictError(ClientError):
         self.current = current
 
 
+class UniqueViolationError(ConflictError):
+    """A repository save lost a unique field: ``value`` of ``field`` is held by the record
+    ``holder`` (its key); nothing was written. ``key`` is the key of the record saved."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: object = None,
+        holder: str | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.field = field
+        self.value = value
+        self.holder = holder
+
+
 class OldClusterError(ClientError):
     """``reject_old_cluster=True`` and an endpoint runs an etcd older than the client supports
     (clientv3's ``etcdclient: old cluster version``)."""

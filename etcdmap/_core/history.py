@@ -22,8 +22,8 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from .mapping import summarize
 from .results import KeyValue
+from .views import VALUE, columns_of, flatten, render_table, summarize
 from .watch import Event, EventType, WatchResponse
 
 __all__ = [
@@ -106,20 +106,27 @@ class History(msgspec.Struct, Generic[V], frozen=True):
         printer.text(self.text())
 
     def _repr_html_(self) -> str:
-        esc = html.escape
-        rows = "".join(
-            f"<tr><td>{v.revision}</td><td>{v.kind.name}</td><td>{esc(_describe(v, 200))}"
-            f"</td><td>{v.version}</td><td>{v.create_revision}</td><td>{v.lease}</td></tr>"
+        """A table with one row per version; a structured value (Struct, dataclass, dict...)
+        spreads over one column per field."""
+        rows = [
+            {"revision": v.revision, "kind": v.kind.name, **_value_columns(v),
+             "version": v.version, "create_revision": v.create_revision, "lease": v.lease}
             for v in self.versions
-        )
+        ]  # fmt: skip
         state = "complete" if self.complete else f"from revision {self.earliest} (compacted)"
-        return (
-            f"<div><b>history</b> <code>{esc(self.key)}</code> &middot; "
+        title = (
+            f"<b>history</b> <code>{html.escape(self.key)}</code> &middot; "
             f"{len(self.versions)} changes up to revision {self.revision} &middot; {state}"
-            "<table><thead><tr><th>revision</th><th>kind</th><th>value</th><th>version</th>"
-            f"<th>create_revision</th><th>lease</th></tr></thead><tbody>{rows}</tbody>"
-            "</table></div>"
         )
+        return render_table(rows, columns_of(rows), title=title)
+
+
+def _value_columns(v: Version[Any]) -> dict[str, Any]:
+    """The cells of a version's value: its fields, or one ``value`` cell saying it was
+    deleted or does not decode."""
+    if v.kind is EventType.DELETE or v.error is not None:
+        return {VALUE: _describe(v)}
+    return flatten(v.value)
 
 
 def _describe(v: Version[Any], width: int = 60) -> str:

@@ -19,7 +19,7 @@ import msgspec
 
 from .keyspace import KeySpace
 from .kv import Compare, LeaseLike, Op
-from .mapping import summarize
+from .views import columns_of, flatten, render_table, summarize
 
 __all__ = ["Plan", "PlanBuilder", "flatten_document", "plan_from_copy", "plan_writes"]
 
@@ -83,17 +83,25 @@ class Plan(msgspec.Struct, frozen=True):
         printer.text(self.text())
 
     def _repr_html_(self) -> str:
-        esc = html.escape
-        colors = {"+": "#e6ffec", "-": "#ffebe9", "~": "#fff8c5"}
-        rows = "".join(
-            f'<tr style="background:{colors[mark]}"><td>{mark}</td><td><code>{esc(key)}'
-            f"</code></td><td>{esc(old)}</td><td>{esc(new)}</td></tr>"
-            for mark, key, old, new in self._rows(200)
-        )
-        return (
-            f"<div><b>{esc(self.summary())}</b><table><thead><tr><th></th><th>key</th>"
-            f"<th>old</th><th>new</th></tr></thead><tbody>{rows}</tbody></table></div>"
-        )
+        """The summary and one row per key written (``+`` added, ``-`` removed, ``~``
+        changed); a structured value spreads over one column per field, a changed field
+        shows ``old → new``."""
+        rows = [{"": mark, "key": key, **cells} for mark, key, cells in self._field_rows()]
+        return render_table(rows, columns_of(rows), title=f"<b>{html.escape(self.summary())}</b>")
+
+    def _field_rows(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(mark, key, cells by field) for every key written, in key order."""
+        rows = [("+", k, flatten(v)) for k, v in self.added.items()]
+        rows += [("-", k, flatten(v)) for k, v in self.removed.items()]
+        for key, (old, new) in self.changed.items():
+            before, after = flatten(old), flatten(new)
+            cells = {
+                field: after.get(field) if before.get(field) == after.get(field)
+                else f"{summarize(before.get(field), 25)} → {summarize(after.get(field), 25)}"
+                for field in columns_of([before, after])
+            }  # fmt: skip
+            rows.append(("~", key, cells))
+        return sorted(rows, key=lambda row: row[1])
 
 
 def flatten_document(document: Mapping[str, Any], separator: str | None) -> dict[str, Any]:

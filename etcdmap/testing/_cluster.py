@@ -8,13 +8,15 @@ import os
 import signal
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from types import TracebackType
 
 from ._binaries import find_binary
 from ._certificates import ServerTLS
 from ._etcdctl import EtcdCommandError, EtcdctlRunner
-from ._process import free_ports, local_url, make_temp_dir, remove_temp_dir
+from ._process import HOST, free_ports, local_url, make_temp_dir, remove_temp_dir
+from ._proxy import ProxyGroup, TcpProxy
 from ._server import EtcdServer, EtcdStartError
 
 
@@ -32,6 +34,13 @@ class EtcdCluster(EtcdctlRunner):
     tls : ServerTLS, optional
         Client-facing TLS of every member (one certificate for all of them,
         which must name ``127.0.0.1``); peers stay plaintext.
+    proxied : bool
+        Route each member's client traffic and the peer traffic to each member
+        through TCP proxies owned by the cluster (:attr:`client_proxies`,
+        :attr:`peer_proxies`; members advertise the proxies' ports), so that the
+        partition nemeses of :mod:`etcdmap.testing.nemeses` can isolate a member
+        or cut the link between two.  :attr:`endpoints` are then the proxies';
+        the harness's own ``etcdctl`` calls go to the members directly.
 
     Notes
     -----
@@ -55,6 +64,7 @@ class EtcdCluster(EtcdctlRunner):
         extra_args: Sequence[str] = (),
         start_timeout: float = 60.0,
         tls: ServerTLS | None = None,
+        proxied: bool = False,
     ) -> None:
         if size < 1:
             raise ValueError("cluster size must be at least 1")
@@ -62,20 +72,34 @@ class EtcdCluster(EtcdctlRunner):
         self.extra_args: tuple[str, ...] = tuple(extra_args)
         self.start_timeout = start_timeout
         self.tls = tls
+        self.proxied = proxied
         self._tmp_dir: str | None = None
+        self._proxies: ProxyGroup | None = None
         self.members: list[EtcdServer] = []
         """The member servers, in index order."""
+        self.client_proxies: list[TcpProxy] = []
+        """With ``proxied=True``: the proxy in front of each member's client port."""
+        self.peer_proxies: list[TcpProxy] = []
+        """With ``proxied=True``: the proxy in front of each member's peer port; it knows
+        which member dialled each connection, so a rule can target one peer."""
         find_binary("etcd")
 
     @property
     def endpoints(self) -> list[str]:
-        """Client endpoints of all members (running or not)."""
-        return [m.endpoint for m in self.members]
+        """Client endpoints of all members (running or not); the proxies' when proxied."""
+        return [self._endpoint(i) for i in range(len(self.members))]
 
     @property
     def running_endpoints(self) -> list[str]:
-        """Client endpoints of the running members."""
-        return [m.endpoint for m in self.members if m.running]
+        """Client endpoints of the running members; the proxies' when proxied."""
+        return [self._endpoint(i) for i, m in enumerate(self.members) if m.running]
+
+    def _endpoint(self, index: int) -> str:
+        member = self.members[index]
+        if not self.client_proxies:
+            return member.endpoint
+        address = f"{HOST}:{self.client_proxies[index].port}"
+        return address if self.tls is None else f"https://{address}"
 
     @property
     def data_dir(self) -> str:
@@ -117,6 +141,7 @@ class EtcdCluster(EtcdctlRunner):
                 port_taken = any(m._port_was_taken() for m in self.members)
                 for m in self.members:
                     m.kill()
+                self._stop_proxies()
                 if attempt == 0 and port_taken:
                     remove_temp_dir(self._tmp_dir)
                     self._tmp_dir = None
@@ -127,10 +152,14 @@ class EtcdCluster(EtcdctlRunner):
 
     def _new_members(self, directory: str) -> list[EtcdServer]:
         """Members on fresh free ports, their data and logs in `directory`."""
-        ports = free_ports(2 * self.size)
+        ports = free_ports(4 * self.size if self.proxied else 2 * self.size)
         names = [f"m{i}" for i in range(self.size)]
-        peers = {name: local_url(ports[2 * i + 1]) for i, name in enumerate(names)}
+        # advertised (client, peer) ports: the proxies' when proxied
+        shown = ports[2 * self.size :] if self.proxied else ports
+        peers = {name: local_url(shown[2 * i + 1]) for i, name in enumerate(names)}
         token = f"etcdmap-{uuid.uuid4().hex[:12]}"
+        if self.proxied:
+            self._start_proxies(ports, names, peers)
         return [
             EtcdServer(
                 data_dir=os.path.join(directory, f"{name}.data"),
@@ -143,9 +172,38 @@ class EtcdCluster(EtcdctlRunner):
                 peer_port=ports[2 * i + 1],
                 initial_cluster=peers,
                 cluster_token=token,
+                advertise_client_port=shown[2 * i],
+                advertise_peer_port=shown[2 * i + 1],
             )
             for i, name in enumerate(names)
         ]
+
+    def _start_proxies(self, ports: list[int], names: list[str], peers: dict[str, str]) -> None:
+        """A proxy on ``ports[2 * size + k]`` in front of each member port ``ports[k]``."""
+        self._stop_proxies()
+        self._proxies = group = ProxyGroup()
+        sources = {url: name for name, url in peers.items()}
+        offset = 2 * self.size
+        self.client_proxies = [
+            group.add(f"{name}-client", ports[2 * i], ports[offset + 2 * i])
+            for i, name in enumerate(names)
+        ]
+        self.peer_proxies = [
+            group.add(f"{name}-peer", ports[2 * i + 1], ports[offset + 2 * i + 1], sources)
+            for i, name in enumerate(names)
+        ]
+
+    def _stop_proxies(self) -> None:
+        if self._proxies is not None:
+            self._proxies.close()
+        self._proxies = None
+        self.client_proxies = []
+        self.peer_proxies = []
+
+    def heal_proxies(self) -> None:
+        """Let every proxy pass all traffic again, without delay (no-op when not proxied)."""
+        if self._proxies is not None:
+            self._proxies.heal()
 
     def kill(self, member: int | EtcdServer, sig: int = signal.SIGKILL) -> None:
         """Kill one member (by index or object) with `sig` and reap it; its data is kept."""
@@ -169,6 +227,7 @@ class EtcdCluster(EtcdctlRunner):
             return
         for m in self.members:
             m.kill()
+        self._stop_proxies()
         if self._tmp_dir is not None:
             remove_temp_dir(self._tmp_dir)
             self._tmp_dir = None
@@ -199,9 +258,11 @@ class EtcdCluster(EtcdctlRunner):
     def leader(self, timeout: float = 10.0) -> int:
         """Index (into :attr:`members`) of the current leader.
 
-        Asks every running member (one ``etcdctl endpoint status -w json``) and
-        waits, up to `timeout` seconds, until they agree on a leader that is
-        itself running -- e.g. while an election follows a leader's death.
+        Asks every running member (one ``etcdctl endpoint status -w json``, the
+        maintenance Status RPC) and waits, up to `timeout` seconds, until a
+        majority of the cluster agrees on a leader that is itself running -- e.g.
+        while an election follows a leader's death (a member partitioned away may
+        still name the old leader, or none).
 
         Raises
         ------
@@ -216,13 +277,13 @@ class EtcdCluster(EtcdctlRunner):
                 if not ids:
                     ids = self._member_ids()
                 out = self.etcdctl("endpoint", "status", "-w", "json", timeout=5)
-                leaders = {int(status["Status"]["leader"]) for status in json.loads(out)}
-                last = f"leaders reported: {sorted(leaders)}"
-                if len(leaders) == 1:
-                    (lid,) = leaders
-                    index = ids.get(lid)
-                    if index is not None and self.members[index].running:
-                        return index
+                votes = Counter(int(s["Status"].get("leader", 0)) for s in json.loads(out))
+                last = f"leaders reported: {dict(votes)}"
+                lid, count = votes.most_common(1)[0]
+                index = ids.get(lid)
+                # a quorum agrees: a member cut off from the others may still see no leader
+                if count > self.size // 2 and index is not None and self.members[index].running:
+                    return index
             except (EtcdCommandError, ValueError, KeyError, TypeError) as exc:
                 last = str(exc)
             if time.monotonic() >= deadline:
@@ -256,7 +317,9 @@ class EtcdCluster(EtcdctlRunner):
             _launch(stopped, time.monotonic() + self.start_timeout)
 
     def _etcdctl_endpoints(self) -> list[str]:
-        return self.running_endpoints or self.endpoints
+        return [m.endpoint for m in self.members if m.running] or [
+            m.endpoint for m in self.members
+        ]
 
     def __enter__(self) -> EtcdCluster:
         return self.start()

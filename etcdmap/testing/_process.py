@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 #: The only address the harness binds to.
@@ -97,8 +98,24 @@ def spawn(command: Sequence[str], log_path: str) -> subprocess.Popen[bytes]:
     """Start a registered etcd process writing its stdout and stderr to `log_path`.
 
     The parent-death signal fires when the *thread* that started the process
-    exits, so start servers from a long-lived thread, such as the main thread.
+    exits, so a call from any thread but the main one hands the start to one
+    long-lived thread of its own (``etcdmap-spawner``): a member a nemesis thread
+    restarts must outlive that thread.
     """
+    if threading.current_thread() is threading.main_thread():
+        return _spawn(command, log_path)
+    global _spawner
+    with _registry_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(1, thread_name_prefix="etcdmap-spawner")
+        spawner = _spawner
+    return spawner.submit(_spawn, command, log_path).result()
+
+
+_spawner: ThreadPoolExecutor | None = None
+
+
+def _spawn(command: Sequence[str], log_path: str) -> subprocess.Popen[bytes]:
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [*_die_with_parent(), *command],

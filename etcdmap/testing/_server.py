@@ -69,6 +69,10 @@ class EtcdServer(EtcdctlRunner):
     cluster_token : str, optional
         ``--initial-cluster-token`` of a new cluster (also passes
         ``--initial-cluster-state new``).
+    advertise_client_port, advertise_peer_port : int, optional
+        Ports advertised to clients and peers instead of the ports listened on,
+        e.g. those of proxies in front of them (:class:`EtcdCluster` with
+        ``proxied=True``).
 
     Raises
     ------
@@ -109,17 +113,20 @@ class EtcdServer(EtcdctlRunner):
         peer_port: int | None = None,
         initial_cluster: Mapping[str, str] | None = None,
         cluster_token: str | None = None,
+        advertise_client_port: int | None = None,
+        advertise_peer_port: int | None = None,
     ) -> None:
         if (client_port is None) != (peer_port is None):
             raise ValueError(
                 f"client_port={client_port!r} and peer_port={peer_port!r}: give both or neither"
             )
         if initial_cluster is not None:
-            own = None if peer_port is None else local_url(peer_port)
+            own = None if peer_port is None else local_url(advertise_peer_port or peer_port)
             if own is None or initial_cluster.get(name) != own:
                 raise ValueError(
                     f"initial_cluster={dict(initial_cluster)!r} must map this member's name "
-                    f"{name!r} to its peer URL (from peer_port={peer_port!r})"
+                    f"{name!r} to its peer URL (as advertised: from peer_port={peer_port!r}, "
+                    f"advertise_peer_port={advertise_peer_port!r})"
                 )
         self.name = name
         self.extra_args: tuple[str, ...] = tuple(extra_args)
@@ -135,6 +142,8 @@ class EtcdServer(EtcdctlRunner):
         self._peer_port = peer_port
         self._initial_cluster = None if initial_cluster is None else dict(initial_cluster)
         self._cluster_token = cluster_token
+        self._advertise_client_port = advertise_client_port
+        self._advertise_peer_port = advertise_peer_port
         self._etcd = find_binary("etcd")
 
     # ------------------------------------------------------------------ properties
@@ -175,6 +184,16 @@ class EtcdServer(EtcdctlRunner):
         return local_url(self.peer_port)
 
     @property
+    def advertise_client_url(self) -> str:
+        """The client URL advertised to clients (:attr:`client_url` unless a proxy's)."""
+        return local_url(self._advertise_client_port or self.client_port, tls=self.tls is not None)
+
+    @property
+    def advertise_peer_url(self) -> str:
+        """The peer URL advertised to peers (:attr:`peer_url` unless a proxy's)."""
+        return local_url(self._advertise_peer_port or self.peer_port)
+
+    @property
     def pid(self) -> int | None:
         """PID of the running etcd process, or None when not running."""
         return self._proc.pid if self.running and self._proc is not None else None
@@ -207,16 +226,16 @@ class EtcdServer(EtcdctlRunner):
     # ------------------------------------------------------------------ lifecycle
 
     def _command(self) -> list[str]:
-        members = self._initial_cluster or {self.name: self.peer_url}
+        members = self._initial_cluster or {self.name: self.advertise_peer_url}
         initial_cluster = ",".join(f"{name}={url}" for name, url in members.items())
         cmd = [
             self._etcd,
             "--name", self.name,
             "--data-dir", self.data_dir,
             "--listen-client-urls", self.client_url,
-            "--advertise-client-urls", self.client_url,
+            "--advertise-client-urls", self.advertise_client_url,
             "--listen-peer-urls", self.peer_url,
-            "--initial-advertise-peer-urls", self.peer_url,
+            "--initial-advertise-peer-urls", self.advertise_peer_url,
             "--initial-cluster", initial_cluster,
             "--logger=zap",
             "--log-level=warn",
