@@ -28,7 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from ..history import Operation, Outcome
-from ._register import TOP, WRITE, Possible, compile_step, ends, role
+from ._register import (
+    TOP,
+    WRITE,
+    Possible,
+    compile_step,
+    ends,
+    read_values,
+    role,
+    written_values,
+)
 from ._search import SearchBudgetExceededError, SearchResult, search
 from ._timeline import write_timeline
 
@@ -191,43 +200,12 @@ def _partitions(ops: Sequence[Operation]) -> list[tuple[tuple[str, ...], list[Op
     return [(tuple(sorted(members[root])), part) for root, part in groups.items()]
 
 
-def _written_values(op: Operation) -> list[tuple[str, Any]]:
-    """The (key, value) pairs ``op`` may have written."""
-    if op.kind == "put" or op.kind == "put_if_absent":
-        return [(op.key, op.input)]
-    if op.kind == "cas":
-        return [(op.key, op.input["new"])]
-    if op.kind == "txn":
-        return [(o[1], o[2]) for b in ("then", "else") for o in op.input.get(b, ())
-                if o[0] == "put"]
-    return []
-
-
-def _read_values(op: Operation) -> list[tuple[str, Any]]:
-    """The (key, value) pairs an ``OK`` ``op`` says were stored (values, not absences)."""
-    if op.outcome is not Outcome.OK:
-        return []
-    if op.kind == "get":
-        found = [(op.key, op.output)]
-    elif op.kind == "cas" and op.output:
-        found = [(op.key, op.input["expect"])]
-    elif op.kind == "txn":
-        branch = op.input.get("then" if op.output["succeeded"] else "else", ())
-        gets = [o[1] for o in branch if o[0] == "get"]
-        found = list(zip(gets, op.output.get("reads", ()), strict=False))
-        if op.output["succeeded"]:
-            found += [(g[0], g[1]) for g in op.input.get("guard", ())]
-    else:
-        found = []
-    return [(key, value) for key, value in found if value is not None]
-
-
 def _never_written(ops: Sequence[Operation], initial: dict[str, Any]) -> list[Violation]:
-    written = {(key, value) for op in ops for key, value in _written_values(op)}
+    written = {(key, value) for op in ops for key, value in written_values(op)}
     written.update(initial.items())
     violations = []
     for op in ops:
-        for key, value in _read_values(op):
+        for key, value in read_values(op):
             if (key, value) not in written:
                 violations.append(Violation(
                     "value never written", (key,), (op,), (op,),
@@ -359,7 +337,7 @@ def _possible(
     possible = [{value} for value in initial]
     for op in ops:
         if op.invoke <= at:
-            for key, value in _written_values(op):
+            for key, value in written_values(op):
                 possible[index[key]].add(value)
     return possible
 

@@ -20,7 +20,10 @@ from typing import Any, Final
 
 from ..history import Operation, Outcome
 
-__all__ = ["TOP", "Possible", "Role", "Step", "compile_step", "ends", "role"]
+__all__ = [
+    "TOP", "Possible", "Role", "Step", "compile_step", "ends", "read_values", "role",
+    "written_values",
+]
 
 State = tuple[Any, ...]
 Step = Callable[[State], "State | None"]
@@ -37,6 +40,37 @@ TOP: Final = _Top()
 def ends(op: Operation) -> float:
     """When ``op`` returned, for the search: +infinity unless it answered (``OK``)."""
     return op.complete if op.outcome is Outcome.OK and op.complete is not None else math.inf
+
+
+def written_values(op: Operation) -> list[tuple[str, Any]]:
+    """The (key, value) pairs ``op`` may have written."""
+    if op.kind == "put" or op.kind == "put_if_absent":
+        return [(op.key, op.input)]
+    if op.kind == "cas":
+        return [(op.key, op.input["new"])]
+    if op.kind == "txn":
+        return [(o[1], o[2]) for b in ("then", "else") for o in op.input.get(b, ())
+                if o[0] == "put"]
+    return []
+
+
+def read_values(op: Operation) -> list[tuple[str, Any]]:
+    """The (key, value) pairs an ``OK`` ``op`` says were stored (values, not absences)."""
+    if op.outcome is not Outcome.OK:
+        return []
+    if op.kind == "get":
+        found = [(op.key, op.output)]
+    elif op.kind == "cas" and op.output:
+        found = [(op.key, op.input["expect"])]
+    elif op.kind == "txn":
+        branch = op.input.get("then" if op.output["succeeded"] else "else", ())
+        gets = [o[1] for o in branch if o[0] == "get"]
+        found = list(zip(gets, op.output.get("reads", ()), strict=False))
+        if op.output["succeeded"]:
+            found += [(g[0], g[1]) for g in op.input.get("guard", ())]
+    else:
+        found = []
+    return [(key, value) for key, value in found if value is not None]
 
 
 def _set(state: State, i: int, value: Any) -> State:

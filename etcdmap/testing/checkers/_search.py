@@ -33,7 +33,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..history import Operation, Outcome
-from ._register import READ, WRITE, Possible, State, Step, compile_step, ends, role
+from ._register import (
+    READ,
+    WRITE,
+    Possible,
+    State,
+    Step,
+    compile_step,
+    ends,
+    role,
+)
 
 __all__ = ["SearchBudgetExceededError", "SearchResult", "search"]
 
@@ -122,6 +131,7 @@ def search(
                 prv[after] = x
 
     unknown = [op.outcome is not Outcome.OK for op in live]
+    late = [u and known_first for u in unknown]
     remaining = n - sum(unknown)  # known operations not taken yet
 
     def candidates() -> tuple[list[int], int]:
@@ -131,7 +141,7 @@ def search(
         later: list[int] = []
         j = nxt[head]
         while j != -1 and is_call[j]:
-            (later if known_first and unknown[ev_op[j]] else calls).append(j)
+            (later if late[ev_op[j]] else calls).append(j)
             j = nxt[j]
         return calls + later, j
 
