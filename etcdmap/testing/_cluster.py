@@ -32,6 +32,8 @@ class EtcdCluster(EtcdctlRunner):
     tls : ServerTLS, optional
         Client-facing TLS of every member (one certificate for all of them,
         which must name ``127.0.0.1``); peers stay plaintext.
+    binary : str or os.PathLike, optional
+        The etcd binary of every member, as for :class:`EtcdServer`.
 
     Notes
     -----
@@ -55,6 +57,7 @@ class EtcdCluster(EtcdctlRunner):
         extra_args: Sequence[str] = (),
         start_timeout: float = 60.0,
         tls: ServerTLS | None = None,
+        binary: str | os.PathLike[str] | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("cluster size must be at least 1")
@@ -65,7 +68,7 @@ class EtcdCluster(EtcdctlRunner):
         self._tmp_dir: str | None = None
         self.members: list[EtcdServer] = []
         """The member servers, in index order."""
-        find_binary("etcd")
+        self._etcd = find_binary("etcd", etcd=binary)
 
     @property
     def endpoints(self) -> list[str]:
@@ -143,9 +146,13 @@ class EtcdCluster(EtcdctlRunner):
                 peer_port=ports[2 * i + 1],
                 initial_cluster=peers,
                 cluster_token=token,
+                binary=self._etcd,
             )
             for i, name in enumerate(names)
         ]
+
+    def _etcdctl_binary(self) -> str:
+        return find_binary("etcdctl", etcd=self._etcd)
 
     def kill(self, member: int | EtcdServer, sig: int = signal.SIGKILL) -> None:
         """Kill one member (by index or object) with `sig` and reap it; its data is kept."""
