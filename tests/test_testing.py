@@ -128,7 +128,17 @@ def server() -> Iterator[EtcdServer]:
 # --------------------------------------------------------------------------- binaries
 
 
-@pytest.mark.parametrize("name", ["etcd", "etcdctl", "etcdutl"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "etcd",
+        "etcdctl",
+        pytest.param(
+            "etcdutl",
+            marks=pytest.mark.etcd_version(">=3.5", reason="etcdutl is new in etcd 3.5"),
+        ),
+    ],
+)
 def test_find_binary(name: str) -> None:
     path = find_binary(name)
     assert os.path.basename(path) == name

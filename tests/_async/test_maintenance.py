@@ -72,6 +72,7 @@ async def test_alarms(async_etcd_client: AsyncClient) -> None:
         await async_etcd_client.alarm_disarm(alarm="full")  # type: ignore[arg-type]
 
 
+@pytest.mark.etcd_version(">=3.5", reason="etcdutl is new in etcd 3.5")
 async def test_snapshot_to_a_path_checked_by_etcdutl(
     async_etcd_client: AsyncClient, etcd_prefix: str, tmp_path: Path
 ) -> None:

@@ -73,6 +73,7 @@ def test_alarms(etcd_client: Client) -> None:
         etcd_client.alarm_disarm(alarm="full")  # type: ignore[arg-type]
 
 
+@pytest.mark.etcd_version(">=3.5", reason="etcdutl is new in etcd 3.5")
 def test_snapshot_to_a_path_checked_by_etcdutl(
     etcd_client: Client, etcd_prefix: str, tmp_path: Path
 ) -> None:
