@@ -22,9 +22,11 @@ etcd_prefix
 
 Options and markers
 -------------------
-``--etcd-binary PATH``
+``--etcd-binary=PATH``
     Run the servers of the session with this etcd binary (etcdctl is looked up next to it);
     the same as setting ``ETCDMAP_ETCD_BINARY``.  The report header names the version.
+    Write it with ``=``: pytest finds its rootdir and configuration before it loads this
+    plugin, and would take a separate ``PATH`` for a test path.
 ``@pytest.mark.etcd_version(">=3.5", reason="...")``
     The test needs an etcd server whose version matches the spec (comma-separated clauses,
     see :func:`etcdmap.testing._flags.version_matches`): on another version it is skipped,
