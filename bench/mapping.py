@@ -13,8 +13,15 @@ Paging costs a request per page; on etcd 3.5 a Range with a limit also counts ev
 start to its range end, which ``get_pages`` keeps to about 1.5 pages by reading windows of the
 range (see ``etcdmap._core.kv.PagePlan``). The ``page_size=5000`` row shows the trade.
 
+The config-store figures (``--config-store``, ~30 s, their own table and
+bench/results/mapping-config-store.json): ``history()`` of a key with 1,000 versions against
+1,000 ``get(revision=)`` calls, and ``plan()`` + ``apply()`` of a 10,000-key document with 1%
+of its keys changed against ``update()`` of every key. Requests are KV RPCs (client hooks)
+plus, for a history, its one watch and the watch responses it read (``History.pages``).
+
     /work/venv/bin/python bench/mapping.py            # ~1 min
     /work/venv/bin/python bench/mapping.py --quick    # 20,000 keys, 2 rounds
+    /work/venv/bin/python bench/mapping.py --config-store
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from _common import etcd_server, fmt, generate_stubs  # noqa: E402
 PREFIX = "/bench-map/"
 VALUE_BYTES = 100
 OUT = Path(__file__).resolve().parent / "results" / "mapping.json"
+CONFIG_STORE_OUT = Path(__file__).resolve().parent / "results" / "mapping-config-store.json"
 ETCD3_VENV = Path("/tmp/bench-etcd3")
 PASSES = 3  # per child process
 STUBS_DIR = ""  # the raw stubs protoc generated, for the raw-windows reference pass
@@ -247,6 +255,95 @@ def load(endpoint: str, n: int) -> None:
         assert len(m) == n
 
 
+# --------------------------------------------------------------------------- config store
+
+
+def config_store(endpoint: str, rounds: int, versions: int, keys: int) -> dict[str, Any]:
+    """The history and plan/apply figures, each the median of ``rounds`` runs."""
+    import etcdmap
+    from etcdmap.metrics import ClientHooks
+
+    class Count(ClientHooks):
+        def __init__(self) -> None:
+            self.kv = 0
+
+        def rpc_started(self, method: str, metadata: list[tuple[str, str]]) -> object:
+            self.kv += method.startswith("KV/")
+            return None
+
+    calls = Count()
+    runs: dict[str, list[dict[str, float]]] = {}
+
+    def measure(name: str, run: Any) -> None:
+        calls.kv = 0
+        started = time.perf_counter()
+        requests, written = run()
+        seconds = time.perf_counter() - started
+        runs.setdefault(name, []).append(
+            {"seconds": seconds, "requests": calls.kv + requests, "written": written}
+        )
+
+    with etcdmap.Client([endpoint], hooks=calls) as client:
+        m: etcdmap.EtcdMap[int] = etcdmap.EtcdMap(client, "/bench-history/", value_type=int)
+        for version in range(versions):
+            m["key"] = version
+        revisions = [v.revision for v in m.history("key")]
+        assert len(revisions) == versions
+
+        def history() -> tuple[int, int]:
+            found = m.history("key")
+            assert len(found) == versions
+            return 1 + found.pages, 0  # the watch and its responses
+
+        def gets() -> tuple[int, int]:
+            values = [m.value_at("key", revision) for revision in revisions]
+            assert values == list(range(versions))
+            return 0, 0
+
+        doc: etcdmap.EtcdMap[Any] = etcdmap.EtcdMap(client, "/bench-apply/", value_type=Any)
+        doc.clear()
+        document = {f"k{i:05}": {"id": i, "owner": f"user-{i % 97}"} for i in range(keys)}
+        doc.update(document)
+        changed = max(1, keys // 100)
+
+        def apply(round_: int) -> tuple[int, int]:
+            for i in range(changed):
+                document[f"k{(round_ * changed + i) * 37 % keys:05}"] = {"id": -round_}
+            before = client.get("/").header.revision
+            plan = doc.apply(document)
+            assert plan.writes == changed and client.get("/").header.revision == before + 1
+            return 0, plan.writes
+
+        def update() -> tuple[int, int]:
+            return 0, doc.update(document).written
+
+        for round_ in range(1, rounds + 1):
+            measure("history()", history)
+            measure("get(revision=) per version", gets)
+            measure("plan() + apply()", lambda r=round_: apply(r))
+            measure("update() of every key", update)
+    rows = {}
+    for name, results in runs.items():
+        rows[name] = {
+            key: statistics.median(run[key] for run in results)
+            for key in ("seconds", "requests", "written")
+        } | {"runs": results}
+    return {"versions": versions, "keys": keys, "rounds": rounds, "rows": rows}
+
+
+def print_config_store(figures: dict[str, Any]) -> None:
+    print(
+        f"\nhistory of a key with {figures['versions']:,} versions; plan + apply of a "
+        f"{figures['keys']:,}-key document with 1% changed (median of {figures['rounds']})\n"
+    )
+    print(f"{'scenario':<30}{'requests':>10}{'keys written':>14}{'seconds':>10}")
+    for name, row in figures["rows"].items():
+        print(
+            f"{name:<30}{fmt(row['requests']):>10}{fmt(row['written']):>14}"
+            f"{fmt(row['seconds'], '.3f'):>10}"
+        )
+
+
 def run_child(python: str, name: str, endpoint: str, n: int) -> dict[str, Any]:
     cmd = [python, __file__, "--child", name, "--endpoint", endpoint, "--n", str(n)]
     cmd += ["--stubs", STUBS_DIR]
@@ -261,7 +358,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20,000 keys, 2 rounds")
     parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--config-store", action="store_true", help="only the history and plan/apply figures"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--stubs", help=argparse.SUPPRESS)
@@ -269,6 +369,16 @@ def main() -> int:
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.endpoint, args.n, args.stubs)))
+        return 0
+
+    if args.config_store:
+        with etcd_server() as endpoint:
+            figures = config_store(endpoint, args.rounds or 3, 1000, 10_000)
+        print_config_store(figures)
+        out = args.out or CONFIG_STORE_OUT
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"\nwrote {out}")
         return 0
 
     global STUBS_DIR
@@ -351,7 +461,7 @@ def main() -> int:
         f"({paging[0]:.0%}-{paging[-1]:.0%}): paging alone\n"
         f"typed items() vs paged + json.loads: {summary['typed_vs_json_loads_throughput']:.2f}x"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    (args.out or OUT).parent.mkdir(parents=True, exist_ok=True)
     report = {
         "keys": n,
         "value_bytes": VALUE_BYTES,
@@ -362,8 +472,8 @@ def main() -> int:
         "scenarios": rows,
         "summary": summary,
     }
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    (args.out or OUT).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out or OUT}")
     return 0
 
 

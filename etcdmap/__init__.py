@@ -28,11 +28,13 @@ from ._async.mirror import AsyncMirror
 from ._async.namespace import AsyncNamespace
 from ._async.ordering import AsyncOrderingKV, AsyncSwitchEndpoint
 from ._core.config import ClientConfig, load_config
+from ._core.history import History, Version
 from ._core.keys import prefix_range_end
-from ._core.keyspace import KeySpace
+from ._core.keyspace import WHOLE_KEYSPACE, KeySpace
 from ._core.kv import Compare, Op
 from ._core.mapping import Entry, UpdateResult
 from ._core.mirror import Batch, Change, ChangeKind, InvalidValue, MirrorSnapshot, MirrorState
+from ._core.plan import Plan
 from ._core.public import publish
 from ._core.results import (
     CompactResponse,
@@ -44,7 +46,9 @@ from ._core.results import (
     TxnResponse,
 )
 from ._core.retry import RetryPolicy
+from ._core.stats import PrefixStats, Stats
 from ._core.tls import TLSConfig
+from ._core.validate import InvalidEntry
 from ._core.watch import Event, EventType, WatchResponse
 from ._sync.client import Client
 from ._sync.kv import KV
@@ -108,6 +112,8 @@ __all__ = [
     "Event",
     "EventType",
     "GetResponse",
+    "History",
+    "InvalidEntry",
     "InvalidValue",
     "KV",
     "KeySpace",
@@ -122,11 +128,14 @@ __all__ = [
     "OrderingKV",
     "OutcomeUnknownError",
     "PartialWriteError",
+    "Plan",
+    "PrefixStats",
     "PutResponse",
     "RequestTooLargeError",
     "ResponseHeader",
     "RetryPolicy",
     "ServerError",
+    "Stats",
     "SwitchEndpoint",
     "TLSConfig",
     "TransportError",
@@ -134,6 +143,8 @@ __all__ = [
     "UpdateResult",
     "ValueDecodeError",
     "ValueEncodeError",
+    "Version",
+    "WHOLE_KEYSPACE",
     "WatchResponse",
     "load_config",
     "prefix_range_end",

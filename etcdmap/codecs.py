@@ -7,7 +7,8 @@ encoder and decoder once and reuses them for every call:
 - ``Raw()``: bytes as they are;
 - ``Str()``: UTF-8 text;
 - ``Json(type)``: JSON, decoded and validated as ``type`` (a msgspec Struct, dataclass,
-  TypedDict, or builtin type; ``Any`` by default);
+  attrs class, TypedDict, builtin type, or a pydantic model class, validated by pydantic:
+  the ``[pydantic]`` extra; ``Any`` by default);
 - ``MsgPack(type)``: the same with MessagePack.
 
 Typed codecs validate on write as well as on read: ``encode`` raises ``TypeError`` for a value
@@ -22,6 +23,8 @@ import builtins
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
 import msgspec
+
+from ._core.pydantic_format import pydantic_format
 
 __all__ = ["Codec", "Json", "MsgPack", "Raw", "Str", "codec_for"]
 
@@ -112,6 +115,10 @@ class _Msgspec(Generic[T]):
         # Encoding alone does not check field types (a Struct built with a wrong field type
         # encodes fine), so typed codecs decode what they encoded before it is sent.
         self._validate = type is not Any
+        model = pydantic_format(type, self._module)
+        if model is not None:  # a pydantic model: pydantic validates (on write too)
+            self._encoder = self._decoder = model
+            self._validate = False
 
     def encode(self, value: T, /) -> bytes:
         """``value`` encoded; ``TypeError`` if it is not encodable or not a valid ``type``."""

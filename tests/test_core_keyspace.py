@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from etcdmap import KeyValue, ValueDecodeError, ValueEncodeError
+from etcdmap import WHOLE_KEYSPACE, KeyValue, ValueDecodeError, ValueEncodeError
 from etcdmap._core.keyspace import KeySpace
 from etcdmap.codecs import Json, Raw, Str
 
@@ -15,10 +15,15 @@ def space(prefix: bytes | str = "/app/", codec: object = None) -> KeySpace[objec
 
 
 def test_prefix_range_and_name() -> None:
-    ks = space("/app/")
-    assert (ks.prefix, ks.name, ks.start, ks.end) == (b"/app/", "/app/", b"/app/", b"/app0")
-    whole = space(b"")
+    ks = space("/app/")  # the range starts after the prefix key itself, not part of the map
+    assert (ks.prefix, ks.name, ks.start, ks.end) == (b"/app/", "/app/", b"/app/\x00", b"/app0")
+    whole = space(WHOLE_KEYSPACE)
     assert (whole.start, whole.end) == (b"\x00", b"\x00")  # the whole keyspace
+    assert whole.argument is WHOLE_KEYSPACE and ks.argument == b"/app/"
+    assert repr(WHOLE_KEYSPACE) == "WHOLE_KEYSPACE" and WHOLE_KEYSPACE == ""
+    for empty in ("", b""):
+        with pytest.raises(ValueError, match="prefix is empty"):
+            space(empty)
     assert space(b"/\xff").name == "/\\xff"
     with pytest.raises(TypeError, match="prefix must be bytes or str"):
         space(42)  # type: ignore[arg-type]
@@ -31,6 +36,8 @@ def test_full_and_relative_keys_round_trip() -> None:
     assert ks.relative(ks.full("\udcff")) == "\udcff"  # surrogateescape keeps any byte
     with pytest.raises(TypeError, match="key 3 of map '/app/'"):
         ks.full(3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="key '' of map '/app/': the empty key"):
+        ks.full("")
     strict = KeySpace("/s/", Raw(), Str())
     with pytest.raises(ValueDecodeError) as info:
         strict.relative(b"/s/\xff")
@@ -67,3 +74,12 @@ def test_fresh_is_a_decoded_copy() -> None:
     copy = ks.fresh("k", default)
     assert copy == default and copy is not default
     assert "KeySpace('/app/'" in repr(ks)
+
+
+def test_a_key_doubling_the_separator_is_refused_on_write_only() -> None:
+    ks = space("/raw/")
+    with pytest.raises(ValueError, match="would be stored as '/raw//lead'"):
+        ks.encode("/lead", 1)
+    assert ks.full("/lead") == b"/raw//lead"  # reads and deletes still reach such a key
+    assert space("/raw").encode("/lead", 1) == b"1"  # here the key brings the separator
+    assert space(WHOLE_KEYSPACE).encode("/lead", 1) == b"1"

@@ -37,6 +37,9 @@ def test_sync_code_is_generated_from_async() -> None:
 API_DOC = ROOT / "docs" / "api.md"
 #: Public modules nobody imports names from: the pytest plugin (its fixtures: docs/testing.md).
 NOT_IMPORTED = {"etcdmap.pytest_plugin"}
+#: Packages that reproduce another library's API (python-etcd3's): their names are that
+#: library's, listed on their migration page (docs/migration-python-etcd3.md), not here.
+MIRRORS = ("etcdmap.compat",)
 
 
 def public_modules() -> dict[str, ModuleType]:
@@ -45,6 +48,7 @@ def public_modules() -> dict[str, ModuleType]:
     names = ["etcdmap"] + [
         info.name for info in pkgutil.walk_packages(etcdmap.__path__, "etcdmap.")
         if not any(part.startswith("_") for part in info.name.split("."))
+        and not info.name.startswith(MIRRORS)
     ]
     return {name: importlib.import_module(name) for name in names if name not in NOT_IMPORTED}
 

@@ -45,6 +45,10 @@ __all__ = ["AsyncLeasingKV"]
 log = logging.getLogger("etcdmap.leasing")
 _Response = TypeVar("_Response")
 
+#: A modification revision past any real one: the cached value of a key marked with it is
+#: never served (its watch failed), though the key stays held.
+_NEVER_FRESH = 2**63 - 1
+
 
 class AsyncLeasingKV(AsyncKV):
     """KV calls on ``client`` whose single-key reads are served from a local cache while this
@@ -108,13 +112,16 @@ class AsyncLeasingKV(AsyncKV):
         """How many keys this client holds (and may serve from memory)."""
         return len(self._cache)
 
-    async def start(self) -> AsyncLeasingKV:
-        """Grant the session lease and watch the leasing prefix; a no-op once started."""
-        await self._live_session()
+    async def start(self, *, timeout: float | None = None) -> AsyncLeasingKV:
+        """Watch the leasing prefix and grant the session lease (Lease.LeaseGrant); a no-op
+        once started. ``DeadlineExceededError`` if the server has not done both within
+        ``timeout`` seconds (None: wait as long as it takes)."""
+        await self._live_session(_deadline(timeout))
         return self
 
-    async def _live_session(self) -> AsyncSession:
-        """The session, started, or a new one if its lease was lost (the cache is emptied)."""
+    async def _live_session(self, deadline: float | None) -> AsyncSession:
+        """The session, started, or a new one if its lease was lost (the cache is emptied);
+        both steps are bounded by ``deadline``."""
         async with self._session_lock:
             if self._closed:
                 raise SessionExpiredError(f"{self!r} is closed")
@@ -124,11 +131,13 @@ class AsyncLeasingKV(AsyncKV):
             if session is not None:
                 log.warning("leasing session %r ended; dropping the cache", session)
                 await self._forget_all()
-            else:
+            if self._revokes is None:
                 self._revokes = await self.client.add_watch_callback(
-                    self.prefix, self._on_leasing_event, prefix=True, filters=["nodelete"]
+                    self.prefix, self._on_leasing_event, prefix=True, filters=["nodelete"],
+                    timeout=_left(deadline),
                 )
-            session = self._session = await AsyncSession(self.client, self.session_ttl).start()
+            session = AsyncSession(self.client, self.session_ttl)
+            self._session = await session.start(timeout=_left(deadline))
             return session
 
     async def _forget_all(self) -> None:
@@ -190,7 +199,8 @@ class AsyncLeasingKV(AsyncKV):
             response = await self.client.do(op, timeout=timeout)
             return response
         key: bytes = op.request.key
-        session = await self._live_session()
+        deadline = _deadline(timeout)
+        session = await self._live_session(deadline)
         async with self._lock:
             cached = self._cache.get(key)
             held = self._cache.owned(key)
@@ -198,18 +208,18 @@ class AsyncLeasingKV(AsyncKV):
         if cached is not None:
             return cached
         if not may_acquire:
-            response = await self.client.do(op, timeout=timeout)
+            response = await self.client.do(op, timeout=_left(deadline))
             if held:
                 async with self._lock:
                     self._cache.fill(key, response)
             return response
-        return await self._acquire(key, session, timeout)
+        return await self._acquire(key, session, deadline)
 
     async def _acquire(
-        self, key: bytes, session: AsyncSession, timeout: float | None
+        self, key: bytes, session: AsyncSession, deadline: float | None
     ) -> GetResponse:
         txn = await self.client.txn(
-            *acquire_txn(key, self._leasing_key(key), session.lease_id), timeout=timeout
+            *acquire_txn(key, self._leasing_key(key), session.lease_id), timeout=_left(deadline)
         )
         read, leasing_rev = acquire_result(txn)
         if not leasing_rev:
@@ -220,10 +230,18 @@ class AsyncLeasingKV(AsyncKV):
             return read
         # Every write after the acquiring revision reaches the watch, so a plain client's
         # write invalidates the cached value.
-        handle = await self.client.add_watch_callback(
-            key, lambda item: self._on_key_event(key, item),
-            start_revision=txn.header.revision + 1,
-        )
+        try:
+            handle = await self.client.add_watch_callback(
+                key, lambda item: self._on_key_event(key, item),
+                start_revision=txn.header.revision + 1, timeout=_left(deadline),
+            )
+        except DeadlineExceededError:
+            # The read stands; but without its watch the cached value could go stale: keep
+            # the key (our writes stay guarded by it) and never serve it from memory.
+            log.warning("watch of held key %r not created in time; not caching it", key)
+            async with self._lock:
+                self._cache.modified(key, _NEVER_FRESH)
+            return read
         async with self._lock:
             keep = self._cache.owned(key) == leasing_rev and key not in self._key_watches
             if keep:
@@ -236,7 +254,7 @@ class AsyncLeasingKV(AsyncKV):
         async with self._lock:
             if isinstance(item, EtcdError):
                 log.warning("watch of held key %r failed (%s); not caching it", key, item)
-                self._cache.modified(key, 2**63 - 1)
+                self._cache.modified(key, _NEVER_FRESH)
                 return
             for event in item.events:
                 self._cache.modified(key, event.kv.mod_revision)
@@ -275,7 +293,7 @@ class AsyncLeasingKV(AsyncKV):
         held (0: not held) that guarded it."""
         deadline = _deadline(timeout)
         while True:
-            await self._live_session()
+            await self._live_session(deadline)
             async with self._lock:
                 revs = [self._cache.owned(key) for key in keys]
             guards = [(self._leasing_key(k), rev) for k, rev in zip(keys, revs, strict=True)]

@@ -357,7 +357,7 @@ class AsyncWatcher:
                 await self.cancel()
                 raise DeadlineExceededError(
                     f"watch {self._sub.options.key[:64]!r}: not created by the server "
-                    f"within {timeout}s"
+                    f"within {timeout:.3g} s"
                 ) from None
             if not (isinstance(first, WatchResponse) and first.created):
                 self._pending = first  # an error or the end: iteration reports it

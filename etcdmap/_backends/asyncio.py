@@ -27,6 +27,7 @@ Lock = asyncio.Lock
 BLOCKING = False
 running_loop = asyncio._get_running_loop
 T = TypeVar("T")
+_END = object()
 
 
 def open_channel(
@@ -80,15 +81,25 @@ class _UnaryUnaryHooks(grpc.aio.UnaryUnaryClientInterceptor):
 
 
 class BidiStream:
-    """A bidirectional gRPC stream: ``send`` requests, ``recv`` responses (None at the end)."""
+    """A bidirectional gRPC stream: ``send`` requests, ``recv`` responses (None at the end).
+
+    The call takes its requests from a queue, so ``send`` never waits: awaiting the call's
+    ``write()`` would wait for the connection, forever on a server that accepted it but
+    answers nothing (frozen), and with it whoever holds the lock the sender holds.
+    """
 
     def __init__(self, method: Any, metadata: Any = None) -> None:
-        self._call = method(metadata=metadata)
+        self._requests: asyncio.Queue[Any] = asyncio.Queue()
+        self._call = method(self._outgoing(), metadata=metadata)
         self._cancelled = False
 
+    async def _outgoing(self) -> AsyncIterator[Any]:
+        while (request := await self._requests.get()) is not _END:
+            yield request
+
     async def send(self, request: Any) -> None:
-        """Queue ``request`` on the stream (waits only for HTTP/2 flow control)."""
-        await self._call.write(request)
+        """Queue ``request`` on the stream (never waits)."""
+        self._requests.put_nowait(request)
 
     async def recv(self) -> Any:
         """The next response; None when the stream ended or was cancelled by us."""
@@ -103,6 +114,7 @@ class BidiStream:
     def cancel(self) -> None:
         """End the stream from our side; a pending ``recv`` returns None."""
         self._cancelled = True
+        self._requests.put_nowait(_END)
         self._call.cancel()
 
 

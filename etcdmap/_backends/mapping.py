@@ -5,13 +5,12 @@
 Only the blocking ones can be ``collections.abc`` mappings and views (an ``async def
 __getitem__`` cannot satisfy ``Mapping``), so they turn the dunders the abstract classes need
 into the named methods both flavours define (``count``, ``contains``, ``set``, ``delete``).
-The asyncio ones add only what must stay free of I/O in a running event loop (the notebook
-reprs, which cannot await).
+The asyncio ones add only what must stay free of I/O in a running event loop (what the
+notebook reprs show: they cannot await).
 """
 
 from __future__ import annotations
 
-import html
 from abc import abstractmethod
 from collections.abc import (
     Awaitable,
@@ -54,22 +53,18 @@ Body = Callable[[A], T]
 
 
 class AsyncMappingBase(Generic[V]):
-    """Base of the asyncio read-only map: no dunders that would need I/O."""
+    """Base of the asyncio read-only map: no dunders that would need I/O. A notebook calls
+    the display hooks synchronously inside its running loop, so they show what the map
+    already knows: the preview and the keys it fetched last."""
 
-    prefix: str
-    revision: int
+    last_preview: Any
+    _known_keys: list[str]
 
-    def _repr_html_(self) -> str:
-        # A notebook calls this synchronously inside its running loop: no I/O is possible,
-        # so show what is known and point to the awaitable preview.
-        return (
-            f"<b>{html.escape(type(self).__name__)}</b> <code>{html.escape(self.prefix)}</code>"
-            f" (last revision {self.revision}); <code>await m.preview()</code> shows the "
-            "count and the first keys."
-        )
+    def _shown_preview(self) -> Any:
+        return self.last_preview
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(repr(self))
+    def _completions(self) -> list[str]:
+        return self._known_keys
 
 
 class AsyncMutableMappingBase(AsyncMappingBase[V]):
@@ -112,17 +107,10 @@ class MappingBase(Mapping[str, V]):
     def __contains__(self, key: object) -> bool:
         return self.contains(key)
 
-    def _repr_html_(self) -> str:
-        html_text: str = self.preview()._repr_html_()
-        return html_text
+    def _shown_preview(self) -> Any:
+        return self.preview()
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        if cycle:
-            printer.text(repr(self))
-        else:
-            self.preview()._repr_pretty_(printer, cycle)
-
-    def _ipython_key_completions_(self) -> list[str]:
+    def _completions(self) -> list[str]:
         return self.completion_keys()
 
 

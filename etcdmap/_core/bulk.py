@@ -17,7 +17,7 @@ from .errors import (
     TooManyOpsError,
     partial_write_error,
 )
-from .kv import Op
+from .kv import Compare, Op, compare_size
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -79,10 +79,13 @@ def op_size(op: Op) -> int:
     return 1 + _varint_size(size) + size
 
 
-def fitting_size(op: Op, limits: TxnLimits, name: Any = None) -> int:
-    """``op_size(op)``, or ``RequestTooLargeError`` naming the key (``name``, else the op's
-    key) when the op alone is over what one Txn may hold."""
-    size = op_size(op)
+def fitting_size(
+    op: Op, limits: TxnLimits, name: Any = None, guard: Sequence[Compare] = ()
+) -> int:
+    """``op_size(op)`` plus the size of its ``guard`` compares, or ``RequestTooLargeError``
+    naming the key (``name``, else the op's key) when they alone are over what one Txn may
+    hold."""
+    size = op_size(op) + sum(map(compare_size, guard))
     if size > limits.max_txn_bytes:
         raise RequestTooLargeError(
             f"key {op.request.key if name is None else name!r}: its write takes {size} bytes, "
@@ -94,24 +97,33 @@ def fitting_size(op: Op, limits: TxnLimits, name: Any = None) -> int:
 
 
 def plan_txns(
-    ops: Sequence[Op], limits: TxnLimits, names: Sequence[Any] | None = None
+    ops: Sequence[Op],
+    limits: TxnLimits,
+    names: Sequence[Any] | None = None,
+    guards: Sequence[Sequence[Compare]] | None = None,
 ) -> list[range]:
     """Split ``ops`` into consecutive Txns (ranges of indexes), in order, each with at most
     ``limits.max_txn_ops`` ops and ``limits.max_txn_bytes`` bytes, as few as the order allows.
+    ``guards[i]`` are the compares op ``i`` needs in its Txn: they count in its size, and a
+    Txn holds at most ``max_txn_ops`` of them too (etcd's limit is per list).
 
     An op too large for any Txn raises ``RequestTooLargeError`` naming its key (``names[i]``
     when given, else the op's key) and both sizes, before anything is sent.
     """
     batches: list[range] = []
-    start = used = 0
+    start = used = compares = 0
     for index, op in enumerate(ops):
-        size = fitting_size(op, limits, None if names is None else names[index])
+        guard = () if guards is None else guards[index]
+        size = fitting_size(op, limits, None if names is None else names[index], guard)
         if index > start and (
-            index - start >= limits.max_txn_ops or used + size > limits.max_txn_bytes
+            index - start >= limits.max_txn_ops
+            or used + size > limits.max_txn_bytes
+            or compares + len(guard) > limits.max_txn_ops
         ):
             batches.append(range(start, index))
-            start, used = index, 0
+            start, used, compares = index, 0, 0
         used += size
+        compares += len(guard)
     if start < len(ops):
         batches.append(range(start, len(ops)))
     return batches
@@ -122,7 +134,10 @@ class BulkWrite:
     it acknowledged, and ``failed(error)`` turns the error of the Txn in flight into the one to
     raise. Every op is planned (and sized) here, before the first Txn is sent.
 
-    ``names`` name the ops' keys as the caller knows them (the map's keys). With ``atomic``
+    ``names`` name the ops' keys as the caller knows them (the map's keys). ``guards`` give
+    each op's compares (``compares()`` is the list of the Txn in flight): a Txn whose
+    compares fail wrote nothing, and ``failed(ConflictError(...))`` says what that means for
+    the write. With ``atomic``
     everything must fit one Txn (else ``RequestTooLargeError`` / ``TooManyOpsError`` now).
     A split write that the server refuses with ``TooManyOpsError`` (it allows fewer ops than
     planned) is planned again with half as many ops per Txn: a refused Txn applied nothing.
@@ -136,19 +151,23 @@ class BulkWrite:
         *,
         what: str,
         atomic: bool = False,
+        guards: Sequence[Sequence[Compare]] | None = None,
     ) -> None:
         self._ops = list(ops)
         self._names = list(names)
+        self._guards = None if guards is None else list(guards)
         self._limits = limits
         self._what = what
         self.atomic = atomic
-        self._batches = plan_txns(self._ops, limits, self._names)
+        self._batches = plan_txns(self._ops, limits, self._names, self._guards)
         if atomic and len(self._batches) > 1:
             bytes_needed = sum(op_size(op) for op in self._ops)
-            if len(self._ops) > limits.max_txn_ops:
+            compares = sum(map(len, self._guards or ()))
+            if max(len(self._ops), compares) > limits.max_txn_ops:
                 raise TooManyOpsError(
-                    f"{what}: atomic=True needs one Txn, but {len(self._ops)} ops are over "
-                    f"max_txn_ops={limits.max_txn_ops}; nothing was sent"
+                    f"{what}: atomic=True needs one Txn, but {len(self._ops)} ops and "
+                    f"{compares} compares are over max_txn_ops={limits.max_txn_ops}; "
+                    "nothing was sent"
                 )
             raise RequestTooLargeError(
                 f"{what}: atomic=True needs one Txn, but its {bytes_needed} bytes are over the "
@@ -171,6 +190,12 @@ class BulkWrite:
             return None
         return [self._ops[i] for i in self._batches[self.transactions]]
 
+    def compares(self) -> list[Compare]:
+        """The guards of the ops ``next()`` gave (empty without guards)."""
+        if self._guards is None:
+            return []
+        return [c for i in self._batches[self.transactions] for c in self._guards[i]]
+
     def done(self, revision: int) -> None:
         """The Txn from ``next()`` was acknowledged at ``revision``."""
         self.transactions += 1
@@ -184,7 +209,8 @@ class BulkWrite:
         if isinstance(error, TooManyOpsError) and not self.atomic and len(current) > 1:
             first = current.start
             smaller = TxnLimits(len(current) // 2, self._limits.max_request_bytes)
-            later = plan_txns(self._ops[first:], smaller, self._names[first:])
+            guards = None if self._guards is None else self._guards[first:]
+            later = plan_txns(self._ops[first:], smaller, self._names[first:], guards)
             self._batches[self.transactions:] = [
                 range(r.start + first, r.stop + first) for r in later
             ]

@@ -41,6 +41,7 @@ __all__ = [
     "SortTarget",
     "check_page_size",
     "compact_request",
+    "compare_size",
     "delete_request",
     "parse_compact",
     "parse_delete",
@@ -512,6 +513,12 @@ class Compare(msgspec.Struct, frozen=True):
                 key_bytes, where.get("range_end"), where.get("prefix", False), False
             )
         return cls(target, key_bytes, op, operand, end)  # type: ignore[arg-type]
+
+
+def compare_size(compare: Compare) -> int:
+    """The bytes ``compare`` adds to a TxnRequest: its encoded Compare with tag and length."""
+    size: int = _compare_message(compare).ByteSize()
+    return 1 + max(1, (size.bit_length() + 6) // 7) + size
 
 
 def _compare_message(compare: Compare) -> Any:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import heapq
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
 from .errors import ValueDecodeError
+from .views import VALUE, columns_of, flatten, render_table, summarize, text_table
 
 __all__ = [
     "MISSING",
@@ -70,16 +72,21 @@ class UpdateResult(msgspec.Struct, frozen=True):
 
 
 class PreviewRow(msgspec.Struct, frozen=True):
-    """One line of a preview: key, a short summary of the value, size and mod_revision."""
+    """One line of a preview: key, a short summary of the value, its fields as columns
+    (``views.flatten``; empty for a value that does not decode), stored size and
+    mod_revision (None where unknown: a mirror keeps neither)."""
 
     key: str
     summary: str
-    size: int
-    mod_revision: int
+    size: int | None = None
+    mod_revision: int | None = None
+    fields: dict[str, Any] = {}
 
 
 class Preview(msgspec.Struct, frozen=True):
-    """A bounded look at a map: its count (count-only Range) and its first keys (one page)."""
+    """A bounded look at a map (its count from a count-only Range, its first keys from one
+    page) or at a mirror's local copy. Values with fields (Structs, dataclasses, dicts...)
+    show one column per field."""
 
     cls: str
     prefix: str
@@ -88,47 +95,60 @@ class Preview(msgspec.Struct, frozen=True):
     revision: int
     rows: Sequence[PreviewRow]
 
+    def _table(self) -> tuple[list[dict[str, Any]], list[str]]:
+        fields = columns_of(r.fields for r in self.rows)
+        if fields in ([], [VALUE]):
+            fields = [VALUE]
+            lines = [{"key": r.key, VALUE: r.summary} for r in self.rows]
+        else:  # a value that does not decode shows its summary in the first column
+            lines = [{"key": r.key, **(r.fields or {fields[0]: r.summary})} for r in self.rows]
+        extra = [
+            c for c in ("size", "mod_revision") if any(getattr(r, c) is not None for r in self.rows)
+        ]
+        for line, r in zip(lines, self.rows, strict=True):
+            line.update((c, getattr(r, c)) for c in extra)
+        return lines, ["key", *fields, *extra]
+
     def _repr_html_(self) -> str:
         esc = html.escape
         head = (
             f"<b>{esc(self.cls)}</b> <code>{esc(self.prefix)}</code> &middot; "
             f"{self.count} keys &middot; revision {self.revision} &middot; {esc(self.codec)}"
         )
-        if not self.rows:
-            return f"<div>{head}</div>"
-        lines = "".join(
-            f"<tr><td><code>{esc(r.key)}</code></td><td>{esc(r.summary)}</td>"
-            f"<td>{r.size}</td><td>{r.mod_revision}</td></tr>"
-            for r in self.rows
-        )
-        more = self.count - len(self.rows)
-        tail = f"<div>&hellip; and {more} more</div>" if more > 0 else ""
-        return (
-            f"<div>{head}<table><thead><tr><th>key</th><th>value</th><th>bytes</th>"
-            f"<th>mod_revision</th></tr></thead><tbody>{lines}</tbody></table>{tail}</div>"
-        )
+        rows, columns = self._table()
+        return render_table(rows, columns, title=head, more=self.count - len(self.rows))
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.text())
 
     def text(self) -> str:
         """The preview as plain text (what ``_repr_pretty_`` prints)."""
-        lines = [
+        title = (
             f"{self.cls}({self.prefix!r}, {self.codec}): {self.count} keys "
             f"at revision {self.revision}"
-        ]
-        lines += [
-            f"  {r.key!r}: {r.summary}  ({r.size} B, rev {r.mod_revision})" for r in self.rows
-        ]
-        if self.count > len(self.rows):
-            lines.append(f"  ... and {self.count - len(self.rows)} more")
-        return "\n".join(lines)
+        )
+        rows, columns = self._table()
+        return text_table(rows, columns, title=title, more=self.count - len(self.rows))
 
 
-def summarize(value: object, width: int = 60) -> str:
-    """A one-line ``repr`` of ``value`` cut to ``width`` characters."""
-    text = repr(value).replace("\n", " ")
-    return text if len(text) <= width else text[: width - 1] + "…"
+def preview_row(
+    key: str, value: object, size: int | None = None, mod_revision: int | None = None
+) -> PreviewRow:
+    """The preview line of ``key``'s decoded ``value``."""
+    return PreviewRow(key, summarize(value), size, mod_revision, flatten(value))
+
+
+def undecodable_row(key: str, data: bytes, mod_revision: int) -> PreviewRow:
+    """The preview line of a key whose stored ``data`` does not decode."""
+    return PreviewRow(key, f"<does not decode: {summarize(data, 40)}>", len(data), mod_revision)
+
+
+def local_preview(
+    cls: str, prefix: str, codec: object, data: Mapping[str, Any], revision: int, limit: int = 10
+) -> Preview:
+    """A preview of a local copy (a mirror's): its first ``limit`` keys in key order."""
+    rows = [preview_row(key, data[key]) for key in heapq.nsmallest(limit, data)]
+    return Preview(cls, prefix, repr(codec), len(data), revision, rows)
 
 
 def check_on_error(on_error: str) -> OnError:

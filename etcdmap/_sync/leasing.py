@@ -46,6 +46,10 @@ __all__ = ["LeasingKV"]
 log = logging.getLogger("etcdmap.leasing")
 _Response = TypeVar("_Response")
 
+#: A modification revision past any real one: the cached value of a key marked with it is
+#: never served (its watch failed), though the key stays held.
+_NEVER_FRESH = 2**63 - 1
+
 
 class LeasingKV(KV):
     """KV calls on ``client`` whose single-key reads are served from a local cache while this
@@ -109,13 +113,16 @@ class LeasingKV(KV):
         """How many keys this client holds (and may serve from memory)."""
         return len(self._cache)
 
-    def start(self) -> LeasingKV:
-        """Grant the session lease and watch the leasing prefix; a no-op once started."""
-        self._live_session()
+    def start(self, *, timeout: float | None = None) -> LeasingKV:
+        """Watch the leasing prefix and grant the session lease (Lease.LeaseGrant); a no-op
+        once started. ``DeadlineExceededError`` if the server has not done both within
+        ``timeout`` seconds (None: wait as long as it takes)."""
+        self._live_session(_deadline(timeout))
         return self
 
-    def _live_session(self) -> Session:
-        """The session, started, or a new one if its lease was lost (the cache is emptied)."""
+    def _live_session(self, deadline: float | None) -> Session:
+        """The session, started, or a new one if its lease was lost (the cache is emptied);
+        both steps are bounded by ``deadline``."""
         with self._session_lock:
             if self._closed:
                 raise SessionExpiredError(f"{self!r} is closed")
@@ -125,11 +132,13 @@ class LeasingKV(KV):
             if session is not None:
                 log.warning("leasing session %r ended; dropping the cache", session)
                 self._forget_all()
-            else:
+            if self._revokes is None:
                 self._revokes = self.client.add_watch_callback(
-                    self.prefix, self._on_leasing_event, prefix=True, filters=["nodelete"]
+                    self.prefix, self._on_leasing_event, prefix=True, filters=["nodelete"],
+                    timeout=_left(deadline),
                 )
-            session = self._session = Session(self.client, self.session_ttl).start()
+            session = Session(self.client, self.session_ttl)
+            self._session = session.start(timeout=_left(deadline))
             return session
 
     def _forget_all(self) -> None:
@@ -191,7 +200,8 @@ class LeasingKV(KV):
             response = self.client.do(op, timeout=timeout)
             return response
         key: bytes = op.request.key
-        session = self._live_session()
+        deadline = _deadline(timeout)
+        session = self._live_session(deadline)
         with self._lock:
             cached = self._cache.get(key)
             held = self._cache.owned(key)
@@ -199,18 +209,18 @@ class LeasingKV(KV):
         if cached is not None:
             return cached
         if not may_acquire:
-            response = self.client.do(op, timeout=timeout)
+            response = self.client.do(op, timeout=_left(deadline))
             if held:
                 with self._lock:
                     self._cache.fill(key, response)
             return response
-        return self._acquire(key, session, timeout)
+        return self._acquire(key, session, deadline)
 
     def _acquire(
-        self, key: bytes, session: Session, timeout: float | None
+        self, key: bytes, session: Session, deadline: float | None
     ) -> GetResponse:
         txn = self.client.txn(
-            *acquire_txn(key, self._leasing_key(key), session.lease_id), timeout=timeout
+            *acquire_txn(key, self._leasing_key(key), session.lease_id), timeout=_left(deadline)
         )
         read, leasing_rev = acquire_result(txn)
         if not leasing_rev:
@@ -221,10 +231,18 @@ class LeasingKV(KV):
             return read
         # Every write after the acquiring revision reaches the watch, so a plain client's
         # write invalidates the cached value.
-        handle = self.client.add_watch_callback(
-            key, lambda item: self._on_key_event(key, item),
-            start_revision=txn.header.revision + 1,
-        )
+        try:
+            handle = self.client.add_watch_callback(
+                key, lambda item: self._on_key_event(key, item),
+                start_revision=txn.header.revision + 1, timeout=_left(deadline),
+            )
+        except DeadlineExceededError:
+            # The read stands; but without its watch the cached value could go stale: keep
+            # the key (our writes stay guarded by it) and never serve it from memory.
+            log.warning("watch of held key %r not created in time; not caching it", key)
+            with self._lock:
+                self._cache.modified(key, _NEVER_FRESH)
+            return read
         with self._lock:
             keep = self._cache.owned(key) == leasing_rev and key not in self._key_watches
             if keep:
@@ -237,7 +255,7 @@ class LeasingKV(KV):
         with self._lock:
             if isinstance(item, EtcdError):
                 log.warning("watch of held key %r failed (%s); not caching it", key, item)
-                self._cache.modified(key, 2**63 - 1)
+                self._cache.modified(key, _NEVER_FRESH)
                 return
             for event in item.events:
                 self._cache.modified(key, event.kv.mod_revision)
@@ -276,7 +294,7 @@ class LeasingKV(KV):
         held (0: not held) that guarded it."""
         deadline = _deadline(timeout)
         while True:
-            self._live_session()
+            self._live_session(deadline)
             with self._lock:
                 revs = [self._cache.owned(key) for key in keys]
             guards = [(self._leasing_key(k), rev) for k, rev in zip(keys, revs, strict=True)]

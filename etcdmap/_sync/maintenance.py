@@ -98,6 +98,18 @@ class Maintenance(ClientBase):
         request = alarm_request("get")
         return parse_alarm(self._unary("alarm", request, timeout))
 
+    def alarm_activate(
+        self, member_id: int = 0, alarm: AlarmType = "nospace", *, timeout: float | None = None
+    ) -> AlarmResponse:
+        """Raise an alarm (Maintenance.Alarm ACTIVATE, via the client's connection, through
+        raft), as the server does when a member runs out of space: to test how an
+        application copes. ``member_id=0`` raises it for the cluster as a whole. While
+        ``"nospace"`` is raised the cluster refuses writes (``NoSpaceError``); clear it with
+        ``alarm_disarm``. Returns the alarm raised.
+        """
+        request = alarm_request("activate", member_id, alarm)
+        return parse_alarm(self._unary("alarm", request, timeout))
+
     def alarm_disarm(
         self,
         member_id: int = 0,

@@ -8,6 +8,7 @@ revision, so a pass is one consistent snapshot whose memory is bounded by ``page
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, overload
 
@@ -22,8 +23,10 @@ from .._backends.mapping import (
 )
 from .._core import map_writes as writes
 from .._core.bulk import MAX_REQUEST_BYTES, MAX_TXN_OPS, TxnLimits
-from .._core.checks import check_client, check_count, check_ttl
-from .._core.errors import CompactedError, EtcdError, ValueDecodeError
+from .._core.checks import check_client, check_count, check_timeout, check_ttl
+from .._core.errors import CompactedError, ValueDecodeError
+from .._core.frames import import_pandas, to_frame
+from .._core.history import History
 from .._core.keyspace import KeySpace
 from .._core.kv import LeaseLike, check_page_size
 from .._core.map_writes import TxnPlan, first_kv
@@ -32,16 +35,22 @@ from .._core.mapping import (
     Entry,
     OnError,
     Preview,
-    PreviewRow,
     UpdateResult,
     check_on_error,
     decode_error,
-    summarize,
+    preview_row,
+    undecodable_row,
 )
+from .._core.plan import Plan
 from .._core.results import GetResponse, KeyValue, TxnResponse
+from .._core.search import Search
+from .._core.stats import Stats, StatsTally
+from .._core.validate import InvalidEntry
 from ..codecs import Codec, Str, codec_for
+from . import map_apply, map_history
 from .concurrency import STM, run_stm
 from .kv import KV, leases_of
+from .map_watch import MapWatcher
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -80,6 +89,7 @@ class MapReader(MappingBase[V]):
         page_size: int = 1000,
         serializable: bool = False,
         read_revision: int = 0,
+        timeout: float | None = None,
     ) -> None:
         check_client(client, EtcdMap)
         self.client = client
@@ -93,8 +103,13 @@ class MapReader(MappingBase[V]):
         self.serializable = serializable
         self.prefix = self.keyspace.name
         self._read_revision = read_revision
+        #: Seconds each RPC of the map may take (None: the client's default).
+        self.timeout = check_timeout(timeout)
         #: The store's revision in the latest response this map received (0 before any).
         self.revision = read_revision
+        #: The latest ``preview()`` (what the notebook display shows without I/O).
+        self.last_preview: Preview | None = None
+        self._known_keys: list[str] = []
 
     def __repr__(self) -> str:
         pinned = f", at={self._read_revision}" if self._read_revision else ""
@@ -105,7 +120,8 @@ class MapReader(MappingBase[V]):
 
     def _get(self, full: bytes, **options: Any) -> GetResponse:
         response = self.client.get(
-            full, revision=self._read_revision, serializable=self.serializable, **options
+            full, revision=self._read_revision, serializable=self.serializable,
+            timeout=self.timeout, **options,
         )
         if not self._read_revision:
             self._note(response)
@@ -140,7 +156,7 @@ class MapReader(MappingBase[V]):
         """Whether ``key`` is in the map: a count-only Range, no value is read."""
         try:
             full = self.keyspace.full(key)  # type: ignore[arg-type]
-        except TypeError:
+        except (TypeError, ValueError):
             return False
         return (self._get(full, count_only=True)).count > 0
 
@@ -158,7 +174,7 @@ class MapReader(MappingBase[V]):
         revision, done, ks = self._read_revision, 0, self.keyspace
         pages = self.client.get_pages(
             ks.start, range_end=ks.end, page_size=self.page_size, revision=revision,
-            keys_only=keys_only, serializable=self.serializable,
+            keys_only=keys_only, serializable=self.serializable, timeout=self.timeout,
         )  # fmt: skip
         try:
             for response in pages:
@@ -211,29 +227,99 @@ class MapReader(MappingBase[V]):
         for kv in response.kvs:
             key = ks.relative(kv.key)
             try:
-                summary = summarize(ks.decode(key, kv))
+                value = ks.decode(key, kv)
             except ValueDecodeError:
-                summary = f"<does not decode: {summarize(kv.value, 40)}>"
-            rows.append(PreviewRow(key, summary, len(kv.value), kv.mod_revision))
-        return Preview(
+                rows.append(undecodable_row(key, kv.value, kv.mod_revision))
+            else:
+                rows.append(preview_row(key, value, len(kv.value), kv.mod_revision))
+        self.last_preview = Preview(
             type(self).__name__, self.prefix, repr(self.codec), response.count,
             self._read_revision or response.header.revision, rows,
         )  # fmt: skip
+        self._known_keys = sorted({*self._known_keys, *(row.key for row in rows)})
+        return self.last_preview
 
     def completion_keys(self) -> list[str]:
         """Keys for tab completion: one keys-only page of at most 1000 keys."""
         limit = min(self.page_size, COMPLETION_KEYS)
         ks = self.keyspace
         kvs = (self._get(ks.start, range_end=ks.end, limit=limit, keys_only=True)).kvs
-        return [ks.relative(kv.key) for kv in kvs]
+        self._known_keys = [ks.relative(kv.key) for kv in kvs]
+        return list(self._known_keys)
+
+    # --- search, stats, change feeds and views --------------------------------------------
+
+    def search(
+        self, pattern: str, *, keys: bool = True, values: bool = False, regex: bool = False
+    ) -> Iterator[tuple[str, V]]:
+        """The ``(key, value)`` pairs whose key (``keys``) or value (``values``, as text:
+        see ``_core.search``) contains ``pattern`` (a regular expression found anywhere with
+        ``regex=True``), in key order: one paged pass of Ranges at one revision, as
+        ``items()`` (values are read even for a key search: they are yielded), so memory is
+        bounded by ``page_size``. ``ValueDecodeError`` for a value that does not decode and
+        is searched or yielded."""
+        return flatten(self._search_pages(Search(pattern, keys=keys, values=values, regex=regex)))
+
+    def _search_pages(self, search: Search) -> Iterator[list[tuple[str, V]]]:
+        for page, _ in self._pages(keys_only=False):
+            yield search.page(self.keyspace, page)
+
+    def stats(self, depth: int = 1, *, values: bool = True) -> Stats:
+        """Keys and bytes (full keys and values, as etcd stores them) per child prefix at
+        ``depth`` (``"a/"`` for ``"a/b/c"`` at depth 1) and in total, at one revision.
+
+        One paged pass of Ranges, memory bounded by ``page_size``. etcd reports no value
+        size without sending the value, so ``values=True`` reads every value (the cost of
+        ``items()``); ``values=False`` pages keys-only Ranges and leaves ``value_bytes``
+        None."""
+        tally = StatsTally(self.keyspace, depth, values)
+        for page, _ in self._pages(keys_only=not values):
+            tally.add_page(page)
+        return tally.result(self._read_revision or self.revision)
+
+    def to_pandas(self, depth: int = 2) -> Any:
+        """The map as a pandas DataFrame indexed by key: one column per field of the values
+        (nested fields joined with ``.`` down to ``depth`` levels; a value without fields is
+        one column ``value``) and ``mod_revision``; ``attrs["revision"]`` is the revision
+        of the read. One paged pass of Ranges at one revision. Needs the ``[pandas]``
+        extra (``ImportError`` naming it otherwise); ``ValueDecodeError`` for a value that
+        does not decode."""
+        import_pandas()
+        ks, rows = self.keyspace, []
+        for page, _ in self._pages(keys_only=False):
+            for kv in page:
+                key = ks.relative(kv.key)
+                rows.append((key, ks.decode(key, kv), kv.mod_revision))
+        return to_frame(rows, self._read_revision or self.revision, depth)
+
+    def _repr_html_(self) -> str:
+        preview = self._shown_preview()
+        if preview is not None:
+            html_text: str = preview._repr_html_()
+            return html_text
+        return (  # an blocking map before its first preview(): a display can do no I/O
+            f"<b>{html.escape(type(self).__name__)}</b> <code>{html.escape(self.prefix)}</code>"
+            f" (last revision {self.revision}); <code>m.preview()</code> shows the "
+            "count and the first keys."
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Here and not in a base class: IPython's pretty() takes the first of __repr__ and
+        # _repr_pretty_ along the MRO, and this class defines __repr__.
+        preview = None if cycle else self._shown_preview()
+        printer.text(repr(self) if preview is None else preview.text())
+
+    def _ipython_key_completions_(self) -> list[str]:
+        return self._completions()
 
     def at(self, revision: int) -> EtcdMapSnapshot[V]:
         """A read-only view of this map as it was at ``revision`` (every read is a Range at
         that revision; ``CompactedError`` once the store is compacted past it)."""
         check_count(revision, "revision", minimum=1)
         return EtcdMapSnapshot(
-            self.client, self.keyspace.prefix, codec=self.codec, key_codec=self.key_codec,
+            self.client, self.keyspace.argument, codec=self.codec, key_codec=self.key_codec,
             page_size=self.page_size, serializable=self.serializable, read_revision=revision,
+            timeout=self.timeout,
         )  # fmt: skip
 
     def snapshot(self) -> EtcdMapSnapshot[V]:
@@ -252,6 +338,7 @@ class _MapOptions(TypedDict, total=False):
     lease: LeaseLike
     max_txn_ops: int
     max_request_bytes: int
+    timeout: float | None
 
 
 class EtcdMapSnapshot(MapReader[V]):
@@ -263,7 +350,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
 
     ``EtcdMap(client, prefix, *, value_type=None, codec=None, key_codec=None,
     page_size=1000, serializable=False, lease=None, max_txn_ops=128,
-    max_request_bytes=1.5 MiB)``. ``value_type`` picks ``Json(value_type)``;
+    max_request_bytes=1.5 MiB, timeout=None)``. ``value_type`` picks ``Json(value_type)``;
     ``codec`` takes ``Raw()`` (the default), ``Str()``, ``Json(type)``, ``MsgPack(type)`` or any
     object with ``encode``/``decode``. Values are validated when written and when read. The
     prefix is used exactly as given: end it with a separator (``"/app/"``) so that it does not
@@ -272,6 +359,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
     (etcd's Put semantics) unless ``ttl=``/``lease=`` is given for that write.
     ``max_txn_ops`` and ``max_request_bytes`` are the server's ``--max-txn-ops`` and
     ``--max-request-bytes`` (etcd's defaults here): ``update()`` plans its Txns under them.
+    ``timeout`` bounds each RPC of the map (None: the client's default timeout).
 
     The blocking map is a real ``MutableMapping``: ``m[key]``, ``m[key] = value``,
     ``del m[key]``, ``key in m``, ``len(m)`` and ``for key in m`` each send the RPCs their
@@ -318,10 +406,11 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         lease: LeaseLike = None,
         max_txn_ops: int = MAX_TXN_OPS,
         max_request_bytes: int = MAX_REQUEST_BYTES,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
-            page_size=page_size, serializable=serializable,
+            page_size=page_size, serializable=serializable, timeout=timeout,
         )  # fmt: skip
         self.lease = lease
         #: The server limits ``update()`` plans its Txns under.
@@ -339,18 +428,33 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
             codec=codec, key_codec=self.key_codec, page_size=self.page_size,
             serializable=self.serializable, lease=self.lease,
             max_txn_ops=self.limits.max_txn_ops, max_request_bytes=self.limits.max_request_bytes,
+            timeout=self.timeout,
         )  # fmt: skip
+
+    # --- search, stats, change feeds and views --------------------------------------------
+
+    def watch(self, key: str | None = None, *, start_revision: int = 0) -> MapWatcher[V]:
+        """The changes of the map (or of its one ``key``) as typed ``Change``s: key
+        relative to the prefix, kind, old and new decoded values, revision. It is the
+        client's watch (Watch.Watch with ``prev_kv``) of the map's range, resumed as that
+        one is; ``start_revision`` replays history from there (``CompactedError`` if it was
+        compacted). A value that does not decode arrives as a change with the error in
+        ``error``: the feed goes on. ``with m.watch() as changes: for change in
+        changes:``."""
+        return MapWatcher(self.client, self.keyspace, key, start_revision)
 
     def _lease(self, ttl: float | None, lease: LeaseLike) -> LeaseLike:
         """The lease of one write: a new one for ``ttl`` seconds, ``lease``, or the map's."""
         if ttl is not None:
             ttl = _check_lease_args(ttl, lease)
-            return leases_of(self.client, "ttl=").lease_grant(ttl)
+            return leases_of(self.client, "ttl=").lease_grant(ttl, timeout=self.timeout)
         return self.lease if lease is None else lease
 
     def _run(self, plan: TxnPlan[T]) -> T:
         """Send ``plan``'s Txn (KV.Txn) and return what its response answers."""
-        response = self.client.txn(plan.compare, plan.success, plan.failure)
+        response = self.client.txn(
+            plan.compare, plan.success, plan.failure, timeout=self.timeout
+        )
         self._note(response)
         return plan.result(response)
 
@@ -370,13 +474,15 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         """
         ks = self.keyspace
         data = ks.encode(key, value)
-        response = self.client.put(ks.full(key), data, lease=self._lease(ttl, lease))
+        response = self.client.put(
+            ks.full(key), data, lease=self._lease(ttl, lease), timeout=self.timeout
+        )
         self._note(response)
         return response.header.revision
 
     def delete(self, key: str) -> int:
         """Delete ``key`` (one DeleteRange) and return the revision; ``KeyError`` if missing."""
-        response = self.client.delete(self.keyspace.full(key))
+        response = self.client.delete(self.keyspace.full(key), timeout=self.timeout)
         self._note(response)
         if not response.deleted:
             raise KeyError(key)
@@ -440,7 +546,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         """
         ks = self.keyspace
         full = ks.full(key)
-        current = first_kv(self.client.get(full))
+        current = first_kv(self.client.get(full, timeout=self.timeout))
         while current is not None:
             value = ks.decode(key, current)
             attempt = self._run(writes.delete_if_unchanged(full, current.mod_revision))
@@ -457,7 +563,9 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         first key is tried)."""
         ks = self.keyspace
         while True:
-            response = self.client.get(ks.start, range_end=ks.end, limit=1)
+            response = self.client.get(
+                ks.start, range_end=ks.end, limit=1, timeout=self.timeout
+            )
             if not response.kvs:
                 raise KeyError(f"popitem(): map {self.prefix!r} is empty")
             kv = response.kvs[0]
@@ -495,7 +603,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
             _check_lease_args(ttl, lease)
         ks = self.keyspace
         full = ks.full(key)
-        current = first_kv(self.client.get(full))
+        current = first_kv(self.client.get(full, timeout=self.timeout))
         lease_used = self._lease(ttl, lease)
         for _ in range(retries + 1):
             if current is None:
@@ -528,7 +636,7 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         """Delete every key under the prefix: one DeleteRange over exactly the prefix's
         range (a sibling such as ``/ab`` of ``/a/`` is never touched). Returns the count."""
         ks = self.keyspace
-        response = self.client.delete(ks.start, range_end=ks.end)
+        response = self.client.delete(ks.start, range_end=ks.end, timeout=self.timeout)
         self._note(response)
         return response.deleted
 
@@ -565,18 +673,9 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
         write = writes.bulk_put(
             data, self.lease, self.limits, what=f"update of map {self.prefix!r}", atomic=atomic
         )
-        while (batch := write.next()) is not None:
-            try:
-                response = self.client.txn(success=batch)
-            except EtcdError as error:
-                failure = write.failed(error)
-                if failure is None:
-                    continue
-                if failure is error:
-                    raise
-                raise failure from error
-            self._note(response)
-            write.done(response.header.revision)
+        self.revision = (
+            map_apply.send_bulk(self.client, write, timeout=self.timeout) or self.revision
+        )
         return UpdateResult(len(data), write.transactions, write.transactions <= 1, write.revision)
 
     def transaction(
@@ -625,6 +724,134 @@ class EtcdMap(MapReader[V], MutableMappingBase[V]):
             self._note(response)
             return results[0]
 
+    # --- history, plans and validation ------------------------------------------------------
+
+    def history(
+        self, key: str, *, since: int | None = None, timeout: float | None = None
+    ) -> History[V]:
+        """Every change of ``key`` still in etcd's history, oldest first, as ``Version``s
+        (PUT with the decoded value, DELETE), across deletions and re-creations.
+
+        One Range (linearizable) reads the key now, at revision ``revision`` of the result;
+        then one watch from ``since`` (default: the earliest revision still stored) replays
+        the key's changes up to it, a response per page of up to 1,000 changes (etcd sends a
+        page per 100 ms), not a request per version. A key missing now whose history ends
+        the replay without a sign of its own waits 0.5 s for more. On the server, a replay
+        reads every change of the store since ``since`` (all keys, as any watch from a past
+        revision does): on a store that keeps a long history, pass ``since=``.
+
+        Without ``since``, a store compacted past the key's first changes gives what is
+        left: ``complete`` is False, ``earliest`` the compaction revision, and the first
+        version the one that survived it. With ``since`` before the compaction it raises
+        ``CompactedError`` whose ``compact_revision`` is where the history starts.
+        ``DeadlineExceededError`` after ``timeout`` seconds (default 60). The map's client
+        must have watches (a client or a namespace, not a leasing or ordering KV).
+        """
+        return map_history.history(
+            self.client, self.keyspace, key, since, timeout, rpc_timeout=self.timeout
+        )
+
+    def value_at(self, key: str, revision: int, default: Any = MISSING) -> V | Any:
+        """``key``'s value at ``revision`` (one Range at that revision); ``default``, or
+        ``KeyError`` without one, if it did not exist then. ``CompactedError`` once the store
+        is compacted past ``revision``."""
+        past = self.at(revision)
+        return (past[key] if default is MISSING else past.get(key, default))
+
+    def restore(self, key: str, revision: int) -> int:
+        """Write back the value ``key`` had at ``revision`` (its stored bytes), or delete the
+        key if it did not exist then, and return the write's revision: a Range at
+        ``revision``, a Range now, then one Txn comparing the key's mod_revision with the one
+        just read. ``ConflictError`` (nothing written) if the key changed in between. A key
+        already as it was is not written (the current revision is returned). The value goes
+        on the map's lease, not the one it had."""
+        written = map_history.restore(
+            self.client, self.keyspace, key, revision, self.lease, timeout=self.timeout
+        )
+        self.revision = written
+        return written
+
+    def restore_prefix(
+        self, revision: int, *, dry_run: bool = False, atomic: bool = False
+    ) -> Plan:
+        """Make the whole map as it was at ``revision``: ``apply(document, prune=True)`` of
+        its content at that revision (read in pages at that revision), so only keys that
+        differ are written, in batches (``atomic=False``) guarded as ``apply`` says. Returns
+        the ``Plan`` (with ``dry_run=True`` nothing is written). ``CompactedError`` once the
+        store is compacted past ``revision``; ``ValueDecodeError`` for a value of then that
+        does not decode."""
+        document = {key: value for key, value in self.at(revision).items()}
+        return self.apply(document, prune=True, atomic=atomic, dry_run=dry_run)
+
+    def plan(
+        self, document: Mapping[str, Any], *, prune: bool = False, flatten: str | None = None
+    ) -> Plan:
+        """What ``apply(document)`` would write, as a ``Plan`` (added, removed, changed,
+        unchanged count) computed at one revision: a paged pass over the prefix (Ranges at
+        one revision, like ``items()``); the document's values are encoded (validated) first.
+
+        ``document`` maps keys (relative to the map) to values; with ``flatten="/"`` nested
+        dicts become keys joined by it. ``prune=True`` removes the keys the document does not
+        have. A stored value that decodes equal to the document's is unchanged.
+        """
+        return map_apply.plan(
+            self.client, self.keyspace, document, prune=prune, flatten=flatten,
+            page_size=self.page_size, serializable=self.serializable, timeout=self.timeout,
+        )  # fmt: skip
+
+    def apply(
+        self,
+        document: Mapping[str, Any] | Plan,
+        *,
+        prune: bool = False,
+        atomic: bool = True,
+        dry_run: bool = False,
+        flatten: str | None = None,
+    ) -> Plan:
+        """Make the map equal to ``document`` (see ``plan``) writing only the keys that differ,
+        and return the ``Plan`` written (``dry_run=True``: computed, not written).
+
+        Given a ``Plan`` (one a person reviewed), exactly that plan is written, and only if
+        no key it writes was written since the plan's revision and every key it changes or
+        removes still exists: else ``ConflictError``, and nothing is written.
+
+        Parameters
+        ----------
+        document:
+            A mapping of keys to values, or a ``Plan`` from ``plan()`` of this map.
+        prune:
+            Also delete the keys the document does not have.
+        atomic:
+            One Txn (KV.Txn) whose compares also cover every key under the prefix: any
+            write under it since the plan's revision is a ``ConflictError`` (a key deleted
+            that the plan leaves unchanged is the one change a compare cannot see).
+            ``TooManyOpsError`` / ``RequestTooLargeError`` before sending if it cannot be
+            one Txn. With ``atomic=False``, Txns planned under the map's limits, each op
+            guarded alone; a failure after the first raises ``PartialWriteError`` (also
+            a ``ConflictError`` on a conflict) naming the keys written, as ``update`` does.
+        dry_run:
+            Compute the plan, write nothing.
+        flatten:
+            The separator nested dicts are joined with (None: the document is flat).
+        """
+        chosen = (
+            document if isinstance(document, Plan)
+            else self.plan(document, prune=prune, flatten=flatten)
+        )  # fmt: skip
+        if not dry_run:
+            written = map_apply.apply(
+                self.client, self.keyspace, chosen, atomic=atomic, lease=self.lease,
+                limits=self.limits, timeout=self.timeout,
+            )  # fmt: skip
+            self.revision = written or self.revision
+        return chosen
+
+    def validate(self) -> list[InvalidEntry]:
+        """An ``InvalidEntry`` (key, the decoder's message, mod_revision) for every key whose
+        stored value does not decode with the map's codec: one paged pass (Ranges at one
+        revision, like ``values()``), so memory is bounded by a page and the bad keys."""
+        return map_apply.validate(self.values(on_error="collect"), self.codec)
+
 
 def _check_lease_args(ttl: float, lease: LeaseLike) -> int:
     """The whole seconds of a write's ``ttl`` (``check_ttl``); ``ttl`` and ``lease`` together
@@ -652,7 +879,7 @@ class Editing(Generic[V]):
     def __enter__(self) -> V:
         m, key = self._map, self.key
         ks = m.keyspace
-        kvs = (m.client.get(ks.full(key))).kvs
+        kvs = (m.client.get(ks.full(key), timeout=m.timeout)).kvs
         if kvs:
             self.value, self.revision = ks.decode(key, kvs[0]), kvs[0].mod_revision
         elif self._default is MISSING:

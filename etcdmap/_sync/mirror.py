@@ -22,15 +22,18 @@ the indexes (``_core.mirror_index``, kept by the store) and persistence
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
 
 from .._backends._mirror import Guard, MirrorBase
 from .._backends.threads import settle
+from .._core.changes import ChangeFilter
 from .._core.checks import check_client, check_seconds
 from .._core.errors import ClientClosedError, EtcdError
-from .._core.mapping import MISSING, UpdateResult
+from .._core.frames import import_pandas, to_frame
+from .._core.history import History
+from .._core.mapping import MISSING, Preview, UpdateResult, local_preview
 from .._core.mirror import (
     Batch,
     Consistency,
@@ -41,6 +44,10 @@ from .._core.mirror import (
     check_consistency,
 )
 from .._core.mirror_file import MirrorFile
+from .._core.plan import Plan, plan_from_copy
+from .._core.search import Search, search_local
+from .._core.stats import Stats, StatsTally
+from .._core.validate import InvalidEntry, invalid_entry
 from .kv import WatchKV, watch_kv_of
 from .mapping import EtcdMap
 from .mirror_feeds import Changes, Feed, Feeds, MirrorSubscription
@@ -182,16 +189,18 @@ class Mirror(MirrorBase[V]):
         if getattr(client, "_closed", False):
             raise ClientClosedError(f"{client!r} is closed: a mirror needs an open client")
         self.client = client
+        timeout = check_seconds(timeout, "timeout")
+        #: The map the mirror writes through; its RPCs are bounded by the mirror's ``timeout``
+        #: (setting ``timeout`` sets the map's too; ``map.timeout`` can then be set apart).
         self.map: EtcdMap[V] = EtcdMap(
             client, prefix, value_type=value_type, codec=codec, key_codec=key_codec,
-            page_size=page_size, lease=lease,
+            page_size=page_size, lease=lease, timeout=timeout,
         )  # fmt: skip
         keyspace = self.map.keyspace
         self.prefix = keyspace.name
         self.codec = keyspace.codec
         self.consistency = check_consistency(consistency)
         self.keys_only = keys_only
-        timeout = check_seconds(timeout, "timeout")
         self.progress_interval = check_seconds(progress_interval, "progress_interval")
         self.degraded_after = check_seconds(degraded_after, "degraded_after")
         self._file = MirrorFile(persist, keyspace, keys_only)
@@ -227,7 +236,7 @@ class Mirror(MirrorBase[V]):
         constructor. (A method here, not on the map, so the map module needs no mirror.)"""
         ks = m.keyspace
         return cls(
-            watch_kv_of(m.client, "a mirror"), ks.prefix, codec=ks.codec, key_codec=ks.key_codec,
+            watch_kv_of(m.client, "a mirror"), ks.argument, codec=ks.codec, key_codec=ks.key_codec,
             lease=m.lease, **options,
         )
 
@@ -304,7 +313,7 @@ class Mirror(MirrorBase[V]):
 
     @timeout.setter
     def timeout(self, seconds: float) -> None:
-        self._status.timeout = check_seconds(seconds, "timeout")
+        self._status.timeout = self.map.timeout = check_seconds(seconds, "timeout")
 
     @property
     def lag(self) -> int:
@@ -423,18 +432,84 @@ class Mirror(MirrorBase[V]):
         *,
         debounce: float = 0.0,
         max_wait: float | None = None,
+        keys: Iterable[str] | None = None,
+        prefix: str | None = None,
+        only_changes: bool = True,
     ) -> MirrorSubscription:
         """Call ``callback(batch)`` for every batch applied from now on (one per revision,
         or one per quiet period of ``debounce`` seconds, at most ``max_wait`` apart), from a
         worker of its own: never on the watch reader; a callback that raises is logged and
-        the mirror goes on. Returns a handle with ``cancel()``."""
+        the mirror goes on. Returns a handle with ``cancel()``.
+
+        A batch holds only the changes of ``keys`` and of the keys under ``prefix``
+        (relative to the mirror's; every key when neither is given) and, with
+        ``only_changes`` (the default), no put that stored a value equal to the one before;
+        a batch left with no change is not delivered. A value that does not decode arrives
+        as an ``INVALID`` change carrying the error."""
         feed = self._feeds.attach(debounce, max_wait)
-        return MirrorSubscription(self._feeds, callback, feed)
+        chosen = ChangeFilter(keys, prefix, only_changes).wrap(callback)
+        return MirrorSubscription(self._feeds, chosen, feed)
 
     def changes(self, *, debounce: float = 0.0, max_wait: float | None = None) -> Changes:
         """An iterator of the batches applied from now on (``debounce`` as for
         ``subscribe``); it ends when the mirror closes. Unconsumed batches are queued."""
         return Changes(self._feeds, self._feeds.attach(debounce, max_wait))
+
+    # --- search, stats, change feeds and views --------------------------------------------
+
+    def search(
+        self, pattern: str, *, keys: bool = True, values: bool = False, regex: bool = False
+    ) -> Iterator[tuple[str, V]]:
+        """``EtcdMap.search`` over the local copy (no RPC): the matching ``(key,
+        value)`` pairs of an atomic copy, in key order. ``MirrorDegradedError`` as for the
+        mapping reads."""
+        search = Search(pattern, keys=keys, values=values, regex=regex)
+        if values and self.keys_only:
+            raise ValueError("a keys_only mirror holds no values to search: values=False")
+        self._copy()
+        return search_local(self.local_snapshot().data, search)
+
+    def stats(self, depth: int = 1, *, values: bool | None = None) -> Stats:
+        """``EtcdMap.stats`` of the local copy (no RPC). The mirror keeps decoded
+        values, not their bytes, so value bytes are what the codec encodes each value to
+        (the cost of encoding the copy once); ``values`` defaults to whether the mirror
+        holds values as stored (not with ``keys_only`` or ``transform``), where only keys
+        are counted."""
+        stored = not (self.keys_only or self._store.transform)
+        if values and not stored:
+            raise ValueError("this mirror does not hold values as stored: values=False")
+        snapshot = self.local_snapshot()
+        tally = StatsTally(self.map.keyspace, depth, stored if values is None else values)
+        tally.add_local(snapshot.data)
+        return tally.result(snapshot.revision)
+
+    def to_pandas(self, depth: int = 2) -> Any:
+        """``EtcdMap.to_pandas`` of the local copy (no RPC), in key order; no
+        ``mod_revision`` column (the mirror keeps one revision for the whole copy, in
+        ``attrs["revision"]``)."""
+        import_pandas()
+        snapshot = self.local_snapshot()
+        data = snapshot.data
+        return to_frame(((key, data[key], None) for key in sorted(data)), snapshot.revision, depth)
+
+    def preview(self, limit: int = 10) -> Preview:
+        """The count and the first ``limit`` keys of the local copy with their values (no
+        RPC): what the notebook and IPython displays show."""
+        with self._guard:
+            return local_preview(
+                f"{type(self).__name__} [{self.state.value}]", self.prefix, self.codec,
+                self._store.data, self.revision, limit,
+            )  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        return self.preview()._repr_html_()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self) if cycle else self.preview().text())
+
+    def _ipython_key_completions_(self) -> list[str]:
+        with self._guard:
+            return sorted(self._store.data)
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -482,6 +557,87 @@ class Mirror(MirrorBase[V]):
         deleted = self.map.clear()
         self._status.wrote(self.map.revision)
         return deleted
+
+    # --- history, plans and validation ------------------------------------------------------
+
+    def history(
+        self, key: str, *, since: int | None = None, timeout: float | None = None
+    ) -> History[V]:
+        """``EtcdMap.history`` of the mirror's map (a Range, then a watch replay)."""
+        return self.map.history(key, since=since, timeout=timeout)
+
+    def value_at(self, key: str, revision: int, default: Any = MISSING) -> Any:
+        """``EtcdMap.value_at`` of the mirror's map (one Range at ``revision``)."""
+        return self.map.value_at(key, revision, default)
+
+    def restore(self, key: str, revision: int) -> int:
+        """``EtcdMap.restore`` (``ConflictError`` as there), returning once the copy
+        shows the write (``MirrorLagError`` as for ``set``)."""
+        return self._status.wrote(self.map.restore(key, revision))
+
+    def restore_prefix(
+        self, revision: int, *, dry_run: bool = False, atomic: bool = False
+    ) -> Plan:
+        """``EtcdMap.restore_prefix``, returning once the copy shows the writes."""
+        plan = self.map.restore_prefix(revision, dry_run=dry_run, atomic=atomic)
+        if plan.writes and not dry_run:
+            self._status.wrote(self.map.revision)
+        return plan
+
+    def plan(
+        self, document: Mapping[str, Any], *, prune: bool = False, flatten: str | None = None
+    ) -> Plan:
+        """``EtcdMap.plan`` computed from the local copy, after waiting as the mirror's
+        ``consistency`` says (no Range); guarded, when applied, by the copy's revision. A
+        ``keys_only`` mirror, or one with a ``transform``, asks the map (a paged pass)."""
+        if self.keys_only or self._store.transform is not None:
+            return self.map.plan(document, prune=prune, flatten=flatten)
+        self.barrier()
+        with self._guard:
+            store = self._store
+            revision, data, invalid = store.revision, dict(store.data), dict(store.invalid)
+        return plan_from_copy(
+            self.map.keyspace, document, prune=prune, flatten=flatten, revision=revision,
+            data=data, invalid=invalid,
+        )  # fmt: skip
+
+    def apply(
+        self,
+        document: Mapping[str, Any] | Plan,
+        *,
+        prune: bool = False,
+        atomic: bool = True,
+        dry_run: bool = False,
+        flatten: str | None = None,
+    ) -> Plan:
+        """``EtcdMap.apply`` of a plan from the local copy (``plan``), or of the
+        ``Plan`` given, returning once the copy shows the writes.
+
+        Parameters
+        ----------
+        document:
+            A mapping of keys to values, or a ``Plan`` of this mirror or its map.
+        prune, atomic, dry_run, flatten:
+            As for ``EtcdMap.apply``.
+        """
+        chosen = (
+            document if isinstance(document, Plan)
+            else self.plan(document, prune=prune, flatten=flatten)
+        )  # fmt: skip
+        self.map.apply(chosen, atomic=atomic, dry_run=dry_run)
+        if chosen.writes and not dry_run:
+            self._status.wrote(self.map.revision)
+        return chosen
+
+    def validate(self) -> list[InvalidEntry]:
+        """An ``InvalidEntry`` for every key of the copy whose value does not decode (or whose
+        ``transform`` failed), in key order, after waiting as ``consistency`` says (no RPC)."""
+        self.barrier()
+        codec = self.map.codec
+        return [
+            invalid_entry(key, bad.data, bad.revision, codec, bad.error)
+            for key, bad in sorted(self.invalid.items())
+        ]
 
     # --- persistence --------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterable, Callable
 from typing import Any
 
 import etcdmap
-from etcdmap import AsyncClient
+from etcdmap import AsyncClient, AsyncKV, Op
 from etcdmap.metrics import ClientHooks
 from etcdmap.testing import EtcdServer, find_binary
 from etcdmap.testing.nemeses import frozen
@@ -112,3 +112,21 @@ class KVCalls(ClientHooks):
     def rpc_finished(self, method: str, code: str, seconds: float, state: object) -> None:
         if method.startswith("KV/"):
             self.codes.append((method, code))
+
+
+class Intruder(AsyncKV):
+    """A KV that lets another writer in just before its ``txn_number``-th Txn: ``write()``
+    runs on the real client first (a concurrent writer, made deterministic)."""
+
+    def __init__(self, client: AsyncClient, write: Any, txn_number: int = 1) -> None:
+        self.client = client
+        self._write = write
+        self._txns = 0
+        self._at = txn_number
+
+    async def do(self, op: Op[Any], *, timeout: float | None = None) -> Any:
+        if op.kind == "txn":
+            self._txns += 1
+            if self._txns == self._at:
+                await self._write()
+        return await self.client.do(op, timeout=timeout)

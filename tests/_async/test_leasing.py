@@ -12,7 +12,9 @@ import time
 import pytest
 
 from etcdmap import AsyncClient, AsyncLeasingKV, Compare, Op
+from etcdmap.errors import DeadlineExceededError
 from etcdmap.testing import EtcdServer
+from etcdmap.testing.nemeses import frozen
 
 from .helpers import KVCalls
 
@@ -109,3 +111,26 @@ async def test_plain_writes_invalidate_the_cache(
         assert (await kv.get(etcd_prefix + "leased")).kvs[0].value == b"x"
         assert kv.held == 1
         await async_etcd_client.lease_revoke(lease)
+
+
+async def test_first_calls_end_at_their_timeout_while_the_server_is_frozen(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    """The first call starts the leasing session (a watch of the leasing prefix and a lease
+    grant): while the server answers nothing, it still ends at its timeout, typed, and the
+    client works once the server is back."""
+    key = etcd_prefix + "frozen"
+    async with AsyncClient(etcd_server.endpoints) as client:
+        kv = AsyncLeasingKV(client, etcd_prefix + "leasing-frozen/")
+        with frozen(etcd_server, thaw_after=8):
+            for write in (False, True):
+                started = time.monotonic()
+                with pytest.raises(DeadlineExceededError):
+                    if write:
+                        await kv.put(key, "v", timeout=1)
+                    else:
+                        await kv.get(key, timeout=1)
+                assert time.monotonic() - started < 3
+        await kv.put(key, "v", timeout=10)
+        assert (await kv.get(key, timeout=10)).kvs[0].value == b"v"
+        await kv.aclose()

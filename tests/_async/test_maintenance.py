@@ -72,6 +72,23 @@ async def test_alarms(async_etcd_client: AsyncClient) -> None:
         await async_etcd_client.alarm_disarm(alarm="full")  # type: ignore[arg-type]
 
 
+async def test_alarm_activate_raises_an_alarm_that_stops_writes(
+    async_etcd_client: AsyncClient, etcd_prefix: str
+) -> None:
+    member_id = (await async_etcd_client.status()).header.member_id
+    try:
+        raised = await async_etcd_client.alarm_activate(member_id)
+        assert [(a.member_id, a.alarm) for a in raised.alarms] == [(member_id, "nospace")]
+        assert (await async_etcd_client.alarm_list()).alarms == raised.alarms
+        with pytest.raises(etcdmap.errors.NoSpaceError):
+            await async_etcd_client.put(etcd_prefix + "k", "v")
+    finally:
+        await async_etcd_client.alarm_disarm()
+    assert (await async_etcd_client.alarm_list()).alarms == []
+    with pytest.raises(ValueError, match="member_id"):
+        await async_etcd_client.alarm_activate(-1)
+
+
 @pytest.mark.etcd_version(">=3.5", reason="etcdutl is new in etcd 3.5")
 async def test_snapshot_to_a_path_checked_by_etcdutl(
     async_etcd_client: AsyncClient, etcd_prefix: str, tmp_path: Path

@@ -243,6 +243,25 @@ async def test_watch_start_timeout_on_a_frozen_server(etcd_server: EtcdServer, e
         await watch_still_works(c, etcd_prefix + "after")
 
 
+async def test_first_watch_and_session_end_at_their_timeout_on_a_frozen_server(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    """The client's first stream is opened on a frozen server, which accepted the connection
+    but answers nothing: the watch start and the session's lease grant still end at their
+    timeouts (the server runs again later, so a wait that ignored them would end there)."""
+    async with AsyncClient(etcd_server.endpoints) as c:
+        with frozen(etcd_server, thaw_after=8):
+            started = time.monotonic()
+            with pytest.raises(etcdmap.DeadlineExceededError, match="watch"):
+                await c.watch(etcd_prefix + "k").start(timeout=1.0)
+            assert time.monotonic() - started < 1.0 + SLACK
+            started = time.monotonic()
+            with pytest.raises(etcdmap.DeadlineExceededError):
+                await AsyncSession(c, ttl=5).start(timeout=1.0)
+            assert time.monotonic() - started < 1.0 + SLACK
+        await watch_still_works(c, etcd_prefix + "after-first")
+
+
 async def wait_frozen_while_waiting(
     server: EtcdServer, client: AsyncClient, prefix: str, call: Any, timeout: float
 ) -> Any:
@@ -316,6 +335,25 @@ async def test_mirror_waits_time_out_on_a_frozen_server(etcd_server: EtcdServer,
                 with pytest.raises(TimeoutError):
                     await mirror.wait_for(revision + 1000, timeout=1.0)
                 assert time.monotonic() - started < 1.0 + SLACK
+
+
+async def test_mirror_and_map_writes_end_at_their_timeout_on_a_frozen_server(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    """A write through a mirror is bounded by the mirror's ``timeout`` (its RPC too, not only
+    the wait for the copy), and a map's RPCs by the map's ``timeout``: typed errors that say
+    the outcome is unknown, on a client that has no default timeout."""
+    async with AsyncClient(etcd_server.endpoints) as c:
+        m = etcdmap.AsyncEtcdMap(c, etcd_prefix + "map/", codec=etcdmap.codecs.Str(), timeout=1.0)
+        await m.set("k", "v")
+        async with AsyncMirror(c, etcd_prefix + "mirror/", timeout=1.0) as mirror:
+            await mirror.wait_synced(timeout=5)
+            with frozen(etcd_server, thaw_after=8):
+                for write in (lambda: mirror.set("k", b"v"), lambda: m.set("k", "w"), lambda: m.get("k")):
+                    started = time.monotonic()
+                    with pytest.raises(etcdmap.errors.DeadlineExceededError):
+                        await write()
+                    assert time.monotonic() - started < 1.0 + SLACK
 
 
 async def test_stopping_a_prefix_copy_on_a_frozen_server(etcd_server: EtcdServer, etcd_prefix: str) -> None:

@@ -13,7 +13,9 @@ import time
 import pytest
 
 from etcdmap import Client, LeasingKV, Compare, Op
+from etcdmap.errors import DeadlineExceededError
 from etcdmap.testing import EtcdServer
+from etcdmap.testing.nemeses import frozen
 
 from .helpers import KVCalls
 
@@ -110,3 +112,26 @@ def test_plain_writes_invalidate_the_cache(
         assert (kv.get(etcd_prefix + "leased")).kvs[0].value == b"x"
         assert kv.held == 1
         etcd_client.lease_revoke(lease)
+
+
+def test_first_calls_end_at_their_timeout_while_the_server_is_frozen(
+    etcd_server: EtcdServer, etcd_prefix: str
+) -> None:
+    """The first call starts the leasing session (a watch of the leasing prefix and a lease
+    grant): while the server answers nothing, it still ends at its timeout, typed, and the
+    client works once the server is back."""
+    key = etcd_prefix + "frozen"
+    with Client(etcd_server.endpoints) as client:
+        kv = LeasingKV(client, etcd_prefix + "leasing-frozen/")
+        with frozen(etcd_server, thaw_after=8):
+            for write in (False, True):
+                started = time.monotonic()
+                with pytest.raises(DeadlineExceededError):
+                    if write:
+                        kv.put(key, "v", timeout=1)
+                    else:
+                        kv.get(key, timeout=1)
+                assert time.monotonic() - started < 3
+        kv.put(key, "v", timeout=10)
+        assert (kv.get(key, timeout=10)).kvs[0].value == b"v"
+        kv.close()

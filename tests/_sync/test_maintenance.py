@@ -73,6 +73,23 @@ def test_alarms(etcd_client: Client) -> None:
         etcd_client.alarm_disarm(alarm="full")  # type: ignore[arg-type]
 
 
+def test_alarm_activate_raises_an_alarm_that_stops_writes(
+    etcd_client: Client, etcd_prefix: str
+) -> None:
+    member_id = (etcd_client.status()).header.member_id
+    try:
+        raised = etcd_client.alarm_activate(member_id)
+        assert [(a.member_id, a.alarm) for a in raised.alarms] == [(member_id, "nospace")]
+        assert (etcd_client.alarm_list()).alarms == raised.alarms
+        with pytest.raises(etcdmap.errors.NoSpaceError):
+            etcd_client.put(etcd_prefix + "k", "v")
+    finally:
+        etcd_client.alarm_disarm()
+    assert (etcd_client.alarm_list()).alarms == []
+    with pytest.raises(ValueError, match="member_id"):
+        etcd_client.alarm_activate(-1)
+
+
 @pytest.mark.etcd_version(">=3.5", reason="etcdutl is new in etcd 3.5")
 def test_snapshot_to_a_path_checked_by_etcdutl(
     etcd_client: Client, etcd_prefix: str, tmp_path: Path

@@ -406,6 +406,7 @@ def test_a_write_whose_copy_lags_says_it_was_applied_and_at_which_revision(
     c = etcd_client
     with Mirror(c, etcd_prefix) as m:
         m.timeout = 1e-6  # a write now waits a microsecond at most for the copy to show it
+        m.map.timeout = 10  # ... but its Put may take as long as it needs
         lagged = None
         for i in range(300):  # the watch often beats the Put's answer: then no wait at all
             try:
