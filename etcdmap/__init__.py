@@ -8,6 +8,8 @@ elections, recipes), ``etcdmap.lease``, ``etcdmap.watch`` (watch handles), ``etc
 cluster), ``etcdmap.codecs``, ``etcdmap.metrics``, ``etcdmap.naming`` and ``etcdmap.testing``.
 """
 
+from importlib import metadata as _metadata
+
 # The public modules of the names a client hands back, first: each makes itself the
 # __module__ of the names it exports (etcdmap.errors.CompactedError, also importable from
 # here), whichever one users import. etcdmap.naming, metrics and testing load on demand.
@@ -76,7 +78,11 @@ from .errors import (
     ValueEncodeError,
 )
 
-__version__ = "0.1.0"
+try:
+    # Single source: setup.cfg's version, as installed.
+    __version__: str = _metadata.version("etcdmap")
+except _metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "AsyncClient",

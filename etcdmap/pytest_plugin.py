@@ -19,6 +19,18 @@ async_etcd_client
     (only when pytest-asyncio is installed).
 etcd_prefix
     Function scope: a unique key prefix for the test.
+
+Options and markers
+-------------------
+``--etcd-binary=PATH``
+    Run the servers of the session with this etcd binary (etcdctl is looked up next to it);
+    the same as setting ``ETCDMAP_ETCD_BINARY``.  The report header names the version.
+    Write it with ``=``: pytest finds its rootdir and configuration before it loads this
+    plugin, and would take a separate ``PATH`` for a test path.
+``@pytest.mark.etcd_version(">=3.5", reason="...")``
+    The test needs an etcd server whose version matches the spec (comma-separated clauses,
+    see :func:`etcdmap.testing._flags.version_matches`): on another version it is skipped,
+    the reason saying which version it needs and which one runs.
 """
 
 from __future__ import annotations
@@ -33,10 +45,56 @@ from typing import Any
 
 import pytest
 
-from etcdmap.testing import EtcdCluster, EtcdServer, ExternalEtcd
+from etcdmap.testing import (
+    BINARY_ENV_VAR,
+    EtcdBinaryNotFoundError,
+    EtcdCluster,
+    EtcdServer,
+    ExternalEtcd,
+    etcd_version,
+    find_binary,
+)
+from etcdmap.testing._flags import format_version, version_matches
 
 #: Comma-separated ``host:port`` list of an already running etcd to test against.
 ENDPOINTS_ENV_VAR = "ETCDMAP_TEST_ENDPOINTS"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--etcd-binary",
+        default=None,
+        help=f"etcd binary the test servers run (sets {BINARY_ENV_VAR}; etcdctl next to it)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "etcd_version(spec, reason=''): needs an etcd server version matching spec "
+        "(e.g. '>=3.5'); skipped with the reason on another version",
+    )
+    binary = config.getoption("--etcd-binary")
+    if binary:
+        os.environ[BINARY_ENV_VAR] = os.path.abspath(binary)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    try:
+        return f"etcd server: {format_version(etcd_version())} at {find_binary('etcd')}"
+    except (EtcdBinaryNotFoundError, ValueError) as exc:
+        return f"etcd server: none ({exc})"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("etcd_version"):
+        spec = mark.args[0]
+        version = etcd_version()
+        if not version_matches(version, spec):
+            why = mark.kwargs.get("reason", "")
+            pytest.skip(
+                f"needs etcd {spec}{': ' + why if why else ''}; running {format_version(version)}"
+            )
 
 
 def _etcdmap() -> ModuleType:

@@ -33,6 +33,12 @@ WRONG_NAME = (
     "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:2379: Custom "
     "verification check failed with error: UNAUTHENTICATED: Hostname Verification Check failed."
 )
+# etcd 3.4.23 (Go 1.19, TLS 1.3): the refusal of a missing client certificate comes after the
+# client's side of the handshake, as an alert where the first record is read.
+NO_CLIENT_CERT_TLS13 = (
+    "failed to connect to all addresses; last error: UNAVAILABLE: ipv4:127.0.0.1:54029: "
+    "Unwrap failed (TSI_DATA_CORRUPTED)"
+)
 NOT_TLS = (
     "failed to connect to all addresses; last error: UNAVAILABLE: ipv4:127.0.0.1:2379: "
     "Handshake read failed (Socket closed)"
@@ -127,6 +133,7 @@ def test_clients_check_tls_when_built(pem: dict[str, str]) -> None:
     ("details", "hint", "permanent"),
     [
         (NO_CLIENT_CERT, "refused the client certificate", True),
+        (NO_CLIENT_CERT_TLS13, "client certificate", True),
         (UNTRUSTED, "not signed by a trusted CA", True),
         (WRONG_NAME, "server_name", True),
         (NOT_TLS, "does the server serve TLS", False),

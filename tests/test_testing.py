@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import etcdmap
 from etcdmap import testing
 from etcdmap.testing import (
     EtcdBinaryNotFoundError,
@@ -44,6 +45,7 @@ def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
 PUBLIC_NAMES = [
     "BINARY_ENV_VAR",
     "Certificates",
+    "ETCDCTL_BINARY_ENV_VAR",
     "EtcdBinaryNotFound",
     "EtcdBinaryNotFoundError",
     "EtcdCluster",
@@ -52,6 +54,8 @@ PUBLIC_NAMES = [
     "EtcdStartError",
     "ExternalEtcd",
     "ServerTLS",
+    "UnsupportedFlagError",
+    "etcd_version",
     "find_binary",
     "generate_certificates",
     "run_etcdctl",
@@ -125,7 +129,17 @@ def server() -> Iterator[EtcdServer]:
 # --------------------------------------------------------------------------- binaries
 
 
-@pytest.mark.parametrize("name", ["etcd", "etcdctl", "etcdutl"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "etcd",
+        "etcdctl",
+        pytest.param(
+            "etcdutl",
+            marks=pytest.mark.etcd_version(">=3.5", reason="etcdutl is new in etcd 3.5"),
+        ),
+    ],
+)
 def test_find_binary(name: str) -> None:
     path = find_binary(name)
     assert os.path.basename(path) == name
@@ -149,6 +163,53 @@ def test_find_binary_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
         find_binary("etcd")
     with pytest.raises(ValueError):
         find_binary("bash")
+
+
+def test_etcdctl_binary_env_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    etcdctl = find_binary("etcdctl")
+    monkeypatch.setenv(testing.BINARY_ENV_VAR, str(tmp_path / "etcd"))
+    monkeypatch.setenv(testing.ETCDCTL_BINARY_ENV_VAR, etcdctl)
+    assert find_binary("etcdctl") == str(Path(etcdctl).resolve())
+    monkeypatch.setenv(testing.ETCDCTL_BINARY_ENV_VAR, str(tmp_path / "etcdctl"))
+    with pytest.raises(EtcdBinaryNotFoundError, match="ETCDMAP_ETCDCTL_BINARY"):
+        find_binary("etcdctl")
+
+
+def test_binary_parameter_names_the_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(EtcdBinaryNotFoundError, match=r"etcd='.*/nowhere/etcd'"):
+        EtcdServer(binary=tmp_path / "nowhere" / "etcd")
+    with pytest.raises(EtcdBinaryNotFoundError, match="nowhere"):
+        EtcdCluster(binary=tmp_path / "nowhere" / "etcd")
+
+
+#: etcd binaries of other versions to start (os.pathsep-separated; CI sets it from
+#: ``scripts/etcd-servers``), besides the default one.
+SERVERS_ENV_VAR = "ETCDMAP_TEST_ETCD_BINARIES"
+OTHER_BINARIES = [p for p in os.environ.get(SERVERS_ENV_VAR, "").split(os.pathsep) if p]
+
+
+@pytest.mark.parametrize(
+    "binary",
+    [None, *OTHER_BINARIES]
+    if OTHER_BINARIES
+    else [
+        None,
+        pytest.param(
+            "",
+            marks=pytest.mark.skip(reason=f"{SERVERS_ENV_VAR} unset: no other etcd versions"),
+        ),
+    ],
+)
+def test_starts_each_etcd_version(binary: str | None) -> None:
+    with EtcdServer(binary=binary) as srv:
+        reported = subprocess.run(
+            [find_binary("etcd", etcd=binary), "--version"], capture_output=True, text=True
+        ).stdout
+        assert f"etcd Version: {'.'.join(map(str, srv.version))}" in reported
+        assert f"etcdctl version: {'.'.join(map(str, srv.version))}" in srv.etcdctl("version")
+        with etcdmap.Client(srv.endpoints) as client:
+            client.put(b"/versions/k", b"v")
+            assert client.get(b"/versions/k").kvs[0].value == b"v"
 
 
 # --------------------------------------------------------------------------- single server
@@ -270,11 +331,15 @@ def test_member_constructor_checks_its_arguments() -> None:
     with pytest.raises(ValueError, match="client_port=None and peer_port=1"):
         EtcdServer(peer_port=1)
     with pytest.raises(ValueError, match=r"initial_cluster=\{'b'"):
-        EtcdServer(name="a", client_port=1, peer_port=2, initial_cluster={"b": "http://127.0.0.1:2"})
+        EtcdServer(
+            name="a", client_port=1, peer_port=2, initial_cluster={"b": "http://127.0.0.1:2"}
+        )
     with pytest.raises(ValueError, match="peer_port=None"):
         EtcdServer(name="a", initial_cluster={"a": "http://127.0.0.1:2"})
     with pytest.raises(ValueError, match="its peer URL"):
-        EtcdServer(name="a", client_port=1, peer_port=3, initial_cluster={"a": "http://127.0.0.1:2"})
+        EtcdServer(
+            name="a", client_port=1, peer_port=3, initial_cluster={"a": "http://127.0.0.1:2"}
+        )
 
 
 def test_frozen_server_answers_nothing_until_thawed(server: EtcdServer) -> None:
@@ -437,7 +502,9 @@ def test_plugin_prefix_unique(run: int, etcd_prefix: str, request: pytest.Fixtur
     assert other == etcd_prefix  # one value per test
     assert "test_plugin_prefix_unique" in etcd_prefix
     # the test's name, then a random part: two runs of one test never share a prefix
-    assert re.fullmatch(rf"/etcdmap-test/test_plugin_prefix_unique_{run}-[0-9a-f]{{8}}/", etcd_prefix)
+    assert re.fullmatch(
+        rf"/etcdmap-test/test_plugin_prefix_unique_{run}-[0-9a-f]{{8}}/", etcd_prefix
+    )
     assert etcd_prefix not in PREFIXES_SEEN
     PREFIXES_SEEN.append(etcd_prefix)
 

@@ -159,9 +159,12 @@ class AsyncMirrorLoop:
 
     async def _watch(self) -> None:
         ks, status = self.keyspace, self.status
+        # From the copy's own revision, not the next one: etcd >= 3.5.22 (3.4.38, 3.6.2)
+        # answers no progress request while a watch of the stream starts in the future, which
+        # the next revision is when nobody writes. The event at that revision, if any, is
+        # already in the copy: ``store.apply`` skips it.
         watcher = self.client.watch(
-            ks.start, range_end=ks.end, start_revision=self.store.revision + 1,
-            progress_notify=True,
+            ks.start, range_end=ks.end, start_revision=self.store.revision, progress_notify=True,
         )  # fmt: skip
         self._watcher = watcher  # before start(): stop() cancels a start nothing answers
         status.watching = True

@@ -176,6 +176,11 @@ _TLS_FAILURES = [
     ("CERTIFICATE_REQUIRED", "the server requires a client certificate; set "
      "TLSConfig(cert_file=..., key_file=...)", True),
     ("UNKNOWN_CA", "the server does not trust the CA of the client certificate", True),
+    # TLS 1.3 (etcd 3.4.23's Go): the server's refusal comes after the client's handshake,
+    # as an alert where the first record is read.
+    ("Unwrap failed", "the server ended TLS after the handshake, which is how TLS 1.3 refuses "
+     "a missing or untrusted client certificate; with --client-cert-auth it needs "
+     "TLSConfig(cert_file=..., key_file=...) signed by its --trusted-ca-file", True),
     ("Handshake read failed", "no TLS answer; does the server serve TLS on this port?", False),
     ("andshake failed", "check the certificates and that the server serves TLS", False),
 ]

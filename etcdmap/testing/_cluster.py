@@ -41,6 +41,8 @@ class EtcdCluster(EtcdctlRunner):
         partition nemeses of :mod:`etcdmap.testing.nemeses` can isolate a member
         or cut the link between two.  :attr:`endpoints` are then the proxies';
         the harness's own ``etcdctl`` calls go to the members directly.
+    binary : str or os.PathLike, optional
+        The etcd binary of every member, as for :class:`EtcdServer`.
 
     Notes
     -----
@@ -65,6 +67,7 @@ class EtcdCluster(EtcdctlRunner):
         start_timeout: float = 60.0,
         tls: ServerTLS | None = None,
         proxied: bool = False,
+        binary: str | os.PathLike[str] | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("cluster size must be at least 1")
@@ -82,7 +85,7 @@ class EtcdCluster(EtcdctlRunner):
         self.peer_proxies: list[TcpProxy] = []
         """With ``proxied=True``: the proxy in front of each member's peer port; it knows
         which member dialled each connection, so a rule can target one peer."""
-        find_binary("etcd")
+        self._etcd = find_binary("etcd", etcd=binary)
 
     @property
     def endpoints(self) -> list[str]:
@@ -174,6 +177,7 @@ class EtcdCluster(EtcdctlRunner):
                 cluster_token=token,
                 advertise_client_port=shown[2 * i],
                 advertise_peer_port=shown[2 * i + 1],
+                binary=self._etcd,
             )
             for i, name in enumerate(names)
         ]
@@ -204,6 +208,8 @@ class EtcdCluster(EtcdctlRunner):
         """Let every proxy pass all traffic again, without delay (no-op when not proxied)."""
         if self._proxies is not None:
             self._proxies.heal()
+    def _etcdctl_binary(self) -> str:
+        return find_binary("etcdctl", etcd=self._etcd)
 
     def kill(self, member: int | EtcdServer, sig: int = signal.SIGKILL) -> None:
         """Kill one member (by index or object) with `sig` and reap it; its data is kept."""

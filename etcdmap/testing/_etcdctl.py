@@ -45,6 +45,7 @@ def run_etcdctl(
     check: bool = True,
     timeout: float = 30,
     tls: ServerTLS | None = None,
+    binary: str | None = None,
 ) -> str:
     """Run ``etcdctl --endpoints=... *args`` and return its stdout.
 
@@ -63,13 +64,15 @@ def run_etcdctl(
     tls : ServerTLS, optional
         The servers' TLS: etcdctl then gets ``--cacert`` and, when the servers
         require client certificates, ``--cert`` and ``--key``.
+    binary : str, optional
+        The etcdctl binary; by default ``find_binary("etcdctl")``.
 
     Returns
     -------
     str
         etcdctl's standard output.
     """
-    cmd = [find_binary("etcdctl"), f"--endpoints={','.join(endpoints)}"]
+    cmd = [binary or find_binary("etcdctl"), f"--endpoints={','.join(endpoints)}"]
     cmd += [] if tls is None else tls.etcdctl_args()
     cmd += args
     env = child_env("ETCDCTL_")
@@ -113,6 +116,10 @@ class EtcdctlRunner(ABC):
     def _etcdctl_endpoints(self) -> list[str]:
         """The client URLs ``etcdctl`` is pointed at."""
 
+    def _etcdctl_binary(self) -> str:
+        """The etcdctl binary: by default :func:`find_binary`'s."""
+        return find_binary("etcdctl")
+
     def etcdctl(
         self,
         *args: str,
@@ -137,4 +144,5 @@ class EtcdctlRunner(ABC):
             check=check,
             timeout=timeout,
             tls=self.tls,
+            binary=self._etcdctl_binary(),
         )

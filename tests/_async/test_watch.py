@@ -57,7 +57,9 @@ async def test_history_replay_from_start_revision(async_etcd_client: AsyncClient
 async def test_request_progress_on_a_quiet_watch(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
     c = async_etcd_client
     revision = (await c.put(etcd_prefix + "x", "1")).header.revision
-    async with c.watch(etcd_prefix + "quiet", start_revision=revision + 1) as watcher:
+    # From the current revision: etcd >= 3.5.22 (3.4.38, 3.6.2) answers no progress request
+    # while a watch starts in the future, as revision + 1 would here.
+    async with c.watch(etcd_prefix + "quiet", start_revision=revision) as watcher:
         await asyncio.sleep(0.3)  # let the server register the watch
         await c.request_progress()
         response = await watcher.__anext__()

@@ -27,6 +27,7 @@ def auth_server() -> Iterator[EtcdServer]:
         yield server
 
 
+@pytest.mark.etcd_version(">=3.5", reason="the Auth.AuthStatus RPC is new in etcd 3.5")
 def test_auth_end_to_end(auth_server: EtcdServer) -> None:
     endpoints = auth_server.endpoints
     with Client(endpoints) as admin:

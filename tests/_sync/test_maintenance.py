@@ -90,6 +90,7 @@ def test_alarm_activate_raises_an_alarm_that_stops_writes(
         etcd_client.alarm_activate(-1)
 
 
+@pytest.mark.etcd_version(">=3.5", reason="etcdutl is new in etcd 3.5")
 def test_snapshot_to_a_path_checked_by_etcdutl(
     etcd_client: Client, etcd_prefix: str, tmp_path: Path
 ) -> None:

@@ -58,7 +58,9 @@ def test_history_replay_from_start_revision(etcd_client: Client, etcd_prefix: st
 def test_request_progress_on_a_quiet_watch(etcd_client: Client, etcd_prefix: str) -> None:
     c = etcd_client
     revision = (c.put(etcd_prefix + "x", "1")).header.revision
-    with c.watch(etcd_prefix + "quiet", start_revision=revision + 1) as watcher:
+    # From the current revision: etcd >= 3.5.22 (3.4.38, 3.6.2) answers no progress request
+    # while a watch starts in the future, as revision + 1 would here.
+    with c.watch(etcd_prefix + "quiet", start_revision=revision) as watcher:
         time.sleep(0.3)  # let the server register the watch
         c.request_progress()
         response = watcher.__next__()
