@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import functools
 import random
@@ -30,7 +31,7 @@ TXN_KEYS = ("c", "d")
 DEGRADED_AFTER = 3.0
 
 
-class Workload:
+class Workload(abc.ABC):
     """Threads making recorded calls until :meth:`stop`; a context manager.
 
     Parameters
@@ -76,11 +77,11 @@ class Workload:
         self._threads.append(thread)
         thread.start()
 
+    @abc.abstractmethod
     def start(self) -> None:
         """Start the threads."""
-        raise NotImplementedError
 
-    def finish(self) -> None:
+    def finish(self) -> None:  # noqa: B027 - an optional hook: nothing to do by default
         """After the writers stopped and the cluster healed: let readers catch up."""
 
     def stop(self, timeout: float = 20.0) -> None:
