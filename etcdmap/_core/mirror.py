@@ -3,7 +3,9 @@ debounce merging (its indexes are in ``mirror_index``, its saved format in ``mir
 
 The store holds one decoded value per key (``dict[str, V]``, keys relative to the prefix) and
 nothing else: no revisions, no raw bytes. That is the leanest layout a dict allows (see the
-memory table in bench/mirror.py); the mirror's ``revision`` is one number for the whole copy.
+memory table in bench/mirror.py and docs/scale.md); the mirror's ``revision`` is one number
+for the whole copy. A relist builds the new copy next to the old one, holding each unchanged
+value once, so its peak is the copy plus its keys, not twice the copy.
 Applying a watch response and replacing the copy after a relist are plain functions of the
 store; the shells only run them under their guard so that no reader sees half a revision.
 """
@@ -187,18 +189,50 @@ class MirrorStore:
         self, data: dict[str, Any], invalid: dict[str, InvalidValue], page: Sequence[KeyValue]
     ) -> None:
         """Convert one listed page into a fresh ``data``/``invalid`` pair being built (this
-        store is not changed: ``replace`` installs the result)."""
-        key_of, convert = self.key_of, self.convert
+        store is not changed: ``replace`` installs the result). A value equal to the one the
+        store holds for its key is replaced by that one: while a relist builds the new copy
+        next to the old, unchanged values are held once, so its peak stays near the copy's
+        size plus its keys rather than twice the copy."""
+        keys = self._keys_of(page)
         if self.keys_only:
-            data.update(dict.fromkeys([key_of(kv.key) for kv in page]))
+            data.update(dict.fromkeys(keys))
             return
-        for kv in page:
-            key = key_of(kv.key)
-            value = convert(key, kv.value, kv.mod_revision)
-            if type(value) is InvalidValue:
-                invalid[key] = value
-            else:
-                data[key] = value
+        values = self._values_of(page)
+        held = self.data
+        if values is not None and not held:
+            data.update(zip(keys, values, strict=True))  # the first load: nothing to compare with
+            return
+        convert = self.convert
+        for key, kv, value in zip(keys, page, values or page, strict=True):
+            if values is None:
+                value = convert(key, kv.value, kv.mod_revision)
+                if type(value) is InvalidValue:
+                    invalid[key] = value
+                    continue
+            if held:
+                old = held.get(key, MISSING)
+                if old is not MISSING and _same(old, value):
+                    value = old
+            data[key] = value
+
+    def _keys_of(self, page: Sequence[KeyValue]) -> list[str]:
+        """The mapping's keys of a page's kvs: decoded all at once (``map``, no call per key
+        in Python), each apart only when one does not decode."""
+        cut = self._cut
+        try:
+            return list(map(self._decode_key, [kv.key[cut:] for kv in page]))
+        except Exception:  # noqa: BLE001 - key_of gives a refused key a readable repr
+            return [self.key_of(kv.key) for kv in page]
+
+    def _values_of(self, page: Sequence[KeyValue]) -> list[Any] | None:
+        """The decoded values of a page's kvs all at once, or None when one does not decode
+        or a ``transform`` applies (then ``convert`` takes them one at a time)."""
+        if self.transform is not None:
+            return None
+        try:
+            return list(map(self._decode_value, [kv.value for kv in page]))
+        except Exception:  # noqa: BLE001 - convert quarantines the values that fail
+            return None
 
     def build(
         self, pages: Iterable[Sequence[KeyValue]]
@@ -270,17 +304,24 @@ class MirrorStore:
         listed: list[Change] = []
         indexes = self.indexes
         if changes or indexes:
+            get, present = data.get, 0
             for key, old in old_data.items():
-                new = data.get(key, MISSING)
+                new = get(key, MISSING)
+                if new is old:
+                    present += 1
+                    continue  # unchanged: add_page kept the held value
                 if new is MISSING:
                     if key in invalid:
                         continue  # reported with the invalid keys below
                     listed.append(Change(key, ChangeKind.DELETED, old, None, revision))
-                elif not _same(old, new):
+                    continue
+                present += 1
+                if not _same(old, new):
                     listed.append(Change(key, ChangeKind.MODIFIED, old, new, revision))
-            for key, new in data.items():
-                if key not in old_data:
-                    listed.append(Change(key, ChangeKind.ADDED, None, new, revision))
+            if present < len(data):  # some keys are new (no set of all keys to find them)
+                for key, new in data.items():
+                    if key not in old_data:
+                        listed.append(Change(key, ChangeKind.ADDED, None, new, revision))
             for key, bad in invalid.items():
                 before = old_invalid.get(key)
                 if before is None or before.data != bad.data:
