@@ -32,6 +32,7 @@ import asyncio
 import gc
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -115,13 +116,14 @@ def fill(endpoint: str, keys: range, size: int, tag: bytes = b"v") -> None:
     asyncio.run(_txns(endpoint, keys, lambda i: Op.put(key_of(i), value_of(i, size, tag))))
 
 
-def drift(endpoint: str, n: int, size: int) -> None:
-    """What a mirror misses while away: 1 % of the keys modified, 1 % deleted, 1 % added."""
+def drift(endpoint: str, n: int, size: int, turn: int) -> None:
+    """What a mirror misses while away: 1 % of the keys modified, 1 % deleted, 1 % added
+    (other keys in each ``turn``)."""
     from etcdmap import Op
 
-    fill(endpoint, range(0, n, 100), size, tag=b"m")
-    asyncio.run(_txns(endpoint, range(1, n, 100), lambda i: Op.delete(key_of(i))))
-    fill(endpoint, range(n, n + n // 100), size)
+    fill(endpoint, range(2 * turn, n, 100), size, tag=b"m%d" % turn)
+    asyncio.run(_txns(endpoint, range(2 * turn + 1, n, 100), lambda i: Op.delete(key_of(i))))
+    fill(endpoint, range(n + turn * (n // 100), n + (turn + 1) * (n // 100)), size)
 
 
 def raw_get(endpoint: str, page: int) -> tuple[float, int, int]:
@@ -360,7 +362,7 @@ def relist(server: Any, args: argparse.Namespace, traced: bool) -> dict[str, Any
         assert proc.stdout is not None and proc.stdin is not None
         load = json.loads(proc.stdout.readline())
         relay.cut()
-        drift(server.endpoint, n, size)
+        drift(server.endpoint, n, size, int(not traced))
         with Client([server.endpoint]) as c:
             target = c.get(PREFIX, count_only=True).header.revision
             c.compact(target)
@@ -381,12 +383,27 @@ def relist(server: Any, args: argparse.Namespace, traced: bool) -> dict[str, Any
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start a server, fill it, measure; print the table and return the figures."""
-    from etcdmap.testing import EtcdServer
-
     n, size = args.keys, args.value_bytes
     root = tempfile.mkdtemp(prefix="etcdmap-scale-memory-", dir=args.data_root)
     extra = ["--quota-backend-bytes", str(QUOTA)]
     result: dict[str, Any] = {"keys": n, "value_bytes": size, "page_size": args.page_size}
+    try:
+        _measure(result, root, extra, args)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    import etcdmap
+
+    result["etcdmap"] = str(Path(etcdmap.__file__).parent)
+    report(result)
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def _measure(result: dict[str, Any], root: str, extra: list[str], args: Any) -> None:
+    from etcdmap.testing import EtcdServer
+
+    n, size = args.keys, args.value_bytes
     with EtcdServer(data_dir=Path(root) / "data", extra_args=extra) as server:
         endpoint = server.endpoint
         t0 = time.perf_counter()
@@ -425,13 +442,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         relist_keys=relisted["keys"],
         runs={"traced": mem, "untraced": untraced},
     )
-    import etcdmap
-
-    result["etcdmap"] = str(Path(etcdmap.__file__).parent)
-    report(result)
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2))
-    return result
 
 
 def report(r: dict[str, Any]) -> None:
