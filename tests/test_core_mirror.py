@@ -250,4 +250,7 @@ def test_a_relist_holds_unchanged_values_once() -> None:
     )
     assert [ch.kind for ch in batches[0].changes] == [ChangeKind.MODIFIED] * 200
     assert s.data["000000199"].startswith(b"new") and s.data["000000200"].startswith(b"old")
-    assert peak <= 1.5 * kept
+    # the new copy shares the unchanged keys and values: two dict tables more (1.26x
+    # measured; 2.0x when a relist built a second copy), under the 1.5x goal with room
+    # for the pages a real listing holds
+    assert peak <= 1.4 * kept

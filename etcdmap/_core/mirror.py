@@ -4,8 +4,8 @@ debounce merging (its indexes are in ``mirror_index``, its saved format in ``mir
 The store holds one decoded value per key (``dict[str, V]``, keys relative to the prefix) and
 nothing else: no revisions, no raw bytes. That is the leanest layout a dict allows (see the
 memory table in bench/mirror.py and docs/scale.md); the mirror's ``revision`` is one number
-for the whole copy. A relist builds the new copy next to the old one, holding each unchanged
-value once, so its peak is the copy plus its keys, not twice the copy.
+for the whole copy. A relist builds the new copy next to the old one from a shallow copy of
+it (``Listing``), so its peak is the copy plus two dict tables, not twice the copy.
 Applying a watch response and replacing the copy after a relist are plain functions of the
 store; the shells only run them under their guard so that no reader sees half a revision.
 """
@@ -30,6 +30,7 @@ __all__ = [
     "ChangeKind",
     "Consistency",
     "InvalidValue",
+    "Listing",
     "MirrorSnapshot",
     "MirrorState",
     "MirrorStore",
@@ -185,37 +186,7 @@ class MirrorStore:
             return InvalidValue(key, data, problem, mod_revision)
         return value
 
-    def add_page(
-        self, data: dict[str, Any], invalid: dict[str, InvalidValue], page: Sequence[KeyValue]
-    ) -> None:
-        """Convert one listed page into a fresh ``data``/``invalid`` pair being built (this
-        store is not changed: ``replace`` installs the result). A value equal to the one the
-        store holds for its key is replaced by that one: while a relist builds the new copy
-        next to the old, unchanged values are held once, so its peak stays near the copy's
-        size plus its keys rather than twice the copy."""
-        keys = self._keys_of(page)
-        if self.keys_only:
-            data.update(dict.fromkeys(keys))
-            return
-        values = self._values_of(page)
-        held = self.data
-        if values is not None and not held:
-            data.update(zip(keys, values, strict=True))  # the first load: nothing to compare with
-            return
-        convert = self.convert
-        for key, kv, value in zip(keys, page, values or page, strict=True):
-            if values is None:
-                value = convert(key, kv.value, kv.mod_revision)
-                if type(value) is InvalidValue:
-                    invalid[key] = value
-                    continue
-            if held:
-                old = held.get(key, MISSING)
-                if old is not MISSING and _same(old, value):
-                    value = old
-            data[key] = value
-
-    def _keys_of(self, page: Sequence[KeyValue]) -> list[str]:
+    def keys_of_page(self, page: Sequence[KeyValue]) -> list[str]:
         """The mapping's keys of a page's kvs: decoded all at once (``map``, no call per key
         in Python), each apart only when one does not decode."""
         cut = self._cut
@@ -224,7 +195,7 @@ class MirrorStore:
         except Exception:  # noqa: BLE001 - key_of gives a refused key a readable repr
             return [self.key_of(kv.key) for kv in page]
 
-    def _values_of(self, page: Sequence[KeyValue]) -> list[Any] | None:
+    def values_of_page(self, page: Sequence[KeyValue]) -> list[Any] | None:
         """The decoded values of a page's kvs all at once, or None when one does not decode
         or a ``transform`` applies (then ``convert`` takes them one at a time)."""
         if self.transform is not None:
@@ -238,11 +209,10 @@ class MirrorStore:
         self, pages: Iterable[Sequence[KeyValue]]
     ) -> tuple[dict[str, Any], dict[str, InvalidValue]]:
         """A fresh ``(data, invalid)`` pair from listed pages (no change to this store)."""
-        data: dict[str, Any] = {}
-        invalid: dict[str, InvalidValue] = {}
+        listing = Listing(self)
         for page in pages:
-            self.add_page(data, invalid, page)
-        return data, invalid
+            listing.add(page)
+        return listing.result()
 
     # --- applying -----------------------------------------------------------------------------
 
@@ -347,6 +317,58 @@ class MirrorStore:
         """The keys whose index ``name`` holds ``value``, sorted; ``KeyError`` for an unknown
         index name."""
         return self.indexes.lookup(name, value)
+
+
+class Listing:
+    """A listing of the prefix converted page by page (``add``) into the copy that replaces
+    the store's (``store.replace(*listing.result(), revision)``); the store is not changed.
+
+    A relist starts from a shallow copy of the held data (the same key and value objects)
+    and changes only what the pages change: an unchanged key costs no new object, so while
+    the old copy is still readable the peak is the copy plus two dict tables (the new copy's
+    and that of the held keys not listed yet), not twice the copy.
+    """
+
+    def __init__(self, store: MirrorStore) -> None:
+        self._store = store
+        self.data: dict[str, Any] = dict(store.data)
+        self.invalid: dict[str, InvalidValue] = {}
+        #: The held keys no page has listed yet: deleted unless one does.
+        self._unseen: dict[str, None] = dict.fromkeys(store.data)
+
+    def add(self, page: Sequence[KeyValue]) -> None:
+        """Convert one listed page into the copy being built."""
+        store, data, unseen = self._store, self.data, self._unseen
+        keys = store.keys_of_page(page)
+        if store.keys_only:
+            for key in keys:
+                unseen.pop(key, None)
+            data.update(dict.fromkeys(keys))
+            return
+        if not unseen:  # nothing held is left to compare with (the first load)
+            values = store.values_of_page(page)
+            if values is not None:
+                data.update(zip(keys, values, strict=True))
+                return
+        convert, invalid = store.convert, self.invalid
+        for key, kv in zip(keys, page, strict=True):
+            unseen.pop(key, None)
+            value = convert(key, kv.value, kv.mod_revision)
+            if type(value) is InvalidValue:
+                invalid[key] = value
+                data.pop(key, None)
+                continue
+            old = data.get(key, MISSING)
+            if old is MISSING or not _same(old, value):
+                data[key] = value
+
+    def result(self) -> tuple[dict[str, Any], dict[str, InvalidValue]]:
+        """The listed ``(data, invalid)``: the held keys no page listed are gone."""
+        data, unseen = self.data, self._unseen
+        for key in unseen:
+            del data[key]
+        self._unseen = {}
+        return data, self.invalid
 
 
 def merge_batches(batches: Sequence[Batch]) -> Batch:
