@@ -115,7 +115,7 @@ class FileRun:
         self.closed = True
         objects = [
             value for value in self.namespace.values()
-            if type(value).__module__.startswith("etcdmap") and callable(
+            if str(type(value).__module__).startswith("etcdmap") and callable(
                 getattr(value, "close", None)
             )
         ]
