@@ -35,7 +35,7 @@ FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK_TIMEOUT = 30
 
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<info>[^\n`]*)$")
-_MARK = re.compile(r"^<!--\s*docs-test:\s*skip\b\s*(?P<reason>.*?)\s*-->$")
+_MARK = re.compile(r"^<!--\s*docs-test:\s*skip\s+(?P<reason>\S.*?)\s*-->$")
 
 
 class Block:
@@ -70,9 +70,11 @@ def blocks_of(path: Path) -> list[Block]:
             continue
         before = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
         mark = _MARK.match(before.strip())
+        if mark is None and "docs-test" in before:
+            raise ValueError(f"{path.name}:{start}: write <!-- docs-test: skip REASON -->")
         body = "\n".join(line[indent:] for line in lines[start + 1 : end])
         code = "\n" * (start + 1) + body + "\n"
-        found.append(Block(path, start + 1, code, mark["reason"] or "marked" if mark else None))
+        found.append(Block(path, start + 1, code, mark["reason"] if mark else None))
     return found
 
 
