@@ -193,3 +193,23 @@ def test_blocks_are_found() -> None:
     """The collector finds the blocks (a changed fence syntax would silently find none)."""
     assert len(BLOCKS) > 20
     assert {block.path.name for block in BLOCKS} >= {"README.md", "config-store.md"}
+
+
+def test_the_collector_keeps_lines_indents_and_marks(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# t\n\n```sh\nnot python\n```\n\n<!-- docs-test: skip a fragment -->\n\n"
+        "```python\nfragment()\n```\n\n- a list item:\n\n    ```python\n    x = 1\n    ```\n"
+    )
+    skipped, indented = blocks_of(page)
+    assert (skipped.line, skipped.skip) == (9, "a fragment")
+    assert indented.skip is None and indented.line == 15
+    namespace: dict[str, Any] = {}
+    exec(compile(indented.code, str(page), "exec"), namespace)
+    assert namespace["x"] == 1
+    with pytest.raises(ZeroDivisionError) as failure:
+        exec(compile(indented.code.replace("x = 1", "1 / 0"), str(page), "exec"), {})
+    assert failure.traceback[-1].lineno + 1 == 16  # the error names the file's own line
+    page.write_text("<!-- docs-test: skip -->\n```python\npass\n```\n")
+    with pytest.raises(ValueError, match="REASON"):
+        blocks_of(page)
