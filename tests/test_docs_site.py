@@ -23,7 +23,7 @@ DOCS = ROOT / "docs"
 
 
 def script(name: str) -> ModuleType:
-    """scripts/<name> imported as a module (it has no .py suffix)."""
+    """scripts/<name> imported as a module (``errors-tree`` has no .py suffix)."""
     loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(ROOT / "scripts" / name))
     spec = importlib.util.spec_from_loader(loader.name, loader)
     assert spec is not None
@@ -79,7 +79,7 @@ def test_the_site_builds_strict_and_renders_every_public_name(site: Path) -> Non
         for public in module.__all__:
             homes.setdefault(id(getattr(module, public)), set()).add(f"{name}.{public}")
     missing = [
-        name for name, module in public_modules().items() for public in module.__all__
+        f"{name}.{public}" for name, module in public_modules().items() for public in module.__all__
         if not homes[id(getattr(module, public))] & rendered
     ]
     assert not missing, f"public names without a reference entry in docs/reference/: {missing}"
@@ -101,3 +101,15 @@ def test_the_error_tree_is_the_class_tree() -> None:
     )
     assert "OutcomeUnknownError" in unknown and "ConnectionLostError" in unknown
     assert "ConnectionFailedError" not in unknown
+
+
+def test_a_reference_marker_that_selects_nothing_fails_the_build() -> None:
+    hooks = script("mkdocs_hooks.py")
+    api = hooks.sections((DOCS / "api.md").read_text())
+    assert "::: etcdmap.testing.nemeses.frozen" in hooks.render("etcdmap.testing.nemeses", [], api)
+    kv = hooks.render("etcdmap", ["The KV"], api)
+    assert "::: etcdmap.Compare" in kv and "etcdmap.EtcdMap" not in kv
+    with pytest.raises(ValueError, match="no section"):
+        hooks.render("etcdmap.nowhere", [], api)
+    with pytest.raises(ValueError, match="selects no name"):
+        hooks.render("etcdmap", ["No such paragraph"], api)
