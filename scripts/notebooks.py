@@ -14,6 +14,7 @@ documentation site.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -41,7 +42,7 @@ def _kernel_manager(endpoints: Sequence[str]) -> Iterator[Any]:
     """A kernel manager for a kernel of this interpreter that sees ``endpoints`` in
     ``ETCDMAP_ENDPOINTS`` and imports this checkout's etcdmap."""
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
 
     with tempfile.TemporaryDirectory(prefix="etcdmap-kernel-") as kernels:
         spec = Path(kernels, KERNEL)
@@ -59,15 +60,12 @@ def _kernel_manager(endpoints: Sequence[str]) -> Iterator[Any]:
         (spec / "kernel.json").write_text(json.dumps(kernel))
         specs = KernelSpecManager(kernel_dirs=[kernels])
         # IPC sockets under the temporary directory: no TCP port, and no warning about one.
-        km = KernelManager(
+        # An asyncio manager, as nbclient's own: a blocking one would run each of its calls
+        # on a thread of its own (jupyter_core's run_sync inside nbclient's loop).
+        yield AsyncKernelManager(
             kernel_name=KERNEL, kernel_spec_manager=specs, transport="ipc",
             ip=str(Path(kernels, "kernel")),
         )  # fmt: skip
-        try:
-            yield km
-        finally:
-            if km.has_kernel:  # nbclient shuts down only the kernels it started itself
-                km.shutdown_kernel(now=True)
 
 
 def execute(path: Path, endpoints: Sequence[str], timeout: int = CELL_TIMEOUT) -> Any:
@@ -82,7 +80,10 @@ def execute(path: Path, endpoints: Sequence[str], timeout: int = CELL_TIMEOUT) -
             notebook, km=km, timeout=timeout, startup_timeout=60, shutdown_kernel="immediate",
             resources={"metadata": {"path": str(path.parent)}},
         )  # fmt: skip
-        client.execute(cleanup_kc=True)  # stop the kernel and its client when done
+        # cleanup_kc: stop the kernel and its client when done (nbclient only stops the
+        # kernels of managers it made itself), also after a failed cell. asyncio.run, not
+        # execute(): that one leaves an event loop set (and never closed) on this thread.
+        asyncio.run(client.async_execute(cleanup_kc=True))
     return notebook
 
 
@@ -138,6 +139,11 @@ def on_post_build(config: Any) -> None:
     if _built is not None:
         _built.cleanup()
         _built = None
+
+
+def on_build_error(error: Exception) -> None:
+    """Remove the executed copies after a failed build too."""
+    on_post_build(None)
 
 
 if __name__ == "__main__":
