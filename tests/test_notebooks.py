@@ -148,23 +148,30 @@ def test_config_store_shows_the_plan_the_conflict_the_history_and_the_callback(
 
 
 def test_the_mkdocs_hook_renders_the_executed_notebooks(tmp_path: Path) -> None:
-    """A site whose nav names notebooks/*.ipynb, built with --strict: the hook executes the
-    examples against a temporary etcd and mkdocs-jupyter renders the copies with outputs."""
+    """A site laid out as the real one (docs/notebooks/*.ipynb: links to the examples, which
+    have no outputs), built with --strict: the hook executes the examples against a temporary
+    etcd and mkdocs-jupyter renders the executed copies instead."""
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs/index.md").write_text("# Home\n")
+    (tmp_path / "docs/notebooks").symlink_to(ROOT / "docs/notebooks")
     (tmp_path / "mkdocs.yml").write_text(
         textwrap.dedent(f"""\
             site_name: notebooks
             theme: {{name: material}}
             hooks: [{ROOT / "scripts/notebooks.py"}]
             plugins:
-              - mkdocs-jupyter: {{include: ["*.ipynb"], cache: false}}
+              - mkdocs-jupyter:
+                  include: ["*.ipynb"]
+                  execute: false
+                  include_source: true
+                  cache: false
             nav:
               - index.md
               - notebooks/explore.ipynb
               - notebooks/config_store.ipynb
             """)
     )
+    sources = {path: path.read_bytes() for path in notebooks.notebooks()}
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
@@ -175,4 +182,8 @@ def test_the_mkdocs_hook_renders_the_executed_notebooks(tmp_path: Path) -> None:
     assert "<td>prod/cache</td><td>erin</td>" in page
     plan = (tmp_path / "site/notebooks/config_store/index.html").read_text()
     assert "1 added, 1 changed, 1 removed, 1 unchanged" in plan
-    assert not (tmp_path / "docs/notebooks").exists()  # nothing written into the docs
+    # Nothing written into the docs or the examples.
+    assert sorted(p.name for p in (ROOT / "docs/notebooks").iterdir()) == sorted(
+        p.name for p in sources
+    )
+    assert all(path.read_bytes() == data for path, data in sources.items())
