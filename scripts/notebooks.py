@@ -7,8 +7,10 @@ documentation site.
   outputs. A cell that raises fails the run (``nbclient.exceptions.CellExecutionError``).
 - As a mkdocs hook (``hooks: [scripts/notebooks.py]`` in ``mkdocs.yml``), it executes every
   example notebook against a temporary ``etcdmap.testing.EtcdServer`` before the pages are
-  collected and adds the executed copies as ``notebooks/NAME.ipynb`` (mkdocs-jupyter renders
-  them). No copy is written under ``docs/``: ``mkdocs serve`` sees no file change.
+  collected and puts the executed copies in the place of ``docs/notebooks/NAME.ipynb`` (links
+  to the examples, without outputs), which mkdocs-jupyter then renders. Nothing is written
+  under ``docs/``: ``mkdocs serve`` sees no file change. A failed or timed-out cell fails the
+  build.
 - ``python scripts/notebooks.py OUTDIR`` writes the executed copies to OUTDIR.
 """
 
@@ -114,13 +116,13 @@ def on_files(files: Any, config: Any) -> Any:
     name), before mkdocs-jupyter's ``on_files`` wraps the ``.ipynb`` files it renders."""
     from mkdocs.exceptions import PluginError
     from mkdocs.structure.files import File
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     global _built
     _built = tempfile.TemporaryDirectory(prefix="etcdmap-notebooks-")
     try:
         executed = write_executed(Path(_built.name, SITE_FOLDER))
-    except CellExecutionError as error:
+    except (CellExecutionError, CellTimeoutError) as error:
         raise PluginError(f"an example notebook failed:\n{error}") from error
     for path in executed:
         uri = f"{SITE_FOLDER}/{path.name}"

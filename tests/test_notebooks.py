@@ -8,12 +8,15 @@ import importlib.util
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import nbformat
 import pytest
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from nbformat.v4 import new_code_cell, new_notebook
 
 from etcdmap import Client
 
@@ -145,6 +148,30 @@ def test_config_store_shows_the_plan_the_conflict_the_history_and_the_callback(
     assert printed(notebook, "import threading") == (
         "reloaded for: [('api', 'registry/api:1.6')]\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "error", "message"),
+    [
+        (
+            "raise ValueError('boom')",
+            CellExecutionError,
+            "cell:\n------------------\nraise ValueError('boom')",
+        ),
+        ("time.sleep(60)", CellTimeoutError, "timed out"),
+    ],
+)
+def test_a_cell_that_fails_or_hangs_fails_the_run(
+    etcd_server: Any, tmp_path: Path, source: str, error: type[Exception], message: str
+) -> None:
+    path = tmp_path / "broken.ipynb"
+    cells = [new_code_cell("import time"), new_code_cell(source), new_code_cell("print('after')")]
+    nbformat.write(new_notebook(cells=cells), path)
+    started = time.monotonic()
+    with pytest.raises(error) as raised:
+        notebooks.execute(path, etcd_server.endpoints, timeout=2)
+    assert time.monotonic() - started < 30
+    assert message in str(raised.value)
 
 
 def test_the_mkdocs_hook_renders_the_executed_notebooks(tmp_path: Path) -> None:
