@@ -1,0 +1,264 @@
+"""``PackedTable``: a compact mutable mapping of str keys to bytes values, for mirrors of very
+large prefixes (``Mirror(..., packed=True)``).
+
+A dict costs one table slot (~41 B at its usual load), one str object (~49 B header) and one
+bytes object (~33 B header) per key before any key or value byte. Here every key's utf-8
+bytes and value bytes are appended, one after the other, to one ``bytearray`` heap; per entry
+four ``array`` fields hold its heap offset, key and value lengths and the low 32 bits of the
+key's hash (16 B); an open-addressing slot table (4 B entry ids, linear probing, load at most
+0.6, tombstones for deleted entries) finds an entry in O(1). Nothing per key is a Python
+object. Reads decode nothing but copy the value's bytes out of the heap.
+
+Entries stay in heap order: a changed value of another length is a new entry at the end and
+the old one turns to garbage, as a deleted one does. When garbage is over half of the heap the
+live entries are moved down in place (no second heap), so deletes are amortised O(1).
+
+``begin_relist`` / ``unchanged`` / ``unseen`` compare a fresh listing with the held entries
+through a seen-bitmap (one byte per entry), without building a second table.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, MutableMapping
+from typing import TypeVar, overload
+
+__all__ = ["PackedTable"]
+
+T = TypeVar("T")
+
+_EMPTY = -1
+_DELETED = -2
+_HASH_MASK = 0xFFFFFFFF
+#: Slot table load: grown past _MAX_LOAD, to _GROW times the live entries' need.
+_MAX_LOAD = 0.6
+_MIN_SLOTS = 8
+
+
+def _encode(key: str) -> bytes:
+    return key.encode("utf-8", "surrogatepass")
+
+
+class PackedTable(MutableMapping[str, bytes]):
+    """A ``MutableMapping[str, bytes]`` in shared buffers (see the module docstring).
+    Iteration follows insertion order, a changed value moving its key to the end. Not
+    thread-safe: the owner serialises writes against readers."""
+
+    __slots__ = (
+        "_heap", "_off", "_klen", "_vlen", "_hash", "_slots", "_live", "_filled", "_garbage",
+        "_seen",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self._heap = bytearray()
+        self._off = array("q")  # heap offset of the key (then the value); -1 when dead
+        self._klen = array("I")
+        self._vlen = array("I")
+        self._hash = array("I")
+        self._slots = array("i", [_EMPTY]) * _MIN_SLOTS
+        self._live = 0  # entries in the mapping
+        self._filled = 0  # slots not empty (live entries and tombstones)
+        self._garbage = 0  # heap bytes of dead entries
+        self._seen: bytearray | None = None
+
+    # --- lookup -------------------------------------------------------------------------------
+
+    def _find(self, key: str, raw: bytes) -> tuple[int, int]:
+        """``(slot, entry)`` of ``key``; when absent ``(slot to insert at, -1)``."""
+        slots, hashes, klen, off, heap = self._slots, self._hash, self._klen, self._off, self._heap
+        h = hash(key) & _HASH_MASK
+        size = len(slots)
+        i = h % size
+        n = len(raw)
+        free = -1
+        while True:
+            e = slots[i]
+            if e == _EMPTY:
+                return (i if free < 0 else free), -1
+            if e == _DELETED:
+                if free < 0:
+                    free = i
+            elif hashes[e] == h and klen[e] == n:
+                o = off[e]
+                if heap[o:o + n] == raw:
+                    return i, e
+            i += 1
+            if i == size:
+                i = 0
+
+    def _entry(self, key: object) -> int:
+        if not isinstance(key, str):
+            return -1
+        return self._find(key, _encode(key))[1]
+
+    def _value(self, e: int) -> bytes:
+        o = self._off[e] + self._klen[e]
+        return bytes(self._heap[o:o + self._vlen[e]])
+
+    def __getitem__(self, key: str) -> bytes:
+        e = self._entry(key)
+        if e < 0:
+            raise KeyError(key)
+        return self._value(e)
+
+    @overload
+    def get(self, key: str, /) -> bytes | None: ...
+    @overload
+    def get(self, key: str, default: bytes | T, /) -> bytes | T: ...
+    def get(self, key: str, default: object = None, /) -> object:
+        e = self._entry(key)
+        return default if e < 0 else self._value(e)
+
+    def __contains__(self, key: object) -> bool:
+        return self._entry(key) >= 0
+
+    def __len__(self) -> int:
+        return self._live
+
+    def _entries(self) -> Iterator[int]:
+        off = self._off
+        for e in range(len(off)):
+            if off[e] >= 0:
+                yield e
+
+    def _key(self, e: int) -> str:
+        o = self._off[e]
+        return self._heap[o:o + self._klen[e]].decode("utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[str]:
+        key = self._key
+        for e in self._entries():
+            yield key(e)
+
+    def pairs(self) -> Iterator[tuple[str, bytes]]:
+        """Every ``(key, value)``; the table must not change meanwhile."""
+        heap, off, klen, vlen = self._heap, self._off, self._klen, self._vlen
+        for e in self._entries():
+            o = off[e]
+            k = o + klen[e]
+            yield heap[o:k].decode("utf-8", "surrogatepass"), bytes(heap[k:k + vlen[e]])
+
+    # --- changes ------------------------------------------------------------------------------
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        raw = _encode(key)
+        slot, e = self._find(key, raw)
+        if e >= 0:
+            o = self._off[e]
+            n = len(raw)
+            if self._vlen[e] == len(value):  # same length: overwrite in place
+                self._heap[o + n:o + n + len(value)] = value
+                return
+            self._kill(e)
+            self._live -= 1
+        elif self._slots[slot] == _EMPTY:
+            self._filled += 1
+        self._slots[slot] = self._append(key, raw, value)
+        self._live += 1
+        if self._filled > _MAX_LOAD * len(self._slots):
+            self._rebuild_slots()
+
+    def _append(self, key: str, raw: bytes, value: bytes) -> int:
+        heap = self._heap
+        self._off.append(len(heap))
+        heap += raw
+        heap += value
+        self._klen.append(len(raw))
+        self._vlen.append(len(value))
+        self._hash.append(hash(key) & _HASH_MASK)
+        if self._seen is not None:
+            self._seen.append(1)
+        return len(self._off) - 1
+
+    def _kill(self, e: int) -> None:
+        self._garbage += self._klen[e] + self._vlen[e]
+        self._off[e] = -1
+
+    def __delitem__(self, key: str) -> None:
+        if not isinstance(key, str):
+            raise KeyError(key)
+        slot, e = self._find(key, _encode(key))
+        if e < 0:
+            raise KeyError(key)
+        self._slots[slot] = _DELETED
+        self._kill(e)
+        self._live -= 1
+        if self._garbage > len(self._heap) // 2 and self._seen is None:
+            self.compact()
+
+    def clear(self) -> None:
+        self.__init__()  # type: ignore[misc] # resetting every field is what clear means
+
+    # --- upkeep -------------------------------------------------------------------------------
+
+    def _rebuild_slots(self) -> None:
+        """A new slot table for the live entries at about half of the maximum load."""
+        size = max(_MIN_SLOTS, int(self._live / (_MAX_LOAD * 0.75)) + 1)
+        slots = array("i", [_EMPTY]) * size
+        hashes = self._hash
+        for e in self._entries():
+            i = hashes[e] % size
+            while slots[i] != _EMPTY:
+                i += 1
+                if i == size:
+                    i = 0
+            slots[i] = e
+        self._slots = slots
+        self._filled = self._live
+
+    def compact(self) -> None:
+        """Drop dead entries and their heap bytes, moving the live ones down in place (the
+        peak is the table plus one entry's bytes), then rebuild the slot table."""
+        heap, off, klen, vlen, hashes = self._heap, self._off, self._klen, self._vlen, self._hash
+        to = kept = 0
+        for e in range(len(off)):
+            o = off[e]
+            if o < 0:
+                continue
+            n = klen[e] + vlen[e]
+            if o != to:
+                heap[to:to + n] = heap[o:o + n]
+            off[kept], klen[kept], vlen[kept], hashes[kept] = to, klen[e], vlen[e], hashes[e]
+            to += n
+            kept += 1
+        del heap[to:], off[kept:], klen[kept:], vlen[kept:], hashes[kept:]
+        self._garbage = 0
+        self._rebuild_slots()
+
+    def nbytes(self) -> int:
+        """The bytes the table's buffers hold (heap, fields, slots; not their spare room)."""
+        return (
+            len(self._heap) + sum(a.itemsize * len(a) for a in (self._off, self._klen))
+            + sum(a.itemsize * len(a) for a in (self._vlen, self._hash, self._slots))
+        )  # fmt: skip
+
+    # --- relists ------------------------------------------------------------------------------
+
+    def begin_relist(self) -> None:
+        """Start comparing a listing: every held entry is unseen until ``unchanged`` meets
+        it. The table must not be compacted until ``unseen`` (writes add seen entries)."""
+        self._seen = bytearray(len(self._off))
+
+    def unchanged(self, key: str, value: bytes) -> bool:
+        """Mark ``key`` seen; whether it is held with exactly ``value``."""
+        seen = self._seen
+        assert seen is not None, "begin_relist() first"
+        raw = _encode(key)
+        e = self._find(key, raw)[1]
+        if e < 0:
+            return False
+        seen[e] = 1
+        o = self._off[e] + len(raw)
+        n = self._vlen[e]
+        return n == len(value) and self._heap[o:o + n] == value
+
+    def unseen(self) -> list[str]:
+        """The held keys the listing did not meet (it ends the comparison)."""
+        seen = self._seen
+        assert seen is not None, "begin_relist() first"
+        self._seen = None
+        key = self._key
+        found = [key(e) for e in self._entries() if not seen[e]]
+        if self._garbage > len(self._heap) // 2:
+            self.compact()
+        return found
