@@ -16,7 +16,7 @@ from typing import Any
 from .._backends.asyncio import Event, Worker
 from .._core.errors import CompactedError, EtcdError
 from .._core.keyspace import KeySpace
-from .._core.mirror import BatchSource, Listing, MirrorState, MirrorStore
+from .._core.mirror import BatchSource, MirrorState, Store
 from .._core.mirror_file import MirrorFile, saved_pages
 from .._core.outage import FailureLog, describe
 from .._core.watch import WatchResponse
@@ -45,7 +45,7 @@ class AsyncMirrorLoop:
         self,
         client: AsyncWatchKV,
         keyspace: KeySpace[Any],
-        store: MirrorStore,
+        store: Store,
         status: AsyncMirrorStatus,
         feeds: AsyncFeeds,
         file: MirrorFile,
@@ -127,9 +127,11 @@ class AsyncMirrorLoop:
         saved = self.file.load()
         if saved is None:
             return False
-        data, invalid = self.store.build(saved_pages(saved))
+        listing = self.store.listing()
+        for page in saved_pages(saved):
+            listing.add(page)
         with self.status.guard:
-            self.store.replace(data, invalid, saved.revision, "load", changes=False)
+            listing.install(saved.revision, "load", changes=False)
         self.status.sync_target = -1  # learned once the watch is up
         return True
 
@@ -137,7 +139,7 @@ class AsyncMirrorLoop:
         """List the prefix in pages at one revision and install it (as a diff)."""
         store, ks = self.store, self.keyspace
         while True:
-            listing = Listing(store)
+            listing = store.listing()
             revision = 0
             try:
                 async for page in self.client.get_pages(
@@ -149,9 +151,8 @@ class AsyncMirrorLoop:
             except CompactedError:
                 continue  # compaction overtook the listing's revision: list again, newer
             break
-        data, invalid = listing.result()
         with self.status.guard:
-            batch = store.replace(data, invalid, revision, source, changes=bool(self.feeds))
+            batch = listing.install(revision, source, changes=bool(self.feeds))
             self.status.listed(revision)
         self.status.error = None
         if batch.changes or source == "relist":

@@ -21,7 +21,7 @@ from .._core.checks import check_seconds
 from .._core.errors import ClientClosedError, EtcdError, MirrorLagError
 from .._core.keyspace import KeySpace
 from .._core.kv import Compare, Op
-from .._core.mirror import Consistency, MirrorState, MirrorStore
+from .._core.mirror import Consistency, MirrorState, Store
 from .._core.mirror_health import MirrorHealth
 from .._core.outage import describe
 from .._core.results import GetResponse
@@ -50,7 +50,7 @@ class AsyncMirrorStatus:
         self,
         client: AsyncWatchKV,
         keyspace: KeySpace[Any],
-        store: MirrorStore,
+        store: Store,
         guard: Any,
         *,
         timeout: float,

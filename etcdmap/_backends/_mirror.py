@@ -20,7 +20,7 @@ import queue
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, ValuesView
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, ValuesView
 from typing import Any, Generic, TypeVar
 
 from .._core.errors import MirrorDegradedError
@@ -122,13 +122,13 @@ class _MirrorReads(Generic[V]):
     def last_confirmed(self) -> float | None: ...
 
     @abstractmethod
-    def local(self) -> dict[str, V]: ...
+    def local(self) -> Mapping[str, V]: ...
 
     @abstractmethod
     def local_snapshot(self) -> MirrorSnapshot: ...
 
-    def _copy(self) -> dict[str, V]:
-        """The live local dict, once the mirror may answer from it (else the error)."""
+    def _copy(self) -> Mapping[str, V]:
+        """The live local copy, once the mirror may answer from it (else the error)."""
         if self.state is MirrorState.DEGRADED and self.consistency != "local":
             since = self.last_confirmed
             silent = f" for {time.time() - since:.1f} s" if since is not None else ""

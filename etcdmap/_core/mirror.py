@@ -13,8 +13,8 @@ store; the shells only run them under their guard so that no reader sees half a 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -34,8 +34,11 @@ __all__ = [
     "MirrorSnapshot",
     "MirrorState",
     "MirrorStore",
+    "Store",
+    "StoreListing",
     "check_consistency",
     "merge_batches",
+    "split_events",
 ]
 
 
@@ -120,6 +123,24 @@ def check_consistency(consistency: str) -> Consistency:
     return consistency  # type: ignore[return-value]
 
 
+def split_events(events: Sequence[Event], revision: int) -> Iterator[tuple[int, list[Event]]]:
+    """A watch response's events after ``revision`` as ``(revision, events)`` groups, in
+    order: the copy was confirmed current at ``revision``, so the earlier ones are in it."""
+    group: list[Event] = []
+    current = 0
+    for event in events:
+        at = event.kv.mod_revision
+        if at <= revision:
+            continue
+        if at != current and group:
+            yield current, group
+            group = []
+        current = at
+        group.append(event)
+    if group:
+        yield current, group
+
+
 def _same(old: Any, new: Any) -> bool:
     if old is new:
         return True
@@ -127,6 +148,41 @@ def _same(old: Any, new: Any) -> bool:
         return bool(old == new)
     except Exception:  # noqa: BLE001 - values without a usable ==: count as changed
         return False
+
+
+class StoreListing(Protocol):
+    """A listing of the prefix converted page by page into the store's next copy."""
+
+    def add(self, page: Sequence[KeyValue]) -> None: ...
+
+    def install(self, revision: int, source: BatchSource, changes: bool) -> Batch:
+        """Make the listed copy the store's (under the owner's guard) and return the diff."""
+        ...
+
+
+class Store(Protocol):
+    """What the shells use of a mirror's store: ``MirrorStore`` (decoded values in a dict)
+    or ``mirror_packed.PackedStore`` (raw values in a ``PackedTable``)."""
+
+    revision: int
+    keys_only: bool
+
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+
+    @property
+    def invalid(self) -> dict[str, InvalidValue]: ...
+
+    @property
+    def transform(self) -> Callable[[str, Any], Any] | None: ...
+
+    def apply(self, events: Sequence[Event], changes: bool = True) -> list[Batch]: ...
+
+    def listing(self) -> StoreListing: ...
+
+    def add_index(self, name: str, fn: Callable[[str, Any], Any]) -> None: ...
+
+    def lookup(self, name: str, value: Hashable) -> list[str]: ...
 
 
 class MirrorStore:
@@ -205,6 +261,10 @@ class MirrorStore:
         except Exception:  # noqa: BLE001 - convert quarantines the values that fail
             return None
 
+    def listing(self) -> Listing:
+        """A ``Listing`` that builds this store's next copy next to the held one."""
+        return Listing(self)
+
     def build(
         self, pages: Iterable[Sequence[KeyValue]]
     ) -> tuple[dict[str, Any], dict[str, InvalidValue]]:
@@ -222,42 +282,35 @@ class MirrorStore:
         below ``revision`` are skipped: the copy was confirmed current at that revision, so
         they are already reflected in it."""
         batches: list[Batch] = []
-        if events and events[0].kv.mod_revision <= self.revision:
-            events = [e for e in events if e.kv.mod_revision > self.revision]
-        if not events:
-            return batches
         data, invalid, indexes = self.data, self.invalid, self.indexes
-        listed: list[Change] = []
-        revision = events[0].kv.mod_revision
-        for event in events:
-            kv = event.kv
-            if kv.mod_revision != revision:
-                batches.append(Batch(revision, listed))
-                listed, revision = [], kv.mod_revision
-            key = self.key_of(kv.key)
-            old = data.pop(key, MISSING)
-            was_invalid = invalid.pop(key, None)
-            if event.type is EventType.PUT:
-                value = self.convert(key, kv.value, revision)
-                if type(value) is InvalidValue:
-                    invalid[key] = value
-                    new, kind, error = MISSING, ChangeKind.INVALID, value.error
+        for revision, group in split_events(events, self.revision):
+            listed: list[Change] = []
+            for event in group:
+                kv = event.kv
+                key = self.key_of(kv.key)
+                old = data.pop(key, MISSING)
+                was_invalid = invalid.pop(key, None)
+                if event.type is EventType.PUT:
+                    value = self.convert(key, kv.value, revision)
+                    if type(value) is InvalidValue:
+                        invalid[key] = value
+                        new, kind, error = MISSING, ChangeKind.INVALID, value.error
+                    else:
+                        data[key] = new = value
+                        kind = ChangeKind.ADDED if old is MISSING else ChangeKind.MODIFIED
+                        error = None
                 else:
-                    data[key] = new = value
-                    kind = ChangeKind.ADDED if old is MISSING else ChangeKind.MODIFIED
-                    error = None
-            else:
-                if old is MISSING and was_invalid is None:
-                    continue  # a key this copy never had: nothing to change
-                new, kind, error = MISSING, ChangeKind.DELETED, None
-            indexes.update(key, old, new)
-            if changes:
-                listed.append(Change(
-                    key, kind, None if old is MISSING else old, None if new is MISSING else new,
-                    revision, error,
-                ))  # fmt: skip
-        batches.append(Batch(revision, listed))
-        self.revision = max(self.revision, revision)
+                    if old is MISSING and was_invalid is None:
+                        continue  # a key this copy never had: nothing to change
+                    new, kind, error = MISSING, ChangeKind.DELETED, None
+                indexes.update(key, old, new)
+                if changes:
+                    listed.append(Change(
+                        key, kind, None if old is MISSING else old,
+                        None if new is MISSING else new, revision, error,
+                    ))  # fmt: skip
+            batches.append(Batch(revision, listed))
+            self.revision = max(self.revision, revision)
         return batches
 
     def replace(
@@ -369,6 +422,10 @@ class Listing:
             del data[key]
         self._unseen = {}
         return data, self.invalid
+
+    def install(self, revision: int, source: BatchSource, changes: bool) -> Batch:
+        """``store.replace`` with the listed copy at ``revision``: the diff as one batch."""
+        return self._store.replace(*self.result(), revision, source, changes)
 
 
 def merge_batches(batches: Sequence[Batch]) -> Batch:

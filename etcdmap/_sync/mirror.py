@@ -41,9 +41,11 @@ from .._core.mirror import (
     MirrorSnapshot,
     MirrorState,
     MirrorStore,
+    Store,
     check_consistency,
 )
 from .._core.mirror_file import MirrorFile
+from .._core.mirror_packed import PackedStore
 from .._core.plan import Plan, plan_from_copy
 from .._core.search import Search, search_local
 from .._core.stats import Stats, StatsTally
@@ -82,6 +84,7 @@ class _MirrorOptions(TypedDict, total=False):
     page_size: int
     lease: Any
     degraded_after: float
+    packed: bool
 
 
 class Mirror(MirrorBase[V]):
@@ -90,7 +93,7 @@ class Mirror(MirrorBase[V]):
     ``Mirror(client, prefix, *, value_type=None, codec=None, key_codec=None,
     consistency="session", keys_only=False, transform=None, persist=None,
     on_state_change=None, timeout=30.0, progress_interval=1.0, degraded_after=3.0,
-    page_size=10000)``;
+    page_size=10000, packed=False)``;
     ``with Mirror(...) as m:`` starts it and waits until it is synced.
 
     The mapping reads (``m[key]``, ``key in m``, ``len(m)``, iteration and
@@ -140,6 +143,15 @@ class Mirror(MirrorBase[V]):
         ``READY`` again once a read (one Txn of count-only Ranges, linearizable) has told the
         server's current revision and the watch has brought the copy there and answered since.
         ``on_state_change`` sees each change.
+    packed:
+        Keep the copy packed for very large prefixes, trading read speed for memory: every
+        key and its stored value bytes in shared buffers behind an index of the mirror's own
+        (~31 bytes per key over the raw key and value bytes at 100,000 keys, against ~100
+        for the default dict; docs/scale.md). Each read decodes the value again (a value
+        that does not decode raises ``ValueDecodeError`` when read, not at load: ``invalid``
+        stays empty), and ``local()`` is a read-only ``Mapping`` view, not the live dict.
+        Not with ``keys_only``, ``transform``, ``persist`` or ``add_index``
+        (``ValueError``).
     """
 
     # The value type a checker infers, as for ``EtcdMap``: ``bytes`` by default, ``T``
@@ -182,9 +194,15 @@ class Mirror(MirrorBase[V]):
         page_size: int = PAGE_SIZE,
         lease: Any = None,
         degraded_after: float = 3.0,
+        packed: bool = False,
     ) -> None:
         if persist is not None and transform is not None:
             raise ValueError("persist= saves the values the codec encodes: not with transform=")
+        if packed:
+            for name, given in (("keys_only", keys_only), ("transform", transform),
+                                ("persist", persist)):  # fmt: skip
+                if given:
+                    raise ValueError(f"packed=True keeps stored values: not with {name}=")
         check_client(client, Mirror)
         if getattr(client, "_closed", False):
             raise ClientClosedError(f"{client!r} is closed: a mirror needs an open client")
@@ -205,9 +223,14 @@ class Mirror(MirrorBase[V]):
         self.degraded_after = check_seconds(degraded_after, "degraded_after")
         self._file = MirrorFile(persist, keyspace, keys_only)
         self.persist = self._file.path
-        self._store = MirrorStore(
-            keyspace.prefix, keyspace.key_codec.decode, keyspace.codec.decode,
-            codec=keyspace.codec, keys_only=keys_only, transform=transform,
+        self._store: Store = (
+            PackedStore(
+                keyspace.prefix, keyspace.key_codec.decode, keyspace.codec.decode,
+                codec=keyspace.codec,
+            ) if packed else MirrorStore(
+                keyspace.prefix, keyspace.key_codec.decode, keyspace.codec.decode,
+                codec=keyspace.codec, keys_only=keys_only, transform=transform,
+            )
         )  # fmt: skip
         self._guard = Guard()
         self._feeds = Feeds()
@@ -370,8 +393,9 @@ class Mirror(MirrorBase[V]):
 
     # --- local reads --------------------------------------------------------------------------
 
-    def local(self) -> dict[str, V]:
-        """The live local dict (read-only use; it changes as batches are applied)."""
+    def local(self) -> Mapping[str, V]:
+        """The live local dict (read-only use; it changes as batches are applied); with
+        ``packed=True`` a read-only view of the live copy that decodes on each read."""
         return self._store.data
 
     def local_get(self, key: str, default: Any = None) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 from .._backends.threads import Event, Worker
 from .._core.errors import CompactedError, EtcdError
 from .._core.keyspace import KeySpace
-from .._core.mirror import BatchSource, Listing, MirrorState, MirrorStore
+from .._core.mirror import BatchSource, MirrorState, Store
 from .._core.mirror_file import MirrorFile, saved_pages
 from .._core.outage import FailureLog, describe
 from .._core.watch import WatchResponse
@@ -46,7 +46,7 @@ class MirrorLoop:
         self,
         client: WatchKV,
         keyspace: KeySpace[Any],
-        store: MirrorStore,
+        store: Store,
         status: MirrorStatus,
         feeds: Feeds,
         file: MirrorFile,
@@ -128,9 +128,11 @@ class MirrorLoop:
         saved = self.file.load()
         if saved is None:
             return False
-        data, invalid = self.store.build(saved_pages(saved))
+        listing = self.store.listing()
+        for page in saved_pages(saved):
+            listing.add(page)
         with self.status.guard:
-            self.store.replace(data, invalid, saved.revision, "load", changes=False)
+            listing.install(saved.revision, "load", changes=False)
         self.status.sync_target = -1  # learned once the watch is up
         return True
 
@@ -138,7 +140,7 @@ class MirrorLoop:
         """List the prefix in pages at one revision and install it (as a diff)."""
         store, ks = self.store, self.keyspace
         while True:
-            listing = Listing(store)
+            listing = store.listing()
             revision = 0
             try:
                 for page in self.client.get_pages(
@@ -150,9 +152,8 @@ class MirrorLoop:
             except CompactedError:
                 continue  # compaction overtook the listing's revision: list again, newer
             break
-        data, invalid = listing.result()
         with self.status.guard:
-            batch = store.replace(data, invalid, revision, source, changes=bool(self.feeds))
+            batch = listing.install(revision, source, changes=bool(self.feeds))
             self.status.listed(revision)
         self.status.error = None
         if batch.changes or source == "relist":

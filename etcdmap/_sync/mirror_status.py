@@ -22,7 +22,7 @@ from .._core.checks import check_seconds
 from .._core.errors import ClientClosedError, EtcdError, MirrorLagError
 from .._core.keyspace import KeySpace
 from .._core.kv import Compare, Op
-from .._core.mirror import Consistency, MirrorState, MirrorStore
+from .._core.mirror import Consistency, MirrorState, Store
 from .._core.mirror_health import MirrorHealth
 from .._core.outage import describe
 from .._core.results import GetResponse
@@ -51,7 +51,7 @@ class MirrorStatus:
         self,
         client: WatchKV,
         keyspace: KeySpace[Any],
-        store: MirrorStore,
+        store: Store,
         guard: Any,
         *,
         timeout: float,

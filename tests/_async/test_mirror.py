@@ -63,6 +63,24 @@ async def random_writes(client: AsyncClient, prefix: str, count: int, seed: int)
     return revision
 
 
+async def replayed_random_writes(
+    m: AsyncMirror[Any], writer: AsyncClient, count: int, seed: int
+) -> tuple[list[Batch], dict[str, Any]]:
+    """``random_writes`` under ``m``'s prefix, checked: once the mirror has them its copy
+    equals a get at its revision and replaying its batches on its content before gives it.
+    The batches and the copy."""
+    start = dict(m.items())
+    batches: list[Batch] = []
+    sub = m.subscribe(batches.append)
+    last = await random_writes(writer, m.prefix, count, seed=seed)
+    await m.wait_for(last, timeout=30)
+    snap = m.local_snapshot()
+    assert snap.data == await server_copy(writer, m.prefix, snap.revision)
+    await sub.cancel()
+    assert replay(start, batches) == snap.data
+    return batches, snap.data
+
+
 async def test_equals_a_get_after_random_writes_and_changes_replay(
     async_etcd_client: AsyncClient, etcd_prefix: str
 ) -> None:
@@ -71,19 +89,11 @@ async def test_equals_a_get_after_random_writes_and_changes_replay(
         await c.put(f"{etcd_prefix}{i}", "initial")
     async with AsyncClient(c.endpoints) as other:
         async with AsyncMirror(c, etcd_prefix, page_size=7) as m:
-            start = dict(m.items())
-            batches: list[Batch] = []
-            sub = m.subscribe(batches.append)
-            last = await random_writes(other, etcd_prefix, 5000, seed=1)
-            await m.wait_for(last, timeout=30)
-            snap = m.local_snapshot()
-            assert snap.data == await server_copy(c, etcd_prefix, snap.revision)
-            await sub.cancel()
+            batches, _ = await replayed_random_writes(m, other, 5000, seed=1)
             assert m.lag == 0 and m.state is MirrorState.READY
-    # every batch is one revision, in order, and replaying them rebuilds the copy
+    # every batch is one revision, in order
     revisions = [b.revision for b in batches]
     assert revisions == sorted(set(revisions))
-    assert replay(start, batches) == snap.data
 
 
 async def test_read_your_writes_for_1000_pairs(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:

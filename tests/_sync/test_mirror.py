@@ -63,6 +63,24 @@ def random_writes(client: Client, prefix: str, count: int, seed: int) -> int:
     return revision
 
 
+def replayed_random_writes(
+    m: Mirror[Any], writer: Client, count: int, seed: int
+) -> tuple[list[Batch], dict[str, Any]]:
+    """``random_writes`` under ``m``'s prefix, checked: once the mirror has them its copy
+    equals a get at its revision and replaying its batches on its content before gives it.
+    The batches and the copy."""
+    start = dict(m.items())
+    batches: list[Batch] = []
+    sub = m.subscribe(batches.append)
+    last = random_writes(writer, m.prefix, count, seed=seed)
+    m.wait_for(last, timeout=30)
+    snap = m.local_snapshot()
+    assert snap.data == server_copy(writer, m.prefix, snap.revision)
+    sub.cancel()
+    assert replay(start, batches) == snap.data
+    return batches, snap.data
+
+
 def test_equals_a_get_after_random_writes_and_changes_replay(
     etcd_client: Client, etcd_prefix: str
 ) -> None:
@@ -71,19 +89,11 @@ def test_equals_a_get_after_random_writes_and_changes_replay(
         c.put(f"{etcd_prefix}{i}", "initial")
     with Client(c.endpoints) as other:
         with Mirror(c, etcd_prefix, page_size=7) as m:
-            start = dict(m.items())
-            batches: list[Batch] = []
-            sub = m.subscribe(batches.append)
-            last = random_writes(other, etcd_prefix, 5000, seed=1)
-            m.wait_for(last, timeout=30)
-            snap = m.local_snapshot()
-            assert snap.data == server_copy(c, etcd_prefix, snap.revision)
-            sub.cancel()
+            batches, _ = replayed_random_writes(m, other, 5000, seed=1)
             assert m.lag == 0 and m.state is MirrorState.READY
-    # every batch is one revision, in order, and replaying them rebuilds the copy
+    # every batch is one revision, in order
     revisions = [b.revision for b in batches]
     assert revisions == sorted(set(revisions))
-    assert replay(start, batches) == snap.data
 
 
 def test_read_your_writes_for_1000_pairs(etcd_client: Client, etcd_prefix: str) -> None:
