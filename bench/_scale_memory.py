@@ -23,6 +23,9 @@ One etcd server (``etcdmap.testing.EtcdServer`` with an 8 GiB quota, data direct
   tracemalloc's peak during it over the kept copy before it (goal <= 1.5x).
 
     PYTHONPATH=. nice -n 10 /work/main/.venv/bin/python bench/_scale_memory.py --keys 100000
+
+``--packed`` measures mirrors with ``packed=True`` (values kept as bytes in a
+``PackedTable``) instead of the default dict.
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-root", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
         help="where etcd's data directory goes (default /dev/shm)",
     )  # fmt: skip
+    parser.add_argument(
+        "--packed", action="store_true", help="mirrors with packed=True (default: the dict)"
+    )
     parser.add_argument("--out", type=Path, help="also write the figures here as JSON")
 
 
@@ -221,7 +227,8 @@ class Relay:
 def _mirror(c: Any, page_size: int, **options: Any) -> Any:
     from etcdmap import Mirror
 
-    m = Mirror(c, PREFIX, page_size=page_size, timeout=600, **options)
+    packed = os.environ.get("SCALE_MEMORY_PACKED") == "1"  # set by --packed for every child
+    m = Mirror(c, PREFIX, page_size=page_size, timeout=600, packed=packed, **options)
     m.start()
     m.wait_synced()
     return m
@@ -386,7 +393,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     n, size = args.keys, args.value_bytes
     root = tempfile.mkdtemp(prefix="etcdmap-scale-memory-", dir=args.data_root)
     extra = ["--quota-backend-bytes", str(QUOTA)]
-    result: dict[str, Any] = {"keys": n, "value_bytes": size, "page_size": args.page_size}
+    result: dict[str, Any] = {
+        "keys": n, "value_bytes": size, "page_size": args.page_size, "packed": args.packed,
+    }  # fmt: skip
     try:
         _measure(result, root, extra, args)
     finally:
@@ -448,6 +457,7 @@ def report(r: dict[str, Any]) -> None:
     a = r["apply"]
     rows = [
         ("keys x value bytes", f"{r['keys']:,} x {r['value_bytes']}", ""),
+        ("store", "packed=True" if r["packed"] else "dict (default)", ""),
         ("whole-range get (raw stub) s", f"{r['get_s']:.2f}", ""),
         ("mirror load s", f"{r['load_s']:.2f}", ""),
         ("load / get", f"{r['ratio']:.2f}", "<= 1.3"),
@@ -477,6 +487,8 @@ def main() -> int:
     parser.add_argument("--child-memory", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--child-writer", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.packed:
+        os.environ["SCALE_MEMORY_PACKED"] = "1"
     if args.child_time:
         print(json.dumps(child_time(args.child_time[0], int(args.child_time[1]))))
     elif args.child_memory:

@@ -46,6 +46,11 @@ class SameAsDict(RuleBasedStateMachine):
             with pytest.raises(KeyError):
                 self.table[key]
 
+    @rule(pairs=st.lists(st.tuples(keys, values), max_size=8))
+    def extend(self, pairs: list[tuple[str, bytes]]) -> None:
+        self.table.extend([k for k, _ in pairs], [v for _, v in pairs])
+        self.model.update(pairs)
+
     @rule()
     def compact(self) -> None:
         self.table.compact()

@@ -149,8 +149,7 @@ class PackedListing:
         keys = self._store.keys.keys_of_page(page)
         table = self._table
         if self._fresh:
-            for key, kv in zip(keys, page, strict=True):
-                table[key] = kv.value
+            table.extend(keys, [kv.value for kv in page])
             return
         unchanged, pending = table.unchanged, self._pending
         for key, kv in zip(keys, page, strict=True):

@@ -20,7 +20,9 @@ through a seen-bitmap (one byte per entry), without building a second table.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping, Sequence
+from itertools import accumulate, chain
+from operator import add
 from typing import TypeVar, overload
 
 __all__ = ["PackedTable"]
@@ -158,6 +160,46 @@ class PackedTable(MutableMapping[str, bytes]):
         if self._filled > _MAX_LOAD * len(self._slots):
             self._rebuild_slots()
 
+    def extend(self, keys: Sequence[str], values: Sequence[bytes]) -> None:
+        """Set ``keys[i]`` to ``values[i]`` for every i (a listing's page): the same as one
+        by one, several times faster for new keys (their bytes are appended in one go)."""
+        if not keys:
+            return
+        raws = [_encode(key) for key in keys]
+        klens = list(map(len, raws))
+        vlens = list(map(len, values))
+        if self._filled + len(raws) > _MAX_LOAD * len(self._slots):
+            self._rebuild_slots(extra=len(raws))  # room for all: no growth while inserting
+        heap, off, hashes, slots = self._heap, self._off, self._hash, self._slots
+        first = len(off)
+        off.extend(accumulate(map(add, klens[:-1], vlens[:-1]), initial=len(heap)))
+        heap += b"".join(chain.from_iterable(zip(raws, values, strict=True)))
+        self._klen.extend(klens)
+        self._vlen.extend(vlens)
+        hashes.extend([hash(key) & _HASH_MASK for key in keys])
+        if self._seen is not None:
+            self._seen.extend(bytes([1]) * len(raws))
+        klen, size = self._klen, len(slots)
+        for e in range(first, len(off)):
+            h = hashes[e]
+            i = h % size
+            while True:
+                s = slots[i]
+                if s == _EMPTY:
+                    slots[i] = e
+                    self._filled += 1
+                    self._live += 1
+                    break
+                if s >= 0 and hashes[s] == h and klen[s] == klen[e]:
+                    o, n = off[s], klen[s]
+                    if heap[o:o + n] == heap[off[e]:off[e] + n]:
+                        self._kill(s)  # held already: the new entry replaces it
+                        slots[i] = e
+                        break
+                i += 1
+                if i == size:
+                    i = 0
+
     def _append(self, key: str, raw: bytes, value: bytes) -> int:
         heap = self._heap
         self._off.append(len(heap))
@@ -191,9 +233,10 @@ class PackedTable(MutableMapping[str, bytes]):
 
     # --- upkeep -------------------------------------------------------------------------------
 
-    def _rebuild_slots(self) -> None:
-        """A new slot table for the live entries at about half of the maximum load."""
-        size = max(_MIN_SLOTS, int(self._live / (_MAX_LOAD * 0.75)) + 1)
+    def _rebuild_slots(self, extra: int = 0) -> None:
+        """A new slot table for the live entries (and ``extra`` more) at 3/4 of the maximum
+        load."""
+        size = max(_MIN_SLOTS, int((self._live + extra) / (_MAX_LOAD * 0.75)) + 1)
         slots = array("i", [_EMPTY]) * size
         hashes = self._hash
         for e in self._entries():
