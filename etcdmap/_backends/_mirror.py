@@ -40,8 +40,9 @@ def AsyncGuard() -> contextlib.AbstractContextManager[Any]:  # noqa: N802 - a cl
 
 
 def Guard() -> contextlib.AbstractContextManager[Any]:  # noqa: N802 - a class-like factory
-    """A lock shared by the applying thread and readers that copy several keys."""
-    return threading.Lock()
+    """A lock shared by the applying thread and readers that copy several keys (reentrant:
+    a packed mirror's view takes it for each read, also inside a guarded copy)."""
+    return threading.RLock()
 
 
 class AsyncInbox(Generic[T]):

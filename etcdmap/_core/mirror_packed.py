@@ -14,6 +14,7 @@ table plus the diff, not a second table.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from .mapping import decode_error
@@ -26,19 +27,26 @@ __all__ = ["PackedListing", "PackedStore", "PackedView"]
 
 
 class PackedView(Mapping[str, Any]):
-    """The read-only mapping of a ``PackedStore``'s table: values decoded on each read."""
+    """The read-only mapping of a ``PackedStore``'s table: values decoded on each read.
+    Each read of the table (not the decoding) is made under the store's guard: unlike a
+    dict's, a table's change is many steps a reading thread must not see half of."""
 
     def __init__(self, store: PackedStore) -> None:
         self._store = store
 
     def __getitem__(self, key: str) -> Any:
-        return self._store.value(key, self._store.table[key])
+        store = self._store
+        with store.guard:
+            raw = store.table[key]
+        return store.value(key, raw)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._store.table
+        with self._store.guard:
+            return key in self._store.table
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._store.table)
+        with self._store.guard:  # the keys now: the table may change between two steps
+            return iter(list(self._store.table))
 
     def __len__(self) -> int:
         return len(self._store.table)
@@ -49,8 +57,9 @@ class PackedView(Mapping[str, Any]):
 
 class PackedStore:
     """A mirror's copy with raw values in a ``PackedTable`` (see the module docstring).
-    ``decode_key``, ``decode_value`` and ``codec`` as for ``MirrorStore``; no ``keys_only``,
-    ``transform`` or indexes."""
+    ``decode_key``, ``decode_value`` and ``codec`` as for ``MirrorStore``; ``guard`` is what
+    the owner applies changes under (a reentrant lock for threads), taken by each read of
+    ``data``. No ``keys_only``, ``transform`` or indexes."""
 
     keys_only = False
     transform = None
@@ -62,7 +71,9 @@ class PackedStore:
         decode_value: Callable[[bytes], Any],
         *,
         codec: object = None,
+        guard: AbstractContextManager[Any] | None = None,
     ) -> None:
+        self.guard = nullcontext() if guard is None else guard
         # The dict store's key conversion (its own dict stays empty).
         self.keys = MirrorStore(prefix, decode_key, decode_value, codec=codec)
         self._decode_value = decode_value

@@ -223,16 +223,16 @@ class Mirror(MirrorBase[V]):
         self.degraded_after = check_seconds(degraded_after, "degraded_after")
         self._file = MirrorFile(persist, keyspace, keys_only)
         self.persist = self._file.path
+        self._guard = Guard()
         self._store: Store = (
             PackedStore(
                 keyspace.prefix, keyspace.key_codec.decode, keyspace.codec.decode,
-                codec=keyspace.codec,
+                codec=keyspace.codec, guard=self._guard,
             ) if packed else MirrorStore(
                 keyspace.prefix, keyspace.key_codec.decode, keyspace.codec.decode,
                 codec=keyspace.codec, keys_only=keys_only, transform=transform,
             )
         )  # fmt: skip
-        self._guard = Guard()
         self._feeds = Feeds()
         self._status = MirrorStatus(
             client, keyspace, self._store, self._guard, timeout=timeout,
