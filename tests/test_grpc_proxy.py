@@ -1,0 +1,95 @@
+"""Tests for etcdmap.testing.EtcdProxy: etcd's gRPC proxy in front of a real server or cluster."""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+import etcdmap
+from etcdmap.testing import EtcdCluster, EtcdProxy, EtcdServer, EtcdStartError
+
+#: etcd binaries of other versions (as in test_testing.py; CI sets it from scripts/etcd-servers).
+OTHER_BINARIES = [
+    p for p in os.environ.get("ETCDMAP_TEST_ETCD_BINARIES", "").split(os.pathsep) if p
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EtcdServer]:
+    with EtcdServer() as srv:
+        yield srv
+
+
+def _metrics(proxy: EtcdProxy) -> str:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(proxy.metrics_url, timeout=5) as resp:
+        return str(resp.read().decode())
+
+
+@pytest.mark.parametrize("binary", [None, *OTHER_BINARIES])
+def test_proxy_in_front_of_a_server(binary: str | None) -> None:
+    with EtcdServer(binary=binary) as srv, EtcdProxy(srv) as proxy:
+        assert proxy.running and proxy.endpoints == [proxy.endpoint] != srv.endpoints
+        with etcdmap.Client(proxy.endpoints) as client:
+            client.put(b"/proxy/k", b"through")
+        assert srv.etcdctl("get", "/proxy/k", "--print-value-only").strip() == "through"
+        assert "grpc_proxy_cache" in _metrics(proxy)  # the proxy's own metrics, not etcd's
+
+
+@pytest.mark.cluster
+def test_proxy_in_front_of_a_cluster_survives_a_member() -> None:
+    with EtcdCluster(3) as cluster, EtcdProxy(cluster) as proxy:
+        proxy.etcdctl("put", "/proxy/c", "1")
+        for member in cluster.members:
+            assert member.etcdctl("get", "/proxy/c", "--print-value-only").strip() == "1"
+        cluster.kill(0)
+        try:
+            cluster.leader(timeout=20)
+            assert proxy.etcdctl("put", "/proxy/c", "2", timeout=20).strip() == "OK"
+        finally:
+            cluster.restart(0)
+        assert cluster.members[0].etcdctl("get", "/proxy/c", "--print-value-only").strip() == "2"
+
+
+def test_kill_and_restart_keep_the_endpoint(server: EtcdServer) -> None:
+    with EtcdProxy(server) as proxy:
+        endpoint, pid = proxy.endpoint, proxy.pid
+        proxy.kill()
+        assert not proxy.running and proxy.pid is None
+        server.etcdctl("put", "/proxy/r", "while down")
+        proxy.restart()
+        assert proxy.endpoint == endpoint and proxy.pid not in (None, pid)
+        assert proxy.etcdctl("get", "/proxy/r", "--print-value-only").strip() == "while down"
+        tmp = os.path.dirname(proxy.log_path)
+    assert not proxy.running and not os.path.exists(tmp)
+
+
+def test_namespace_prefixes_every_key(server: EtcdServer) -> None:
+    with EtcdProxy(server, namespace="/tenant/") as proxy:
+        proxy.etcdctl("put", "k", "v")
+    assert server.etcdctl("get", "/tenant/k", "--print-value-only").strip() == "v"
+
+
+def test_bad_start_raises_with_the_proxy_output(server: EtcdServer) -> None:
+    proxy = EtcdProxy(server, extra_args=("--no-such-flag",), start_timeout=10)
+    with pytest.raises(EtcdStartError, match="(?s)grpc-proxy exited.*no-such-flag"):
+        proxy.start()
+    assert not proxy.running
+    proxy.stop()
+
+
+def test_no_serving_upstream_raises_at_the_deadline(server: EtcdServer) -> None:
+    server.kill()
+    try:
+        with pytest.raises(EtcdStartError, match="not serving after 2.0s"):
+            EtcdProxy(server, start_timeout=2).start()
+    finally:
+        server.restart()
+
+
+def test_target_must_be_a_server_or_cluster() -> None:
+    with pytest.raises(TypeError, match="target="):
+        EtcdProxy(["127.0.0.1:2379"])  # type: ignore[arg-type]  # the wrong type is the test
