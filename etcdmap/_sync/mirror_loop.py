@@ -23,7 +23,7 @@ from .._core.errors import CompactedError, EtcdError
 from .._core.keyspace import KeySpace
 from .._core.mirror import BatchSource, InvalidValue, MirrorState, MirrorStore
 from .._core.mirror_file import MirrorFile, SavedCopy, saved_pages
-from .._core.mirror_share import SnapshotLock, reusable
+from .._core.mirror_share import SharedSnapshot
 from .._core.outage import FailureLog, describe
 from .._core.watch import WatchResponse
 from .kv import WatchKV
@@ -75,6 +75,7 @@ class MirrorLoop:
         self.start_jitter = start_jitter
         #: Whether the copy is one restored from the file (not listed since).
         self._restored = False
+        self._share = None if file.path is None else SharedSnapshot(file)
         #: How many relists the loop did after a compaction (the first load not counted).
         self.relists = 0
         self._faults = FailureLog(log, f"mirror of {keyspace.name!r}")
@@ -112,7 +113,7 @@ class MirrorLoop:
         status, failures = self.status, 0
         if self.start_jitter:  # a fleet started at once spreads its loads over the jitter
             self._stop.wait(random.uniform(0, self.start_jitter))
-        saved = self.file.load()
+        saved = None if self._share is None else self._share.newer(0)
         if saved is not None:
             self._install(saved, "load")
         listed = saved is not None
@@ -156,44 +157,49 @@ class MirrorLoop:
             self.feeds.emit([batch])
 
     def _list_or_reuse(self, source: BatchSource) -> None:
-        """List the prefix; with a file, only while holding its lock, and only if no other
-        mirror saved a copy newer than this one's meanwhile (then that copy is installed)."""
-        if self.file.path is None:
+        """List the prefix; with a file, only while holding its lock (then save the copy),
+        and not if another mirror saves a copy newer than this one's meanwhile (then that
+        copy is installed)."""
+        share = self._share
+        if share is None:
             self._list(source)
             return
-        lock = SnapshotLock(self.file.path)
         deadline = time.monotonic() + self.status.timeout
-        while not lock.try_acquire():
-            if time.monotonic() >= deadline:
-                log.warning(
-                    "mirror of %r: %s stayed locked for %.3g s; listing without it",
-                    self.keyspace.name, lock.path, self.status.timeout,
-                )  # fmt: skip
-                break
-            if self._stop.wait(_LOCK_POLL):
-                return
         try:
-            saved = self.file.load()
-            if reusable(saved, self.store.revision):
-                assert saved is not None
-                log.info(
-                    "mirror of %r: %s from %s (revision %d), saved by another mirror",
-                    self.keyspace.name, source, self.file.path, saved.revision,
-                )  # fmt: skip
-                self._install(saved, source)
-                return
-            self._list(source)
-            if lock.held:
-                self.save()
+            while True:
+                held = share.lock.try_acquire()
+                saved = share.newer(self.store.revision)
+                if saved is not None:
+                    log.info(
+                        "mirror of %r: %s from %s (revision %d), saved by another mirror",
+                        self.keyspace.name, source, self.file.path, saved.revision,
+                    )  # fmt: skip
+                    self._install(saved, source)
+                    return
+                if held or time.monotonic() >= deadline:
+                    if not held:
+                        log.warning(
+                            "mirror of %r: %s stayed locked for %.3g s; listing without it",
+                            self.keyspace.name, share.lock.path, self.status.timeout,
+                        )  # fmt: skip
+                    self._list(source)
+                    if held:
+                        self.save()
+                    return
+                if self._stop.wait(_LOCK_POLL):
+                    return
         finally:
-            lock.release()
+            share.lock.release()
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
         """Write the copy and its revision to ``path`` (default the file's) atomically."""
         with self.status.guard:  # copy, so the watch is held up for a copy and not an encoding
             revision = self.store.revision
             data, invalid = dict(self.store.data), dict(self.store.invalid)
-        return self.file.save(revision, data, invalid, path)
+        saved = self.file.save(revision, data, invalid, path)
+        if path is None and self._share is not None:
+            self._share.saved()
+        return saved
 
     def _list(self, source: BatchSource) -> None:
         """List the prefix in pages at one revision and install it (as a diff)."""
