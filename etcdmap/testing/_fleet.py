@@ -62,6 +62,8 @@ class FleetFigures:
     start_proxy_cpu_s: float | None = None
     #: Range RPCs the server handled while the fleet started.
     start_ranges: int = 0
+    #: Server watchers before the fleet started (a proxy keeps one of its own).
+    watchers_before: int = 0
     #: The most server watchers seen (sampled each second while writing; else after start).
     watchers_max: int = 0
     #: The server watchers at the end (after the writer, or after the start).
@@ -215,6 +217,7 @@ def run_fleet(fleet: Fleet, meter: Meter, timeout: float = 600.0) -> FleetFigure
     try:
         expect("loaded")
         before = meter.read()
+        figures.watchers_before = round(before["watchers"])
         began = time.monotonic()
         signals.go.set()
         ready = expect("ready")
