@@ -64,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jitter", type=float, default=2.0, help="start_jitter of `start`")
     parser.add_argument("--sections", default="fleet,start", help="comma-separated: fleet, start")
     parser.add_argument(
-        "--targets", default="direct,proxy", help="fleet: comma-separated: direct, proxy"
+        "--targets", default="writer,direct,proxy",
+        help="fleet: comma-separated: writer (no mirrors: the writes' own cost), direct, proxy",
     )
     parser.add_argument(
         "--quick", action="store_true", help="40 mirrors, 2 processes, 500 keys, 3 s"
@@ -84,10 +85,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "cpus": os.cpu_count(), "load_before": load,
     }  # fmt: skip
 
-    def fleet(endpoints: list[str], server: Any, **options: Any) -> Fleet:
+    def fleet(endpoints: list[str], server: Any, mirrors: int, **options: Any) -> Fleet:
         return Fleet(
-            endpoints, server.endpoints, PREFIX, args.mirrors, args.processes, args.rate,
-            **options,
+            endpoints, server.endpoints, PREFIX, mirrors, args.processes, args.rate, **options
         )  # fmt: skip
 
     with ExitStack() as stack:
@@ -103,7 +103,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     endpoints, meter = proxy.endpoints, Meter(server.metrics_url, proxy.metrics_url)
                 else:
                     endpoints, meter = server.endpoints, Meter(server.metrics_url)
-                runs[target] = run_fleet(fleet(endpoints, server, seconds=args.seconds), meter)
+                mirrors = 0 if target == "writer" else args.mirrors
+                runs[target] = run_fleet(
+                    fleet(endpoints, server, mirrors, seconds=args.seconds), meter
+                )
             print_fleet(runs)
             out["fleet"] = {name: asdict(r) for name, r in runs.items()}
         if "start" in sections:
@@ -112,7 +115,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 with tempfile.TemporaryDirectory(prefix="etcdmap-fleet-") as directory:
                     starts[name] = run_fleet(
                         fleet(
-                            server.endpoints, server,
+                            server.endpoints, server, args.mirrors,
                             persist=os.path.join(directory, "fleet.bin") if shared else None,
                             start_jitter=args.jitter if jittered else 0.0,
                         ),
@@ -130,16 +133,18 @@ def fmt_load(load: Any) -> str:
 
 
 def print_fleet(runs: dict[str, FleetFigures]) -> None:
-    first = next(iter(runs.values()))
-    print(f"\nfleet: {first.mirrors} mirrors in {first.processes} processes")
+    first = max(runs.values(), key=lambda r: r.mirrors)
+    print(f"\nfleet: {first.mirrors} mirrors in {first.processes} processes; watchers: the"
+          " server's for the fleet (a proxy's own left out), most seen/at the end")
     print(
         f"{'':8}{'watchers':>9}{'server CPU s':>14}{'proxy CPU s':>13}{'put->all p50':>14}"
         f"{'p99 ms':>8}{'all ready s':>13}{'start CPU s':>13}{'converged':>11}"
     )
     for name, r in runs.items():
         start_cpu = r.start_server_cpu_s + (r.start_proxy_cpu_s or 0)
+        watchers = f"{r.watchers_max - r.watchers_before}/{r.watchers_end - r.watchers_before}"
         print(
-            f"{name:8}{r.watchers_max:>9}{r.server_cpu_s:>14.2f}"
+            f"{name:8}{watchers:>9}{r.server_cpu_s:>14.2f}"
             f"{fmt(r.proxy_cpu_s, '.2f'):>13}{fmt(r.put_all_p50_ms, '.1f'):>14}"
             f"{fmt(r.put_all_p99_ms, '.1f'):>8}{r.all_ready_s:>13.2f}{start_cpu:>13.2f}"
             f"{r.converged:>7}/{r.mirrors}"

@@ -221,7 +221,7 @@ def run_fleet(fleet: Fleet, meter: Meter, timeout: float = 600.0) -> FleetFigure
         began = time.monotonic()
         signals.go.set()
         ready = expect("ready")
-        figures.all_ready_s = max(max(times) for times in ready.values()) - began
+        figures.all_ready_s = max((max(t) for t in ready.values() if t), default=began) - began
         started = meter.read()
         figures.start_server_cpu_s = started["server_cpu"] - before["server_cpu"]
         figures.start_ranges = round(started["ranges"] - before["ranges"])
@@ -262,14 +262,14 @@ def _tally(
         for state in r["states"]:
             figures.states[state] = figures.states.get(state, 0) + 1
     latencies = []
-    for revision, sent in puts:
+    for revision, sent in puts if figures.mirrors else ():
         if sum(r["counts"].get(revision, 0) for r in results) < figures.mirrors:
             figures.missed += 1
             continue
         last = max(r["last"].get(revision, 0.0) for r in results)
         latencies.append((last - sent) * 1000)
     figures.puts = len(puts)
-    if latencies:
+    if latencies:  # (none without mirrors: the writer alone, for the server's baseline)
         figures.put_all_p50_ms = statistics.median(latencies)
         ordered = sorted(latencies)
         figures.put_all_p99_ms = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
