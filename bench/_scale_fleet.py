@@ -10,7 +10,9 @@ then one writer puts ``--rate`` distinct values a second for ``--seconds`` (to t
 directly in both cases). Measured:
 
 - ``watchers``: ``etcd_debugging_mvcc_watcher_total`` of the server (its ``/metrics``), the
-  largest sample taken each second while the writer runs;
+  largest sample taken each second while the writer runs, and the last;
+- ``watch msgs``: the watch responses the server sent meanwhile
+  (``grpc_server_msg_sent_total{grpc_method="Watch"}``);
 - ``server CPU s`` / ``proxy CPU s``: ``process_cpu_seconds_total`` of each process (its
   ``/metrics``; etcd reads it from ``/proc/self/stat``: utime + stime) over the start and
   over the writer's run;
@@ -137,14 +139,15 @@ def print_fleet(runs: dict[str, FleetFigures]) -> None:
     print(f"\nfleet: {first.mirrors} mirrors in {first.processes} processes; watchers: the"
           " server's for the fleet (a proxy's own left out), most seen/at the end")
     print(
-        f"{'':8}{'watchers':>9}{'server CPU s':>14}{'proxy CPU s':>13}{'put->all p50':>14}"
+        f"{'':8}{'watchers':>9}{'watch msgs':>11}{'server CPU s':>14}{'proxy CPU s':>13}"
+        f"{'put->all p50':>14}"
         f"{'p99 ms':>8}{'all ready s':>13}{'start CPU s':>13}{'converged':>11}"
     )
     for name, r in runs.items():
         start_cpu = r.start_server_cpu_s + (r.start_proxy_cpu_s or 0)
         watchers = f"{r.watchers_max - r.watchers_before}/{r.watchers_end - r.watchers_before}"
         print(
-            f"{name:8}{watchers:>9}{r.server_cpu_s:>14.2f}"
+            f"{name:8}{watchers:>9}{r.server_watch_messages:>11}{r.server_cpu_s:>14.2f}"
             f"{fmt(r.proxy_cpu_s, '.2f'):>13}{fmt(r.put_all_p50_ms, '.1f'):>14}"
             f"{fmt(r.put_all_p99_ms, '.1f'):>8}{r.all_ready_s:>13.2f}{start_cpu:>13.2f}"
             f"{r.converged:>7}/{r.mirrors}"

@@ -72,6 +72,8 @@ class FleetFigures:
     coalescing: int | None = None
     server_cpu_s: float = 0.0
     proxy_cpu_s: float | None = None
+    #: Watch responses the server sent while the writer ran.
+    server_watch_messages: int = 0
     puts: int = 0
     put_all_p50_ms: float | None = None
     put_all_p99_ms: float | None = None
@@ -90,13 +92,14 @@ class Meter:
         self.proxy_url = proxy_url
 
     def read(self) -> dict[str, float]:
-        """``server_cpu``, ``watchers``, ``ranges``; with a proxy ``proxy_cpu`` and
-        ``coalescing`` too."""
+        """``server_cpu``, ``watchers``, ``ranges`` (handled), ``watch_sent`` (watch
+        responses sent); with a proxy ``proxy_cpu`` and ``coalescing`` too."""
         server = scrape(self.server_url)
         figures = {
             "server_cpu": total(server, CPU),
             "watchers": total(server, WATCHERS),
             "ranges": total(server, "grpc_server_handled_total", grpc_method="Range"),
+            "watch_sent": total(server, "grpc_server_msg_sent_total", grpc_method="Watch"),
         }
         if self.proxy_url is not None:
             proxy = scrape(self.proxy_url)
@@ -233,6 +236,7 @@ def run_fleet(fleet: Fleet, meter: Meter, timeout: float = 600.0) -> FleetFigure
             puts = _write_steadily(fleet, meter, samples)
             end = meter.read()
             figures.server_cpu_s = end["server_cpu"] - started["server_cpu"]
+            figures.server_watch_messages = round(end["watch_sent"] - started["watch_sent"])
             if "proxy_cpu" in end:
                 figures.proxy_cpu_s = end["proxy_cpu"] - started["proxy_cpu"]
         figures.watchers_max = round(max(s["watchers"] for s in samples))
