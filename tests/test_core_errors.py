@@ -158,6 +158,15 @@ def test_too_large_requests_name_the_limit() -> None:
     )
     assert isinstance(error, etcdmap.RequestTooLargeError)
     assert "--max-request-bytes" in str(error) and "put b'big'" in str(error)
+    # a gRPC proxy's own client could not forward it: its --max-send-bytes, 1.5 MiB too
+    error = errors.error_from_status(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "trying to send message larger than max (1677810 vs. 1572864)",
+        endpoint="proxy:1", action="put b'big'",
+    )
+    assert isinstance(error, etcdmap.RequestTooLargeError)
+    assert "put b'big'" in str(error) and "1572864" in str(error)
+    assert "--max-send-bytes" in str(error) and "--max-request-bytes" in str(error)
 
 
 def test_retry_classes() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -88,6 +89,47 @@ def test_no_serving_upstream_raises_at_the_deadline(server: EtcdServer) -> None:
             EtcdProxy(server, start_timeout=2).start()
     finally:
         server.restart()
+
+
+def _states(mirror: etcdmap.Mirror, seconds: float) -> list[etcdmap.MirrorState]:
+    """The mirror's states, each change once, over `seconds`."""
+    seen = [mirror.state]
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        if mirror.state is not seen[-1]:
+            seen.append(mirror.state)
+        time.sleep(0.02)
+    return seen
+
+
+def test_a_quiet_mirror_through_the_proxy_degrades_and_recovers_on_a_write(
+    server: EtcdServer,
+) -> None:
+    # The proxy answers no progress request (it logs "not supported request type"), so the
+    # watch of a prefix nobody writes to confirms nothing and the mirror turns DEGRADED; the
+    # next write in the prefix confirms the watch again.
+    ready, degraded = etcdmap.MirrorState.READY, etcdmap.MirrorState.DEGRADED
+    with EtcdProxy(server) as proxy, etcdmap.Client(proxy.endpoints) as client:
+        client.put("/proxy/quiet/a", "1")
+        with etcdmap.Mirror(
+            client, "/proxy/quiet/", progress_interval=0.2, degraded_after=1.0
+        ) as m:
+            assert _states(m, 2.0) == [ready, degraded]
+            revision = client.put("/proxy/quiet/b", "2").header.revision
+            assert m.wait_for(revision, timeout=5) >= revision
+            assert _states(m, 0.5)[-1] is ready
+            assert m.local_get("b") == b"2"
+
+
+def test_a_quiet_mirror_through_the_proxy_stays_ready_with_server_progress_notifications() -> None:
+    # the remedy: the server's own progress notifications (more often than
+    # the mirror's degraded_after) pass through the proxy and confirm the watch
+    interval = ("--experimental-watch-progress-notify-interval", "200ms")
+    with EtcdServer(extra_args=interval) as srv, EtcdProxy(srv) as proxy:
+        with etcdmap.Client(proxy.endpoints) as client:
+            client.put("/proxy/notified/a", "1")
+            with etcdmap.Mirror(client, "/proxy/notified/", degraded_after=1.0) as m:
+                assert _states(m, 2.0) == [etcdmap.MirrorState.READY]
 
 
 def test_target_must_be_a_server_or_cluster() -> None:

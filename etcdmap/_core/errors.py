@@ -786,6 +786,13 @@ def error_from_status(
         # gRPC refused to send it: nothing reached the server.
         cls = RequestTooLargeError
         message = f"{action}: the request is over the client's max_send_bytes ({text})"
+    elif "trying to send message larger than max" in text:
+        # an etcd gRPC proxy's own client refused to forward it: nothing reached the server
+        cls = RequestTooLargeError
+        message = (
+            f"{action}: {text}: over the --max-send-bytes of the gRPC proxy at {endpoint} "
+            "(1.5 MiB unless configured, as the server's --max-request-bytes)"
+        )
     elif cls is RequestTooLargeError:
         message = (
             f"{action}: {text}: over the server's --max-request-bytes "
