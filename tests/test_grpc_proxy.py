@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +138,39 @@ def test_a_quiet_mirror_through_the_proxy_stays_ready_with_server_progress_notif
 def test_target_must_be_a_server_or_cluster() -> None:
     with pytest.raises(TypeError, match="target="):
         EtcdProxy(["127.0.0.1:2379"])  # type: ignore[arg-type]  # the wrong type is the test
+
+
+_PLUGIN_TESTS = """
+import pytest
+from etcdmap.pytest_plugin import ProxiedEtcd
+
+def test_proxied(etcd_server):
+    assert isinstance(etcd_server, ProxiedEtcd)
+    assert etcd_server.endpoints == etcd_server.proxy.endpoints != etcd_server.server.endpoints
+    assert etcd_server.etcdctl("put", "/plugin/k", "v").strip() == "OK"
+    with pytest.raises(RuntimeError, match="needs_direct_server"):
+        etcd_server.kill()
+
+@pytest.mark.needs_direct_server(reason="kills its server")
+def test_direct():
+    pass
+
+@pytest.mark.needs_direct_server
+def test_no_reason():
+    pass
+"""
+
+
+def test_the_plugin_option_hands_out_the_proxy_and_skips_marked_tests(tmp_path: Path) -> None:
+    (tmp_path / "test_plugin_proxy.py").write_text(_PLUGIN_TESTS)
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-rs", "--through-grpc-proxy"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *args, "test_plugin_proxy.py"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    out = result.stdout + result.stderr
+    assert "1 passed, 1 skipped, 1 error" in out, out
+    assert "needs the etcd server itself, not a gRPC proxy: kills its server" in out
+    assert "test_no_reason: needs_direct_server(reason=...) needs a reason" in out

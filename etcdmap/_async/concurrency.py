@@ -388,6 +388,12 @@ class AsyncMutex:
         return self._key
 
     @property
+    def rev(self) -> int:
+        """The create revision of our key while waiting or holding (0 otherwise): a fencing
+        token, greater for each later holder (docs/concurrency.md)."""
+        return self._rev
+
+    @property
     def client(self) -> AsyncKVClient:
         return self.session.client
 

@@ -95,7 +95,7 @@ class Inbox(Generic[T]):
 
 
 class _MirrorReads(Generic[V]):
-    """The mapping reads of both mirrors (the rule in README.md, "Same name, same meaning"):
+    """The mapping reads of both mirrors (the rule in docs/mirrors.md, "Same name, same meaning"):
     ``m[key]``, ``key in m``, ``len(m)``, iteration and the views read the local copy now, with
     no RPC and no waiting. While the mirror is ``DEGRADED`` and its consistency is not
     ``"local"`` they raise ``MirrorDegradedError`` instead of answering from a copy that may

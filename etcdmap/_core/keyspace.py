@@ -1,7 +1,7 @@
 """``KeySpace``: a map's prefix and codecs, the one place its keys and values become etcd's
 bytes and back. Sans-IO; ``EtcdMap`` holds one as ``keyspace`` and ``Mirror`` is built on it.
 
-The rules for keys (README.md, "Keys"):
+The rules for keys (docs/getting-started.md, "Keys"):
 
 - A key is a non-empty ``str`` relative to the prefix: ``m["a/b"]`` is etcd's key
   ``prefix + "a/b"``. The empty key would be the prefix key itself (``/app/`` for the map of

@@ -389,6 +389,12 @@ class Mutex:
         return self._key
 
     @property
+    def rev(self) -> int:
+        """The create revision of our key while waiting or holding (0 otherwise): a fencing
+        token, greater for each later holder (docs/concurrency.md)."""
+        return self._rev
+
+    @property
     def client(self) -> KVClient:
         return self.session.client
 

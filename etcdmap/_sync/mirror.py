@@ -96,7 +96,7 @@ class Mirror(MirrorBase[V]):
 
     The mapping reads (``m[key]``, ``key in m``, ``len(m)``, iteration and
     ``keys/values/items``) and ``lookup`` answer from the local copy now: no RPC, no waiting
-    (README.md, "Same name, same meaning"). ``m.read(key)``, ``contains``, ``count``,
+    (docs/mirrors.md, "Same name, same meaning"). ``m.read(key)``, ``contains``, ``count``,
     ``snapshot`` and ``barrier`` first wait as their ``consistency`` (default the mirror's)
     says: ``"session"`` for this mirror's writes, ``"linearizable"`` for the server's current
     revision (one Txn, linearizable). While the mirror is ``DEGRADED`` (its watch is lost or

@@ -91,6 +91,27 @@ async def test_mutex_key_layout_try_lock_timeout_and_release(
         assert (await c.get(name + "/", prefix=True)).count == 0
 
 
+async def test_a_mutex_rev_is_its_key_create_revision_a_fencing_token(
+    async_etcd_client: AsyncClient, etcd_prefix: str
+) -> None:
+    """``rev`` is what a guarded store compares (docs/concurrency.md): it grows with each
+    holder, so a write carrying an older holder's token can be refused."""
+    c = async_etcd_client
+    name = etcd_prefix + "lock"
+    async with AsyncSession(c, ttl=10) as s1, AsyncSession(c, ttl=10) as s2:
+        m1, m2 = AsyncMutex(s1, name), AsyncMutex(s2, name)
+        assert m1.rev == 0
+        await m1.lock()
+        first = m1.rev
+        assert first == (await c.get(m1.key or b"")).kvs[0].create_revision
+        await m1.release()
+        assert m1.rev == 0
+        await m2.lock()
+        assert m2.rev > first
+        assert m2.rev == (await c.get(m2.key or b"")).kvs[0].create_revision
+        await m2.release()
+
+
 async def test_losing_the_session_while_holding_is_reported(
     async_etcd_client: AsyncClient, etcd_prefix: str
 ) -> None:

@@ -92,6 +92,27 @@ def test_mutex_key_layout_try_lock_timeout_and_release(
         assert (c.get(name + "/", prefix=True)).count == 0
 
 
+def test_a_mutex_rev_is_its_key_create_revision_a_fencing_token(
+    etcd_client: Client, etcd_prefix: str
+) -> None:
+    """``rev`` is what a guarded store compares (docs/concurrency.md): it grows with each
+    holder, so a write carrying an older holder's token can be refused."""
+    c = etcd_client
+    name = etcd_prefix + "lock"
+    with Session(c, ttl=10) as s1, Session(c, ttl=10) as s2:
+        m1, m2 = Mutex(s1, name), Mutex(s2, name)
+        assert m1.rev == 0
+        m1.lock()
+        first = m1.rev
+        assert first == (c.get(m1.key or b"")).kvs[0].create_revision
+        m1.release()
+        assert m1.rev == 0
+        m2.lock()
+        assert m2.rev > first
+        assert m2.rev == (c.get(m2.key or b"")).kvs[0].create_revision
+        m2.release()
+
+
 def test_losing_the_session_while_holding_is_reported(
     etcd_client: Client, etcd_prefix: str
 ) -> None:
