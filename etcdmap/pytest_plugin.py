@@ -27,6 +27,15 @@ Options and markers
     the same as setting ``ETCDMAP_ETCD_BINARY``.  The report header names the version.
     Write it with ``=``: pytest finds its rootdir and configuration before it loads this
     plugin, and would take a separate ``PATH`` for a test path.
+``--through-grpc-proxy``
+    The ``etcd_server`` fixture starts etcd's gRPC proxy (:class:`~etcdmap.testing.EtcdProxy`)
+    in front of its server and hands out the proxy's endpoints (``etcd_client`` and
+    ``async_etcd_client`` connect to it); ``etcdctl`` goes through the proxy too, and
+    ``kill``/``stop``/``restart`` raise.  Tests marked ``needs_direct_server`` are skipped.
+``@pytest.mark.needs_direct_server(reason="...")``
+    The test needs the etcd server itself, not a gRPC proxy in front of it (it kills its
+    members, reads their status, ...): under ``--through-grpc-proxy`` it is skipped with
+    the reason, which is required.
 ``@pytest.mark.etcd_version(">=3.5", reason="...")``
     The test needs an etcd server whose version matches the spec (comma-separated clauses,
     see :func:`etcdmap.testing._flags.version_matches`): on another version it is skipped,
@@ -49,6 +58,7 @@ from etcdmap.testing import (
     BINARY_ENV_VAR,
     EtcdBinaryNotFoundError,
     EtcdCluster,
+    EtcdProxy,
     EtcdServer,
     ExternalEtcd,
     etcd_version,
@@ -58,6 +68,8 @@ from etcdmap.testing._flags import format_version, version_matches
 
 #: Comma-separated ``host:port`` list of an already running etcd to test against.
 ENDPOINTS_ENV_VAR = "ETCDMAP_TEST_ENDPOINTS"
+#: The option putting etcd's gRPC proxy between the tests and ``etcd_server``.
+PROXY_OPTION = "--through-grpc-proxy"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -66,6 +78,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help=f"etcd binary the test servers run (sets {BINARY_ENV_VAR}; etcdctl next to it)",
     )
+    parser.addoption(
+        PROXY_OPTION,
+        action="store_true",
+        help="etcd_server hands out the endpoints of an etcd gRPC proxy in front of the server; "
+        "tests marked needs_direct_server are skipped",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,6 +91,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "etcd_version(spec, reason=''): needs an etcd server version matching spec "
         "(e.g. '>=3.5'); skipped with the reason on another version",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"needs_direct_server(reason): needs the etcd server itself, not a gRPC proxy in "
+        f"front of it; skipped with the reason under {PROXY_OPTION}",
     )
     binary = config.getoption("--etcd-binary")
     if binary:
@@ -87,6 +110,14 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs_direct_server"):
+        reason = mark.kwargs.get("reason") or (mark.args[0] if mark.args else "")
+        if not reason:
+            raise pytest.UsageError(
+                f"{item.nodeid}: needs_direct_server(reason=...) needs a reason"
+            )
+        if item.config.getoption(PROXY_OPTION):
+            pytest.skip(f"needs the etcd server itself, not a gRPC proxy: {reason}")
     for mark in item.iter_markers("etcd_version"):
         spec = mark.args[0]
         version = etcd_version()
@@ -102,8 +133,33 @@ def _etcdmap() -> ModuleType:
     return importlib.import_module("etcdmap")
 
 
+class ProxiedEtcd(ExternalEtcd):
+    """What ``etcd_server`` hands out under ``--through-grpc-proxy``: the proxy's endpoints.
+
+    ``etcdctl`` runs through the proxy; ``kill``, ``stop`` and ``restart`` raise (a test
+    that needs them is marked ``needs_direct_server``).  :attr:`server` and :attr:`proxy`
+    are the two processes, for a test that means to fault one of them.
+    """
+
+    def __init__(self, server: EtcdServer, proxy: EtcdProxy) -> None:
+        super().__init__(proxy.endpoints)
+        self.server = server
+        self.proxy = proxy
+
+    def _unavailable(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError(
+            f"etcd_server is behind a gRPC proxy ({PROXY_OPTION}): kill/stop/restart would "
+            "fault the proxy, not the server; mark the test needs_direct_server(reason=...)"
+        )
+
+    kill = stop = restart = _unavailable
+
+    def __repr__(self) -> str:
+        return f"<ProxiedEtcd {self.proxy!r}>"
+
+
 @pytest.fixture(scope="module")
-def etcd_server() -> Iterator[EtcdServer | ExternalEtcd]:
+def etcd_server(request: pytest.FixtureRequest) -> Iterator[EtcdServer | ExternalEtcd]:
     """A real etcd server for the test module, on 127.0.0.1 with a temporary data dir.
 
     Started once per test module and stopped (data removed) after it.  Use
@@ -117,18 +173,19 @@ def etcd_server() -> Iterator[EtcdServer | ExternalEtcd]:
     :class:`~etcdmap.testing.ExternalEtcd` whose ``endpoints`` point at that
     server.  ``kill``/``stop``/``restart`` are then unavailable (they raise
     ``RuntimeError``); tests that need them should use ``etcd_cluster`` or
-    their own :class:`~etcdmap.testing.EtcdServer`.
+    their own :class:`~etcdmap.testing.EtcdServer`.  Under ``--through-grpc-proxy`` it
+    yields a :class:`ProxiedEtcd`: the endpoints of a gRPC proxy in front of the server.
     """
     external = os.environ.get(ENDPOINTS_ENV_VAR, "").strip()
     if external:
         yield ExternalEtcd.from_env(external)
         return
-    server = EtcdServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    with EtcdServer() as server:
+        if not request.config.getoption(PROXY_OPTION):
+            yield server
+            return
+        with EtcdProxy(server) as proxy:
+            yield ProxiedEtcd(server, proxy)
 
 
 @pytest.fixture(scope="module")

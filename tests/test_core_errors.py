@@ -119,6 +119,24 @@ def test_the_class_says_whether_a_write_may_have_applied(
         never_sent and not certificate_rejected(details)
     )
     assert ("may or may not have been applied" in str(error)) is unknown
+    assert (error.outcome == "unknown") is unknown
+    assert (error.outcome == "never sent") is never_sent
+
+
+def test_every_class_says_its_outcome_as_its_families_do() -> None:
+    for name in etcdmap.errors.__all__:
+        cls = getattr(etcdmap.errors, name)
+        expected = (
+            "unknown" if issubclass(cls, etcdmap.OutcomeUnknownError)
+            else "never sent" if issubclass(cls, etcdmap.ConnectionFailedError)
+            else "applied" if cls is etcdmap.errors.MirrorLagError
+            else "partial" if cls is etcdmap.PartialWriteError
+            else "not applied"
+        )
+        assert cls.outcome == expected, name
+    cause = etcdmap.DeadlineExceededError("late")
+    partial = errors.partial_write_error(cause, "update", written=["a"], not_written=["b"])
+    assert partial.outcome == "partial" and isinstance(partial, etcdmap.OutcomeUnknownError)
 
 
 def test_outcome_unknown_errors_keep_their_families() -> None:
@@ -158,6 +176,15 @@ def test_too_large_requests_name_the_limit() -> None:
     )
     assert isinstance(error, etcdmap.RequestTooLargeError)
     assert "--max-request-bytes" in str(error) and "put b'big'" in str(error)
+    # a gRPC proxy's own client could not forward it: its --max-send-bytes, 1.5 MiB too
+    error = errors.error_from_status(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "trying to send message larger than max (1677810 vs. 1572864)",
+        endpoint="proxy:1", action="put b'big'",
+    )
+    assert isinstance(error, etcdmap.RequestTooLargeError)
+    assert "put b'big'" in str(error) and "1572864" in str(error)
+    assert "--max-send-bytes" in str(error) and "--max-request-bytes" in str(error)
 
 
 def test_retry_classes() -> None:

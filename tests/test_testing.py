@@ -50,6 +50,7 @@ PUBLIC_NAMES = [
     "EtcdBinaryNotFoundError",
     "EtcdCluster",
     "EtcdCommandError",
+    "EtcdProxy",
     "EtcdServer",
     "EtcdStartError",
     "ExternalEtcd",

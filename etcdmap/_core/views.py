@@ -13,13 +13,17 @@ from __future__ import annotations
 import datetime
 import decimal
 import html
+import sys
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
 
-__all__ = ["VALUE", "columns_of", "flatten", "render_table", "summarize", "text_table"]
+__all__ = [
+    "VALUE", "columns_of", "flatten", "in_notebook_kernel", "render_table", "summarize",
+    "text_table",
+]  # fmt: skip
 
 #: The column of a value that has no fields (a number, a string, a list...).
 VALUE = "value"
@@ -28,6 +32,14 @@ _KEEP = (
     bytes, bytearray, memoryview, datetime.datetime, datetime.date, datetime.time,
     datetime.timedelta, decimal.Decimal, uuid.UUID,
 )  # fmt: skip
+
+
+def in_notebook_kernel() -> bool:
+    """Whether this code runs in a Jupyter kernel (an IPython shell with a kernel), whose
+    cells run on the kernel's event loop: there every cell's code blocks that loop."""
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    return getattr(shell, "kernel", None) is not None
 
 
 def summarize(value: object, width: int = 60) -> str:

@@ -38,6 +38,7 @@ from .._core.hooks import ClientHooks, HookSet
 from .._core.maintenance import MIN_SERVER_VERSION, is_old_server
 from .._core.retry import RetryPolicy, backoff, should_retry
 from .._core.tls import TLSConfig, client_tls
+from .._core.views import in_notebook_kernel
 from .._pb import etcdserverpb
 from .connection import RPC_NAMES, Connection
 
@@ -199,8 +200,11 @@ class ClientBase:
 
     def _warn_blocking_loop(self) -> None:
         """Warn once per client that a blocking call runs in a thread that runs an event
-        loop: it works, but the loop stands still until etcd answers."""
+        loop: it works, but the loop stands still until etcd answers. Not in a notebook,
+        where every cell runs on the kernel's loop and blocking it is the norm."""
         self._loop_check = False
+        if in_notebook_kernel():
+            return
         name = type(self).__name__
         warnings.warn(
             f"{self!r} made a blocking call in a thread that runs an event loop, which stops "

@@ -17,6 +17,7 @@ One module per job, the public names re-exported here:
 - ``_server``: :class:`EtcdServer`, one server; :class:`ExternalEtcd`, one
   started elsewhere.
 - ``_cluster``: :class:`EtcdCluster`, members on 127.0.0.1.
+- ``_grpc_proxy``: :class:`EtcdProxy`, etcd's gRPC proxy in front of either.
 - ``_etcdctl``: :func:`run_etcdctl`.
 - ``_certificates``: :func:`generate_certificates` and :class:`ServerTLS`.
 - :mod:`etcdmap.testing.nemeses`: faults that hold for a block and heal after it.
@@ -53,6 +54,7 @@ from ._certificates import Certificates, ServerTLS, generate_certificates
 from ._cluster import EtcdCluster
 from ._etcdctl import EtcdCommandError, run_etcdctl
 from ._flags import UnsupportedFlagError
+from ._grpc_proxy import EtcdProxy
 from ._server import EtcdServer, EtcdStartError, ExternalEtcd
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "EtcdBinaryNotFoundError",
     "EtcdCluster",
     "EtcdCommandError",
+    "EtcdProxy",
     "EtcdServer",
     "EtcdStartError",
     "ExternalEtcd",

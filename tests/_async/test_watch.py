@@ -54,6 +54,7 @@ async def test_history_replay_from_start_revision(async_etcd_client: AsyncClient
     assert [e.kv.value for e in seen] == [str(i).encode() for i in range(10, 50)]
 
 
+@pytest.mark.needs_direct_server(reason="the gRPC proxy answers no progress request (it logs 'not supported request type')")
 async def test_request_progress_on_a_quiet_watch(async_etcd_client: AsyncClient, etcd_prefix: str) -> None:
     c = async_etcd_client
     revision = (await c.put(etcd_prefix + "x", "1")).header.revision
@@ -159,6 +160,7 @@ async def test_slow_consumer_memory_is_bounded_and_nothing_is_lost(async_etcd_cl
     assert [e.kv.mod_revision for e in seen] == list(range(start, last + 1))
 
 
+@pytest.mark.needs_direct_server(reason="kills and restarts its own server")
 async def test_resume_across_a_killed_and_restarted_server(etcd_prefix: str) -> None:
     with EtcdServer() as server:
         async with AsyncClient(server.endpoints) as watching, AsyncClient(server.endpoints) as writing:
@@ -178,6 +180,7 @@ async def test_resume_across_a_killed_and_restarted_server(etcd_prefix: str) -> 
             assert watching._watch_stream is not None and watching._watch_stream.connects >= 2
 
 
+@pytest.mark.needs_direct_server(reason="kills a cluster's leader: talks to each member")
 @pytest.mark.cluster
 async def test_resume_when_the_cluster_leader_is_killed(etcd_cluster: object, etcd_prefix: str) -> None:
     cluster = etcd_cluster

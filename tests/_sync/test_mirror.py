@@ -98,6 +98,7 @@ def test_read_your_writes_for_1000_pairs(etcd_client: Client, etcd_prefix: str) 
             assert m[key] == b"%d" % i
 
 
+@pytest.mark.needs_direct_server(reason="kills and restarts its own server")
 def test_resumes_across_a_killed_and_restarted_server(etcd_prefix: str) -> None:
     with EtcdServer() as server:
         with Client(server.endpoints) as reading, Client(server.endpoints) as writing:
@@ -121,6 +122,7 @@ def test_resumes_across_a_killed_and_restarted_server(etcd_prefix: str) -> None:
                 assert m.relists == 0
 
 
+@pytest.mark.needs_direct_server(reason="kills a cluster's leader: talks to each member")
 @pytest.mark.cluster
 def test_survives_the_cluster_leader_being_killed(etcd_cluster: object, etcd_prefix: str) -> None:
     cluster = etcd_cluster
@@ -329,6 +331,7 @@ def test_a_quiet_prefix_with_keys_is_confirmed_at_the_server_revision(
         assert m.lag == 0
 
 
+@pytest.mark.needs_direct_server(reason="the gRPC proxy answers no progress request: a mirror of a quiet prefix through it turns DEGRADED (tests/test_grpc_proxy.py)")
 def test_a_mirror_of_a_server_nobody_writes_to_stays_ready(etcd_prefix: str) -> None:
     # Nothing is written after the listing, so a watch from the listed revision + 1 starts in
     # the future, and etcd >= 3.5.22 (3.4.38, 3.6.2) answers no progress request on a stream
@@ -366,6 +369,7 @@ def test_dunders_read_the_local_copy_now_and_show_the_mirror_s_own_writes(
             assert "a" not in m
 
 
+@pytest.mark.needs_direct_server(reason="freezes its own server")
 def test_a_degraded_mirror_s_dunders_raise_at_once_unless_its_consistency_is_local(
     etcd_prefix: str,
 ) -> None:

@@ -55,6 +55,7 @@ def test_history_replay_from_start_revision(etcd_client: Client, etcd_prefix: st
     assert [e.kv.value for e in seen] == [str(i).encode() for i in range(10, 50)]
 
 
+@pytest.mark.needs_direct_server(reason="the gRPC proxy answers no progress request (it logs 'not supported request type')")
 def test_request_progress_on_a_quiet_watch(etcd_client: Client, etcd_prefix: str) -> None:
     c = etcd_client
     revision = (c.put(etcd_prefix + "x", "1")).header.revision
@@ -160,6 +161,7 @@ def test_slow_consumer_memory_is_bounded_and_nothing_is_lost(etcd_client: Client
     assert [e.kv.mod_revision for e in seen] == list(range(start, last + 1))
 
 
+@pytest.mark.needs_direct_server(reason="kills and restarts its own server")
 def test_resume_across_a_killed_and_restarted_server(etcd_prefix: str) -> None:
     with EtcdServer() as server:
         with Client(server.endpoints) as watching, Client(server.endpoints) as writing:
@@ -179,6 +181,7 @@ def test_resume_across_a_killed_and_restarted_server(etcd_prefix: str) -> None:
             assert watching._watch_stream is not None and watching._watch_stream.connects >= 2
 
 
+@pytest.mark.needs_direct_server(reason="kills a cluster's leader: talks to each member")
 @pytest.mark.cluster
 def test_resume_when_the_cluster_leader_is_killed(etcd_cluster: object, etcd_prefix: str) -> None:
     cluster = etcd_cluster
