@@ -159,6 +159,12 @@ class PackedTable(MutableMapping[str, bytes]):
         self._live += 1
         if self._filled > _MAX_LOAD * len(self._slots):
             self._rebuild_slots()
+        self._upkeep()
+
+    def _upkeep(self) -> None:
+        """Compact once dead entries hold over half of the heap (not during a relist)."""
+        if self._garbage > len(self._heap) // 2 and self._seen is None:
+            self.compact()
 
     def extend(self, keys: Sequence[str], values: Sequence[bytes]) -> None:
         """Set ``keys[i]`` to ``values[i]`` for every i (a listing's page): the same as one
@@ -199,6 +205,7 @@ class PackedTable(MutableMapping[str, bytes]):
                 i += 1
                 if i == size:
                     i = 0
+        self._upkeep()
 
     def _append(self, key: str, raw: bytes, value: bytes) -> int:
         heap = self._heap
@@ -225,8 +232,7 @@ class PackedTable(MutableMapping[str, bytes]):
         self._slots[slot] = _DELETED
         self._kill(e)
         self._live -= 1
-        if self._garbage > len(self._heap) // 2 and self._seen is None:
-            self.compact()
+        self._upkeep()
 
     def clear(self) -> None:
         self.__init__()  # type: ignore[misc] # resetting every field is what clear means
@@ -302,6 +308,5 @@ class PackedTable(MutableMapping[str, bytes]):
         self._seen = None
         key = self._key
         found = [key(e) for e in self._entries() if not seen[e]]
-        if self._garbage > len(self._heap) // 2:
-            self.compact()
+        self._upkeep()
         return found
