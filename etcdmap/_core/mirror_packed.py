@@ -1,8 +1,8 @@
 """The packed store of a mirror (``Mirror(..., packed=True)``): raw values in a ``PackedTable``.
 
 ``PackedStore`` has the interface of ``MirrorStore`` that the shells use (``mirror.Store``)
-but keeps each value's stored bytes, not a decoded object, in a ``PackedTable`` (~31 B per
-key over the raw bytes instead of a dict's ~100). ``data`` is a read-only ``Mapping`` view
+but keeps each value's stored bytes, not a decoded object, in a ``PackedTable`` (20-30 B
+per key over the raw bytes instead of a dict's ~100). ``data`` is a read-only ``Mapping`` view
 that decodes a value on every read; a value that does not decode raises the codec's
 ``ValueDecodeError`` when read (nothing is validated when applied, so ``invalid`` stays
 empty). Batches carry decoded values: a new value that does not decode arrives as an

@@ -154,8 +154,8 @@ class Mirror(MirrorBase[V]):
     packed:
         Keep the copy packed for very large prefixes, trading read speed for memory: every
         key and its stored value bytes in shared buffers behind an index of the mirror's own
-        (~31 bytes per key over the raw key and value bytes at 100,000 keys, against ~100
-        for the default dict; docs/scale.md). Each read decodes the value again (a value
+        (20-30 bytes per key over the raw key and value bytes, against ~100 for the
+        default dict; docs/scale.md). Each read decodes the value again (a value
         that does not decode raises ``ValueDecodeError`` when read, not at load: ``invalid``
         stays empty), and ``local()`` is a read-only ``Mapping`` view, not the live dict.
         Not with ``keys_only``, ``transform``, ``persist`` or ``add_index``
