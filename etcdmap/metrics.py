@@ -35,6 +35,13 @@ __all__ = ["ClientHooks", "LoggingHooks", "PrometheusMetrics"]
 class PrometheusMetrics(ClientHooks):
     """Prometheus metrics of one or more clients.
 
+    Metrics (``etcdmap_`` with the default namespace):
+    ``rpc_started_total{method}``, ``rpc_handled_total{method, code}``,
+    ``rpc_duration_seconds{method}`` (histogram; a stream's whole life for streams),
+    ``rpc_retries_total{method, code}``, ``watch_resumes_total{endpoint}``,
+    ``mirror_lag_revisions{mirror}`` (gauge). ``method`` is etcd's ``Service/Method``
+    (``KV/Range``), ``code`` the gRPC status (``OK``, ``UNAVAILABLE``, ...).
+
     Parameters
     ----------
     registry:
@@ -43,13 +50,6 @@ class PrometheusMetrics(ClientHooks):
         it between clients.
     namespace:
         Prefix of the metric names.
-
-    Metrics (``etcdmap_`` with the default namespace):
-    ``rpc_started_total{method}``, ``rpc_handled_total{method, code}``,
-    ``rpc_duration_seconds{method}`` (histogram; a stream's whole life for streams),
-    ``rpc_retries_total{method, code}``, ``watch_resumes_total{endpoint}``,
-    ``mirror_lag_revisions{mirror}`` (gauge). ``method`` is etcd's ``Service/Method``
-    (``KV/Range``), ``code`` the gRPC status (``OK``, ``UNAVAILABLE``, ...).
     """
 
     def __init__(self, registry: Any = None, *, namespace: str = "etcdmap") -> None:

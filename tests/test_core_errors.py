@@ -119,6 +119,24 @@ def test_the_class_says_whether_a_write_may_have_applied(
         never_sent and not certificate_rejected(details)
     )
     assert ("may or may not have been applied" in str(error)) is unknown
+    assert (error.outcome == "unknown") is unknown
+    assert (error.outcome == "never sent") is never_sent
+
+
+def test_every_class_says_its_outcome_as_its_families_do() -> None:
+    for name in etcdmap.errors.__all__:
+        cls = getattr(etcdmap.errors, name)
+        expected = (
+            "unknown" if issubclass(cls, etcdmap.OutcomeUnknownError)
+            else "never sent" if issubclass(cls, etcdmap.ConnectionFailedError)
+            else "applied" if cls is etcdmap.errors.MirrorLagError
+            else "partial" if cls is etcdmap.PartialWriteError
+            else "not applied"
+        )
+        assert cls.outcome == expected, name
+    cause = etcdmap.DeadlineExceededError("late")
+    partial = errors.partial_write_error(cause, "update", written=["a"], not_written=["b"])
+    assert partial.outcome == "partial" and isinstance(partial, etcdmap.OutcomeUnknownError)
 
 
 def test_outcome_unknown_errors_keep_their_families() -> None:

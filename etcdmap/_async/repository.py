@@ -58,6 +58,10 @@ class AsyncRepository(Generic[R]):
     ``AsyncRepository(kv, model, prefix, *, key, indexes=(), unique=(), codec=None,
     page_size=1000, max_txn_ops=128, max_request_bytes=1.5 MiB)``.
 
+    A field a model does not have, a key field value that is empty or holds ``/`` and a value
+    that does not encode raise ``TypeError``/``ValueError`` before any I/O. Index values are
+    str, int, bool, float, bytes (or an Enum of them); None indexes nothing.
+
     Parameters
     ----------
     kv:
@@ -81,10 +85,6 @@ class AsyncRepository(Generic[R]):
     page_size, max_txn_ops, max_request_bytes:
         Keys per Range of a paged read; the server's ``--max-txn-ops`` and
         ``--max-request-bytes`` that batched reads and ``reindex`` plan their Txns under.
-
-    A field a model does not have, a key field value that is empty or holds ``/`` and a value
-    that does not encode raise ``TypeError``/``ValueError`` before any I/O. Index values are
-    str, int, bool, float, bytes (or an Enum of them); None indexes nothing.
     """
 
     def __init__(

@@ -48,7 +48,9 @@ class AsyncSTMService(AsyncKV):
             Give up with ``ConflictError`` after this many conflicts; None retries until
             the commit succeeds (as Go).
 
-        Example::
+        Examples
+        --------
+        ::
 
             async def transfer(stm):
                 a = int(await stm.get("/acct/a") or 0)

@@ -170,7 +170,9 @@ class AsyncPrefixCopy:
         The destination's ``--max-txn-ops`` and ``--max-request-bytes`` (etcd's defaults,
         128 and 1.5 MiB).
 
-    Example::
+    Examples
+    --------
+    ::
 
         async with AsyncPrefixCopy(src, dst, "/config/", state_file="mirror.json") as copy:
             await copy.wait_for((await src.put("/config/mode", "fast")).header.revision, 10)

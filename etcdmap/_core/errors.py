@@ -12,7 +12,7 @@ request timeouts, a connection lost after sending) may or may not have been appl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import grpc
 
@@ -37,7 +37,15 @@ class EtcdError(Exception):
         The server's message (etcd's ``rpctypes`` text), or the client's explanation.
     endpoint:
         The endpoint that answered, when one did.
+    outcome:
+        What became of the request, by class (docs/errors.md): ``"not applied"`` (refused, or
+        failed before writing), ``"never sent"`` (safe to send again), ``"unknown"`` (may or
+        may not have been applied), ``"applied"``, ``"partial"`` (``PartialWriteError``).
     """
+
+    outcome: ClassVar[Literal["not applied", "never sent", "unknown", "applied", "partial"]] = (
+        "not applied"
+    )
 
     def __init__(
         self,
@@ -73,6 +81,8 @@ class OutcomeUnknownError(EtcdError):
     ``RequestTimeoutError`` (and its ``TimeoutDueTo...`` kinds), ``StoppedError`` and
     ``RequestCanceledError``. Every other ``EtcdError`` of a write means it was not applied.
     """
+
+    outcome = "unknown"
 
 
 # --- errors the server reported -------------------------------------------------------------
@@ -356,6 +366,8 @@ class ConnectionFailedError(TransportError):
     handshake failed), so the request provably never left the client: nothing was applied and
     sending it again is safe. (A connection lost after sending is ``ConnectionLostError``.)"""
 
+    outcome = "never sent"
+
 
 class TLSHandshakeError(ConnectionFailedError):
     """The TLS handshake with the endpoint failed: an untrusted or misnamed server certificate,
@@ -463,6 +475,8 @@ class MirrorLagError(ClientError, TimeoutError):
     show it within the mirror's ``timeout`` (its watch lags or is lost). Do not write again:
     ``mirror.wait_for(revision)`` waits longer, ``mirror.map`` reads the server."""
 
+    outcome = "applied"
+
     def __init__(self, message: str, *, revision: int, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.revision = revision
@@ -568,6 +582,8 @@ class PartialWriteError(EtcdError):
     once per class), so ``except RequestTooLargeError`` or ``except OutcomeUnknownError``
     still catch it, and the cause's typed fields (``code``, ``endpoint``, ...) are kept.
     """
+
+    outcome = "partial"
 
     def __init__(
         self,

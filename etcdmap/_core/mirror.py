@@ -3,7 +3,9 @@ debounce merging (its indexes are in ``mirror_index``, its saved format in ``mir
 
 The store holds one decoded value per key (``dict[str, V]``, keys relative to the prefix) and
 nothing else: no revisions, no raw bytes. That is the leanest layout a dict allows (see the
-memory table in bench/mirror.py); the mirror's ``revision`` is one number for the whole copy.
+memory table in bench/mirror.py and docs/scale.md); the mirror's ``revision`` is one number
+for the whole copy. A relist builds the new copy next to the old one from a shallow copy of
+it (``Listing``), so its peak is the copy plus two dict tables, not twice the copy.
 Applying a watch response and replacing the copy after a relist are plain functions of the
 store; the shells only run them under their guard so that no reader sees half a revision.
 """
@@ -28,6 +30,7 @@ __all__ = [
     "ChangeKind",
     "Consistency",
     "InvalidValue",
+    "Listing",
     "MirrorSnapshot",
     "MirrorState",
     "MirrorStore",
@@ -183,32 +186,33 @@ class MirrorStore:
             return InvalidValue(key, data, problem, mod_revision)
         return value
 
-    def add_page(
-        self, data: dict[str, Any], invalid: dict[str, InvalidValue], page: Sequence[KeyValue]
-    ) -> None:
-        """Convert one listed page into a fresh ``data``/``invalid`` pair being built (this
-        store is not changed: ``replace`` installs the result)."""
-        key_of, convert = self.key_of, self.convert
-        if self.keys_only:
-            data.update(dict.fromkeys([key_of(kv.key) for kv in page]))
-            return
-        for kv in page:
-            key = key_of(kv.key)
-            value = convert(key, kv.value, kv.mod_revision)
-            if type(value) is InvalidValue:
-                invalid[key] = value
-            else:
-                data[key] = value
+    def keys_of_page(self, page: Sequence[KeyValue]) -> list[str]:
+        """The mapping's keys of a page's kvs: decoded all at once (``map``, no call per key
+        in Python), each apart only when one does not decode."""
+        cut = self._cut
+        try:
+            return list(map(self._decode_key, [kv.key[cut:] for kv in page]))
+        except Exception:  # noqa: BLE001 - key_of gives a refused key a readable repr
+            return [self.key_of(kv.key) for kv in page]
+
+    def values_of_page(self, page: Sequence[KeyValue]) -> list[Any] | None:
+        """The decoded values of a page's kvs all at once, or None when one does not decode
+        or a ``transform`` applies (then ``convert`` takes them one at a time)."""
+        if self.transform is not None:
+            return None
+        try:
+            return list(map(self._decode_value, [kv.value for kv in page]))
+        except Exception:  # noqa: BLE001 - convert quarantines the values that fail
+            return None
 
     def build(
         self, pages: Iterable[Sequence[KeyValue]]
     ) -> tuple[dict[str, Any], dict[str, InvalidValue]]:
         """A fresh ``(data, invalid)`` pair from listed pages (no change to this store)."""
-        data: dict[str, Any] = {}
-        invalid: dict[str, InvalidValue] = {}
+        listing = Listing(self)
         for page in pages:
-            self.add_page(data, invalid, page)
-        return data, invalid
+            listing.add(page)
+        return listing.result()
 
     # --- applying -----------------------------------------------------------------------------
 
@@ -270,17 +274,24 @@ class MirrorStore:
         listed: list[Change] = []
         indexes = self.indexes
         if changes or indexes:
+            get, present = data.get, 0
             for key, old in old_data.items():
-                new = data.get(key, MISSING)
+                new = get(key, MISSING)
+                if new is old:
+                    present += 1
+                    continue  # unchanged: add_page kept the held value
                 if new is MISSING:
                     if key in invalid:
                         continue  # reported with the invalid keys below
                     listed.append(Change(key, ChangeKind.DELETED, old, None, revision))
-                elif not _same(old, new):
+                    continue
+                present += 1
+                if not _same(old, new):
                     listed.append(Change(key, ChangeKind.MODIFIED, old, new, revision))
-            for key, new in data.items():
-                if key not in old_data:
-                    listed.append(Change(key, ChangeKind.ADDED, None, new, revision))
+            if present < len(data):  # some keys are new (no set of all keys to find them)
+                for key, new in data.items():
+                    if key not in old_data:
+                        listed.append(Change(key, ChangeKind.ADDED, None, new, revision))
             for key, bad in invalid.items():
                 before = old_invalid.get(key)
                 if before is None or before.data != bad.data:
@@ -306,6 +317,58 @@ class MirrorStore:
         """The keys whose index ``name`` holds ``value``, sorted; ``KeyError`` for an unknown
         index name."""
         return self.indexes.lookup(name, value)
+
+
+class Listing:
+    """A listing of the prefix converted page by page (``add``) into the copy that replaces
+    the store's (``store.replace(*listing.result(), revision)``); the store is not changed.
+
+    A relist starts from a shallow copy of the held data (the same key and value objects)
+    and changes only what the pages change: an unchanged key costs no new object, so while
+    the old copy is still readable the peak is the copy plus two dict tables (the new copy's
+    and that of the held keys not listed yet), not twice the copy.
+    """
+
+    def __init__(self, store: MirrorStore) -> None:
+        self._store = store
+        self.data: dict[str, Any] = dict(store.data)
+        self.invalid: dict[str, InvalidValue] = {}
+        #: The held keys no page has listed yet: deleted unless one does.
+        self._unseen: dict[str, None] = dict.fromkeys(store.data)
+
+    def add(self, page: Sequence[KeyValue]) -> None:
+        """Convert one listed page into the copy being built."""
+        store, data, unseen = self._store, self.data, self._unseen
+        keys = store.keys_of_page(page)
+        if store.keys_only:
+            for key in keys:
+                unseen.pop(key, None)
+            data.update(dict.fromkeys(keys))
+            return
+        if not unseen:  # nothing held is left to compare with (the first load)
+            values = store.values_of_page(page)
+            if values is not None:
+                data.update(zip(keys, values, strict=True))
+                return
+        convert, invalid = store.convert, self.invalid
+        for key, kv in zip(keys, page, strict=True):
+            unseen.pop(key, None)
+            value = convert(key, kv.value, kv.mod_revision)
+            if type(value) is InvalidValue:
+                invalid[key] = value
+                data.pop(key, None)
+                continue
+            old = data.get(key, MISSING)
+            if old is MISSING or not _same(old, value):
+                data[key] = value
+
+    def result(self) -> tuple[dict[str, Any], dict[str, InvalidValue]]:
+        """The listed ``(data, invalid)``: the held keys no page listed are gone."""
+        data, unseen = self.data, self._unseen
+        for key in unseen:
+            del data[key]
+        self._unseen = {}
+        return data, self.invalid
 
 
 def merge_batches(batches: Sequence[Batch]) -> Batch:

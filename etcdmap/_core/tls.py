@@ -55,7 +55,7 @@ class TLSMaterial(msgspec.Struct, frozen=True):
 class TLSConfig(msgspec.Struct, frozen=True):
     """TLS settings of a client: ``Client(endpoints, tls=TLSConfig(...))``.
 
-    Parameters
+    Attributes
     ----------
     ca_file : str or os.PathLike, optional
         PEM file of the certificate authorities that signed the server's certificate

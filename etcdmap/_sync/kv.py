@@ -81,20 +81,23 @@ class KV(Protocol):
     ) -> PutResponse:
         """Store ``value`` under ``key`` (KV.Put, one new revision, linearizable).
 
+        Example: ``client.put("/config/mode", "fast")``.
+
         Parameters
         ----------
         key, value:
             The key and its new value.
         timeout:
             Seconds before ``DeadlineExceededError``; the client's default when None.
-        lease:
-            Attach the key to a lease (an id or a ``Lease``); the key is deleted with it.
-        prev_kv:
-            Return the key as it was before this write in ``prev_kv``.
-        ignore_value, ignore_lease:
-            Keep the current value / lease (the key must exist, else ``KeyNotFoundError``).
 
-        Example: ``client.put("/config/mode", "fast")``.
+        Other Parameters
+        ----------------
+        lease : int | Lease
+            Attach the key to a lease (an id or a ``Lease``); the key is deleted with it.
+        prev_kv : bool
+            Return the key as it was before this write in ``prev_kv``.
+        ignore_value, ignore_lease : bool
+            Keep the current value / lease (the key must exist, else ``KeyNotFoundError``).
         """
         op: Op[PutResponse] = Op("put", kv.put_request(key, value, options))
         return self.do(op, timeout=timeout)
@@ -108,30 +111,36 @@ class KV(Protocol):
         ``serializable=True`` lets the member answer from its local state (faster, may be stale).
         At the latest revision unless ``revision`` is given.
 
+        Example: ``(client.get("/config/mode")).kvs[0].value``.
+
         Parameters
         ----------
         key:
             The key, or the start of the range.
         timeout:
             Seconds before ``DeadlineExceededError``; the client's default when None.
-        range_end, prefix, from_key:
-            Read ``[key, range_end)``, every key starting with ``key``, or every key ``>= key``.
-        limit:
+
+        Other Parameters
+        ----------------
+        range_end : bytes | str | None
+            Read ``[key, range_end)``.
+        prefix, from_key : bool
+            Read every key starting with ``key`` / every key ``>= key``.
+        limit : int
             Return at most this many keys (``more`` tells whether there were more).
-        revision:
+        revision : int
             Read the keyspace as it was at this revision (``CompactedError`` if compacted,
             ``FutureRevisionError`` if not reached yet); 0 reads the latest.
-        sort_order, sort_target:
-            Server-side sort: ``"none" | "ascend" | "descend"`` by
-            ``"key" | "version" | "create" | "mod" | "value"``.
-        serializable:
+        sort_order : str
+            Server-side sort: ``"none" | "ascend" | "descend"``.
+        sort_target : str
+            What it sorts by: ``"key" | "version" | "create" | "mod" | "value"``.
+        serializable : bool
             Answer from the member's local state, without a round trip to the leader.
-        keys_only, count_only:
+        keys_only, count_only : bool
             Leave out values / return only ``count``.
-        min_mod_revision, max_mod_revision, min_create_revision, max_create_revision:
+        min_mod_revision, max_mod_revision, min_create_revision, max_create_revision : int
             Keep only keys whose revisions are within these bounds (0 = no bound).
-
-        Example: ``(client.get("/config/mode")).kvs[0].value``.
         """
         op: Op[GetResponse] = Op("get", kv.range_request(key, options))
         return self.do(op, timeout=timeout)
@@ -231,9 +240,16 @@ class KV(Protocol):
 
         Parameters
         ----------
-        key, range_end, prefix, from_key, timeout:
-            The keys deleted and the timeout, as for ``get``.
-        prev_kv:
+        key, timeout:
+            The key (or the start of the range) and the timeout, as for ``get``.
+
+        Other Parameters
+        ----------------
+        range_end : bytes | str | None
+            Delete ``[key, range_end)``, as for ``get``.
+        prefix, from_key : bool
+            Delete every key starting with ``key`` / every key ``>= key``.
+        prev_kv : bool
             Return the deleted keys in ``prev_kvs``.
         """
         return self.do(Op.delete(key, **options), timeout=timeout)
@@ -268,7 +284,9 @@ class KV(Protocol):
         timeout:
             Seconds before ``DeadlineExceededError``; the client's default when None.
 
-        Example::
+        Examples
+        --------
+        ::
 
             client.txn(
                 compare=[Compare.version("/lock", "==", 0)],

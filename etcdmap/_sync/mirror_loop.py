@@ -17,7 +17,7 @@ from typing import Any
 from .._backends.threads import Event, Worker
 from .._core.errors import CompactedError, EtcdError
 from .._core.keyspace import KeySpace
-from .._core.mirror import BatchSource, InvalidValue, MirrorState, MirrorStore
+from .._core.mirror import BatchSource, Listing, MirrorState, MirrorStore
 from .._core.mirror_file import MirrorFile, saved_pages
 from .._core.outage import FailureLog, describe
 from .._core.watch import WatchResponse
@@ -138,8 +138,7 @@ class MirrorLoop:
         """List the prefix in pages at one revision and install it (as a diff)."""
         store, ks = self.store, self.keyspace
         while True:
-            data: dict[str, Any] = {}
-            invalid: dict[str, InvalidValue] = {}
+            listing = Listing(store)
             revision = 0
             try:
                 for page in self.client.get_pages(
@@ -147,10 +146,11 @@ class MirrorLoop:
                     timeout=self.status.timeout,
                 ):
                     revision = revision or page.header.revision
-                    store.add_page(data, invalid, page.kvs)
+                    listing.add(page.kvs)
             except CompactedError:
                 continue  # compaction overtook the listing's revision: list again, newer
             break
+        data, invalid = listing.result()
         with self.status.guard:
             batch = store.replace(data, invalid, revision, source, changes=bool(self.feeds))
             self.status.listed(revision)

@@ -49,7 +49,9 @@ class STMService(KV):
             Give up with ``ConflictError`` after this many conflicts; None retries until
             the commit succeeds (as Go).
 
-        Example::
+        Examples
+        --------
+        ::
 
             def transfer(stm):
                 a = int(stm.get("/acct/a") or 0)

@@ -171,7 +171,9 @@ class PrefixCopy:
         The destination's ``--max-txn-ops`` and ``--max-request-bytes`` (etcd's defaults,
         128 and 1.5 MiB).
 
-    Example::
+    Examples
+    --------
+    ::
 
         with PrefixCopy(src, dst, "/config/", state_file="mirror.json") as copy:
             copy.wait_for((src.put("/config/mode", "fast")).header.revision, 10)
