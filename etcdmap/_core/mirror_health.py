@@ -3,8 +3,8 @@
 A mirror turns ``DEGRADED`` when its watch has confirmed nothing (no event, no progress
 notification) for a while: the stream is lost, being re-opened or silent. It is ``READY``
 again only when all three happened in this order: it turned ``DEGRADED``, then a read told
-the server's current revision, then the watch answered; and the copy has reached that
-revision.
+the server's current revision, then the watch answered (or that read proved the copy
+current); and the copy has reached that revision.
 
 A watch of a quiet prefix answers only progress requests, and etcd's gRPC proxy answers none.
 Once the heartbeat saw a request go unanswered for half a beat while a read was answered, it asks
@@ -25,10 +25,11 @@ PROBE_BEATS = 10
 def prefix_unchanged(no_key_newer: bool, counts: list[int], held: int) -> bool:
     """Whether the prefix at a read's revision R equals a copy of ``held`` keys (valid and
     invalid) made at revision r: no key of it was modified after r (``no_key_newer``, the
-    Compare of one Txn) and the Range of that Txn counted ``held`` keys. Every key at R then
-    has the value it had at r (a delete and re-create gives a new mod revision), and as many
-    keys means no key of r was deleted: the copy is the prefix at R."""
-    return no_key_newer and all(count == held for count in counts)
+    Compare of one Txn) and the one count-only Range of that Txn counted ``held`` keys
+    (``counts``). Every key at R then has the value it had at r (a delete and re-create gives
+    a new mod revision), and as many keys means no key of r was deleted: the copy is the
+    prefix at R."""
+    return no_key_newer and counts == [held]
 
 
 class MirrorHealth:
