@@ -13,8 +13,8 @@ encoder and decoder once and reuses them for every call:
 
 Typed codecs validate on write as well as on read: ``encode`` raises ``TypeError`` for a value
 that would not decode back as ``type``, so a wrong value never reaches etcd. ``decode`` raises
-whatever the format raises (``msgspec.DecodeError`` / ``msgspec.ValidationError``, both
-``ValueError``); ``EtcdMap`` turns that into ``ValueDecodeError`` naming the key and revision.
+``ValueDecodeError`` (a ``ValueError``; the format's own error, msgspec's or pydantic's, is its
+``__cause__``); ``EtcdMap`` raises one naming the key and revision.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, run
 
 import msgspec
 
+from ._core.errors import ValueDecodeError
 from ._core.pydantic_format import pydantic_format
 
 __all__ = ["Codec", "Json", "MsgPack", "Raw", "Str", "codec_for"]
@@ -134,8 +135,14 @@ class _Msgspec(Generic[T]):
         return data
 
     def decode(self, data: bytes, /) -> T:
-        """The stored value decoded and validated as ``type`` (``msgspec`` errors otherwise)."""
-        value: T = self._decoder.decode(data)
+        """The stored value decoded and validated as ``type``; ``ValueDecodeError`` if it
+        is not one."""
+        try:
+            value: T = self._decoder.decode(data)
+        except (msgspec.DecodeError, ValueError) as error:  # no ValueError in msgspec 0.18
+            raise ValueDecodeError(
+                f"not a valid {_type_name(self.type)} ({self._format}): {error}", data=data
+            ) from error
         return value
 
     def __repr__(self) -> str:

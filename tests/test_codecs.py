@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from etcdmap.codecs import Codec, Json, MsgPack, Raw, Str, codec_for
+from etcdmap.errors import ValueDecodeError
 
 
 class Point(msgspec.Struct):
@@ -67,13 +68,16 @@ def test_typed_codec_validates_on_write(cls: Any) -> None:
 
 @pytest.mark.parametrize("cls", [Json, MsgPack])
 def test_typed_codec_validates_on_read(cls: Any) -> None:
+    # One error on every msgspec release: msgspec's own are no ValueErrors in 0.18 and 0.19.0.
     codec = cls(Point)
     wrong = cls().encode({"x": "text"})
-    with pytest.raises(msgspec.ValidationError):
+    with pytest.raises(ValueDecodeError, match=r"not a valid Point \(.+\): Expected `int`") as info:
         codec.decode(wrong)
-    with pytest.raises(msgspec.DecodeError):
+    assert info.value.data == wrong and isinstance(info.value.__cause__, msgspec.ValidationError)
+    with pytest.raises(ValueDecodeError, match="not a valid Point"):
         codec.decode(b"\xc1 not valid in either format {")
-    assert issubclass(msgspec.DecodeError, ValueError)
+    with pytest.raises(ValueError, match="not a valid Any"):
+        cls().decode(b"\xc1 not valid in either format {")
 
 
 def test_untyped_json_accepts_any_json() -> None:

@@ -33,6 +33,11 @@ WRONG_NAME = (
     "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:2379: Custom "
     "verification check failed with error: UNAUTHENTICATED: Hostname Verification Check failed."
 )
+# grpcio 1.63 (our floor) checks the name itself and words it so.
+WRONG_NAME_GRPCIO_163 = (
+    "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:51543: Peer name "
+    "etcd.invalid is not in peer certificate"
+)
 # etcd 3.4.23 (Go 1.19, TLS 1.3): the refusal of a missing client certificate comes after the
 # client's side of the handshake, as an alert where the first record is read.
 NO_CLIENT_CERT_TLS13 = (
@@ -136,6 +141,7 @@ def test_clients_check_tls_when_built(pem: dict[str, str]) -> None:
         (NO_CLIENT_CERT_TLS13, "client certificate", True),
         (UNTRUSTED, "not signed by a trusted CA", True),
         (WRONG_NAME, "server_name", True),
+        (WRONG_NAME_GRPCIO_163, "server_name", True),
         (NOT_TLS, "does the server serve TLS", False),
     ],
 )

@@ -18,6 +18,7 @@ from etcdmap._core.search import Search, search_local, value_text
 from etcdmap._core.stats import StatsTally
 from etcdmap._core.views import flatten, render_table, text_table
 from etcdmap.codecs import Json, MsgPack, Str
+from etcdmap.errors import ValueDecodeError
 
 
 @dataclasses.dataclass
@@ -119,5 +120,9 @@ def test_pydantic_models_validate_on_write_and_read() -> None:
         assert codec.decode(codec.encode({"name": "d"})) == Model(name="d")  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="not a valid Model"):
             codec.encode({"tags": []})  # type: ignore[arg-type]
-    with pytest.raises(pydantic.ValidationError):
+    for codec in (Json(Model), MsgPack(Model)):  # pydantic's and msgspec's errors alike
+        with pytest.raises(ValueDecodeError, match="not a valid Model") as info:
+            codec.decode(codec.encode({"name": "m"})[:-1])  # type: ignore[arg-type]
+    with pytest.raises(ValueDecodeError, match="not a valid Model") as info:
         Json(Model).decode(b'{"name": 1}')
+    assert isinstance(info.value.__cause__, pydantic.ValidationError)

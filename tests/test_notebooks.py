@@ -1,13 +1,10 @@
 """The example notebooks (examples/*.ipynb), executed with nbclient against a local etcd: what
-their outputs show (the HTML tables of maps, mirrors, stats, plans and histories), and the
-mkdocs hook that puts the executed copies into the documentation site."""
+their outputs show (the HTML tables of maps, mirrors, stats, plans and histories).
+tests/test_docs_site.py checks that the site shows the executed copies (the mkdocs hook)."""
 
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 from types import ModuleType
@@ -172,45 +169,3 @@ def test_a_cell_that_fails_or_hangs_fails_the_run(
         notebooks.execute(path, etcd_server.endpoints, timeout=2)
     assert time.monotonic() - started < 30
     assert message in str(raised.value)
-
-
-def test_the_mkdocs_hook_renders_the_executed_notebooks(tmp_path: Path) -> None:
-    """A site laid out as the real one (docs/notebooks/*.ipynb: links to the examples, which
-    have no outputs), built with --strict: the hook executes the examples against a temporary
-    etcd and mkdocs-jupyter renders the executed copies instead."""
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs/index.md").write_text("# Home\n")
-    (tmp_path / "docs/notebooks").symlink_to(ROOT / "docs/notebooks")
-    (tmp_path / "mkdocs.yml").write_text(
-        textwrap.dedent(f"""\
-            site_name: notebooks
-            theme: {{name: material}}
-            hooks: [{ROOT / "scripts/notebooks.py"}]
-            plugins:
-              - mkdocs-jupyter:
-                  include: ["*.ipynb"]
-                  execute: false
-                  include_source: true
-                  cache: false
-            nav:
-              - index.md
-              - notebooks/explore.ipynb
-              - notebooks/config_store.ipynb
-            """)
-    )
-    sources = {path: path.read_bytes() for path in notebooks.notebooks()}
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    page = (tmp_path / "site/notebooks/explore/index.html").read_text()
-    assert "&lt;td&gt;" not in page  # the tables are HTML, not escaped text
-    assert "<td>prod/cache</td><td>erin</td>" in page
-    plan = (tmp_path / "site/notebooks/config_store/index.html").read_text()
-    assert "1 added, 1 changed, 1 removed, 1 unchanged" in plan
-    # Nothing written into the docs or the examples.
-    assert sorted(p.name for p in (ROOT / "docs/notebooks").iterdir()) == sorted(
-        p.name for p in sources
-    )
-    assert all(path.read_bytes() == data for path, data in sources.items())

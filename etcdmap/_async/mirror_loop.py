@@ -11,13 +11,18 @@ second worker runs the status's heartbeat.
 from __future__ import annotations
 
 import logging
+import os
+import random
+import time
+from pathlib import Path
 from typing import Any
 
 from .._backends.asyncio import Event, Worker
 from .._core.errors import CompactedError, EtcdError
 from .._core.keyspace import KeySpace
 from .._core.mirror import BatchSource, Listing, MirrorState, MirrorStore
-from .._core.mirror_file import MirrorFile, saved_pages
+from .._core.mirror_file import MirrorFile, SavedCopy, saved_pages
+from .._core.mirror_share import SharedSnapshot
 from .._core.outage import FailureLog, describe
 from .._core.watch import WatchResponse
 from .kv import AsyncWatchKV
@@ -31,6 +36,8 @@ log = logging.getLogger("etcdmap.mirror")
 #: Seconds closing waits for the reader before cancelling a watch stream that does not
 #: answer (a stopped server keeps the connection open), and again after that.
 _CLOSE_GRACE = 1.0
+#: Seconds between two tries to take the lock of a shared snapshot another mirror holds.
+_LOCK_POLL = 0.02
 
 
 class AsyncMirrorLoop:
@@ -38,7 +45,9 @@ class AsyncMirrorLoop:
 
     Reports to ``status``, emits what it applies to ``feeds``, restores from ``file``;
     lists ``page_size`` keys per Range (keys only with ``keys_only``); each call is bounded by
-    the status's ``timeout``.
+    the status's ``timeout``. It starts after a random pause of up to ``start_jitter``
+    seconds. With a ``file``, it lists only under the file's ``SnapshotLock`` and saves what
+    it listed there, so the mirrors of one host sharing the file list once between them.
     """
 
     def __init__(
@@ -52,6 +61,7 @@ class AsyncMirrorLoop:
         *,
         page_size: int,
         keys_only: bool,
+        start_jitter: float = 0.0,
     ) -> None:
         self.client = client
         self.keyspace = keyspace
@@ -61,6 +71,10 @@ class AsyncMirrorLoop:
         self.file = file
         self.page_size = page_size
         self.keys_only = keys_only
+        self.start_jitter = start_jitter
+        #: Whether the copy is one restored from the file (not listed since).
+        self._restored = False
+        self._share = None if file.path is None else SharedSnapshot(file)
         #: How many relists the loop did after a compaction (the first load not counted).
         self.relists = 0
         self._faults = FailureLog(log, f"mirror of {keyspace.name!r}")
@@ -96,15 +110,23 @@ class AsyncMirrorLoop:
 
     async def _run(self) -> None:
         status, failures = self.status, 0
-        listed = self._restore()
+        if self.start_jitter:  # a fleet started at once spreads its loads over the jitter
+            await self._stop.wait(random.uniform(0, self.start_jitter))
+        saved = None if self._share is None else self._share.newer(0)
+        if saved is not None:
+            self._install(saved, "load")
+        listed = saved is not None
         while not self._stop.is_set():
             try:
                 if not listed:
-                    await self._list("relist" if self.store.revision else "load")
+                    await self._list_or_reuse("relist" if self.store.revision else "load")
                     listed = True
                 await self._watch()
             except CompactedError as error:
-                log.warning("mirror of %r: %s; relisting", self.keyspace.name, error)
+                log.warning(
+                    "mirror of %r: %s; relisting%s", self.keyspace.name, error,
+                    f" (the copy saved in {self.file.path} is older)" if self._restored else "",
+                )  # fmt: skip
                 listed = False
                 self.relists += 1
                 status.set_state(MirrorState.RELISTING)
@@ -122,16 +144,61 @@ class AsyncMirrorLoop:
                 continue
             await self._stop.wait(min(0.05 * 2**failures, 2.0))
 
-    def _restore(self) -> bool:
-        """Load the saved copy, if any; whether one was loaded."""
-        saved = self.file.load()
-        if saved is None:
-            return False
+    def _install(self, saved: SavedCopy, source: BatchSource) -> None:
+        """Make the saved copy the mirror's (a diff, emitted, when it replaces one)."""
         data, invalid = self.store.build(saved_pages(saved))
+        changes = source == "relist" and bool(self.feeds)
         with self.status.guard:
-            self.store.replace(data, invalid, saved.revision, "load", changes=False)
+            batch = self.store.replace(data, invalid, saved.revision, source, changes=changes)
         self.status.sync_target = -1  # learned once the watch is up
-        return True
+        self._restored = True
+        if source == "relist":
+            self.feeds.emit([batch])
+
+    async def _list_or_reuse(self, source: BatchSource) -> None:
+        """List the prefix; with a file, only while holding its lock (then save the copy),
+        and not if another mirror saves a copy newer than this one's meanwhile (then that
+        copy is installed)."""
+        share = self._share
+        if share is None:
+            await self._list(source)
+            return
+        deadline = time.monotonic() + self.status.timeout
+        try:
+            while True:
+                held = share.lock.try_acquire()
+                saved = share.newer(self.store.revision)
+                if saved is not None:
+                    log.info(
+                        "mirror of %r: %s from %s (revision %d), saved by another mirror",
+                        self.keyspace.name, source, self.file.path, saved.revision,
+                    )  # fmt: skip
+                    self._install(saved, source)
+                    return
+                if held or time.monotonic() >= deadline:
+                    if not held:
+                        log.warning(
+                            "mirror of %r: %s stayed locked for %.3g s; listing without it",
+                            self.keyspace.name, share.lock.path, self.status.timeout,
+                        )  # fmt: skip
+                    await self._list(source)
+                    if held:
+                        self.save()
+                    return
+                if await self._stop.wait(_LOCK_POLL):
+                    return
+        finally:
+            share.lock.release()
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Write the copy and its revision to ``path`` (default the file's) atomically."""
+        with self.status.guard:  # copy, so the watch is held up for a copy and not an encoding
+            revision = self.store.revision
+            data, invalid = dict(self.store.data), dict(self.store.invalid)
+        saved = self.file.save(revision, data, invalid, path)
+        if path is None and self._share is not None:
+            self._share.saved()
+        return saved
 
     async def _list(self, source: BatchSource) -> None:
         """List the prefix in pages at one revision and install it (as a diff)."""
@@ -152,6 +219,7 @@ class AsyncMirrorLoop:
         data, invalid = listing.result()
         with self.status.guard:
             batch = store.replace(data, invalid, revision, source, changes=bool(self.feeds))
+            self._restored = False
             self.status.listed(revision)
         self.status.error = None
         if batch.changes or source == "relist":
@@ -176,11 +244,13 @@ class AsyncMirrorLoop:
                     return
                 self._faults.recovered(None)
                 if status.sync_target < 0:
-                    # restored from a file: synced once the copy reaches the current revision
-                    current = await self.client.get(
-                        ks.start, count_only=True, timeout=status.timeout
-                    )
-                    status.sync_target = current.header.revision
+                    # Restored from a file: synced once the copy reaches the revision the
+                    # server had when it created the watch (no Range: a fleet restoring one
+                    # shared copy costs the server watches only). Through a gRPC proxy that
+                    # joins the watch to one it already runs, the revision asked for.
+                    status.sync_target = watcher.created_revision
+                    with status.guard:
+                        status.advanced(watcher.created_revision)
                 await self.client.request_progress()
                 async for response in watcher:
                     self._on_response(response)

@@ -322,6 +322,9 @@ class AsyncWatcher:
         #: read the stream itself (an iterator: no hand-over); math.inf waits as long but
         #: leaves reading to others, so the wait ends as soon as the watcher does.
         self._patience: float | None = None
+        #: The server's revision when it created the watch (its first response's header;
+        #: 0 before ``start()``).
+        self.created_revision = 0
 
     @property
     def next_revision(self) -> int:
@@ -359,7 +362,9 @@ class AsyncWatcher:
                     f"watch {self._sub.options.key[:64]!r}: not created by the server "
                     f"within {timeout:.3g} s"
                 ) from None
-            if not (isinstance(first, WatchResponse) and first.created):
+            if isinstance(first, WatchResponse) and first.created:
+                self.created_revision = first.header.revision
+            else:
                 self._pending = first  # an error or the end: iteration reports it
         return self
 

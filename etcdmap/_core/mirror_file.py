@@ -8,8 +8,10 @@ or concurrency (the mirror copies its store under its guard and hands the copy o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,7 @@ class MirrorFile:
         path: str | os.PathLike[str] | None = None,
     ) -> Path:
         """Write the copy (``data`` and the ``invalid`` keys' bytes at ``revision``) to ``path``
-        (default ``self.path``) atomically: a temporary file renamed over it."""
+        (default ``self.path``) atomically: a temporary file of its own renamed over it."""
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("save() needs a path (or persist= on the mirror)")
@@ -57,9 +59,20 @@ class MirrorFile:
         ]
         items += [(full(key), bad.data) for key, bad in invalid.items()]
         content = dump_copy(self.keyspace.prefix, revision, items)
-        temporary = target.with_name(target.name + ".tmp")
-        temporary.write_bytes(content)
-        os.replace(temporary, target)
+        # A temporary file of its own: mirrors of other threads and processes may save to
+        # the same path at once (one snapshot shared by a host's mirrors).
+        fd, temporary = tempfile.mkstemp(
+            prefix=target.name + ".", suffix=".tmp", dir=target.parent
+        )
+        try:
+            os.fchmod(fd, 0o644)  # as a plain write would (mkstemp makes it 0600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(content)
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
         return target
 
     def load(self) -> SavedCopy | None:

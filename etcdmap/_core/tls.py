@@ -163,12 +163,16 @@ def client_tls(
     return tls.load()
 
 
+_WRONG_NAME = (
+    "the server's certificate does not name this host; set TLSConfig(server_name=...) to a "
+    "name it carries"
+)
 #: gRPC's words for a failed TLS handshake -> (what to check, whether retrying is futile).
 #: A refused or unverifiable certificate stays refused; a handshake cut short may be a server
 #: shutting down, so that one is left to the retry policy.
 _TLS_FAILURES = [
-    ("Hostname Verification", "the server's certificate does not name this host; set "
-     "TLSConfig(server_name=...) to a name it carries", True),
+    ("Hostname Verification", _WRONG_NAME, True),
+    ("is not in peer certificate", _WRONG_NAME, True),  # grpcio 1.63's words for it
     ("CERTIFICATE_VERIFY_FAILED", "the server's certificate is not signed by a trusted CA; "
      "check TLSConfig(ca_file=...)", True),
     ("BAD_CERTIFICATE", "the server refused the client certificate; with --client-cert-auth "

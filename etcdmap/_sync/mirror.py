@@ -82,6 +82,7 @@ class _MirrorOptions(TypedDict, total=False):
     page_size: int
     lease: Any
     degraded_after: float
+    start_jitter: float
 
 
 class Mirror(MirrorBase[V]):
@@ -90,7 +91,7 @@ class Mirror(MirrorBase[V]):
     ``Mirror(client, prefix, *, value_type=None, codec=None, key_codec=None,
     consistency="session", keys_only=False, transform=None, persist=None,
     on_state_change=None, timeout=30.0, progress_interval=1.0, degraded_after=3.0,
-    page_size=10000)``;
+    page_size=10000, start_jitter=0.0)``;
     ``with Mirror(...) as m:`` starts it and waits until it is synced.
 
     The mapping reads (``m[key]``, ``key in m``, ``len(m)``, iteration and
@@ -125,7 +126,11 @@ class Mirror(MirrorBase[V]):
     persist:
         A file path: the copy and its revision are loaded from it at start (then watched
         from the saved revision + 1; relisted as a diff if that was compacted) and saved to
-        it on close and on ``save()``. Not with ``transform``.
+        it on close, on ``save()`` and after every listing. Mirrors of one host (threads,
+        processes) may share the file: a mirror lists only while holding an exclusive lock
+        on ``<persist>.lock`` and, holding it, takes instead a copy another mirror saved
+        that is newer than its own, so a fleet starting together lists once between them
+        (docs/scale.md). Not with ``transform``.
     on_state_change:
         ``callback(old_state, new_state)``, run on a worker of its own.
     timeout:
@@ -140,6 +145,9 @@ class Mirror(MirrorBase[V]):
         ``READY`` again once a read (one Txn of count-only Ranges, linearizable) has told the
         server's current revision and the watch has brought the copy there and answered since.
         ``on_state_change`` sees each change.
+    start_jitter:
+        Seconds: the mirror starts loading after a random pause of up to this, so a fleet
+        of mirrors started at once does not list the prefix all at the same moment.
     """
 
     # The value type a checker infers, as for ``EtcdMap``: ``bytes`` by default, ``T``
@@ -182,6 +190,7 @@ class Mirror(MirrorBase[V]):
         page_size: int = PAGE_SIZE,
         lease: Any = None,
         degraded_after: float = 3.0,
+        start_jitter: float = 0.0,
     ) -> None:
         if persist is not None and transform is not None:
             raise ValueError("persist= saves the values the codec encodes: not with transform=")
@@ -223,6 +232,7 @@ class Mirror(MirrorBase[V]):
         self._loop = MirrorLoop(
             client, keyspace, self._store, self._status, self._feeds, self._file,
             page_size=page_size, keys_only=keys_only,
+            start_jitter=check_seconds(start_jitter, "start_jitter", zero=True),
         )  # fmt: skip
         self._on_state_change = on_state_change
         self._state_feed: Feed[tuple[MirrorState, MirrorState]] | None = None
@@ -645,7 +655,4 @@ class Mirror(MirrorBase[V]):
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:
         """Write the copy and its revision to ``path`` (default ``persist``) atomically
         (a temporary file renamed over it). A blocking file write, no RPC."""
-        with self._guard:  # copy, so the watch is held up for a copy and not an encoding
-            revision = self._store.revision
-            data, invalid = dict(self._store.data), dict(self._store.invalid)
-        return self._file.save(revision, data, invalid, path)
+        return self._loop.save(path)

@@ -45,6 +45,11 @@ class NamespaceWatcher:
         """The first revision this watcher has not delivered yet (0 before it started)."""
         return self._watcher.next_revision
 
+    @property
+    def created_revision(self) -> int:
+        """The server's revision when it created the watch (0 before it started)."""
+        return self._watcher.created_revision
+
     def for_worker(self) -> NamespaceWatcher:
         """Mark the watcher as iterated by a background worker; see ``for_worker`` of the
         client's watcher. Returns this watcher."""

@@ -194,6 +194,12 @@ class EtcdServer(EtcdctlRunner):
         return local_url(self.client_port, tls=self.tls is not None)
 
     @property
+    def metrics_url(self) -> str:
+        """The server's Prometheus metrics, ``client_url + "/metrics"`` (etcd serves them on
+        its client port)."""
+        return self.client_url + "/metrics"
+
+    @property
     def peer_url(self) -> str:
         """Peer URL, ``"http://127.0.0.1:PEERPORT"``."""
         return local_url(self.peer_port)

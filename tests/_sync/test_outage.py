@@ -99,6 +99,22 @@ def test_every_close_is_bounded_whatever_the_server_does(sig: int, etcd_prefix: 
             client.close()
 
 
+def test_a_client_answers_soon_after_its_server_is_back(etcd_prefix: str) -> None:
+    # grpcio 1.63-1.75 noticed a blocking channel's reconnection only at its backup poll,
+    # every 5 s: calls failed for seconds after the server was back.
+    with EtcdServer() as server:
+        with Client(server.endpoints, timeout=1) as client:
+            client.put(etcd_prefix + "k", "v")
+            with outage(server):
+                down_until = time.monotonic() + 2.0
+                while time.monotonic() < down_until:  # failed reconnections back the channel off
+                    with pytest.raises(etcdmap.EtcdError):  # refused, or timed out connecting
+                        client.get(etcd_prefix + "k")
+            started = time.monotonic()
+            assert (client.get(etcd_prefix + "k", timeout=10)).kvs
+            assert time.monotonic() - started < 2.0
+
+
 def test_an_outage_logs_one_line_per_change(
     etcd_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
