@@ -366,7 +366,8 @@ class AsyncMirror(AsyncMirrorBase[V]):
 
     @property
     def last_confirmed(self) -> float | None:
-        """``time.time()`` of the last response from the watch (event or progress), or None."""
+        """``time.time()`` of the last response from the watch (event or progress) or of the
+        last read that proved the copy current (through etcd's gRPC proxy), or None."""
         return self._status.last_confirmed
 
     @property

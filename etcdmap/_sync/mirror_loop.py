@@ -261,7 +261,7 @@ class MirrorLoop:
             status.watching = False
 
     def _on_response(self, response: WatchResponse) -> None:
-        self.status.heard()
+        self.status.heard(progress=not response.events)
         # A progress notification (no events) confirms the stream is alive and tells the
         # server's revision (lag). It does not move ``revision``: etcd before 3.5.8 can send
         # one ahead of the events of its own revision (etcd-io/etcd#15220); ``confirm`` does.

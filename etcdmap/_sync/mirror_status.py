@@ -23,7 +23,7 @@ from .._core.errors import ClientClosedError, EtcdError, MirrorLagError
 from .._core.keyspace import KeySpace
 from .._core.kv import Compare, Op
 from .._core.mirror import Consistency, MirrorState, Store
-from .._core.mirror_health import MirrorHealth
+from .._core.mirror_health import MirrorHealth, prefix_unchanged
 from .._core.outage import describe
 from .._core.results import GetResponse
 from .kv import WatchKV
@@ -71,7 +71,8 @@ class MirrorStatus:
         self.state = MirrorState.SYNCING
         #: The error of the last failed attempt to list or watch (None while all is well).
         self.error: EtcdError | None = None
-        #: ``time.time()`` of the last response from the watch (event or progress), or None.
+        #: ``time.time()`` of the last response from the watch (event or progress) or the last
+        #: read that proved the copy current, or None.
         self.last_confirmed: float | None = None
         #: Whether a watch is open (then ``wait_for`` nudges it with confirming reads).
         self.watching = False
@@ -112,9 +113,9 @@ class MirrorStatus:
 
     # --- what the sync loop reports (under the guard) -----------------------------------------
 
-    def heard(self) -> None:
-        """The watch answered (events or progress): it is alive."""
-        self._health.heard(time.monotonic())
+    def heard(self, progress: bool = False) -> None:
+        """The watch answered (events, or a ``progress`` notification): it is alive."""
+        self._health.heard(time.monotonic(), progress)
         self.last_confirmed = time.time()
         self.error = None
 
@@ -153,7 +154,9 @@ class MirrorStatus:
         the mirror's): if no key of the prefix was modified after it (a Compare on the whole
         range), count the keys (a count-only Range; etcd ignores revision filters on counts,
         hence the Compare). A quiet prefix gets no events, so this is how the copy learns it
-        is still current. Events at or below the new revision are then skipped."""
+        is still current (and, through etcd's gRPC proxy, which answers no progress request,
+        the heartbeat's proof that it is). Events at or below the new revision are then
+        skipped."""
         ks, store = self.keyspace, self.store
         with self.guard:
             revision = store.revision
@@ -166,14 +169,15 @@ class MirrorStatus:
             success=[Op.get(ks.start, range_end=ks.end, count_only=True)],
             timeout=self.timeout if timeout is None else timeout,
         )
-        unchanged = response.succeeded and all(
-            r.count == held for r in response.responses if isinstance(r, GetResponse)
-        )
+        counts = [r.count for r in response.responses if isinstance(r, GetResponse)]
         current = response.header.revision
         with self.guard:
-            self._health.read(asked, current)
-            if unchanged and store.revision == revision:
+            proved = prefix_unchanged(response.succeeded, counts, held)
+            proved = proved and store.revision == revision  # else the watch moved it meanwhile
+            if proved:
                 store.revision = max(revision, current)
+                self.last_confirmed = time.time()
+            self._health.read(asked, current, proved)
             self.advanced(current)
 
     def heartbeat(self, stop: Event) -> None:
@@ -181,8 +185,11 @@ class MirrorStatus:
         ``degraded_after`` less 1.25 beats (so at most ``degraded_after`` after it was lost,
         whether the stream broke, is being re-opened or went silent); a progress request;
         while ``DEGRADED`` a read that tells the server's revision (``READY`` follows once the
-        watch has answered since and the copy is there). Every call times out after a beat,
-        so a server that does not answer holds up neither this loop nor closing."""
+        watch has answered since and the copy is there). When the endpoint answers no
+        progress request (etcd's gRPC proxy), a read (``confirm``: one Txn, linearizable)
+        proves the copy current instead, and requests go only every ``PROBE_BEATS`` beats
+        (see ``MirrorHealth``). Every call times out after a beat, so a server that does not
+        answer holds up neither this loop nor closing."""
         beat = self.beat
         due = time.monotonic() + beat
         while not stop.wait(max(0.0, due - time.monotonic())):
@@ -190,15 +197,18 @@ class MirrorStatus:
             # the server more often, so it is READY soon after the server is back.
             pause = min(beat, _RECOVERY_BEAT) if self.state is MirrorState.DEGRADED else beat
             due = time.monotonic() + pause
-            silent = self._health.silence(time.monotonic())
+            health = self._health
+            silent = health.silence(time.monotonic())
             if self.state is MirrorState.READY and silent is not None:
                 self.set_state(
                     MirrorState.DEGRADED, f"the watch confirmed nothing for {silent:.1f} s"
                 )
             try:
-                if self.state is MirrorState.DEGRADED or self.lag:
+                degraded = self.state is MirrorState.DEGRADED
+                if degraded or self.lag or health.needs_read(time.monotonic()):
                     self.confirm(beat)
-                self.client.request_progress()
+                if health.ask_progress(time.monotonic()):
+                    self.client.request_progress()
             except EtcdError as error:
                 log.debug("mirror of %r: heartbeat failed (%s)", self.name, describe(error))
 
