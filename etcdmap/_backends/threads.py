@@ -391,4 +391,23 @@ def flatten(pages: Iterator[list[T]]) -> Iterator[T]:
 
 def close_channel_now(channel: Any) -> None:
     """Close ``channel`` at once (from a finalizer): its calls end and so do its threads."""
+    if _POLL_CONNECTIVITY:
+        _stop_polling(channel)
     channel.close()
+
+
+def _stop_polling(channel: Any) -> None:
+    """Unsubscribe from ``channel`` and let gRPC's poller thread end before the channel closes.
+
+    gRPC closes a channel under the feet of its poller, which then dies in its thread with
+    "Cannot monitor channel state: Channel closed!" (printed as an unhandled thread exception).
+    The poller checks its subscribers every 0.2 s at most, so this waits that long at most.
+    """
+    # grpc.intercept_channel's wrapper keeps the channel as ``_channel``; a grpc Channel's own
+    # ``_channel`` is its Cython channel, so tell them apart by the connectivity state.
+    raw = channel if hasattr(channel, "_connectivity_state") else channel._channel
+    raw.unsubscribe(_ignore)
+    state = raw._connectivity_state
+    deadline = time.monotonic() + 0.5
+    while state.polling and time.monotonic() < deadline:
+        time.sleep(0.005)
