@@ -10,17 +10,23 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from types import TracebackType
 
 from ._binaries import find_binary
 from ._certificates import ServerTLS
 from ._etcdctl import EtcdCommandError, EtcdctlRunner
-from ._process import HOST, free_ports, local_url, make_temp_dir, remove_temp_dir
+from ._process import (
+    HOST,
+    Started,
+    free_ports,
+    local_url,
+    make_temp_dir,
+    remove_temp_dir,
+)
 from ._proxy import ProxyGroup, TcpProxy
 from ._server import EtcdServer, EtcdStartError
 
 
-class EtcdCluster(EtcdctlRunner):
+class EtcdCluster(EtcdctlRunner, Started):
     """A multi-member etcd cluster of real processes on 127.0.0.1.
 
     Parameters
@@ -326,17 +332,6 @@ class EtcdCluster(EtcdctlRunner):
         return [m.endpoint for m in self.members if m.running] or [
             m.endpoint for m in self.members
         ]
-
-    def __enter__(self) -> EtcdCluster:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<EtcdCluster size={self.size} members={self.members!r}>"

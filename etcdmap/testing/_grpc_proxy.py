@@ -15,13 +15,13 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from ._binaries import find_binary
 from ._cluster import EtcdCluster
 from ._etcdctl import EtcdCommandError, EtcdctlRunner
 from ._process import (
     HOST,
+    Started,
     free_ports,
     local_url,
     make_temp_dir,
@@ -38,7 +38,7 @@ _PROBE_TIMEOUT = 2.0
 _PROBE_KEY = "etcdmap-grpc-proxy-probe"
 
 
-class EtcdProxy(EtcdctlRunner):
+class EtcdProxy(EtcdctlRunner, Started):
     """etcd's gRPC proxy (``etcd grpc-proxy start``) on 127.0.0.1 in front of `target`.
 
     Parameters
@@ -303,17 +303,6 @@ class EtcdProxy(EtcdctlRunner):
 
     def _etcdctl_binary(self) -> str:
         return find_binary("etcdctl", etcd=self._etcd)
-
-    def __enter__(self) -> EtcdProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         port = self._port if self._port is not None else "?"

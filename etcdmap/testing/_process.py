@@ -19,9 +19,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
 
 #: The only address the harness binds to.
 HOST = "127.0.0.1"
@@ -210,3 +213,31 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+_Started = TypeVar("_Started", bound="Started")
+
+
+class Started(ABC):
+    """What ``start()`` brings up and ``stop()`` takes down (a server, a cluster, a proxy):
+    ``with X() as x:`` starts it and stops it on the way out, whatever happened inside."""
+
+    @abstractmethod
+    def start(self: _Started) -> _Started:
+        """Bring it up and return it."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Take it down."""
+
+    def __enter__(self: _Started) -> _Started:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+

@@ -10,7 +10,6 @@ import time
 import urllib.error
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from ._binaries import etcd_version, find_binary
@@ -19,6 +18,7 @@ from ._etcdctl import EtcdctlRunner
 from ._flags import Version, adapt_args
 from ._process import (
     HOST,
+    Started,
     free_ports,
     local_url,
     make_temp_dir,
@@ -36,7 +36,7 @@ class EtcdStartError(RuntimeError):
     """Raised when an etcd server does not start or does not become healthy in time."""
 
 
-class EtcdServer(EtcdctlRunner):
+class EtcdServer(EtcdctlRunner, Started):
     """One real etcd server process on 127.0.0.1.
 
     Parameters
@@ -448,17 +448,6 @@ class EtcdServer(EtcdctlRunner):
 
     def _etcdctl_binary(self) -> str:
         return find_binary("etcdctl", etcd=self._etcd)
-
-    def __enter__(self) -> EtcdServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         port = self._client_port if self._client_port is not None else "?"
