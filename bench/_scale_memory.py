@@ -391,6 +391,8 @@ def relist(server: Any, args: argparse.Namespace, traced: bool) -> dict[str, Any
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start a server, fill it, measure; print the table and return the figures."""
     n, size = args.keys, args.value_bytes
+    if args.packed:  # the children read it: they measure the mirrors
+        os.environ["SCALE_MEMORY_PACKED"] = "1"
     root = tempfile.mkdtemp(prefix="etcdmap-scale-memory-", dir=args.data_root)
     extra = ["--quota-backend-bytes", str(QUOTA)]
     result: dict[str, Any] = {
@@ -487,8 +489,6 @@ def main() -> int:
     parser.add_argument("--child-memory", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--child-writer", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.packed:
-        os.environ["SCALE_MEMORY_PACKED"] = "1"
     if args.child_time:
         print(json.dumps(child_time(args.child_time[0], int(args.child_time[1]))))
     elif args.child_memory:
