@@ -55,7 +55,8 @@ from ._cluster import EtcdCluster
 from ._etcdctl import EtcdCommandError, run_etcdctl
 from ._flags import UnsupportedFlagError
 from ._grpc_proxy import EtcdProxy
-from ._server import EtcdServer, EtcdStartError, ExternalEtcd
+from ._process import EtcdStartError
+from ._server import EtcdServer, ExternalEtcd
 
 __all__ = [
     "BINARY_ENV_VAR",

@@ -16,6 +16,7 @@ from ._certificates import ServerTLS
 from ._etcdctl import EtcdCommandError, EtcdctlRunner
 from ._process import (
     HOST,
+    EtcdStartError,
     Started,
     free_ports,
     local_url,
@@ -23,7 +24,7 @@ from ._process import (
     remove_temp_dir,
 )
 from ._proxy import ProxyGroup, TcpProxy
-from ._server import EtcdServer, EtcdStartError
+from ._server import EtcdServer
 
 
 class EtcdCluster(EtcdctlRunner, Started):

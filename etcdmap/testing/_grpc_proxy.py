@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from ._cluster import EtcdCluster
 from ._etcdctl import EtcdCommandError, EtcdctlRunner
 from ._process import (
     HOST,
+    EtcdStartError,
     Started,
     free_ports,
     local_url,
@@ -29,8 +29,9 @@ from ._process import (
     send_signal,
     spawn,
     terminate,
+    wait_ready,
 )
-from ._server import EtcdServer, EtcdStartError
+from ._server import EtcdServer
 
 _LOG_TAIL_LINES = 40
 _STOP_GRACE = 5.0
@@ -248,28 +249,19 @@ class EtcdProxy(EtcdctlRunner, Started):
         EtcdStartError
             If the process exits or the deadline passes; includes the log tail.
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            if not self.running:
-                code = None if self._proc is None else self._proc.returncode
-                raise EtcdStartError(
-                    f"etcd grpc-proxy exited (status {code}) before serving.\n{self._details()}"
-                )
-            left = deadline - time.monotonic()
-            try:
-                self.etcdctl(
-                    "get", _PROBE_KEY, "--command-timeout=1s",
-                    timeout=max(0.1, min(_PROBE_TIMEOUT, left)),
-                )  # fmt: skip
-                return
-            except EtcdCommandError as exc:
-                last = str(exc)
-            if time.monotonic() >= deadline:
-                raise EtcdStartError(
-                    f"etcd grpc-proxy at {self.endpoint} not serving after {timeout:.1f}s "
-                    f"(last: {last}).\n{self._details()}"
-                )
-            time.sleep(0.05)
+        wait_ready(
+            self._proc, self._probe, timeout, "etcd grpc-proxy", self.endpoint, self._details,
+        )  # fmt: skip
+
+    def _probe(self, left: float) -> tuple[bool, str]:
+        try:
+            self.etcdctl(
+                "get", _PROBE_KEY, "--command-timeout=1s",
+                timeout=max(0.1, min(_PROBE_TIMEOUT, left)),
+            )  # fmt: skip
+        except EtcdCommandError as exc:
+            return False, str(exc)
+        return True, ""
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Send `sig` to the proxy (by its PID) and reap it; :meth:`restart` brings it back.

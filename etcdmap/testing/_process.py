@@ -19,8 +19,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -155,6 +156,54 @@ def terminate(proc: subprocess.Popen[bytes], *, force: bool, grace: float) -> No
         proc.wait(timeout=10)
     finally:
         _unregister(proc)
+
+
+class EtcdStartError(RuntimeError):
+    """Raised when an etcd server or proxy does not start or does not serve in time."""
+
+
+def wait_ready(
+    proc: subprocess.Popen[bytes] | None,
+    probe: Callable[[float], tuple[bool, str]],
+    timeout: float,
+    what: str,
+    where: str,
+    details: Callable[[], str],
+) -> None:
+    """Call ``probe(seconds_left)`` every 50 ms until it returns ``(True, _)``.
+
+    Parameters
+    ----------
+    proc : subprocess.Popen or None
+        The process serving; its exit ends the wait at once.
+    probe : callable
+        Takes the seconds left, returns ``(ready, why_not)``.
+    timeout : float
+        Deadline in seconds.
+    what, where : str
+        Named in the error (``"etcd grpc-proxy"``, its address).
+    details : callable
+        Text appended to the error, e.g. the log tail.
+
+    Raises
+    ------
+    EtcdStartError
+        If ``proc`` exits first or ``timeout`` passes; the probe's last message says why.
+    """
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while True:
+        if proc is None or proc.poll() is not None:
+            code = None if proc is None else proc.returncode
+            raise EtcdStartError(f"{what} exited (status {code}) before serving.\n{details()}")
+        ready, last = probe(deadline - time.monotonic())
+        if ready:
+            return
+        if time.monotonic() >= deadline:
+            raise EtcdStartError(
+                f"{what} at {where} not serving after {timeout:.1f}s (last: {last}).\n{details()}"
+            )
+        time.sleep(0.05)
 
 
 def send_signal(proc: subprocess.Popen[bytes], sig: int) -> None:

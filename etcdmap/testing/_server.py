@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import urllib.error
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from ._etcdctl import EtcdctlRunner
 from ._flags import Version, adapt_args
 from ._process import (
     HOST,
+    EtcdStartError,
     Started,
     free_ports,
     local_url,
@@ -26,14 +26,11 @@ from ._process import (
     send_signal,
     spawn,
     terminate,
+    wait_ready,
 )
 
 _LOG_TAIL_LINES = 40
 _STOP_GRACE = 5.0
-
-
-class EtcdStartError(RuntimeError):
-    """Raised when an etcd server does not start or does not become healthy in time."""
 
 
 class EtcdServer(EtcdctlRunner, Started):
@@ -353,24 +350,10 @@ class EtcdServer(EtcdctlRunner, Started):
         EtcdStartError
             If the process exits or the deadline passes; includes the log tail.
         """
-        deadline = time.monotonic() + timeout
-        last_error = "no answer yet"
-        while True:
-            if not self.running:
-                code = None if self._proc is None else self._proc.returncode
-                raise EtcdStartError(
-                    f"etcd server {self.name!r} exited (status {code}) before becoming "
-                    f"healthy.\n{self._log_tail()}"
-                )
-            healthy, last_error = self._check_health()
-            if healthy:
-                return
-            if time.monotonic() >= deadline:
-                raise EtcdStartError(
-                    f"etcd server {self.name!r} at {self.client_url} not healthy after "
-                    f"{timeout:.1f}s (last: {last_error}).\n{self._log_tail()}"
-                )
-            time.sleep(0.05)
+        wait_ready(
+            self._proc, lambda _left: self._check_health(), timeout,
+            f"etcd server {self.name!r}", self.client_url, self._log_tail,
+        )  # fmt: skip
 
     def _check_health(self) -> tuple[bool, str]:
         try:
