@@ -9,6 +9,7 @@ from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar, cast, runtime_checkable
 
+from .._backends.asyncio import Ahead
 from .._core import kv
 from .._core.errors import CompactedError, EtcdError, FutureRevisionError
 from .._core.keys import to_bytes
@@ -163,12 +164,14 @@ class AsyncKV(Protocol):
         keys_only: bool = False,
         serializable: bool = False,
         timeout: float | None = None,
+        read_ahead: bool = False,
     ) -> AsyncIterator[GetResponse]:
         """Read a range in pages of at most ``page_size`` keys (KV.Range with ``limit``),
         every page at one revision: ``revision``, or the one the first page was read at.
-        Together the pages are one consistent snapshot, and memory is bounded by a page. The
-        next page is read only when asked for; ``CompactedError`` if compaction overtakes the
-        revision.
+        Together the pages are one consistent snapshot, and memory is bounded by a page (two
+        with ``read_ahead``). The next page is read only when asked for, or with
+        ``read_ahead`` as soon as a page arrives, so that the server reads it while the
+        caller handles this one; ``CompactedError`` if compaction overtakes the revision.
 
         The first page's ``count`` is the whole range's. Later pages are read over windows of
         the range sized to hold about 1.5 pages, cut to a page by the limit (etcd counts
@@ -190,20 +193,36 @@ class AsyncKV(Protocol):
             The most keys in one page (a positive int).
         revision, keys_only, serializable, timeout:
             As for ``get`` (``timeout`` bounds each page's read).
+        read_ahead:
+            Read the next page while the caller handles this one (a page the caller does
+            not ask for is read all the same, then dropped).
         """
         start, end = kv.resolve_range(to_bytes(key), range_end, prefix, False)
         plan = kv.PagePlan(start, end, kv.check_page_size(page_size))
+        read = functools.partial(
+            self._page, limit=page_size, keys_only=keys_only, serializable=serializable,
+            timeout=timeout,
+        )  # fmt: skip
         opening = True
-        while not plan.done:
-            start, end = plan.window()
-            page = await self._page(
-                start, end, page_size, revision, keys_only, serializable, timeout
-            )
-            if page.kvs or opening:  # the first page always: it carries the count
-                yield page
-            opening = False
-            revision = revision or page.header.revision
-            plan.advance(page.kvs, page.more, page.count)
+        ahead: Ahead[GetResponse] | None = None
+        try:
+            while not plan.done:
+                if ahead is None:
+                    page = await read(*plan.window(), revision=revision)
+                else:
+                    page, ahead = await ahead.result(), None
+                revision = revision or page.header.revision
+                plan.advance(page.kvs, page.more, page.count)
+                if read_ahead and not plan.done:
+                    ahead = await Ahead.start(
+                        functools.partial(read, *plan.window(), revision=revision)
+                    )
+                if page.kvs or opening:  # the first page always: it carries the count
+                    yield page
+                opening = False
+        finally:
+            if ahead is not None:
+                ahead.cancel()
 
     async def _page(
         self,

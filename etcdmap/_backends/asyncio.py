@@ -7,7 +7,7 @@ import contextlib
 import inspect
 import math
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import grpc
 import grpc.aio
@@ -16,7 +16,7 @@ from .._core.hooks import HookSet, Started
 from .._core.tls import TLSMaterial
 
 __all__ = [
-    "BLOCKING", "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker",
+    "BLOCKING", "Ahead", "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker",
     "close_channel_now", "flatten", "open_channel", "running_loop", "settle", "sleep",
     "uninterruptible",
 ]  # fmt: skip
@@ -28,6 +28,9 @@ BLOCKING = False
 running_loop = asyncio._get_running_loop
 T = TypeVar("T")
 _END = object()
+#: Loop turns from a new task to its unary call's request on the wire: the task itself,
+#: grpc.aio's interceptor task (a client with hooks) and the call's own task, plus one spare.
+_HOPS_TO_SEND = 4
 
 
 def open_channel(
@@ -163,6 +166,36 @@ class Worker:
         except asyncio.CancelledError:
             pass
         return True
+
+
+class Ahead(Generic[T]):
+    """``call()`` started now, in a task of its own, and its outcome taken later by
+    ``result()``: the next page read while the caller handles this one."""
+
+    def __init__(self, call: Callable[[], Coroutine[Any, Any, T]]) -> None:
+        self._task: asyncio.Task[T] = asyncio.get_running_loop().create_task(call())
+
+    @classmethod
+    async def start(cls, call: Callable[[], Coroutine[Any, Any, T]]) -> Ahead[T]:
+        """``Ahead(call)``, run until its request is sent, so that the call goes on while
+        the caller computes without awaiting anything (a call that is not sent yet would
+        wait for the caller's next await)."""
+        ahead = cls(call)
+        for _ in range(_HOPS_TO_SEND):
+            await asyncio.sleep(0)
+        return ahead
+
+    async def result(self) -> T:
+        """The call's value, or its exception raised."""
+        return await self._task
+
+    def cancel(self) -> None:
+        """Drop the call: cancelled if it still runs, its exception taken if it ended in
+        one (so that none is logged as never retrieved)."""
+        if not self._task.done():
+            self._task.cancel()
+        elif not self._task.cancelled():
+            self._task.exception()
 
 
 class SharedReader:

@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import grpc
 
@@ -19,7 +19,7 @@ from .._core.hooks import HookSet, Started
 from .._core.tls import TLSMaterial
 
 __all__ = [
-    "BLOCKING", "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker",
+    "BLOCKING", "Ahead", "BidiStream", "Event", "Lock", "Queue", "SharedReader", "Worker",
     "close_channel_now", "flatten", "open_channel", "running_loop", "settle", "sleep",
     "uninterruptible",
 ]  # fmt: skip
@@ -226,6 +226,42 @@ class Worker:
             return False
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+
+class Ahead(Generic[T]):
+    """``call()`` started now, in a daemon thread of its own, and its outcome taken later
+    by ``result()``: the next page read while the caller handles this one."""
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        self._done = threading.Event()
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, args=(call,), name="etcdmap-ahead", daemon=True).start()
+
+    @classmethod
+    def start(cls, call: Callable[[], T]) -> Ahead[T]:
+        """``Ahead(call)`` (its thread has started it already)."""
+        return cls(call)
+
+    def _run(self, call: Callable[[], T]) -> None:
+        try:
+            self._value = call()
+        except BaseException as error:  # noqa: BLE001 - handed to whoever takes the result
+            self._error = error
+        finally:
+            self._done.set()
+
+    def result(self) -> T:
+        """The call's value, or its exception raised (it waits as long as the call does,
+        which its own timeout bounds)."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return cast(T, self._value)
+
+    def cancel(self) -> None:
+        """Drop the call: a blocking call cannot be stopped, so its thread ends when the
+        call does, and its outcome is dropped."""
 
 
 class SharedReader:

@@ -17,6 +17,7 @@ import pytest
 
 import etcdmap
 from etcdmap import AsyncClient, Compare, Op
+from etcdmap.testing._metrics import scrape, total
 
 from .helpers import KVCalls
 
@@ -337,6 +338,37 @@ async def test_get_pages_is_one_snapshot_in_bounded_pages(async_etcd_client: Asy
     with pytest.raises(ValueError, match="page_size must be positive"):
         async for _ in c.get_pages(etcd_prefix, prefix=True, page_size=0):
             pass
+
+
+@pytest.mark.needs_direct_server(reason="counts the Ranges on the server's own /metrics")
+async def test_get_pages_reads_the_next_page_ahead_while_the_caller_works(
+    etcd_server: object, etcd_prefix: str
+) -> None:
+    # read_ahead asks for the next page as soon as one arrives: while the caller handles a
+    # page without awaiting anything (here a blocking wait, so an event loop stands still),
+    # the server already gets the next page's Range. A client with hooks has the longest way
+    # from a new task to the request on the wire (grpc.aio's interceptor task).
+    def ranges() -> float:
+        samples = scrape(etcd_server.metrics_url)  # type: ignore[attr-defined]
+        return total(samples, "grpc_server_started_total", grpc_method="Range")
+
+    async with AsyncClient(etcd_server.endpoints, hooks=KVCalls()) as c:  # type: ignore[attr-defined]
+        for i in range(25):
+            await c.put(f"{etcd_prefix}{i:02d}", str(i))
+        plain = [[kv.key for kv in page.kvs] async for page in c.get_pages(etcd_prefix, prefix=True, page_size=10)]
+        before = ranges()
+        seen: list[list[bytes]] = []
+        async for page in c.get_pages(etcd_prefix, prefix=True, page_size=10, read_ahead=True):
+            seen.append([kv.key for kv in page.kvs])
+            if len(seen) == 1:
+                deadline = time.monotonic() + 10
+                while ranges() < before + 2 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert ranges() == before + 2  # this page's and the next one's
+        assert seen == plain and len(seen) == 3
+        async for _page in c.get_pages(etcd_prefix, prefix=True, page_size=10, read_ahead=True):
+            break  # the page read ahead is dropped, and the client goes on
+        assert [kv.key for kv in (await c.get(etcd_prefix + "00")).kvs] == [plain[0][0]]
 
 
 @pytest.mark.needs_direct_server(reason="checks the status codes of etcd's errors, which the gRPC proxy forwards as UNKNOWN")
