@@ -153,6 +153,8 @@ def _same(old: Any, new: Any) -> bool:
 class StoreListing(Protocol):
     """A listing of the prefix converted page by page into the store's next copy."""
 
+    def expect(self, count: int) -> None: ...
+
     def add(self, page: Sequence[KeyValue]) -> None: ...
 
     def install(self, revision: int, source: BatchSource, changes: bool) -> Batch:
@@ -388,6 +390,9 @@ class Listing:
         self.invalid: dict[str, InvalidValue] = {}
         #: The held keys no page has listed yet: deleted unless one does.
         self._unseen: dict[str, None] = dict.fromkeys(store.data)
+
+    def expect(self, count: int) -> None:
+        """Nothing to size ahead: a dict grows by doubling, which costs little."""
 
     def add(self, page: Sequence[KeyValue]) -> None:
         """Convert one listed page into the copy being built."""

@@ -155,6 +155,12 @@ class PackedListing:
         if not self._fresh:
             self._table.begin_relist()
 
+    def expect(self, count: int) -> None:
+        """Size the new table of a first load for the ``count`` keys listed (relists add
+        few keys to a table already sized)."""
+        if self._fresh:
+            self._table.reserve(count)
+
     def add(self, page: Sequence[KeyValue]) -> None:
         """Compare (or, for the first load, store) one listed page."""
         keys = self._store.keys.keys_of_page(page)

@@ -4,8 +4,8 @@ large prefixes (``Mirror(..., packed=True)``).
 A dict costs one table slot (~41 B at its usual load), one str object (~49 B header) and one
 bytes object (~33 B header) per key before any key or value byte. Here every key's utf-8
 bytes and value bytes are appended, one after the other, to one ``bytearray`` heap; per entry
-four ``array`` fields hold its heap offset, key and value lengths and the low 32 bits of the
-key's hash (16 B); an open-addressing slot table (4 B entry ids, linear probing, load at most
+four ``array`` fields hold its heap offset, key and value lengths and the key's hash (24 B);
+an open-addressing slot table (4 B entry ids, linear probing, load at most
 0.6, tombstones for deleted entries) finds an entry in O(1). Nothing per key is a Python
 object. Reads decode nothing but copy the value's bytes out of the heap.
 
@@ -31,7 +31,6 @@ T = TypeVar("T")
 
 _EMPTY = -1
 _DELETED = -2
-_HASH_MASK = 0xFFFFFFFF
 #: Slot table load: grown past _MAX_LOAD, to _GROW times the live entries' need.
 _MAX_LOAD = 0.6
 _MIN_SLOTS = 8
@@ -39,6 +38,14 @@ _MIN_SLOTS = 8
 
 def _encode(key: str) -> bytes:
     return key.encode("utf-8", "surrogatepass")
+
+
+def _encode_all(keys: Sequence[str]) -> list[bytes]:
+    """``_encode`` of every key; in one C loop unless a key holds a lone surrogate."""
+    try:
+        return list(map(str.encode, keys))
+    except UnicodeEncodeError:
+        return [_encode(key) for key in keys]
 
 
 class PackedTable(MutableMapping[str, bytes]):
@@ -56,7 +63,7 @@ class PackedTable(MutableMapping[str, bytes]):
         self._off = array("q")  # heap offset of the key (then the value); -1 when dead
         self._klen = array("I")
         self._vlen = array("I")
-        self._hash = array("I")
+        self._hash = array("q")  # hash(key), kept whole: no per-key masking on a load
         self._slots = array("i", [_EMPTY]) * _MIN_SLOTS
         self._live = 0  # entries in the mapping
         self._filled = 0  # slots not empty (live entries and tombstones)
@@ -68,7 +75,7 @@ class PackedTable(MutableMapping[str, bytes]):
     def _find(self, key: str, raw: bytes) -> tuple[int, int]:
         """``(slot, entry)`` of ``key``; when absent ``(slot to insert at, -1)``."""
         slots, hashes, klen, off, heap = self._slots, self._hash, self._klen, self._off, self._heap
-        h = hash(key) & _HASH_MASK
+        h = hash(key)
         size = len(slots)
         i = h % size
         n = len(raw)
@@ -166,36 +173,36 @@ class PackedTable(MutableMapping[str, bytes]):
         if self._garbage > len(self._heap) // 2 and self._seen is None:
             self.compact()
 
+    def reserve(self, n: int) -> None:
+        """Make room for ``n`` more keys: no slot table is rebuilt while they are added."""
+        if self._filled + n > _MAX_LOAD * len(self._slots):
+            self._rebuild_slots(extra=n)
+
     def extend(self, keys: Sequence[str], values: Sequence[bytes]) -> None:
         """Set ``keys[i]`` to ``values[i]`` for every i (a listing's page): the same as one
-        by one, several times faster for new keys (their bytes are appended in one go)."""
+        by one, several times faster for new keys (their bytes are appended in one go, and
+        only the slot table is filled key by key)."""
         if not keys:
             return
-        raws = [_encode(key) for key in keys]
+        raws = _encode_all(keys)
         klens = list(map(len, raws))
         vlens = list(map(len, values))
-        if self._filled + len(raws) > _MAX_LOAD * len(self._slots):
-            self._rebuild_slots(extra=len(raws))  # room for all: no growth while inserting
-        heap, off, hashes, slots = self._heap, self._off, self._hash, self._slots
+        fresh = list(map(hash, keys))
+        self.reserve(len(raws))
+        heap, off, hashes, klen, slots = self._heap, self._off, self._hash, self._klen, self._slots
         first = len(off)
-        off.extend(accumulate(map(add, klens[:-1], vlens[:-1]), initial=len(heap)))
+        off.extend(list(accumulate(map(add, klens[:-1], vlens[:-1]), initial=len(heap))))
         heap += b"".join(chain.from_iterable(zip(raws, values, strict=True)))
-        self._klen.extend(klens)
+        klen.extend(klens)
         self._vlen.extend(vlens)
-        hashes.extend([hash(key) & _HASH_MASK for key in keys])
+        hashes.extend(fresh)
         if self._seen is not None:
             self._seen.extend(bytes([1]) * len(raws))
-        klen, size = self._klen, len(slots)
-        for e in range(first, len(off)):
-            h = hashes[e]
+        size, added = len(slots), 0
+        for e, h in enumerate(fresh, first):
             i = h % size
-            while True:
-                s = slots[i]
-                if s == _EMPTY:
-                    slots[i] = e
-                    self._filled += 1
-                    self._live += 1
-                    break
+            s = slots[i]
+            while s != _EMPTY:
                 if s >= 0 and hashes[s] == h and klen[s] == klen[e]:
                     o, n = off[s], klen[s]
                     if heap[o:o + n] == heap[off[e]:off[e] + n]:
@@ -205,6 +212,12 @@ class PackedTable(MutableMapping[str, bytes]):
                 i += 1
                 if i == size:
                     i = 0
+                s = slots[i]
+            else:
+                slots[i] = e
+                added += 1
+        self._filled += added
+        self._live += added
         self._upkeep()
 
     def _append(self, key: str, raw: bytes, value: bytes) -> int:
@@ -214,7 +227,7 @@ class PackedTable(MutableMapping[str, bytes]):
         heap += value
         self._klen.append(len(raw))
         self._vlen.append(len(value))
-        self._hash.append(hash(key) & _HASH_MASK)
+        self._hash.append(hash(key))
         if self._seen is not None:
             self._seen.append(1)
         return len(self._off) - 1

@@ -212,9 +212,11 @@ class MirrorLoop:
             try:
                 for page in self.client.get_pages(
                     ks.start, range_end=ks.end, page_size=self.page_size, keys_only=self.keys_only,
-                    timeout=self.status.timeout,
+                    timeout=self.status.timeout, read_ahead=True,
                 ):
-                    revision = revision or page.header.revision
+                    if not revision:  # the first page: its count is the whole range's
+                        revision = page.header.revision
+                        listing.expect(page.count)
                     listing.add(page.kvs)
             except CompactedError:
                 continue  # compaction overtook the listing's revision: list again, newer
