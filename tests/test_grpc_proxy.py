@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 
 import etcdmap
+from etcdmap import AsyncClient, AsyncMirror, Op
 from etcdmap.testing import EtcdCluster, EtcdProxy, EtcdServer, EtcdStartError
+from etcdmap.testing._metrics import scrape, total
 
 #: etcd binaries of other versions (as in test_testing.py; CI sets it from scripts/etcd-servers).
 OTHER_BINARIES = [
@@ -151,6 +154,48 @@ def test_a_quiet_mirror_through_the_proxy_stays_ready_with_server_progress_notif
             client.put("/proxy/notified/a", "1")
             with etcdmap.Mirror(client, "/proxy/notified/", degraded_after=1.0) as m:
                 assert _states(m, 2.0) == [etcdmap.MirrorState.READY]
+
+
+def _server_watchers(server: EtcdServer) -> int:
+    return round(total(scrape(server.metrics_url), "etcd_debugging_mvcc_watcher_total"))
+
+
+async def test_a_fleet_of_mirrors_through_the_proxy_shares_one_server_watcher(
+    server: EtcdServer,
+) -> None:
+    # 30 mirrors of one prefix start through one proxy within 0.3 s, then a writer puts. The
+    # proxy lets a watch share a server watcher only if that one has delivered nothing after
+    # the watch's start revision, and merges only server watchers of fewer than 5 watches:
+    # mirrors watching from their copy's own revision (which the shared watcher delivered)
+    # made groups of their own. From the next revision they all join one, losing no event.
+    prefix, count = "/proxy/fleet/", 30
+    with EtcdProxy(server) as proxy:
+        async with AsyncClient(server.endpoints) as writer:
+            await writer.txn(success=[Op.put(f"{prefix}{i:03d}", "v") for i in range(50)])
+            before = _server_watchers(server)  # the proxy's own watchers included
+            clients = [AsyncClient(proxy.endpoints) for _ in range(count)]
+            mirrors = [AsyncMirror(c, prefix, start_jitter=0.3) for c in clients]
+            try:
+                for m in mirrors:
+                    await m.start()
+                deadline = time.monotonic() + 10
+                while any(m.state is not etcdmap.MirrorState.READY for m in mirrors):
+                    assert time.monotonic() < deadline, [m.state for m in mirrors]
+                    await asyncio.sleep(0.05)
+                for i in range(20):
+                    last = (await writer.put(f"{prefix}w{i % 5}", str(i))).header.revision
+                for m in mirrors:
+                    await m.wait_for(last, timeout=5)
+                    snap = m.local_snapshot()
+                    got = await writer.get(prefix, prefix=True, revision=snap.revision)
+                    cut = len(prefix)
+                    assert snap.data == {kv.key[cut:].decode(): kv.value for kv in got.kvs}
+                assert _server_watchers(server) - before <= 2
+            finally:
+                for m in mirrors:
+                    await m.aclose()
+                for c in clients:
+                    await c.aclose()
 
 
 def test_target_must_be_a_server_or_cluster() -> None:

@@ -2,11 +2,12 @@
 """A mirror's sync loop: list the prefix at one revision, watch from the next, resume.
 
 ``MirrorLoop`` runs on a worker of its own: it restores the saved copy if there is one,
-else lists the prefix in pages all read at one revision R, then watches from R + 1 and applies
-every watch response under the guard, all events of a revision at once. A broken stream is
-resumed by the client's watch from ``revision + 1``; a compacted revision makes it list again
-and apply the diff as one ``"relist"`` batch. Failures are retried with a growing pause. A
-second worker runs the status's heartbeat.
+else lists the prefix in pages all read at one revision R, then watches from R + 1 (from R
+when the server is still at R and is not a gRPC proxy) and applies every watch response under
+the guard, all events of a revision at once. A broken stream is resumed by the client's watch
+from ``revision + 1``; a compacted revision makes it list again and apply the diff as one
+``"relist"`` batch. Failures are retried with a growing pause. A second worker runs the
+status's heartbeat.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .._core.mirror_file import MirrorFile, SavedCopy, saved_pages
 from .._core.mirror_share import SharedSnapshot
 from .._core.outage import FailureLog, describe
 from .._core.watch import WatchResponse
-from .kv import WatchKV
+from .kv import WatchIterator, WatchKV
 from .mirror_feeds import Feeds
 from .mirror_status import MirrorStatus
 
@@ -230,37 +231,79 @@ class MirrorLoop:
             self.feeds.emit([batch])
 
     def _watch(self) -> None:
-        ks, status = self.keyspace, self.status
-        # From the copy's own revision, not the next one: etcd >= 3.5.22 (3.4.38, 3.6.2)
-        # answers no progress request while a watch of the stream starts in the future, which
-        # the next revision is when nobody writes. The event at that revision, if any, is
-        # already in the copy: ``store.apply`` skips it.
-        watcher = self.client.watch(
-            ks.start, range_end=ks.end, start_revision=self.store.revision, progress_notify=True,
-        )  # fmt: skip
-        self._watcher = watcher  # before start(): stop() cancels a start nothing answers
+        status = self.status
         status.watching = True
         try:
-            if self._stop.is_set():
+            opened = self._open(self.store.revision + 1)
+            if opened is None:
                 return
+            watcher, start = opened
             with watcher:
-                if self._stop.is_set():
-                    return
                 self._faults.recovered(None)
                 if status.sync_target < 0:
                     # Restored from a file: synced once the copy reaches the revision the
                     # server had when it created the watch (no Range: a fleet restoring one
-                    # shared copy costs the server watches only). Through a gRPC proxy that
-                    # joins the watch to one it already runs, the revision asked for.
-                    status.sync_target = watcher.created_revision
+                    # shared copy costs the server watches only). A gRPC proxy that joins the
+                    # watch to one it already runs answers with the start revision asked for,
+                    # which tells nothing of the server: then the copy's own.
+                    created = watcher.created_revision
+                    status.sync_target = created if created > start else self.store.revision
                     with status.guard:
-                        status.advanced(watcher.created_revision)
+                        status.advanced(status.sync_target)
                 self.client.request_progress()
                 for response in watcher:
                     self._on_response(response)
         finally:
             self._watcher = None  # however the watch ended: no progress requests to it
             status.watching = False
+
+    def _open(self, start: int) -> tuple[WatchIterator, int] | None:
+        """The prefix's watch, created, and the revision it starts from (None once stopping).
+
+        From the copy's next revision ``start``: etcd's gRPC proxy shares one server watcher
+        among the watches of a range only if it has delivered nothing after their start
+        revision, so a copy as recent as what a shared watcher delivered joins it only from
+        the next revision. But etcd >= 3.5.22 (3.4.38, 3.6.2) answers no progress request
+        while a watch of the stream starts after the server's revision, which the next one
+        is when the server is still at the copy's. Then the same watch is created again: a
+        proxy joins it to the first and answers with the revision asked for (it answers no
+        progress request anyway, and a watch from the copy's own revision would not join a
+        shared watcher that delivered it); a server answers with its revision again, and the
+        watch is opened from the copy's own revision instead (the event at it, if any, is
+        skipped by ``store.apply``).
+        """
+        watcher = self._created(start)
+        if watcher is None or not 0 < watcher.created_revision < start:
+            return None if watcher is None else (watcher, start)
+        try:
+            again = self._created(start)
+        finally:
+            watcher.cancel()
+        if again is None or not 0 < again.created_revision < start:
+            return None if again is None else (again, start)
+        again.cancel()
+        start = self.store.revision
+        watcher = self._created(start)
+        return None if watcher is None else (watcher, start)
+
+    def _created(self, start: int) -> WatchIterator | None:
+        """The prefix's watch from ``start``, once the server created it (None once stopping:
+        then it is cancelled)."""
+        ks = self.keyspace
+        watcher = self.client.watch(
+            ks.start, range_end=ks.end, start_revision=start, progress_notify=True,
+        )  # fmt: skip
+        self._watcher = watcher  # before start(): stop() cancels a start nothing answers
+        try:
+            if not self._stop.is_set():
+                watcher.start()
+                if not self._stop.is_set():
+                    return watcher
+        except BaseException:
+            watcher.cancel()
+            raise
+        watcher.cancel()
+        return None
 
     def _on_response(self, response: WatchResponse) -> None:
         self.status.heard(progress=not response.events)
