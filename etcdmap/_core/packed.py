@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator, MutableMapping, Sequence
-from itertools import accumulate, chain
+from itertools import accumulate
 from operator import add
 from typing import TypeVar, overload
 
@@ -184,20 +184,27 @@ class PackedTable(MutableMapping[str, bytes]):
         only the slot table is filled key by key)."""
         if not keys:
             return
+        n = len(keys)
+        if len(values) != n:
+            raise ValueError(f"extend: {n} keys but {len(values)} values")
         raws = _encode_all(keys)
         klens = list(map(len, raws))
         vlens = list(map(len, values))
         fresh = list(map(hash, keys))
-        self.reserve(len(raws))
+        self.reserve(n)
         heap, off, hashes, klen, slots = self._heap, self._off, self._hash, self._klen, self._slots
         first = len(off)
-        off.extend(list(accumulate(map(add, klens[:-1], vlens[:-1]), initial=len(heap))))
-        heap += b"".join(chain.from_iterable(zip(raws, values, strict=True)))
-        klen.extend(klens)
-        self._vlen.extend(vlens)
-        hashes.extend(fresh)
+        # array.fromlist: half the cost of array.extend per item.
+        off.fromlist(list(accumulate(map(add, klens[:-1], vlens[:-1]), initial=len(heap))))
+        pieces: list[bytes] = [b""] * (2 * n)  # key, value, key, value...
+        pieces[::2] = raws
+        pieces[1::2] = values
+        heap += b"".join(pieces)
+        klen.fromlist(klens)
+        self._vlen.fromlist(vlens)
+        hashes.fromlist(fresh)
         if self._seen is not None:
-            self._seen.extend(bytes([1]) * len(raws))
+            self._seen.extend(bytes([1]) * n)
         size, added = len(slots), 0
         for e, h in enumerate(fresh, first):
             i = h % size
