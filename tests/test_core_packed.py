@@ -66,7 +66,9 @@ class SameAsDict(RuleBasedStateMachine):
     def relist(self, data: st.DataObject) -> None:
         listed = data.draw(st.dictionaries(st.sampled_from(sorted(self.model)) | keys, values))
         self.table.begin_relist()
-        changed = {k: v for k, v in listed.items() if not self.table.unchanged(k, v)}
+        pairs = list(listed.items())
+        found = self.table.changed([k for k, _ in pairs], [v for _, v in pairs])
+        changed = dict(pairs[i] for i in found)
         assert changed == {k: v for k, v in listed.items() if self.model.get(k) != v}
         gone = self.table.unseen()
         assert sorted(gone) == sorted(self.model.keys() - listed.keys())

@@ -168,10 +168,9 @@ class PackedListing:
         if self._fresh:
             table.extend(keys, [kv.value for kv in page])
             return
-        unchanged, pending = table.unchanged, self._pending
-        for key, kv in zip(keys, page, strict=True):
-            if not unchanged(key, kv.value):
-                pending[key] = kv.value
+        values = [kv.value for kv in page]
+        for i in table.changed(keys, values):
+            self._pending[keys[i]] = values[i]
 
     def install(self, revision: int, source: BatchSource, changes: bool) -> Batch:
         """Make the listing the store's copy at ``revision``; the diff as one batch."""
