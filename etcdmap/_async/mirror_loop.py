@@ -233,10 +233,9 @@ class AsyncMirrorLoop:
         status = self.status
         status.watching = True
         try:
-            opened = await self._open(self.store.revision + 1)
-            if opened is None:
+            watcher = await self._open(self.store.revision + 1)
+            if watcher is None:
                 return
-            watcher, start = opened
             async with watcher:
                 self._faults.recovered(None)
                 if status.sync_target < 0:
@@ -244,11 +243,15 @@ class AsyncMirrorLoop:
                     # server had when it created the watch (no Range: a fleet restoring one
                     # shared copy costs the server watches only). A gRPC proxy that joins the
                     # watch to one it already runs answers with the start revision asked for,
-                    # which tells nothing of the server: then the copy's own.
-                    created = watcher.created_revision
-                    status.sync_target = created if created > start else self.store.revision
+                    # the copy's next, as a server at that revision does: then one read
+                    # (``confirm``) tells the server's revision, or proves the copy current.
+                    target = watcher.created_revision
+                    if target == self.store.revision + 1:
+                        await status.confirm()
+                        target = status.revision + status.lag
+                    status.sync_target = target
                     with status.guard:
-                        status.advanced(status.sync_target)
+                        status.advanced(target)
                 await self.client.request_progress()
                 async for response in watcher:
                     self._on_response(response)
@@ -256,8 +259,8 @@ class AsyncMirrorLoop:
             self._watcher = None  # however the watch ended: no progress requests to it
             status.watching = False
 
-    async def _open(self, start: int) -> tuple[AsyncWatchIterator, int] | None:
-        """The prefix's watch, created, and the revision it starts from (None once stopping).
+    async def _open(self, start: int) -> AsyncWatchIterator | None:
+        """The prefix's watch, created (None once stopping).
 
         From the copy's next revision ``start``: etcd's gRPC proxy shares one server watcher
         among the watches of a range only if it has delivered nothing after their start
@@ -273,17 +276,15 @@ class AsyncMirrorLoop:
         """
         watcher = await self._created(start)
         if watcher is None or not 0 < watcher.created_revision < start:
-            return None if watcher is None else (watcher, start)
+            return watcher
         try:
             again = await self._created(start)
         finally:
             await watcher.cancel()
         if again is None or not 0 < again.created_revision < start:
-            return None if again is None else (again, start)
+            return again
         await again.cancel()
-        start = self.store.revision
-        watcher = await self._created(start)
-        return None if watcher is None else (watcher, start)
+        return await self._created(self.store.revision)
 
     async def _created(self, start: int) -> AsyncWatchIterator | None:
         """The prefix's watch from ``start``, once the server created it (None once stopping:

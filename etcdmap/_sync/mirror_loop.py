@@ -234,10 +234,9 @@ class MirrorLoop:
         status = self.status
         status.watching = True
         try:
-            opened = self._open(self.store.revision + 1)
-            if opened is None:
+            watcher = self._open(self.store.revision + 1)
+            if watcher is None:
                 return
-            watcher, start = opened
             with watcher:
                 self._faults.recovered(None)
                 if status.sync_target < 0:
@@ -245,11 +244,15 @@ class MirrorLoop:
                     # server had when it created the watch (no Range: a fleet restoring one
                     # shared copy costs the server watches only). A gRPC proxy that joins the
                     # watch to one it already runs answers with the start revision asked for,
-                    # which tells nothing of the server: then the copy's own.
-                    created = watcher.created_revision
-                    status.sync_target = created if created > start else self.store.revision
+                    # the copy's next, as a server at that revision does: then one read
+                    # (``confirm``) tells the server's revision, or proves the copy current.
+                    target = watcher.created_revision
+                    if target == self.store.revision + 1:
+                        status.confirm()
+                        target = status.revision + status.lag
+                    status.sync_target = target
                     with status.guard:
-                        status.advanced(status.sync_target)
+                        status.advanced(target)
                 self.client.request_progress()
                 for response in watcher:
                     self._on_response(response)
@@ -257,8 +260,8 @@ class MirrorLoop:
             self._watcher = None  # however the watch ended: no progress requests to it
             status.watching = False
 
-    def _open(self, start: int) -> tuple[WatchIterator, int] | None:
-        """The prefix's watch, created, and the revision it starts from (None once stopping).
+    def _open(self, start: int) -> WatchIterator | None:
+        """The prefix's watch, created (None once stopping).
 
         From the copy's next revision ``start``: etcd's gRPC proxy shares one server watcher
         among the watches of a range only if it has delivered nothing after their start
@@ -274,17 +277,15 @@ class MirrorLoop:
         """
         watcher = self._created(start)
         if watcher is None or not 0 < watcher.created_revision < start:
-            return None if watcher is None else (watcher, start)
+            return watcher
         try:
             again = self._created(start)
         finally:
             watcher.cancel()
         if again is None or not 0 < again.created_revision < start:
-            return None if again is None else (again, start)
+            return again
         again.cancel()
-        start = self.store.revision
-        watcher = self._created(start)
-        return None if watcher is None else (watcher, start)
+        return self._created(self.store.revision)
 
     def _created(self, start: int) -> WatchIterator | None:
         """The prefix's watch from ``start``, once the server created it (None once stopping:
