@@ -428,6 +428,8 @@ def _measure(result: dict[str, Any], root: str, extra: list[str], args: Any) -> 
                 check=True, capture_output=True, text=True,
             ).stdout  # fmt: skip
             loads.append(json.loads(out.splitlines()[-1])["seconds"])
+        result["get_rounds_s"] = [g[0] for g in gets]
+        result["load_rounds_s"] = loads
         result["get_s"] = sorted(g[0] for g in gets)[len(gets) // 2]
         result["load_s"] = sorted(loads)[len(loads) // 2]
         result["ratio"] = result["load_s"] / result["get_s"]
