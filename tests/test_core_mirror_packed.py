@@ -7,10 +7,14 @@ import json
 import random
 from typing import Any
 
+import pytest
 from test_core_mirror import P, delete, kvs, put
 
 from etcdmap._core.mirror import Batch, MirrorStore, Store
 from etcdmap._core.mirror_packed import PackedStore
+from etcdmap._core.results import KeyValue
+from etcdmap._core.watch import Event, EventType
+from etcdmap.codecs import Str
 
 
 def both() -> tuple[MirrorStore, PackedStore]:
@@ -68,3 +72,36 @@ def test_a_value_that_does_not_decode_is_an_invalid_change_and_raises_when_read(
         assert "does not decode" in str(error)
     else:
         raise AssertionError("a value that does not decode was read")
+
+
+@pytest.mark.parametrize("utf8_keys", [False, True], ids=["decoded", "utf8_keys"])
+def test_keys_that_are_not_utf8_list_and_relist_as_in_the_dict_store(utf8_keys: bool) -> None:
+    # A map's key codec takes any bytes (surrogateescape). With utf8_keys a page's key bytes
+    # go into the table as they are when the page is valid UTF-8: b"\xc3" and b"\xa9" are not,
+    # though the two joined are "é".
+    codec = Str("surrogateescape")
+    plain = MirrorStore(P, codec.decode, json.loads, codec="json")
+    packed = PackedStore(P, codec.decode, json.loads, codec="json", utf8_keys=utf8_keys)
+    names = ["a", "\udcc3", "\udca9", "é", "k\udcff", "z"]
+
+    def kv(key: str, value: object, revision: int) -> KeyValue:
+        full = P + key.encode("utf-8", "surrogateescape")
+        return KeyValue(key=full, value=json.dumps(value).encode(), mod_revision=revision)
+
+    rng = random.Random(3)
+    listed: dict[str, object] = dict.fromkeys(names, 0)
+    for revision in range(2, 14):
+        found = []
+        for s in (plain, packed):
+            listing = s.listing()
+            listing.expect(len(listed))
+            items = list(listed.items())
+            for start in range(0, len(items), 3):
+                listing.add([kv(k, v, revision) for k, v in items[start:start + 3]])
+            found.append(changes(listing.install(revision, "relist", changes=True)))
+        assert found[0] == found[1]
+        assert dict(packed.data) == plain.data
+        event = Event(EventType.PUT, kv(rng.choice(names), 7, revision + 100))
+        assert [changes(b) for b in packed.apply([event])] == [changes(b) for b in plain.apply([event])]
+        assert dict(packed.data) == plain.data
+        listed = {k: rng.randrange(3) for k in rng.sample(names, 4)}

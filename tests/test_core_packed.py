@@ -10,7 +10,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from etcdmap._core.packed import PackedTable
+from etcdmap._core.packed import PackedTable, encode_keys
 
 # Lone surrogates too: such keys cannot be encoded in strict UTF-8 (a page with one takes the
 # slow path).
@@ -50,7 +50,7 @@ class SameAsDict(RuleBasedStateMachine):
 
     @rule(pairs=st.lists(st.tuples(keys, values), max_size=8))
     def extend(self, pairs: list[tuple[str, bytes]]) -> None:
-        self.table.extend([k for k, _ in pairs], [v for _, v in pairs])
+        self.table.extend(encode_keys([k for k, _ in pairs]), [v for _, v in pairs])
         self.model.update(pairs)
 
     @rule(n=st.integers(0, 40))
@@ -67,7 +67,7 @@ class SameAsDict(RuleBasedStateMachine):
         listed = data.draw(st.dictionaries(st.sampled_from(sorted(self.model)) | keys, values))
         self.table.begin_relist()
         pairs = list(listed.items())
-        found = self.table.changed([k for k, _ in pairs], [v for _, v in pairs])
+        found = self.table.changed(encode_keys([k for k, _ in pairs]), [v for _, v in pairs])
         changed = dict(pairs[i] for i in found)
         assert changed == {k: v for k, v in listed.items() if self.model.get(k) != v}
         gone = self.table.unseen()

@@ -49,6 +49,7 @@ from .._core.plan import Plan, plan_from_copy
 from .._core.search import Search, search_local
 from .._core.stats import Stats, StatsTally
 from .._core.validate import InvalidEntry, invalid_entry
+from ..codecs import Str
 from .kv import AsyncWatchKV, watch_kv_of
 from .mapping import AsyncEtcdMap
 from .mirror_feeds import AsyncChanges, AsyncFeed, AsyncFeeds, AsyncMirrorSubscription
@@ -236,6 +237,7 @@ class AsyncMirror(AsyncMirrorBase[V]):
             PackedStore(
                 keyspace.prefix, keyspace.key_codec.decode, keyspace.codec.decode,
                 codec=keyspace.codec, guard=self._guard,
+                utf8_keys=type(keyspace.key_codec) is Str,
             ) if packed else MirrorStore(
                 keyspace.prefix, keyspace.key_codec.decode, keyspace.codec.decode,
                 codec=keyspace.codec, keys_only=keys_only, transform=transform,

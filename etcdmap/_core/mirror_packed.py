@@ -19,7 +19,7 @@ from typing import Any
 
 from .mapping import decode_error
 from .mirror import Batch, BatchSource, Change, ChangeKind, InvalidValue, MirrorStore, split_events
-from .packed import PackedTable
+from .packed import PackedTable, encode_keys
 from .results import KeyValue
 from .watch import Event, EventType
 
@@ -72,8 +72,11 @@ class PackedStore:
         *,
         codec: object = None,
         guard: AbstractContextManager[Any] | None = None,
+        utf8_keys: bool = False,
     ) -> None:
         self.guard = nullcontext() if guard is None else guard
+        self._cut = len(prefix)
+        self._utf8_keys = utf8_keys
         # The dict store's key conversion (its own dict stays empty).
         self.keys = MirrorStore(prefix, decode_key, decode_value, codec=codec)
         self._decode_value = decode_value
@@ -129,6 +132,23 @@ class PackedStore:
             self.revision = max(self.revision, revision)
         return batches
 
+    def raw_keys_of_page(self, page: Sequence[KeyValue]) -> list[bytes]:
+        """A page's keys as the table keeps them (``encode_keys`` of the mapping's keys).
+        With ``utf8_keys`` (a ``Str`` key codec) a key's stored bytes after the prefix are
+        that already when the page is valid UTF-8, which one C-level decode of the keys
+        joined by a newline (never part of a valid sequence) checks: nothing is decoded
+        key by key."""
+        cut = self._cut
+        raws = [kv.key[cut:] for kv in page]
+        if self._utf8_keys:
+            try:
+                b"\n".join(raws).decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                return raws
+        return encode_keys(self.keys.keys_of_page(page))
+
     def listing(self) -> PackedListing:
         """A ``PackedListing`` comparing a fresh listing with the table."""
         return PackedListing(self)
@@ -163,14 +183,14 @@ class PackedListing:
 
     def add(self, page: Sequence[KeyValue]) -> None:
         """Compare (or, for the first load, store) one listed page."""
-        keys = self._store.keys.keys_of_page(page)
+        raws = self._store.raw_keys_of_page(page)
+        values = [kv.value for kv in page]
         table = self._table
         if self._fresh:
-            table.extend(keys, [kv.value for kv in page])
+            table.extend(raws, values)
             return
-        values = [kv.value for kv in page]
-        for i in table.changed(keys, values):
-            self._pending[keys[i]] = values[i]
+        for i in table.changed(raws, values):
+            self._pending[raws[i].decode("utf-8", "surrogatepass")] = values[i]
 
     def install(self, revision: int, source: BatchSource, changes: bool) -> Batch:
         """Make the listing the store's copy at ``revision``; the diff as one batch."""

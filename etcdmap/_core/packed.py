@@ -25,7 +25,7 @@ from itertools import accumulate
 from operator import add
 from typing import TypeVar, overload
 
-__all__ = ["PackedTable"]
+__all__ = ["PackedTable", "encode_keys"]
 
 T = TypeVar("T")
 
@@ -40,8 +40,9 @@ def _encode(key: str) -> bytes:
     return key.encode("utf-8", "surrogatepass")
 
 
-def _encode_all(keys: Sequence[str]) -> list[bytes]:
-    """``_encode`` of every key; in one C loop unless a key holds a lone surrogate."""
+def encode_keys(keys: Sequence[str]) -> list[bytes]:
+    """Every key as a table keeps it (UTF-8, lone surrogates passed through): in one C loop
+    unless a key holds a lone surrogate."""
     try:
         return list(map(str.encode, keys))
     except UnicodeEncodeError:
@@ -63,7 +64,7 @@ class PackedTable(MutableMapping[str, bytes]):
         self._off = array("q")  # heap offset of the key (then the value); -1 when dead
         self._klen = array("I")
         self._vlen = array("I")
-        self._hash = array("q")  # hash(key), kept whole: no per-key masking on a load
+        self._hash = array("q")  # hash() of the key's bytes, kept whole (no masking)
         self._slots = array("i", [_EMPTY]) * _MIN_SLOTS
         self._live = 0  # entries in the mapping
         self._filled = 0  # slots not empty (live entries and tombstones)
@@ -72,10 +73,10 @@ class PackedTable(MutableMapping[str, bytes]):
 
     # --- lookup -------------------------------------------------------------------------------
 
-    def _find(self, key: str, raw: bytes) -> tuple[int, int]:
+    def _find(self, raw: bytes) -> tuple[int, int]:
         """``(slot, entry)`` of ``key``; when absent ``(slot to insert at, -1)``."""
         slots, hashes, klen, off, heap = self._slots, self._hash, self._klen, self._off, self._heap
-        h = hash(key)
+        h = hash(raw)
         size = len(slots)
         i = h % size
         n = len(raw)
@@ -98,7 +99,7 @@ class PackedTable(MutableMapping[str, bytes]):
     def _entry(self, key: object) -> int:
         if not isinstance(key, str):
             return -1
-        return self._find(key, _encode(key))[1]
+        return self._find(_encode(key))[1]
 
     def _value(self, e: int) -> bytes:
         o = self._off[e] + self._klen[e]
@@ -151,7 +152,7 @@ class PackedTable(MutableMapping[str, bytes]):
 
     def __setitem__(self, key: str, value: bytes) -> None:
         raw = _encode(key)
-        slot, e = self._find(key, raw)
+        slot, e = self._find(raw)
         if e >= 0:
             o = self._off[e]
             n = len(raw)
@@ -162,7 +163,7 @@ class PackedTable(MutableMapping[str, bytes]):
             self._live -= 1
         elif self._slots[slot] == _EMPTY:
             self._filled += 1
-        self._slots[slot] = self._append(key, raw, value)
+        self._slots[slot] = self._append(raw, value)
         self._live += 1
         if self._filled > _MAX_LOAD * len(self._slots):
             self._rebuild_slots()
@@ -178,19 +179,19 @@ class PackedTable(MutableMapping[str, bytes]):
         if self._filled + n > _MAX_LOAD * len(self._slots):
             self._rebuild_slots(extra=n)
 
-    def extend(self, keys: Sequence[str], values: Sequence[bytes]) -> None:
-        """Set ``keys[i]`` to ``values[i]`` for every i (a listing's page): the same as one
-        by one, several times faster for new keys (their bytes are appended in one go, and
-        only the slot table is filled key by key)."""
-        if not keys:
+    def extend(self, raws: Sequence[bytes], values: Sequence[bytes]) -> None:
+        """Set the key whose bytes (``encode_keys``) are ``raws[i]`` to ``values[i]`` for
+        every i (a listing's page): the same as one by one, several times faster for new
+        keys (their bytes are appended in one go, and only the slot table is filled key by
+        key)."""
+        if not raws:
             return
-        n = len(keys)
+        n = len(raws)
         if len(values) != n:
             raise ValueError(f"extend: {n} keys but {len(values)} values")
-        raws = _encode_all(keys)
         klens = list(map(len, raws))
         vlens = list(map(len, values))
-        fresh = list(map(hash, keys))
+        fresh = list(map(hash, raws))
         self.reserve(n)
         heap, off, hashes, klen, slots = self._heap, self._off, self._hash, self._klen, self._slots
         first = len(off)
@@ -227,14 +228,14 @@ class PackedTable(MutableMapping[str, bytes]):
         self._live += added
         self._upkeep()
 
-    def _append(self, key: str, raw: bytes, value: bytes) -> int:
+    def _append(self, raw: bytes, value: bytes) -> int:
         heap = self._heap
         self._off.append(len(heap))
         heap += raw
         heap += value
         self._klen.append(len(raw))
         self._vlen.append(len(value))
-        self._hash.append(hash(key))
+        self._hash.append(hash(raw))
         if self._seen is not None:
             self._seen.append(1)
         return len(self._off) - 1
@@ -246,7 +247,7 @@ class PackedTable(MutableMapping[str, bytes]):
     def __delitem__(self, key: str) -> None:
         if not isinstance(key, str):
             raise KeyError(key)
-        slot, e = self._find(key, _encode(key))
+        slot, e = self._find(_encode(key))
         if e < 0:
             raise KeyError(key)
         self._slots[slot] = _DELETED
@@ -308,10 +309,10 @@ class PackedTable(MutableMapping[str, bytes]):
         it. The table must not be compacted until ``unseen`` (writes add seen entries)."""
         self._seen = bytearray(len(self._off))
 
-    def changed(self, keys: Sequence[str], values: Sequence[bytes]) -> list[int]:
-        """Mark every held key of ``keys`` seen; the indexes ``i`` where ``keys[i]`` is not
-        held with exactly ``values[i]`` (a listing's page, compared in place: no bytes are
-        copied out of the heap)."""
+    def changed(self, raws: Sequence[bytes], values: Sequence[bytes]) -> list[int]:
+        """Mark every held key of ``raws`` (keys as ``encode_keys`` gives them) seen; the
+        indexes ``i`` where ``raws[i]`` is not held with exactly ``values[i]`` (a listing's
+        page, compared in place: no bytes are copied out of the heap)."""
         seen = self._seen
         assert seen is not None, "begin_relist() first"
         slots, hashes, klen, vlen, off, heap = (
@@ -319,7 +320,7 @@ class PackedTable(MutableMapping[str, bytes]):
         )  # fmt: skip
         size = len(slots)
         differ: list[int] = []
-        for j, (h, raw) in enumerate(zip(map(hash, keys), _encode_all(keys), strict=True)):
+        for j, (h, raw) in enumerate(zip(map(hash, raws), raws, strict=True)):
             i = h % size
             n = len(raw)
             while (e := slots[i]) != _EMPTY:
