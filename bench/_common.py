@@ -6,6 +6,8 @@ interpreter (the python-etcd3 bench venv of ``bench/watch.py``) can import this 
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -89,3 +91,20 @@ def rotations(names: tuple[str, ...], rounds: int) -> Iterator[tuple[str, ...]]:
 def fmt(value: Any, spec: str = ",.0f") -> str:
     """``value`` formatted with ``spec``, or "-" for None."""
     return "-" if value is None else format(value, spec)
+
+
+def callgrind_instructions(script: str, *args: str) -> int:
+    """Instructions ``valgrind --tool=callgrind`` counts for ``python script args...`` (with
+    this repository on ``PYTHONPATH`` unless it is set); ``SystemExit`` with the end of its
+    output if the run fails."""
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out",
+             sys.executable, script, *args],
+            capture_output=True, text=True, timeout=1800, check=False,
+            env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO))},
+        )  # fmt: skip
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode or found is None:
+        raise SystemExit(f"{' '.join(args)} failed: {done.stderr[-2000:]}")
+    return int(found.group(1))

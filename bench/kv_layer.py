@@ -18,16 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import re
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, etcd_server  # noqa: E402
+from _common import REPO, callgrind_instructions, etcd_server  # noqa: E402
 
 CASES = [(flavour, op) for flavour in ("sync", "async") for op in ("get", "put")]
 KEY, VALUE = "/bench/layer/k", "v" * 100
@@ -83,17 +79,7 @@ def run_async(endpoint: str, op: str, n: int) -> None:
 
 def instructions(endpoint: str, flavour: str, op: str, n: int) -> int:
     """Instructions callgrind counts for a process running ``n`` operations."""
-    with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out",
-             sys.executable, __file__, "--child", endpoint, flavour, op, str(n)],
-            capture_output=True, text=True, timeout=1800, check=False,
-            env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO))},
-        )  # fmt: skip
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if done.returncode or found is None:
-        raise SystemExit(f"{flavour} {op} failed: {done.stderr[-2000:]}")
-    return int(found.group(1))
+    return callgrind_instructions(__file__, "--child", endpoint, flavour, op, str(n))
 
 
 def main() -> None:

@@ -21,15 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO  # noqa: E402
+from _common import REPO, callgrind_instructions  # noqa: E402
 
 PREFIX = b"/scale-memory/"
 PAGE = 10_000
@@ -70,17 +66,7 @@ def child(case: str, keys: int, value_bytes: int) -> None:
 def instructions(case: str, keys: int, value_bytes: int) -> int:
     """Instructions callgrind counts for a process building ``keys`` keys' pages and
     converting them as ``case`` says (``"build"``: not at all)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out",
-             sys.executable, __file__, "--child", case, str(keys), str(value_bytes)],
-            capture_output=True, text=True, timeout=1800, check=False,
-            env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO))},
-        )  # fmt: skip
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if done.returncode or found is None:
-        raise SystemExit(f"{case} failed: {done.stderr[-2000:]}")
-    return int(found.group(1))
+    return callgrind_instructions(__file__, "--child", case, str(keys), str(value_bytes))
 
 
 def main() -> None:
