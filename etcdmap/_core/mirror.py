@@ -244,12 +244,16 @@ class MirrorStore:
             return InvalidValue(key, data, problem, mod_revision)
         return value
 
+    def relative_keys_of_page(self, page: Sequence[KeyValue]) -> list[bytes]:
+        """A page's keys without the prefix, as stored (not decoded)."""
+        cut = self._cut
+        return [kv.key[cut:] for kv in page]
+
     def keys_of_page(self, page: Sequence[KeyValue]) -> list[str]:
         """The mapping's keys of a page's kvs: decoded all at once (``map``, no call per key
         in Python), each apart only when one does not decode."""
-        cut = self._cut
         try:
-            return list(map(self._decode_key, [kv.key[cut:] for kv in page]))
+            return list(map(self._decode_key, self.relative_keys_of_page(page)))
         except Exception:  # noqa: BLE001 - key_of gives a refused key a readable repr
             return [self.key_of(kv.key) for kv in page]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from .mapping import decode_error
 from .mirror import Batch, BatchSource, Change, ChangeKind, InvalidValue, MirrorStore, split_events
-from .packed import PackedTable, encode_keys
+from .packed import PackedTable, decode_key, encode_keys
 from .results import KeyValue
 from .watch import Event, EventType
 
@@ -75,7 +75,6 @@ class PackedStore:
         utf8_keys: bool = False,
     ) -> None:
         self.guard = nullcontext() if guard is None else guard
-        self._cut = len(prefix)
         self._utf8_keys = utf8_keys
         # The dict store's key conversion (its own dict stays empty).
         self.keys = MirrorStore(prefix, decode_key, decode_value, codec=codec)
@@ -138,8 +137,7 @@ class PackedStore:
         that already when the page is valid UTF-8, which one C-level decode of the keys
         joined by a newline (never part of a valid sequence) checks: nothing is decoded
         key by key."""
-        cut = self._cut
-        raws = [kv.key[cut:] for kv in page]
+        raws = self.keys.relative_keys_of_page(page)
         if self._utf8_keys:
             try:
                 b"\n".join(raws).decode("utf-8")
@@ -190,7 +188,7 @@ class PackedListing:
             table.extend(raws, values)
             return
         for i in table.changed(raws, values):
-            self._pending[raws[i].decode("utf-8", "surrogatepass")] = values[i]
+            self._pending[decode_key(raws[i])] = values[i]
 
     def install(self, revision: int, source: BatchSource, changes: bool) -> Batch:
         """Make the listing the store's copy at ``revision``; the diff as one batch."""

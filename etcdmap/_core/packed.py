@@ -25,7 +25,7 @@ from itertools import accumulate
 from operator import add
 from typing import TypeVar, overload
 
-__all__ = ["PackedTable", "encode_keys"]
+__all__ = ["PackedTable", "decode_key", "encode_keys"]
 
 T = TypeVar("T")
 
@@ -38,6 +38,11 @@ _MIN_SLOTS = 8
 
 def _encode(key: str) -> bytes:
     return key.encode("utf-8", "surrogatepass")
+
+
+def decode_key(raw: bytes | bytearray) -> str:
+    """The key whose bytes in a table are ``raw`` (the inverse of ``encode_keys``)."""
+    return raw.decode("utf-8", "surrogatepass")
 
 
 def encode_keys(keys: Sequence[str]) -> list[bytes]:
@@ -133,7 +138,7 @@ class PackedTable(MutableMapping[str, bytes]):
 
     def _key(self, e: int) -> str:
         o = self._off[e]
-        return self._heap[o:o + self._klen[e]].decode("utf-8", "surrogatepass")
+        return decode_key(self._heap[o:o + self._klen[e]])
 
     def __iter__(self) -> Iterator[str]:
         key = self._key
@@ -146,7 +151,7 @@ class PackedTable(MutableMapping[str, bytes]):
         for e in self._entries():
             o = off[e]
             k = o + klen[e]
-            yield heap[o:k].decode("utf-8", "surrogatepass"), bytes(heap[k:k + vlen[e]])
+            yield decode_key(heap[o:k]), bytes(heap[k:k + vlen[e]])
 
     # --- changes ------------------------------------------------------------------------------
 
