@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _sync.helpers import KVCalls
 
 import etcdmap
 from etcdmap import AsyncClient, AsyncMirror, Op
-from etcdmap.metrics import ClientHooks
 from etcdmap.testing import EtcdCluster, EtcdProxy, EtcdServer, EtcdStartError
 from etcdmap.testing._metrics import scrape, total
 
@@ -124,23 +124,12 @@ def test_a_quiet_mirror_through_the_proxy_stays_ready(server: EtcdServer) -> Non
             assert m.local_get("b") == b"2" and m.state is etcdmap.MirrorState.READY
 
 
-class _Methods(ClientHooks):
-    """Client hooks that record the RPCs a client sends."""
-
-    def __init__(self) -> None:
-        self.methods: list[str] = []
-
-    def rpc_started(self, method: str, metadata: list[tuple[str, str]]) -> object:
-        self.methods.append(method)
-        return None
-
-
 @pytest.mark.parametrize("binary", [None, *OTHER_BINARIES])
 def test_a_quiet_mirror_of_a_server_is_confirmed_by_progress_not_reads(binary: str | None) -> None:
     # The same quiet mirror straight to a server at the copy's revision: it watches from that
     # revision, not the next (etcd >= 3.5.22 answers no progress request while a watch starts
     # in the future), so the server answers its progress requests and it reads nothing.
-    calls = _Methods()
+    calls = KVCalls()
     with EtcdServer(binary=binary) as srv, etcdmap.Client(srv.endpoints, hooks=calls) as client:
         client.put("/direct/quiet/a", "1")
         with etcdmap.Mirror(
