@@ -41,6 +41,11 @@ _CLOSE_GRACE = 1.0
 _LOCK_POLL = 0.02
 
 
+def _starts_ahead(watcher: AsyncWatchIterator, start: int) -> bool:
+    """Whether the server created ``watcher`` at a revision below its ``start``."""
+    return 0 < watcher.created_revision < start
+
+
 class AsyncMirrorLoop:
     """Keeps ``store`` (the copy of ``keyspace``) equal to the server's prefix.
 
@@ -275,13 +280,13 @@ class AsyncMirrorLoop:
         skipped by ``store.apply``).
         """
         watcher = await self._created(start)
-        if watcher is None or not 0 < watcher.created_revision < start:
+        if watcher is None or not _starts_ahead(watcher, start):
             return watcher
         try:
             again = await self._created(start)
         finally:
             await watcher.cancel()
-        if again is None or not 0 < again.created_revision < start:
+        if again is None or not _starts_ahead(again, start):
             return again
         await again.cancel()
         return await self._created(self.store.revision)

@@ -42,6 +42,11 @@ _CLOSE_GRACE = 1.0
 _LOCK_POLL = 0.02
 
 
+def _starts_ahead(watcher: WatchIterator, start: int) -> bool:
+    """Whether the server created ``watcher`` at a revision below its ``start``."""
+    return 0 < watcher.created_revision < start
+
+
 class MirrorLoop:
     """Keeps ``store`` (the copy of ``keyspace``) equal to the server's prefix.
 
@@ -276,13 +281,13 @@ class MirrorLoop:
         skipped by ``store.apply``).
         """
         watcher = self._created(start)
-        if watcher is None or not 0 < watcher.created_revision < start:
+        if watcher is None or not _starts_ahead(watcher, start):
             return watcher
         try:
             again = self._created(start)
         finally:
             watcher.cancel()
-        if again is None or not 0 < again.created_revision < start:
+        if again is None or not _starts_ahead(again, start):
             return again
         again.cancel()
         return self._created(self.store.revision)
